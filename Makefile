@@ -1,0 +1,36 @@
+# imgpipe — quick start: `make demo` and `make test`.
+SHELL := /bin/bash
+DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl
+NPM_STAMP := node_modules/.package-lock.json
+
+.PHONY: all build deps deb-deps demo test bench clean
+
+all: build
+
+# Debian packages the tests and the demo use, installed only when missing (needs root or sudo).
+deb-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing" >&2; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(NPM_STAMP)
+
+build: deps
+	npx tsc -p tsconfig.json
+
+demo: build
+	@command -v jq >/dev/null || $(MAKE) --no-print-directory deb-deps DEB_PACKAGES=jq
+	bash scripts/demo.sh
+
+test: deb-deps build
+	npx vitest run
+
+clean:
+	rm -rf dist

@@ -1,0 +1,28 @@
+import { pipeline } from 'node:stream/promises';
+import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { openBlob } from '../lib/image/blobs.js';
+import { splitBlobRef } from '../lib/ref/index.js';
+import { parseSize } from '../lib/cli/args.js';
+import { streamToFileAtomic } from '../lib/util/fs.js';
+import { dirname, resolve } from 'node:path';
+
+const HELP = `usage: img-blob-get REF@DIGEST [-o FILE] [--size N]
+       img-blob-get REF DIGEST [-o FILE] [--size N]
+
+Writes one blob's bytes to stdout (or atomically to FILE), verified against DIGEST: a mismatch
+fails the command and, with -o, leaves no file.`;
+
+run('img-blob-get', HELP, async (argv) => {
+  const flags = parseFlags(argv, { string: ['output', 'size'], alias: { o: 'output' } });
+  const args = flags._.map(String);
+  if (args.length < 1 || args.length > 2) throw usage('expected REF@DIGEST or REF DIGEST');
+  const { ref, digest } = splitBlobRef(args[0]!, args[1]);
+  const size = flags.size === undefined ? undefined : parseSize(flags.size, '--size');
+  const blob = await openBlob(ref, digest, size);
+  if (flags.output) {
+    const out = resolve(String(flags.output));
+    await streamToFileAtomic(blob, out, dirname(out));
+  } else {
+    await pipeline(blob, process.stdout);
+  }
+});

@@ -1,0 +1,29 @@
+import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { fileDigest } from '../lib/image/digest.js';
+import { parseDigest, type Algorithm } from '../lib/oci/digest.js';
+
+const HELP = `usage: img-digest [FILE|-]... [--check DIGEST] [--algorithm sha256|sha512]
+
+Prints the digest of each manifest (or any blob) file, as skopeo manifest-digest does; "-" or no
+FILE reads stdin. --check DIGEST exits 1, naming the file, unless the digest matches.`;
+
+run('img-digest', HELP, async (argv) => {
+  const flags = parseFlags(argv, { string: ['check', 'algorithm'], default: { algorithm: 'sha256' } });
+  const algorithm = String(flags.algorithm);
+  if (algorithm !== 'sha256' && algorithm !== 'sha512') throw usage(`invalid --algorithm ${JSON.stringify(algorithm)}: sha256 or sha512`);
+  const check = flags.check === undefined ? undefined : String(flags.check);
+  if (check !== undefined) parseDigest(check, '--check digest');
+  const files = flags._.length ? flags._.map(String) : ['-'];
+  if (check !== undefined && files.length !== 1) throw usage('--check takes one FILE');
+  let status = 0;
+  for (const file of files) {
+    const digest = await fileDigest(file, check?.startsWith('sha512:') ? 'sha512' : (algorithm as Algorithm));
+    if (check !== undefined && digest !== check) {
+      process.stderr.write(`img-digest: ${file === '-' ? 'stdin' : file} has digest ${digest}, not ${check}\n`);
+      status = 1;
+      continue;
+    }
+    process.stdout.write(`${digest}\n`);
+  }
+  return status;
+});

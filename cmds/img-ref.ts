@@ -1,0 +1,25 @@
+import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { processRecords, records, requireString } from '../lib/cli/records.js';
+import { formatRef, parseRef } from '../lib/ref/index.js';
+import { destinationFor } from '../lib/ref/dest.js';
+
+const HELP = `usage: img-ref [REF...] [--to PREFIX [--scoped] [--append-suffix S]]
+
+Parses, validates and normalises image references (TRANSPORT:REFERENCE), from arguments or from
+records on stdin, and prints one record per image with "ref" in canonical form.
+  --to PREFIX          add "dest": where the image goes under PREFIX (docker://HOST/PATH, dir:PATH, oci:PATH)
+  --scoped             keep the source registry and full repository path under PREFIX
+  --append-suffix S    append S to each destination tag`;
+
+run('img-ref', HELP, async (argv) => {
+  const flags = parseFlags(argv, { string: ['to', 'append-suffix'], boolean: ['scoped'] });
+  if ((flags.scoped || flags['append-suffix']) && !flags.to) throw usage('--scoped and --append-suffix need --to PREFIX');
+  if (flags.to !== undefined) parseRef(flags.to);
+  const args = flags._.map(String);
+  if (args.length > 0) args.forEach((a) => parseRef(a));
+  return processRecords('img-ref', records(args, 'img-ref'), async (rec, emit) => {
+    const ref = formatRef(parseRef(requireString(rec, 'ref')));
+    if (flags.to === undefined) return emit({ ...rec, ref });
+    return emit({ ...rec, ref, dest: destinationFor(ref, flags.to, { scoped: flags.scoped, appendSuffix: flags['append-suffix'] }) });
+  });
+});

@@ -1,0 +1,61 @@
+import { ImgError, toImgError } from '../errors.js';
+import type { ImageRecord } from '../oci/record.js';
+import { readLines, RecordWriter } from '../stream/ndjson.js';
+import { usage } from './run.js';
+
+/**
+ * records yields what a command works on: one record per argument (a bare reference), or, with no
+ * arguments, the records on stdin. Malformed stdin lines come as error records.
+ */
+export async function* records(args: string[], command: string): AsyncGenerator<ImageRecord> {
+  if (args.length > 0) {
+    for (const ref of args) yield { ref };
+    return;
+  }
+  if (process.stdin.isTTY) throw usage('give a reference as an argument, or records on stdin');
+  for await (const line of readLines(process.stdin, 'stdin')) {
+    if ('error' in line) yield { error: { code: line.error.code, message: line.error.message, stage: command } };
+    else yield line.record as ImageRecord;
+  }
+}
+
+/**
+ * processRecords is the loop of a record stage: each input record goes to `stage`, whose records
+ * are written to stdout. A record that already carries an error is passed on untouched; a stage
+ * failure turns the record into an error record (and one line on stderr). Returns the exit status:
+ * 1 if any record made or passed an error.
+ */
+export async function processRecords(
+  command: string,
+  input: AsyncIterable<ImageRecord>,
+  stage: (r: ImageRecord, emit: (r: ImageRecord) => Promise<void>) => Promise<void>,
+): Promise<number> {
+  const out = new RecordWriter(process.stdout);
+  const emit = (r: ImageRecord) => out.write(r);
+  let failed = false;
+  for await (const rec of input) {
+    if (rec.error !== undefined) {
+      failed = true;
+      await emit(rec);
+      continue;
+    }
+    try {
+      await stage(rec, emit);
+    } catch (err) {
+      const e = toImgError(err);
+      if (e.code === 'USAGE') throw e;
+      failed = true;
+      process.stderr.write(`${command}: ${e.message}\n`);
+      await emit({ ...rec, error: { code: e.code, message: e.message, stage: command } });
+    }
+    if (out.closed) break;
+  }
+  return failed ? 1 : 0;
+}
+
+/** requireString reads a string field of a record, or fails naming the field. */
+export function requireString(r: ImageRecord, field: string): string {
+  const v = r[field];
+  if (typeof v !== 'string' || v === '') throw new ImgError('RECORD_INVALID', `record has no "${field}" field${typeof r.ref === 'string' ? ` (ref ${r.ref})` : ''}`);
+  return v;
+}

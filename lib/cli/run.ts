@@ -1,0 +1,57 @@
+import minimist from 'minimist';
+import { ImgError, isUsageCode, toImgError } from '../errors.js';
+
+export interface FlagSpec {
+  string?: string[];
+  boolean?: string[];
+  alias?: Record<string, string>;
+  default?: Record<string, unknown>;
+}
+
+/** parseFlags parses argv with minimist and refuses flags the command does not know. */
+export function parseFlags(argv: string[], spec: FlagSpec): minimist.ParsedArgs {
+  const known = new Set<string>([...(spec.string ?? []), ...(spec.boolean ?? []), 'help', 'h']);
+  for (const [a, b] of Object.entries(spec.alias ?? {})) known.add(a).add(b);
+  return minimist(argv, {
+    string: spec.string ?? [],
+    boolean: [...(spec.boolean ?? []), 'help'],
+    alias: { h: 'help', ...(spec.alias ?? {}) },
+    default: spec.default ?? {},
+    unknown: (arg) => {
+      if (arg.startsWith('-') && arg !== '-') {
+        const name = arg.replace(/^--?/, '').split('=')[0]!.replace(/^no-/, '');
+        if (!known.has(name)) throw new ImgError('USAGE', `unknown flag ${arg.split('=')[0]}`);
+      }
+      return true;
+    },
+  });
+}
+
+/** usage makes the error for a wrong command line. */
+export function usage(message: string): ImgError {
+  return new ImgError('USAGE', message);
+}
+
+/**
+ * run is every command's entry point: it runs main, prints any failure as one line on stderr
+ * (a stack only with IMGPIPE_DEBUG=1, and only for faults that are not the user's) and exits 2 for
+ * usage errors, 1 for failed operations, or main's own status.
+ */
+export function run(command: string, help: string, main: (argv: string[]) => Promise<number | void>): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
+    return;
+  }
+  main(argv).then(
+    (status) => {
+      process.exitCode = status ?? 0;
+    },
+    (err: unknown) => {
+      const e = toImgError(err);
+      process.stderr.write(`${command}: ${e.message}${e.code === 'USAGE' ? ` (see ${command} --help)` : ''}\n`);
+      if (process.env.IMGPIPE_DEBUG === '1' && !(err instanceof ImgError) && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = isUsageCode(e.code) ? 2 : 1;
+    },
+  );
+}

@@ -1,0 +1,91 @@
+import { ImgError, wrap } from '../errors.js';
+import { parseManifest } from '../oci/manifest.js';
+import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
+import { formatRef, parseRef } from '../ref/index.js';
+import { openTransport } from '../transport/index.js';
+
+/**
+ * getManifestRecords reads the manifest a record's `ref` names and returns it as records. With
+ * `all`, every child of an index comes first (depth first, with `platform` and `parent`), then the index.
+ */
+export async function getManifestRecords(rec: ImageRecord, opts: { all?: boolean } = {}): Promise<ImageRecord[]> {
+  const refString = requireRef(rec);
+  const ref = formatRef(parseRef(refString));
+  const src = openTransport(ref);
+  const out: ImageRecord[] = [];
+  const visit = async (digest: string | undefined, extra: Partial<ImageRecord>, depth: number): Promise<void> => {
+    const m = await src.getManifest(digest);
+    const parsed = parseManifest(m.bytes, digest ? `${ref}@${digest}` : ref, m.mediaType);
+    if (opts.all && parsed.kind === 'index') {
+      if (depth > 4) throw new ImgError('MANIFEST_INVALID', `${ref}: indexes nested more than 4 deep`);
+      for (const child of parsed.manifest.manifests) {
+        const childExtra: Partial<ImageRecord> = { parent: m.digest };
+        if (child.platform) childExtra.platform = child.platform;
+        await visit(child.digest, childExtra, depth + 1);
+      }
+    }
+    out.push({
+      ...rec,
+      ref,
+      ...extra,
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.bytes.length,
+      manifest: parsed.manifest,
+      raw: m.bytes.toString('utf8'),
+    });
+  };
+  try {
+    await visit(undefined, {}, 0);
+  } catch (e) {
+    throw wrap(e, `fetching manifest ${ref}`, ref);
+  }
+  return out;
+}
+
+/** getRawManifest reads the exact manifest bytes a reference names. */
+export async function getRawManifest(refString: string): Promise<Buffer> {
+  const ref = formatRef(parseRef(refString));
+  try {
+    return (await openTransport(ref).getManifest()).bytes;
+  } catch (e) {
+    throw wrap(e, `fetching manifest ${ref}`, ref);
+  }
+}
+
+/**
+ * putManifestRecord writes a record's manifest to `dest` (the argument, else the record's `dest`):
+ * byte for byte unless the record's `manifest` was edited. A record with a `parent` is a child of an
+ * index and is stored by digest only. The blobs it needs MUST already be at the destination.
+ */
+export async function putManifestRecord(rec: ImageRecord, destArg?: string): Promise<ImageRecord> {
+  const destString = destArg ?? (typeof rec.dest === 'string' ? rec.dest : undefined);
+  if (destString === undefined) {
+    throw new ImgError('RECORD_INVALID', `record${typeof rec.ref === 'string' ? ` for ${rec.ref}` : ''} has no "dest" and no destination was given`);
+  }
+  const dest = formatRef(parseRef(destString));
+  try {
+    const m = manifestOfRecord(rec, dest);
+    const target = openTransport(dest);
+    const child = typeof rec.parent === 'string';
+    let status = 'copied';
+    if (!child) {
+      const existing = await target.getManifest().catch(() => undefined);
+      if (existing?.digest === m.digest) status = 'exists';
+    }
+    if (status === 'copied') await target.putManifest({ bytes: m.bytes, mediaType: m.mediaType, digest: m.digest }, { child });
+    const out: ImageRecord = { ...rec, dest, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, status };
+    if (m.edited) {
+      out.raw = m.bytes.toString('utf8');
+      out.manifest = JSON.parse(out.raw);
+    }
+    return out;
+  } catch (e) {
+    throw wrap(e, `writing manifest ${dest}`, dest);
+  }
+}
+
+function requireRef(rec: ImageRecord): string {
+  if (typeof rec.ref !== 'string' || rec.ref === '') throw new ImgError('RECORD_INVALID', 'record has no "ref" field');
+  return rec.ref;
+}

@@ -1,0 +1,78 @@
+import { ImgError } from '../errors.js';
+import { formatDockerRef, repositoryOf } from './docker.js';
+import { formatRef, parseRef, type ImageRef } from './index.js';
+
+export interface DestOptions {
+  /** Keep the source's registry and full path under the prefix (skopeo sync --scoped). */
+  scoped?: boolean;
+  /** Append this to the destination tag (skopeo sync --append-suffix). */
+  appendSuffix?: string;
+}
+
+/**
+ * destinationFor names where a source image goes under a destination prefix, as skopeo sync names
+ * it: docker://PREFIX/NAME:TAG, dir:PREFIX/NAME:TAG, and for oci: one layout holding every image
+ * as oci:PATH:NAME:TAG. NAME is the last path component of the source repository, or with
+ * `scoped` the whole of it with its registry.
+ */
+export function destinationFor(source: string | ImageRef, prefix: string, opts: DestOptions = {}): string {
+  const src = typeof source === 'string' ? parseRef(source) : source;
+  const to = parseRef(prefix.endsWith('/') && prefix.length > 1 ? prefix.slice(0, -1) : prefix);
+  const srcName = formatRef(src);
+  let suffix = sourceSuffix(src, opts.scoped === true);
+  if (opts.appendSuffix) {
+    if (!/:[^/@]+$/.test(suffix) || suffix.includes('@')) {
+      throw new ImgError('REF_INVALID', `cannot append suffix "${opts.appendSuffix}" to ${srcName}: it has no tag`);
+    }
+    suffix += opts.appendSuffix;
+  }
+  let dest: string;
+  switch (to.transport) {
+    case 'docker': {
+      if (to.docker.digest !== undefined || prefix.replace(/^docker:\/\//, '').split('/').pop()!.includes(':')) {
+        throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a registry or repository path without tag or digest`);
+      }
+      dest = `docker://${repositoryOf(to.docker)}/${suffix}`;
+      break;
+    }
+    case 'dir':
+      dest = `dir:${to.path.replace(/\/+$/, '')}/${suffix}`;
+      break;
+    case 'oci':
+    case 'oci-archive':
+      if (to.name !== undefined || to.index !== undefined) {
+        throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a layout path without an image name`);
+      }
+      dest = `${to.transport}:${to.path}:${suffix}`;
+      break;
+    default:
+      throw new ImgError('UNSUPPORTED', `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir: or oci:)`);
+  }
+  try {
+    return formatRef(parseRef(dest));
+  } catch (e) {
+    throw new ImgError('REF_INVALID', `${srcName} mapped under ${prefix} gives an invalid reference ${dest}: ${(e as Error).message}`);
+  }
+}
+
+function sourceSuffix(src: ImageRef, scoped: boolean): string {
+  const last = (p: string) => p.replace(/\/+$/, '').split('/').pop() ?? p;
+  switch (src.transport) {
+    case 'docker':
+    case 'docker-archive':
+    case 'docker-daemon':
+    case 'containers-storage':
+      if (src.docker) {
+        const full = formatDockerRef(src.docker);
+        return scoped ? full : full.slice(repositoryOf(src.docker).length - last(src.docker.path).length);
+      }
+      if ('path' in src) return last(src.path);
+      throw new ImgError('REF_INVALID', `${formatRef(src)} has no repository name to map`);
+    case 'oci':
+    case 'oci-archive':
+      if (src.name !== undefined) return src.name;
+      return scoped ? src.path.replace(/^\.?\/+/, '') : last(src.path);
+    case 'dir':
+      return scoped ? src.path.replace(/^\.?\/+/, '').replace(/\/+$/, '') : last(src.path);
+  }
+}

@@ -1,0 +1,155 @@
+import { ImgError } from '../errors.js';
+import { parseDigest } from '../oci/digest.js';
+import { parseDockerRef, withDefaultTag, formatDockerRef, type DockerRef } from './docker.js';
+
+export * from './docker.js';
+
+export type TransportName = 'docker' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'docker-daemon' | 'containers-storage';
+
+/** ImageRef is a parsed `transport:reference`. Paths are kept as the user wrote them. */
+export type ImageRef =
+  | { transport: 'docker'; docker: DockerRef }
+  | { transport: 'dir'; path: string }
+  | { transport: 'oci' | 'oci-archive'; path: string; name?: string; index?: number }
+  | { transport: 'docker-archive'; path: string; docker?: DockerRef; index?: number }
+  | { transport: 'docker-daemon'; docker?: DockerRef; id?: string }
+  | { transport: 'containers-storage'; store?: string; docker?: DockerRef; id?: string };
+
+export const TRANSPORTS: readonly TransportName[] = ['docker', 'dir', 'oci', 'oci-archive', 'docker-archive', 'docker-daemon', 'containers-storage'];
+
+/** The grammar of the org.opencontainers.image.ref.name annotation, which oci: names must match. */
+const refNameComponent = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
+const refNameRe = new RegExp(`^${refNameComponent}(?:/${refNameComponent})*$`);
+const hex64Re = /^[a-f0-9]{64}$/;
+
+/**
+ * parseRef parses `transport:reference` as the containers tools do. It throws REF_INVALID with a
+ * message that names the input and what is wrong.
+ */
+export function parseRef(input: string): ImageRef {
+  const bad = (why: string) => new ImgError('REF_INVALID', `invalid reference ${JSON.stringify(input)}: ${why}`);
+  if (typeof input !== 'string' || input.trim() === '') throw bad('empty reference');
+  if (/[\0\n\r]/.test(input)) throw bad('contains a control character');
+  const colon = input.indexOf(':');
+  if (colon <= 0) throw bad(`no transport: expected TRANSPORT:REFERENCE with a transport of ${TRANSPORTS.join(', ')} (e.g. docker://busybox)`);
+  const transport = input.slice(0, colon);
+  const rest = input.slice(colon + 1);
+  switch (transport) {
+    case 'docker': {
+      if (!rest.startsWith('//')) throw bad('docker references start with "docker://"');
+      return { transport, docker: withDefaultTag(parseDockerRef(rest.slice(2), input)) };
+    }
+    case 'dir':
+      if (rest === '') throw bad('dir: needs a path');
+      return { transport, path: rest };
+    case 'oci':
+    case 'oci-archive': {
+      const [path, name] = splitPath(rest);
+      if (path === '') throw bad(`${transport}: needs a path`);
+      if (name === undefined) return { transport, path };
+      if (name.startsWith('@')) return { transport, path, index: parseIndex(name.slice(1), bad) };
+      if (!refNameRe.test(name)) throw bad(`invalid image name "${name}": letters, digits and "-._:@+" separated by "/"`);
+      return { transport, path, name };
+    }
+    case 'docker-archive': {
+      const [path, spec] = splitPath(rest);
+      if (path === '') throw bad('docker-archive: needs a path');
+      if (spec === undefined) return { transport, path };
+      if (spec.startsWith('@')) return { transport, path, index: parseIndex(spec.slice(1), bad) };
+      const docker = parseDockerRef(spec, input);
+      if (docker.digest !== undefined) throw bad('docker-archive references cannot have a digest');
+      return { transport, path, docker: withDefaultTag(docker) };
+    }
+    case 'docker-daemon': {
+      if (rest.startsWith('sha256:')) {
+        parseDigest(rest, `image ID in ${JSON.stringify(input)}`);
+        return { transport, id: rest };
+      }
+      const docker = parseDockerRef(rest, input);
+      if (docker.digest !== undefined) throw bad('docker-daemon references name an image by NAME:TAG or by sha256:ID, not by digest');
+      return { transport, docker: withDefaultTag(docker) };
+    }
+    case 'containers-storage':
+      return parseStorageRef(rest, bad);
+    default:
+      throw bad(`unknown transport "${transport}" (known: ${TRANSPORTS.join(', ')})`);
+  }
+}
+
+/** splitPath splits "PATH[:SPEC]" at the first colon, as the containers tools do on Unix. */
+function splitPath(s: string): [string, string | undefined] {
+  const i = s.indexOf(':');
+  return i === -1 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+function parseIndex(s: string, bad: (why: string) => ImgError): number {
+  if (!/^[0-9]{1,9}$/.test(s)) throw bad(`invalid image index "@${s}": expected @N with N a non-negative integer`);
+  return Number(s);
+}
+
+function parseStorageRef(rest: string, bad: (why: string) => ImgError): ImageRef {
+  let store: string | undefined;
+  let s = rest;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close === -1) throw bad('unterminated [store specification]');
+    store = s.slice(1, close);
+    s = s.slice(close + 1);
+  }
+  const base = store === undefined ? {} : { store };
+  if (s === '') throw bad('containers-storage: needs an image name or ID');
+  if (hex64Re.test(s)) return { transport: 'containers-storage', ...base, id: s };
+  let id: string | undefined;
+  const at = s.lastIndexOf('@');
+  if (at >= 0 && hex64Re.test(s.slice(at + 1))) {
+    id = s.slice(at + 1);
+    s = s.slice(0, at);
+    if (s === '') return { transport: 'containers-storage', ...base, id };
+  }
+  const docker = withDefaultTag(parseDockerRef(s, `containers-storage:${rest}`));
+  return id === undefined ? { transport: 'containers-storage', ...base, docker } : { transport: 'containers-storage', ...base, docker, id };
+}
+
+/** formatRef writes the canonical `transport:reference` string of a parsed reference. */
+export function formatRef(r: ImageRef): string {
+  switch (r.transport) {
+    case 'docker':
+      return `docker://${formatDockerRef(r.docker)}`;
+    case 'dir':
+      return `dir:${r.path}`;
+    case 'oci':
+    case 'oci-archive':
+      return `${r.transport}:${r.path}${r.name !== undefined ? `:${r.name}` : r.index !== undefined ? `:@${r.index}` : ''}`;
+    case 'docker-archive':
+      return `docker-archive:${r.path}${r.docker ? `:${formatDockerRef(r.docker)}` : r.index !== undefined ? `:@${r.index}` : ''}`;
+    case 'docker-daemon':
+      return `docker-daemon:${r.docker ? formatDockerRef(r.docker) : r.id}`;
+    case 'containers-storage': {
+      const store = r.store !== undefined ? `[${r.store}]` : '';
+      const name = r.docker ? formatDockerRef(r.docker) : '';
+      return `containers-storage:${store}${name}${r.id !== undefined ? (name ? `@${r.id}` : r.id) : ''}`;
+    }
+  }
+}
+
+/** isValidRefName says whether s may be an oci: image name (the ref.name annotation grammar). */
+export function isValidRefName(s: string): boolean {
+  return refNameRe.test(s);
+}
+
+/**
+ * splitBlobRef reads `REF@DIGEST` (or REF and a separate DIGEST) as img-blob-get takes it: the
+ * image location and the digest of one blob in it. The digest is validated.
+ */
+export function splitBlobRef(arg: string, digestArg?: string): { ref: ImageRef; digest: string } {
+  let refPart = arg;
+  let digest = digestArg;
+  if (digest === undefined) {
+    const at = arg.lastIndexOf('@');
+    if (at === -1) throw new ImgError('USAGE', `${JSON.stringify(arg)} names no blob: expected REF@DIGEST or REF DIGEST`);
+    refPart = arg.slice(0, at);
+    digest = arg.slice(at + 1);
+  }
+  parseDigest(digest, `blob digest in ${JSON.stringify(digestArg === undefined ? arg : `${arg} ${digestArg}`)}`);
+  return { ref: parseRef(refPart), digest };
+}

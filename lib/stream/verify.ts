@@ -1,0 +1,64 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { ImgError } from '../errors.js';
+import { parseDigest, type Algorithm } from '../oci/digest.js';
+
+/**
+ * DigestingStream passes bytes through while hashing and counting them. With an expected digest
+ * (and size) it fails as soon as the size is exceeded and at EOF on any mismatch, so a consumer that
+ * sees 'end' without 'error' has exactly the expected bytes. Without one, `digest` and `size` tell
+ * what went through once it has ended.
+ */
+export class DigestingStream extends Transform {
+  private readonly hash: Hash;
+  private readonly algorithm: Algorithm;
+  size = 0;
+  digest?: string;
+
+  constructor(
+    private readonly expected: { digest?: string; size?: number },
+    private readonly what: string,
+    algorithm?: Algorithm,
+  ) {
+    super();
+    this.algorithm = expected.digest !== undefined ? parseDigest(expected.digest, `digest of ${what}`).algorithm : (algorithm ?? 'sha256');
+    this.hash = createHash(this.algorithm);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.size += chunk.length;
+    const want = this.expected.size;
+    if (want !== undefined && want >= 0 && this.size > want) {
+      cb(new ImgError('SIZE_MISMATCH', `${this.what}: more than the expected ${want} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.digest = `${this.algorithm}:${this.hash.digest('hex')}`;
+    const want = this.expected;
+    if (want.size !== undefined && want.size >= 0 && this.size !== want.size) {
+      cb(new ImgError('SIZE_MISMATCH', `${this.what}: got ${this.size} bytes, expected ${want.size}`));
+      return;
+    }
+    if (want.digest !== undefined && this.digest !== want.digest) {
+      cb(new ImgError('DIGEST_MISMATCH', `${this.what}: content has digest ${this.digest}, expected ${want.digest}`));
+      return;
+    }
+    cb();
+  }
+}
+
+/** readCapped reads a whole stream into memory, refusing more than `max` bytes (for manifests and bodies, never blobs). */
+export async function readCapped(input: AsyncIterable<Buffer>, max: number, what: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of input) {
+    n += chunk.length;
+    if (n > max) throw new ImgError('TOO_LARGE', `${what} is over the ${max}-byte limit`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}

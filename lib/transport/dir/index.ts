@@ -1,0 +1,126 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { wrap } from '../../errors.js';
+import { parseDigest } from '../../oci/digest.js';
+import { parseManifest, referencedBlobs, type ParsedManifest } from '../../oci/manifest.js';
+import { formatRef, type ImageRef } from '../../ref/index.js';
+import { fileSize, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
+import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
+import type { BlobInfo, StoredManifest, Transport } from '../types.js';
+
+/** The version file skopeo writes and checks before it overwrites a directory. */
+export const DIR_VERSION = 'Directory Transport Version: 1.1\n';
+const KNOWN_VERSIONS = new Set([DIR_VERSION, 'Directory Transport Version: 1.0\n']);
+const BLOB_NAME = /^(?:[a-f0-9]{64}|[a-f0-9]{128})$/;
+const CHILD_MANIFEST_NAME = /^([a-f0-9]{64}|[a-f0-9]{128})\.manifest\.json$/;
+const SIGNATURE_NAME = /^(?:([a-f0-9]{64}|[a-f0-9]{128})\.)?signature-[0-9]+$/;
+
+/**
+ * DirTransport is skopeo's directory format, byte-compatible: `version`, `manifest.json`, blobs
+ * named by bare hex digest, children of an index as `HEX.manifest.json`, signatures as
+ * `signature-N`. A directory holds one image: writing a new top-level manifest replaces the old
+ * image, and files of the old one are removed only after the new manifest.json has landed.
+ */
+export class DirTransport implements Transport {
+  readonly name: string;
+  private readonly path: string;
+  private prepared?: Promise<void>;
+
+  constructor(ref: Extract<ImageRef, { transport: 'dir' }>) {
+    this.name = formatRef(ref);
+    this.path = ref.path;
+  }
+
+  private blobPath(digest: string): string {
+    return join(this.path, parseDigest(digest).hex);
+  }
+
+  private manifestPath(digest?: string): string {
+    return join(this.path, digest === undefined ? 'manifest.json' : `${parseDigest(digest).hex}.manifest.json`);
+  }
+
+  async getManifest(digest?: string): Promise<StoredManifest> {
+    try {
+      const bytes = await readManifestFile(this.manifestPath(digest), this.name);
+      const { parsed: _parsed, ...stored } = storedManifest(bytes, digest === undefined ? this.name : `${this.name}@${digest}`, digest);
+      return stored;
+    } catch (e) {
+      throw wrap(e, `reading manifest ${digest === undefined ? this.name : `${this.name}@${digest}`}`, this.name);
+    }
+  }
+
+  async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
+    return openVerifiedFile(this.blobPath(blob.digest), blob, this.name);
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    return fileSize(this.blobPath(digest));
+  }
+
+  async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
+    await this.prepare();
+    return writeVerifiedBlob(data, expected, this.name, this.path, (d) => this.blobPath(d));
+  }
+
+  async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
+    const what = opts.child ? `${this.name}@${m.digest}` : this.name;
+    const parsed = storedManifest(m.bytes, what, m.digest, m.mediaType).parsed;
+    await this.prepare();
+    await refuseMissing(parsed, (d) => this.has(d, parsed.kind === 'index'), `writing manifest ${what}`);
+    if (opts.child) {
+      await writeFileAtomic(this.manifestPath(m.digest), m.bytes);
+      return;
+    }
+    const old = await this.getManifest().catch(() => undefined);
+    await writeFileAtomic(this.manifestPath(), m.bytes);
+    await this.removeUnreferenced(parsed, old?.digest !== m.digest);
+  }
+
+  private async has(digest: string, asManifest: boolean): Promise<boolean> {
+    return (await fileSize(asManifest ? this.manifestPath(digest) : this.blobPath(digest))) !== undefined;
+  }
+
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      const versionFile = join(this.path, 'version');
+      await prepareImageDir(this.path, this.name, async () => KNOWN_VERSIONS.has(await fsp.readFile(versionFile, 'utf8').catch(() => '')), 'an image directory (no skopeo version file)');
+      await removeStaleTemps(this.path);
+      if ((await fsp.readFile(versionFile, 'utf8').catch(() => '')) !== DIR_VERSION) await writeFileAtomic(versionFile, DIR_VERSION);
+    })();
+    return this.prepared;
+  }
+
+  /** removeUnreferenced deletes blobs, child manifests and (when the image changed) signatures of a replaced image. */
+  private async removeUnreferenced(top: ParsedManifest, imageChanged: boolean): Promise<void> {
+    const keep = new Set<string>();
+    const keepImage = (p: ParsedManifest) => {
+      if (p.kind === 'image') for (const d of referencedBlobs(p.manifest)) keep.add(parseDigest(d.digest).hex);
+    };
+    keepImage(top);
+    if (top.kind === 'index') {
+      for (const child of top.manifest.manifests) {
+        const hex = parseDigest(child.digest).hex;
+        keep.add(`${hex}.manifest.json`);
+        try {
+          keepImage(parseManifest(await fsp.readFile(this.manifestPath(child.digest)), `${this.name}@${child.digest}`, child.mediaType));
+        } catch {
+          // A child that is not an image manifest (a nested index, an artifact) keeps only itself.
+        }
+      }
+    }
+    for (const name of await fsp.readdir(this.path)) {
+      const sig = SIGNATURE_NAME.exec(name);
+      const stale =
+        (BLOB_NAME.test(name) && !keep.has(name)) ||
+        (CHILD_MANIFEST_NAME.test(name) && !keep.has(name)) ||
+        (sig !== null && (imageChanged || (sig[1] !== undefined && !keep.has(`${sig[1]}.manifest.json`))));
+      if (stale) await fsp.rm(join(this.path, name), { force: true });
+    }
+  }
+}
+
+/** isDirImage says whether path looks like a skopeo image directory. */
+export async function isDirImage(path: string): Promise<boolean> {
+  return KNOWN_VERSIONS.has(await fsp.readFile(join(path, 'version'), 'utf8').catch(() => ''));
+}

@@ -1,0 +1,98 @@
+import { createReadStream, promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { ImgError } from '../errors.js';
+import { digestOf } from '../oci/digest.js';
+import { MAX_MANIFEST_SIZE, parseManifest, referencedBlobs, type ParsedManifest } from '../oci/manifest.js';
+import { DigestingStream } from '../stream/verify.js';
+import { fileSize, streamToFileAtomic } from '../util/fs.js';
+import type { BlobInfo, StoredManifest } from './types.js';
+
+/** Helpers shared by the transports that keep images in local files (dir:, oci:). */
+
+/** readManifestFile reads a manifest file, refusing one over the manifest size cap before reading it. */
+export async function readManifestFile(path: string, what: string): Promise<Buffer> {
+  const size = await fileSize(path);
+  if (size === undefined) throw new ImgError('MANIFEST_UNKNOWN', `${what}: no manifest at ${path}`);
+  if (size > MAX_MANIFEST_SIZE) throw new ImgError('TOO_LARGE', `${what}: manifest ${path} is ${size} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`);
+  return fsp.readFile(path);
+}
+
+/** storedManifest parses and checks bytes read for `what`, against `expectedDigest` when there is one. */
+export function storedManifest(bytes: Buffer, what: string, expectedDigest?: string, servedAs?: string): StoredManifest & { parsed: ParsedManifest } {
+  const digest = digestOf(bytes, expectedDigest?.startsWith('sha512:') ? 'sha512' : 'sha256');
+  if (expectedDigest !== undefined && digest !== expectedDigest) {
+    throw new ImgError('DIGEST_MISMATCH', `${what}: manifest content has digest ${digest}, expected ${expectedDigest}`);
+  }
+  const parsed = parseManifest(bytes, what, servedAs);
+  return { bytes, mediaType: parsed.mediaType, digest, parsed };
+}
+
+/** openVerifiedFile streams a file through a verifying stream; a missing file is BLOB_UNKNOWN. */
+export async function openVerifiedFile(path: string, blob: { digest: string; size?: number }, what: string): Promise<Readable> {
+  const size = await fileSize(path);
+  if (size === undefined) throw new ImgError('BLOB_UNKNOWN', `${what}: blob ${blob.digest} not found`);
+  if (blob.size !== undefined && size !== blob.size) {
+    throw new ImgError('SIZE_MISMATCH', `${what}: blob ${blob.digest} is ${size} bytes, expected ${blob.size}`);
+  }
+  const src = createReadStream(path);
+  const check = new DigestingStream({ digest: blob.digest, size }, `${what}: blob ${blob.digest}`);
+  src.on('error', (e) => check.destroy(e));
+  return src.pipe(check);
+}
+
+/**
+ * writeVerifiedBlob streams data into a temp file in tmpDir, checks it against `expected` and
+ * renames it to pathOf(digest): nothing is visible under a digest before it is verified.
+ */
+export async function writeVerifiedBlob(
+  data: Readable,
+  expected: { digest?: string; size?: number },
+  what: string,
+  tmpDir: string,
+  pathOf: (digest: string) => string,
+): Promise<BlobInfo> {
+  const check = new DigestingStream(expected, `${what}: blob ${expected.digest ?? 'from input'}`);
+  data.on('error', (e) => check.destroy(e));
+  await streamToFileAtomic(data.pipe(check), () => pathOf(check.digest!), tmpDir);
+  return { digest: check.digest!, size: check.size };
+}
+
+/** missingBlobs lists the blobs an image manifest references that `has` says are absent. */
+export async function missingBlobs(parsed: ParsedManifest, has: (digest: string) => Promise<boolean>): Promise<string[]> {
+  const want = parsed.kind === 'image' ? referencedBlobs(parsed.manifest).map((d) => d.digest) : parsed.manifest.manifests.map((d) => d.digest);
+  const missing: string[] = [];
+  for (const d of new Set(want)) if (!(await has(d))) missing.push(d);
+  return missing;
+}
+
+/** refuseMissing throws MANIFEST_BLOB_UNKNOWN naming what a manifest needs that is not stored. */
+export async function refuseMissing(parsed: ParsedManifest, has: (digest: string) => Promise<boolean>, what: string): Promise<void> {
+  const missing = await missingBlobs(parsed, has);
+  if (missing.length > 0) {
+    const kind = parsed.kind === 'index' ? 'child manifest' : 'blob';
+    throw new ImgError('MANIFEST_BLOB_UNKNOWN', `${what}: manifest references ${kind}${missing.length > 1 ? 's' : ''} not stored there: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+  }
+}
+
+/**
+ * prepareImageDir makes sure `path` may receive an image: created when absent; when it holds
+ * anything, `isImage` must say it is already an image of this kind, else NOT_IMAGE_DIR and nothing
+ * is touched.
+ */
+export async function prepareImageDir(path: string, what: string, isImage: () => Promise<boolean>, kind: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fsp.readdir(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      await fsp.mkdir(path, { recursive: true });
+      return;
+    }
+    if (code === 'ENOTDIR') throw new ImgError('NOT_IMAGE_DIR', `${what}: ${path} exists and is not a directory`);
+    throw e;
+  }
+  if (entries.length > 0 && !(await isImage())) {
+    throw new ImgError('NOT_IMAGE_DIR', `${what}: refusing to write into ${path}: it is not empty and is not ${kind}`);
+  }
+}

@@ -1,0 +1,147 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ImgError, wrap } from '../../errors.js';
+import { parseDigest } from '../../oci/digest.js';
+import { MediaType } from '../../oci/mediatype.js';
+import { validateManifest, type Descriptor, type ImageIndex } from '../../oci/manifest.js';
+import { formatRef, type ImageRef } from '../../ref/index.js';
+import { fileSize, pathExists, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
+import { withLock } from '../../util/lock.js';
+import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
+import type { BlobInfo, StoredManifest, Transport } from '../types.js';
+
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = 'oci-layout';
+const LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
+const LOCK_FILE = '.imgpipe-index.lock';
+
+/**
+ * OciLayoutTransport is an OCI image layout: `oci-layout`, `index.json`, `blobs/ALG/HEX`. Images
+ * are named by the org.opencontainers.image.ref.name annotation of their index.json entry. Writers
+ * update index.json under a lock with an atomic rewrite, so concurrent writers all keep their names.
+ */
+export class OciLayoutTransport implements Transport {
+  readonly name: string;
+  private readonly path: string;
+  private readonly imageName?: string;
+  private readonly imageIndex?: number;
+  private prepared?: Promise<void>;
+
+  constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>) {
+    this.name = formatRef(ref);
+    this.path = ref.path;
+    if (ref.name !== undefined) this.imageName = ref.name;
+    if (ref.index !== undefined) this.imageIndex = ref.index;
+  }
+
+  private blobPath(digest: string): string {
+    const { algorithm, hex } = parseDigest(digest);
+    return join(this.path, 'blobs', algorithm, hex);
+  }
+
+  /** readIndex reads index.json; a layout without one is not an image layout. */
+  async readIndex(): Promise<ImageIndex> {
+    if (!(await pathExists(join(this.path, LAYOUT_FILE)))) {
+      throw new ImgError('MANIFEST_UNKNOWN', `${this.path} is not an OCI image layout (no ${LAYOUT_FILE} file)`);
+    }
+    const bytes = await readManifestFile(join(this.path, 'index.json'), this.name);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch (e) {
+      throw new ImgError('MANIFEST_INVALID', `${join(this.path, 'index.json')} is not JSON: ${(e as Error).message}`);
+    }
+    const parsed = validateManifest(doc, join(this.path, 'index.json'), MediaType.ociIndex);
+    return parsed.manifest as ImageIndex;
+  }
+
+  /** resolve finds the index.json entry the reference names. */
+  private async resolve(): Promise<Descriptor> {
+    const index = await this.readIndex();
+    const entries = index.manifests;
+    if (this.imageIndex !== undefined) {
+      const d = entries[this.imageIndex];
+      if (!d) throw new ImgError('MANIFEST_UNKNOWN', `no image @${this.imageIndex}: the layout holds ${entries.length}`);
+      return d;
+    }
+    if (this.imageName !== undefined) {
+      const found = entries.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === this.imageName);
+      if (found.length === 1) return found[0]!;
+      if (found.length > 1) throw new ImgError('NAME_AMBIGUOUS', `${found.length} images are named "${this.imageName}"`);
+      const names = entries.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter(Boolean);
+      throw new ImgError('MANIFEST_UNKNOWN', `no image named "${this.imageName}" (names here: ${names.length ? names.join(', ') : 'none'})`);
+    }
+    if (entries.length === 1) return entries[0]!;
+    if (entries.length === 0) throw new ImgError('MANIFEST_UNKNOWN', 'the layout holds no images');
+    throw new ImgError('NAME_AMBIGUOUS', `the layout holds ${entries.length} images: name one as ${this.name}:NAME or pick one as ${this.name}:@N`);
+  }
+
+  async getManifest(digest?: string): Promise<StoredManifest> {
+    const what = digest === undefined ? this.name : `${this.name}@${digest}`;
+    try {
+      const desc = digest === undefined ? await this.resolve() : undefined;
+      const want = desc?.digest ?? digest!;
+      const bytes = await readManifestFile(this.blobPath(want), what);
+      if (desc && bytes.length !== desc.size) {
+        throw new ImgError('SIZE_MISMATCH', `manifest ${desc.digest} is ${bytes.length} bytes, index.json says ${desc.size}`);
+      }
+      const { parsed: _p, ...stored } = storedManifest(bytes, what, want, desc?.mediaType);
+      return stored;
+    } catch (e) {
+      throw wrap(e, `reading manifest ${what}`, this.name);
+    }
+  }
+
+  async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
+    return openVerifiedFile(this.blobPath(blob.digest), blob, this.name);
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    return fileSize(this.blobPath(digest));
+  }
+
+  async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
+    await this.prepare();
+    if (expected.digest !== undefined) await fsp.mkdir(join(this.path, 'blobs', parseDigest(expected.digest).algorithm), { recursive: true });
+    return writeVerifiedBlob(data, expected, this.name, this.path, (d) => this.blobPath(d));
+  }
+
+  async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
+    const what = opts.child ? `${this.name}@${m.digest}` : this.name;
+    if (!opts.child && this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
+    const parsed = storedManifest(m.bytes, what, m.digest, m.mediaType).parsed;
+    await this.prepare();
+    await refuseMissing(parsed, async (d) => (await this.statBlob(d)) !== undefined, `writing manifest ${what}`);
+    const path = this.blobPath(m.digest);
+    await fsp.mkdir(join(path, '..'), { recursive: true });
+    if ((await fileSize(path)) !== m.bytes.length) await writeFileAtomic(path, m.bytes);
+    if (opts.child) return;
+    const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+    if (this.imageName !== undefined) desc.annotations = { [REF_NAME_ANNOTATION]: this.imageName };
+    await withLock(join(this.path, LOCK_FILE), async () => {
+      const index = await this.readIndex();
+      const kept = index.manifests.filter((d) => {
+        const name = d.annotations?.[REF_NAME_ANNOTATION];
+        return this.imageName !== undefined ? name !== this.imageName : !(name === undefined && d.digest === m.digest);
+      });
+      const next: ImageIndex = { ...index, schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...kept, desc] };
+      await writeFileAtomic(join(this.path, 'index.json'), JSON.stringify(next));
+    });
+  }
+
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      await prepareImageDir(this.path, this.name, () => pathExists(join(this.path, LAYOUT_FILE)), 'an OCI image layout (no oci-layout file)');
+      await removeStaleTemps(this.path);
+      await fsp.mkdir(join(this.path, 'blobs', 'sha256'), { recursive: true });
+      await withLock(join(this.path, LOCK_FILE), async () => {
+        if (!(await pathExists(join(this.path, 'index.json')))) {
+          await writeFileAtomic(join(this.path, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+        }
+        if (!(await pathExists(join(this.path, LAYOUT_FILE)))) await writeFileAtomic(join(this.path, LAYOUT_FILE), LAYOUT_CONTENT);
+      });
+    })();
+    return this.prepared;
+  }
+}
