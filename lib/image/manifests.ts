@@ -86,6 +86,7 @@ export async function putManifestRecord(rec: ImageRecord, destArg?: string): Pro
 }
 
 function requireRef(rec: ImageRecord): string {
-  if (typeof rec.ref !== 'string' || rec.ref === '') throw new ImgError('RECORD_INVALID', 'record has no "ref" field');
+  if (rec.ref === undefined) throw new ImgError('RECORD_INVALID', 'record has no "ref" field');
+  if (typeof rec.ref !== 'string' || rec.ref === '') throw new ImgError('RECORD_INVALID', `record field "ref" must be a non-empty string, not ${JSON.stringify(rec.ref)}`);
   return rec.ref;
 }

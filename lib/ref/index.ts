@@ -150,6 +150,6 @@ export function splitBlobRef(arg: string, digestArg?: string): { ref: ImageRef; 
     refPart = arg.slice(0, at);
     digest = arg.slice(at + 1);
   }
-  parseDigest(digest, `blob digest in ${JSON.stringify(digestArg === undefined ? arg : `${arg} ${digestArg}`)}`);
+  parseDigest(digest, 'blob digest');
   return { ref: parseRef(refPart), digest };
 }

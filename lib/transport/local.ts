@@ -7,13 +7,16 @@ import { DigestingStream } from '../stream/verify.js';
 import { fileSize, streamToFileAtomic } from '../util/fs.js';
 import type { BlobInfo, StoredManifest } from './types.js';
 
-/** Helpers shared by the transports that keep images in local files (dir:, oci:). */
+/**
+ * Helpers shared by the transports that keep images in local files (dir:, oci:). Their messages
+ * name files and digests, not the image reference: callers wrap them ("fetching manifest REF: …").
+ */
 
 /** readManifestFile reads a manifest file, refusing one over the manifest size cap before reading it. */
-export async function readManifestFile(path: string, what: string): Promise<Buffer> {
+export async function readManifestFile(path: string): Promise<Buffer> {
   const size = await fileSize(path);
-  if (size === undefined) throw new ImgError('MANIFEST_UNKNOWN', `${what}: no manifest at ${path}`);
-  if (size > MAX_MANIFEST_SIZE) throw new ImgError('TOO_LARGE', `${what}: manifest ${path} is ${size} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`);
+  if (size === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${path}`);
+  if (size > MAX_MANIFEST_SIZE) throw new ImgError('TOO_LARGE', `manifest ${path} is ${size} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`);
   return fsp.readFile(path);
 }
 
@@ -21,21 +24,21 @@ export async function readManifestFile(path: string, what: string): Promise<Buff
 export function storedManifest(bytes: Buffer, what: string, expectedDigest?: string, servedAs?: string): StoredManifest & { parsed: ParsedManifest } {
   const digest = digestOf(bytes, expectedDigest?.startsWith('sha512:') ? 'sha512' : 'sha256');
   if (expectedDigest !== undefined && digest !== expectedDigest) {
-    throw new ImgError('DIGEST_MISMATCH', `${what}: manifest content has digest ${digest}, expected ${expectedDigest}`);
+    throw new ImgError('DIGEST_MISMATCH', `manifest ${what} has digest ${digest}, expected ${expectedDigest}`);
   }
   const parsed = parseManifest(bytes, what, servedAs);
   return { bytes, mediaType: parsed.mediaType, digest, parsed };
 }
 
 /** openVerifiedFile streams a file through a verifying stream; a missing file is BLOB_UNKNOWN. */
-export async function openVerifiedFile(path: string, blob: { digest: string; size?: number }, what: string): Promise<Readable> {
+export async function openVerifiedFile(path: string, blob: { digest: string; size?: number }): Promise<Readable> {
   const size = await fileSize(path);
-  if (size === undefined) throw new ImgError('BLOB_UNKNOWN', `${what}: blob ${blob.digest} not found`);
+  if (size === undefined) throw new ImgError('BLOB_UNKNOWN', `blob ${blob.digest} not found`);
   if (blob.size !== undefined && size !== blob.size) {
-    throw new ImgError('SIZE_MISMATCH', `${what}: blob ${blob.digest} is ${size} bytes, expected ${blob.size}`);
+    throw new ImgError('SIZE_MISMATCH', `blob ${blob.digest} is ${size} bytes, expected ${blob.size}`);
   }
   const src = createReadStream(path);
-  const check = new DigestingStream({ digest: blob.digest, size }, `${what}: blob ${blob.digest}`);
+  const check = new DigestingStream({ digest: blob.digest, size }, `blob ${blob.digest}`);
   src.on('error', (e) => check.destroy(e));
   return src.pipe(check);
 }
@@ -47,11 +50,10 @@ export async function openVerifiedFile(path: string, blob: { digest: string; siz
 export async function writeVerifiedBlob(
   data: Readable,
   expected: { digest?: string; size?: number },
-  what: string,
   tmpDir: string,
   pathOf: (digest: string) => string,
 ): Promise<BlobInfo> {
-  const check = new DigestingStream(expected, `${what}: blob ${expected.digest ?? 'from input'}`);
+  const check = new DigestingStream(expected, expected.digest !== undefined ? `blob ${expected.digest}` : 'blob');
   data.on('error', (e) => check.destroy(e));
   await streamToFileAtomic(data.pipe(check), () => pathOf(check.digest!), tmpDir);
   return { digest: check.digest!, size: check.size };
@@ -66,11 +68,11 @@ export async function missingBlobs(parsed: ParsedManifest, has: (digest: string)
 }
 
 /** refuseMissing throws MANIFEST_BLOB_UNKNOWN naming what a manifest needs that is not stored. */
-export async function refuseMissing(parsed: ParsedManifest, has: (digest: string) => Promise<boolean>, what: string): Promise<void> {
+export async function refuseMissing(parsed: ParsedManifest, has: (digest: string) => Promise<boolean>): Promise<void> {
   const missing = await missingBlobs(parsed, has);
   if (missing.length > 0) {
     const kind = parsed.kind === 'index' ? 'child manifest' : 'blob';
-    throw new ImgError('MANIFEST_BLOB_UNKNOWN', `${what}: manifest references ${kind}${missing.length > 1 ? 's' : ''} not stored there: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+    throw new ImgError('MANIFEST_BLOB_UNKNOWN', `the manifest references ${kind}${missing.length > 1 ? 's' : ''} not stored there: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
   }
 }
 
@@ -79,7 +81,7 @@ export async function refuseMissing(parsed: ParsedManifest, has: (digest: string
  * anything, `isImage` must say it is already an image of this kind, else NOT_IMAGE_DIR and nothing
  * is touched.
  */
-export async function prepareImageDir(path: string, what: string, isImage: () => Promise<boolean>, kind: string): Promise<void> {
+export async function prepareImageDir(path: string, isImage: () => Promise<boolean>, kind: string): Promise<void> {
   let entries: string[];
   try {
     entries = await fsp.readdir(path);
@@ -89,10 +91,10 @@ export async function prepareImageDir(path: string, what: string, isImage: () =>
       await fsp.mkdir(path, { recursive: true });
       return;
     }
-    if (code === 'ENOTDIR') throw new ImgError('NOT_IMAGE_DIR', `${what}: ${path} exists and is not a directory`);
+    if (code === 'ENOTDIR') throw new ImgError('NOT_IMAGE_DIR', `${path} exists and is not a directory`);
     throw e;
   }
   if (entries.length > 0 && !(await isImage())) {
-    throw new ImgError('NOT_IMAGE_DIR', `${what}: refusing to write into ${path}: it is not empty and is not ${kind}`);
+    throw new ImgError('NOT_IMAGE_DIR', `refusing to write into ${path}: it is not empty and is not ${kind}`);
   }
 }

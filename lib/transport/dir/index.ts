@@ -1,7 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { wrap } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import { parseManifest, referencedBlobs, type ParsedManifest } from '../../oci/manifest.js';
 import { formatRef, type ImageRef } from '../../ref/index.js';
@@ -41,17 +40,13 @@ export class DirTransport implements Transport {
   }
 
   async getManifest(digest?: string): Promise<StoredManifest> {
-    try {
-      const bytes = await readManifestFile(this.manifestPath(digest), this.name);
-      const { parsed: _parsed, ...stored } = storedManifest(bytes, digest === undefined ? this.name : `${this.name}@${digest}`, digest);
-      return stored;
-    } catch (e) {
-      throw wrap(e, `reading manifest ${digest === undefined ? this.name : `${this.name}@${digest}`}`, this.name);
-    }
+    const path = this.manifestPath(digest);
+    const { parsed: _parsed, ...stored } = storedManifest(await readManifestFile(path), path, digest);
+    return stored;
   }
 
   async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
-    return openVerifiedFile(this.blobPath(blob.digest), blob, this.name);
+    return openVerifiedFile(this.blobPath(blob.digest), blob);
   }
 
   async statBlob(digest: string): Promise<number | undefined> {
@@ -60,14 +55,13 @@ export class DirTransport implements Transport {
 
   async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
     await this.prepare();
-    return writeVerifiedBlob(data, expected, this.name, this.path, (d) => this.blobPath(d));
+    return writeVerifiedBlob(data, expected, this.path, (d) => this.blobPath(d));
   }
 
   async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
-    const what = opts.child ? `${this.name}@${m.digest}` : this.name;
-    const parsed = storedManifest(m.bytes, what, m.digest, m.mediaType).parsed;
+    const parsed = storedManifest(m.bytes, m.digest, m.digest, m.mediaType).parsed;
+    await refuseMissing(parsed, (d) => this.has(d, parsed.kind === 'index'));
     await this.prepare();
-    await refuseMissing(parsed, (d) => this.has(d, parsed.kind === 'index'), `writing manifest ${what}`);
     if (opts.child) {
       await writeFileAtomic(this.manifestPath(m.digest), m.bytes);
       return;
@@ -84,7 +78,7 @@ export class DirTransport implements Transport {
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
       const versionFile = join(this.path, 'version');
-      await prepareImageDir(this.path, this.name, async () => KNOWN_VERSIONS.has(await fsp.readFile(versionFile, 'utf8').catch(() => '')), 'an image directory (no skopeo version file)');
+      await prepareImageDir(this.path, () => isDirImage(this.path), 'an image directory (no skopeo version file)');
       await removeStaleTemps(this.path);
       if ((await fsp.readFile(versionFile, 'utf8').catch(() => '')) !== DIR_VERSION) await writeFileAtomic(versionFile, DIR_VERSION);
     })();

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ImgError, wrap } from '../../errors.js';
+import { ImgError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import { MediaType } from '../../oci/mediatype.js';
 import { validateManifest, type Descriptor, type ImageIndex } from '../../oci/manifest.js';
@@ -45,7 +45,7 @@ export class OciLayoutTransport implements Transport {
     if (!(await pathExists(join(this.path, LAYOUT_FILE)))) {
       throw new ImgError('MANIFEST_UNKNOWN', `${this.path} is not an OCI image layout (no ${LAYOUT_FILE} file)`);
     }
-    const bytes = await readManifestFile(join(this.path, 'index.json'), this.name);
+    const bytes = await readManifestFile(join(this.path, 'index.json'));
     let doc: unknown;
     try {
       doc = JSON.parse(bytes.toString('utf8'));
@@ -78,23 +78,18 @@ export class OciLayoutTransport implements Transport {
   }
 
   async getManifest(digest?: string): Promise<StoredManifest> {
-    const what = digest === undefined ? this.name : `${this.name}@${digest}`;
-    try {
-      const desc = digest === undefined ? await this.resolve() : undefined;
-      const want = desc?.digest ?? digest!;
-      const bytes = await readManifestFile(this.blobPath(want), what);
-      if (desc && bytes.length !== desc.size) {
-        throw new ImgError('SIZE_MISMATCH', `manifest ${desc.digest} is ${bytes.length} bytes, index.json says ${desc.size}`);
-      }
-      const { parsed: _p, ...stored } = storedManifest(bytes, what, want, desc?.mediaType);
-      return stored;
-    } catch (e) {
-      throw wrap(e, `reading manifest ${what}`, this.name);
+    const desc = digest === undefined ? await this.resolve() : undefined;
+    const want = desc?.digest ?? digest!;
+    const bytes = await readManifestFile(this.blobPath(want));
+    if (desc && bytes.length !== desc.size) {
+      throw new ImgError('SIZE_MISMATCH', `manifest ${desc.digest} is ${bytes.length} bytes, index.json says ${desc.size}`);
     }
+    const { parsed: _p, ...stored } = storedManifest(bytes, want, want, desc?.mediaType);
+    return stored;
   }
 
   async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
-    return openVerifiedFile(this.blobPath(blob.digest), blob, this.name);
+    return openVerifiedFile(this.blobPath(blob.digest), blob);
   }
 
   async statBlob(digest: string): Promise<number | undefined> {
@@ -104,15 +99,14 @@ export class OciLayoutTransport implements Transport {
   async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
     await this.prepare();
     if (expected.digest !== undefined) await fsp.mkdir(join(this.path, 'blobs', parseDigest(expected.digest).algorithm), { recursive: true });
-    return writeVerifiedBlob(data, expected, this.name, this.path, (d) => this.blobPath(d));
+    return writeVerifiedBlob(data, expected, this.path, (d) => this.blobPath(d));
   }
 
   async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
-    const what = opts.child ? `${this.name}@${m.digest}` : this.name;
     if (!opts.child && this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
-    const parsed = storedManifest(m.bytes, what, m.digest, m.mediaType).parsed;
+    const parsed = storedManifest(m.bytes, m.digest, m.digest, m.mediaType).parsed;
+    await refuseMissing(parsed, async (d) => (await this.statBlob(d)) !== undefined);
     await this.prepare();
-    await refuseMissing(parsed, async (d) => (await this.statBlob(d)) !== undefined, `writing manifest ${what}`);
     const path = this.blobPath(m.digest);
     await fsp.mkdir(join(path, '..'), { recursive: true });
     if ((await fileSize(path)) !== m.bytes.length) await writeFileAtomic(path, m.bytes);
@@ -132,7 +126,7 @@ export class OciLayoutTransport implements Transport {
 
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
-      await prepareImageDir(this.path, this.name, () => pathExists(join(this.path, LAYOUT_FILE)), 'an OCI image layout (no oci-layout file)');
+      await prepareImageDir(this.path, () => pathExists(join(this.path, LAYOUT_FILE)), 'an OCI image layout (no oci-layout file)');
       await removeStaleTemps(this.path);
       await fsp.mkdir(join(this.path, 'blobs', 'sha256'), { recursive: true });
       await withLock(join(this.path, LOCK_FILE), async () => {
