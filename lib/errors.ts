@@ -19,6 +19,13 @@ export type ErrorCode =
   | 'NAME_AMBIGUOUS'
   | 'UNSUPPORTED'
   | 'LOCKED'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'NAME_UNKNOWN'
+  | 'UNREACHABLE'
+  | 'TLS'
+  | 'TIMEOUT'
+  | 'HTTP'
   | 'IO';
 
 export class ImgError extends Error {

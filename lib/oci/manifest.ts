@@ -98,16 +98,16 @@ export function validateManifest(doc: unknown, what: string, servedAs?: string):
     throw new ImgError('MANIFEST_UNSUPPORTED', `manifest ${what} has media type ${type ?? '(none)'}, which is neither an image manifest nor an index`);
   }
   if (kind === 'image') {
+    if ('manifests' in doc) throw bad('is an image manifest with a "manifests" field');
     if (!isObject(doc.config)) throw bad('has no "config" descriptor');
     if (!Array.isArray(doc.layers)) throw bad('has no "layers" array');
-    if ('manifests' in doc) throw bad('is an image manifest with a "manifests" field');
     checkDescriptor(doc.config, `${what} config`);
     doc.layers.forEach((l, i) => checkDescriptor(l, `${what} layer ${i}`));
     if (doc.subject !== undefined) checkDescriptor(doc.subject, `${what} subject`);
     return { kind, mediaType: type ?? MediaType.ociManifest, manifest: doc as unknown as ImageManifest };
   }
-  if (!Array.isArray(doc.manifests)) throw bad('has no "manifests" array');
   if ('config' in doc) throw bad('is an index with a "config" field');
+  if (!Array.isArray(doc.manifests)) throw bad('has no "manifests" array');
   doc.manifests.forEach((m, i) => checkDescriptor(m, `${what} manifests[${i}]`));
   if (doc.subject !== undefined) checkDescriptor(doc.subject, `${what} subject`);
   return { kind, mediaType: type ?? MediaType.ociIndex, manifest: doc as unknown as ImageIndex };

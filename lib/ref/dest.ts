@@ -17,7 +17,6 @@ export interface DestOptions {
  */
 export function destinationFor(source: string | ImageRef, prefix: string, opts: DestOptions = {}): string {
   const src = typeof source === 'string' ? parseRef(source) : source;
-  const to = parseRef(prefix.endsWith('/') && prefix.length > 1 ? prefix.slice(0, -1) : prefix);
   const srcName = formatRef(src);
   let suffix = sourceSuffix(src, opts.scoped === true);
   if (opts.appendSuffix) {
@@ -27,26 +26,34 @@ export function destinationFor(source: string | ImageRef, prefix: string, opts: 
     suffix += opts.appendSuffix;
   }
   let dest: string;
-  switch (to.transport) {
-    case 'docker': {
-      if (to.docker.digest !== undefined || prefix.replace(/^docker:\/\//, '').split('/').pop()!.includes(':')) {
-        throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a registry or repository path without tag or digest`);
-      }
-      dest = `docker://${repositoryOf(to.docker)}/${suffix}`;
-      break;
+  if (prefix.startsWith('docker://')) {
+    // The prefix is joined as text, as skopeo sync does (path.Join), and only the result is
+    // parsed: a prefix is not a reference of its own. Parsed alone, "mirror.local" or
+    // "localhost:5000" would be read as docker.io/library/mirror.local and as a name with the tag
+    // "5000"; followed by "/NAME" they are registry hosts.
+    const base = prefix.slice('docker://'.length).replace(/\/+$/, '');
+    const last = base.split('/').pop()!;
+    if (base === '') throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} names no registry`);
+    if (base.includes('@') || (base.includes('/') && last.includes(':'))) {
+      throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a registry or repository path without tag or digest`);
     }
-    case 'dir':
-      dest = `dir:${to.path.replace(/\/+$/, '')}/${suffix}`;
-      break;
-    case 'oci':
-    case 'oci-archive':
-      if (to.name !== undefined || to.index !== undefined) {
-        throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a layout path without an image name`);
-      }
-      dest = `${to.transport}:${to.path}:${suffix}`;
-      break;
-    default:
-      throw new ImgError('UNSUPPORTED', `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir: or oci:)`);
+    dest = `docker://${base}/${suffix}`;
+  } else {
+    const to = parseRef(prefix);
+    switch (to.transport) {
+      case 'dir':
+        dest = `dir:${to.path.replace(/\/+$/, '')}/${suffix}`;
+        break;
+      case 'oci':
+      case 'oci-archive':
+        if (to.name !== undefined || to.index !== undefined) {
+          throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a layout path without an image name`);
+        }
+        dest = `${to.transport}:${to.path}:${suffix}`;
+        break;
+      default:
+        throw new ImgError('UNSUPPORTED', `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir: or oci:)`);
+    }
   }
   try {
     return formatRef(parseRef(dest));

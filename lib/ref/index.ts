@@ -36,6 +36,8 @@ export function parseRef(input: string): ImageRef {
   const rest = input.slice(colon + 1);
   switch (transport) {
     case 'docker': {
+      // NAME:TAG@DIGEST keeps both, as distribution's ParseNormalizedNamed does: a deliberate
+      // extension, since older containers/image docker: references refuse tag and digest together.
       if (!rest.startsWith('//')) throw bad('docker references start with "docker://"');
       return { transport, docker: withDefaultTag(parseDockerRef(rest.slice(2), input)) };
     }
@@ -46,7 +48,8 @@ export function parseRef(input: string): ImageRef {
     case 'oci-archive': {
       const [path, name] = splitPath(rest);
       if (path === '') throw bad(`${transport}: needs a path`);
-      if (name === undefined) return { transport, path };
+      // An empty name ("oci:PATH:") means no name, as in containers/image.
+      if (name === undefined || name === '') return { transport, path };
       if (name.startsWith('@')) return { transport, path, index: parseIndex(name.slice(1), bad) };
       if (!refNameRe.test(name)) throw bad(`invalid image name "${name}": letters, digits and "-._:@+" separated by "/"`);
       return { transport, path, name };
@@ -61,13 +64,20 @@ export function parseRef(input: string): ImageRef {
       return { transport, path, docker: withDefaultTag(docker) };
     }
     case 'docker-daemon': {
+      // As containers/image: sha256:ID is an image ID; a digest of another algorithm is refused
+      // (it would otherwise read as the repository "sha512" with a tag), as is the repository
+      // name sha256 and a name with no tag (the daemon would take it as every tag). NAME@DIGEST,
+      // which containers/image accepts, is refused here: a deliberate restriction of imgpipe.
       if (rest.startsWith('sha256:')) {
         parseDigest(rest, `image ID in ${JSON.stringify(input)}`);
         return { transport, id: rest };
       }
+      if (/^(?:sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/.test(rest)) throw bad('docker-daemon image IDs are sha256:<64 hex digits>');
       const docker = parseDockerRef(rest, input);
       if (docker.digest !== undefined) throw bad('docker-daemon references name an image by NAME:TAG or by sha256:ID, not by digest');
-      return { transport, docker: withDefaultTag(docker) };
+      if (docker.domain === 'docker.io' && docker.path === 'library/sha256') throw bad('the repository name "sha256" is reserved for sha256:ID image references');
+      if (docker.tag === undefined) throw bad('docker-daemon references need a tag: NAME:TAG (the name alone has neither a tag nor an ID)');
+      return { transport, docker };
     }
     case 'containers-storage':
       return parseStorageRef(rest, bad);

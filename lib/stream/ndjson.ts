@@ -10,15 +10,18 @@ export type Line =
 
 /**
  * readLines yields one entry per non-empty line of input: a JSON object as it is, any other line
- * as a bare reference `{ref: line}`. A malformed line yields an error entry (naming the line) and
- * reading goes on; a line over `maxLine` bytes ends the reading with an error.
+ * as a bare reference `{ref: line}`. A malformed line, or a JSON value that is not an object,
+ * yields an error entry (naming the line) and reading goes on; a line over `maxLine` bytes ends the
+ * reading with an error.
  */
 export async function* readLines(input: Readable, what = 'stdin', maxLine = MAX_LINE): AsyncGenerator<Line> {
   let parts: Buffer[] = [];
   let held = 0;
   let lineNo = 0;
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    let buf = chunk;
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    // A stream in string mode (setEncoding, Readable.from(strings)) yields strings, whose
+    // indexOf(10) would look for the text "10": work on bytes whatever comes.
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     for (;;) {
       const nl = buf.indexOf(10);
       if (nl === -1) {
@@ -43,17 +46,24 @@ export async function* readLines(input: Readable, what = 'stdin', maxLine = MAX_
   }
 }
 
+/**
+ * parseLine reads one line. A line opening with "{", "[" or '"' is JSON (no reference starts so:
+ * transports are letters): an object is a record, a malformed line or any other JSON value (an
+ * array, a string) is an error entry. Any other line is a bare reference.
+ */
 function parseLine(text: string, lineNo: number, what: string): Line | undefined {
   const line = text.trim();
   if (line === '') return undefined;
-  if (!line.startsWith('{')) return { lineNo, record: { ref: line } };
+  if (!/^[{["]/.test(line)) return { lineNo, record: { ref: line } };
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(line);
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return { lineNo, record: v as Record<string, unknown> };
+    v = JSON.parse(line);
   } catch (e) {
     return { lineNo, error: new ImgError('RECORD_INVALID', `${what} line ${lineNo} is not valid JSON: ${(e as Error).message}`) };
   }
-  return { lineNo, error: new ImgError('RECORD_INVALID', `${what} line ${lineNo} is not a JSON object`) };
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return { lineNo, record: v as Record<string, unknown> };
+  const kind = Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+  return { lineNo, error: new ImgError('RECORD_INVALID', `${what} line ${lineNo} is JSON ${kind}, not an object (a record)`) };
 }
 
 /**

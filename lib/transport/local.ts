@@ -1,11 +1,11 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ImgError } from '../errors.js';
-import { digestOf } from '../oci/digest.js';
-import { MAX_MANIFEST_SIZE, parseManifest, referencedBlobs, type ParsedManifest } from '../oci/manifest.js';
+import { MAX_MANIFEST_SIZE, referencedBlobs, type ParsedManifest } from '../oci/manifest.js';
 import { DigestingStream } from '../stream/verify.js';
 import { fileSize, streamToFileAtomic } from '../util/fs.js';
-import type { BlobInfo, StoredManifest } from './types.js';
+import type { BlobInfo } from './types.js';
+export { storedManifest } from './manifest.js';
 
 /**
  * Helpers shared by the transports that keep images in local files (dir:, oci:). Their messages
@@ -18,16 +18,6 @@ export async function readManifestFile(path: string): Promise<Buffer> {
   if (size === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${path}`);
   if (size > MAX_MANIFEST_SIZE) throw new ImgError('TOO_LARGE', `manifest ${path} is ${size} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`);
   return fsp.readFile(path);
-}
-
-/** storedManifest parses and checks bytes read for `what`, against `expectedDigest` when there is one. */
-export function storedManifest(bytes: Buffer, what: string, expectedDigest?: string, servedAs?: string): StoredManifest & { parsed: ParsedManifest } {
-  const digest = digestOf(bytes, expectedDigest?.startsWith('sha512:') ? 'sha512' : 'sha256');
-  if (expectedDigest !== undefined && digest !== expectedDigest) {
-    throw new ImgError('DIGEST_MISMATCH', `manifest ${what} has digest ${digest}, expected ${expectedDigest}`);
-  }
-  const parsed = parseManifest(bytes, what, servedAs);
-  return { bytes, mediaType: parsed.mediaType, digest, parsed };
 }
 
 /** openVerifiedFile streams a file through a verifying stream; a missing file is BLOB_UNKNOWN. */

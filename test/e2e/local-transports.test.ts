@@ -111,7 +111,8 @@ describe('img-ref', () => {
     const scoped = records((await img('img-ref', ['--to', 'oci:/srv/layout', '--scoped', '--append-suffix=-mirror', 'docker://quay.io/team/app:1.2'])).stdout);
     expect(scoped).toEqual([{ ref: 'docker://quay.io/team/app:1.2', dest: 'oci:/srv/layout:quay.io/team/app:1.2-mirror' }]);
     const bad = await img('img-ref', ['--to', 'docker://mirror/m:tag', 'docker://busybox']);
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('without tag or digest');
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('"docker://mirror/m:tag" must be a registry or repository path without tag or digest');
   });
 });

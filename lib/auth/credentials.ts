@@ -1,0 +1,228 @@
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ImgError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+/** Credentials for one registry: a user and password, an identity (refresh) token, or a bearer token. */
+export interface Credentials {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
+}
+
+/** What the user said about credentials on the command line; it decides where credentials come from. */
+export interface CredentialOptions {
+  /** --creds USER[:PASS] */
+  creds?: string;
+  username?: string;
+  password?: string;
+  /** --no-creds: access the registry anonymously */
+  noCreds?: boolean;
+  /** --registry-token: a bearer token used as it is */
+  registryToken?: string;
+  /** --authfile, else $REGISTRY_AUTH_FILE */
+  authfile?: string;
+}
+
+interface AuthEntry {
+  auth?: string;
+  identitytoken?: string;
+  username?: string;
+  password?: string;
+}
+
+interface AuthFile {
+  auths?: Record<string, AuthEntry>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * authFilePaths lists the files searched for credentials, in the containers tools' order: the
+ * --authfile or $REGISTRY_AUTH_FILE alone when given; else $XDG_RUNTIME_DIR/containers/auth.json,
+ * ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json.
+ */
+export function authFilePaths(authfile?: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const explicit = authfile ?? env.REGISTRY_AUTH_FILE;
+  if (explicit) return [explicit];
+  const home = env.HOME ?? homedir();
+  const paths: string[] = [];
+  if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  paths.push(join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'containers', 'auth.json'));
+  paths.push(env.DOCKER_CONFIG ? join(env.DOCKER_CONFIG, 'config.json') : join(home, '.docker', 'config.json'));
+  return paths;
+}
+
+/** writableAuthFile is where img-login writes: --authfile, $REGISTRY_AUTH_FILE, else the first of the search list. */
+export function writableAuthFile(authfile?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return authFilePaths(authfile, env)[0]!;
+}
+
+async function readAuthFile(path: string): Promise<AuthFile | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ImgError('IO', `reading auth file ${path}: ${(e as Error).message}`);
+  }
+  if (text.trim() === '') return {};
+  try {
+    const doc: unknown = JSON.parse(text);
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not a JSON object');
+    return doc as AuthFile;
+  } catch (e) {
+    throw new ImgError('USAGE', `auth file ${path} is not valid: ${(e as Error).message}`);
+  }
+}
+
+/** normaliseKey turns a docker config key (https://index.docker.io/v1/, host/ns) into host[/path]. */
+export function normaliseKey(key: string): string {
+  let k = key.replace(/^https?:\/\//, '');
+  if (k.startsWith('index.docker.io/v1') || k === 'index.docker.io' || k.startsWith('registry-1.docker.io')) k = 'docker.io';
+  if (key.startsWith('http://') || key.startsWith('https://')) k = k.split('/')[0]!;
+  if (k === 'index.docker.io') k = 'docker.io';
+  return k.replace(/\/+$/, '');
+}
+
+/** candidateKeys lists auth.json keys for a repository, most specific first: host/ns/repo, host/ns, host. */
+export function candidateKeys(host: string, repository: string): string[] {
+  const parts = repository.split('/');
+  const keys: string[] = [];
+  for (let n = parts.length; n >= 1; n--) keys.push(`${host}/${parts.slice(0, n).join('/')}`);
+  keys.push(host);
+  return keys;
+}
+
+function decodeEntry(entry: AuthEntry, path: string, key: string): Credentials | undefined {
+  if (entry.identitytoken) return { identityToken: entry.identitytoken, username: entry.username ?? '<token>' };
+  if (entry.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) throw new ImgError('USAGE', `auth file ${path}: the entry for ${key} is not base64 of USER:PASSWORD`);
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  if (entry.username && entry.password) return { username: entry.username, password: entry.password };
+  return undefined;
+}
+
+/**
+ * lookupCredentials finds the credentials for `host` and `repository` as skopeo does: command-line
+ * credentials first, then each auth file in order, where a credential helper configured for the
+ * host (credHelpers, then credsStore) wins over `auths`, and `auths` keys are matched from the most
+ * to the least specific. Returns undefined for anonymous access.
+ */
+export async function lookupCredentials(host: string, repository: string, opts: CredentialOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+  if (opts.noCreds) return undefined;
+  if (opts.registryToken) return { registryToken: opts.registryToken };
+  if (opts.creds !== undefined) return parseCredsFlag(opts.creds);
+  if (opts.username !== undefined) return { username: opts.username, password: opts.password ?? '' };
+  const keys = candidateKeys(host, repository);
+  for (const path of authFilePaths(opts.authfile, env)) {
+    const file = await readAuthFile(path);
+    if (!file) continue;
+    const helper = file.credHelpers?.[host] ?? (host === 'docker.io' ? file.credHelpers?.['index.docker.io'] : undefined);
+    if (helper) return credentialHelperGet(helper, host);
+    const auths = new Map<string, [string, AuthEntry]>();
+    for (const [k, v] of Object.entries(file.auths ?? {})) if (v && typeof v === 'object') auths.set(normaliseKey(k), [k, v]);
+    for (const key of keys) {
+      const hit = auths.get(key);
+      if (hit) {
+        const creds = decodeEntry(hit[1], path, hit[0]);
+        if (creds) return creds;
+      }
+    }
+    if (file.credsStore) {
+      const creds = await credentialHelperGet(file.credsStore, host);
+      if (creds) return creds;
+    }
+  }
+  return undefined;
+}
+
+/** parseCredsFlag reads --creds USER[:PASSWORD]. */
+export function parseCredsFlag(creds: string): Credentials {
+  const colon = creds.indexOf(':');
+  const username = colon === -1 ? creds : creds.slice(0, colon);
+  if (username === '') throw new ImgError('USAGE', 'invalid --creds: the user name is empty (expected USER[:PASSWORD])');
+  return { username, password: colon === -1 ? '' : creds.slice(colon + 1) };
+}
+
+/** credentialHelperGet asks docker-credential-NAME for a host's credentials; "not found" is undefined. */
+export async function credentialHelperGet(name: string, host: string): Promise<Credentials | undefined> {
+  const { status, stdout, stderr } = await runHelper(name, 'get', host === 'docker.io' ? 'https://index.docker.io/v1/' : host);
+  if (status !== 0) {
+    if (/credentials not found/i.test(stdout + stderr)) return undefined;
+    throw new ImgError('IO', `credential helper docker-credential-${name} failed for ${host} (exit ${status})`);
+  }
+  try {
+    const doc = JSON.parse(stdout) as { Username?: string; Secret?: string };
+    if (!doc.Secret) return undefined;
+    return doc.Username === '<token>' ? { identityToken: doc.Secret, username: '<token>' } : { username: doc.Username ?? '', password: doc.Secret };
+  } catch {
+    throw new ImgError('IO', `credential helper docker-credential-${name} printed something that is not JSON for ${host}`);
+  }
+}
+
+function runHelper(name: string, verb: string, input: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) return Promise.reject(new ImgError('USAGE', `invalid credential helper name ${JSON.stringify(name)}`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(`docker-credential-${name}`, [verb], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new ImgError('IO', e.code === 'ENOENT' ? `credential helper docker-credential-${name} is not installed` : `credential helper docker-credential-${name}: ${e.message}`)),
+    );
+    child.on('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** storeCredentials records credentials for `key` (host or host/path) in auth.json, mode 0600, atomically. */
+export async function storeCredentials(path: string, key: string, username: string, password: string): Promise<void> {
+  const file = (await readAuthFile(path)) ?? {};
+  const helper = file.credHelpers?.[key];
+  if (helper) {
+    const { status } = await runHelperStore(helper, key, username, password);
+    if (status !== 0) throw new ImgError('IO', `credential helper docker-credential-${helper} could not store credentials for ${key}`);
+    return;
+  }
+  file.auths = { ...(file.auths ?? {}), [key]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } };
+  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, `${JSON.stringify(file, null, '\t')}\n`, 0o600);
+}
+
+function runHelperStore(name: string, host: string, username: string, secret: string) {
+  return runHelper(name, 'store', JSON.stringify({ ServerURL: host, Username: username, Secret: secret }));
+}
+
+/** removeCredentials deletes `key` (or with all, every entry) from auth.json; returns whether anything was removed. */
+export async function removeCredentials(path: string, key: string | undefined): Promise<boolean> {
+  const file = await readAuthFile(path);
+  if (!file) return false;
+  let removed = false;
+  if (key === undefined) {
+    removed = Object.keys(file.auths ?? {}).length > 0;
+    file.auths = {};
+  } else {
+    for (const k of Object.keys(file.auths ?? {})) {
+      if (k === key || normaliseKey(k) === key) {
+        delete file.auths![k];
+        removed = true;
+      }
+    }
+    const helper = file.credHelpers?.[key];
+    if (helper) {
+      const { status } = await runHelper(helper, 'erase', key);
+      removed = removed || status === 0;
+    }
+  }
+  if (removed) await writeFileAtomic(path, `${JSON.stringify(file, null, '\t')}\n`, 0o600);
+  return removed;
+}

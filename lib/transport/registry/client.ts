@@ -1,0 +1,331 @@
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { ImgError } from '../../errors.js';
+import { lookupCredentials, type CredentialOptions, type Credentials } from '../../auth/credentials.js';
+import { certDirFor, loadTlsMaterial } from '../../auth/certs.js';
+import { readCapped } from '../../stream/verify.js';
+import { parseChallenges, type Challenge } from './challenge.js';
+import { registryError, networkError } from './errors.js';
+
+/** Caps on bodies read whole: tokens and error bodies; manifests have their own cap. */
+export const MAX_SMALL_BODY = 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const MAX_RETRY_AFTER_MS = 60_000;
+
+export interface RegistryOptions {
+  /** Verify TLS (default); false also allows plain http. */
+  tlsVerify?: boolean;
+  certDir?: string;
+  credentials?: CredentialOptions;
+  /** How many times a failed request is retried (408, 429, 5xx, resets, timeouts). */
+  retryTimes?: number;
+  /** Base delay for backoff in ms (tests shorten it). */
+  retryDelayMs?: number;
+  /** Idle time allowed while waiting for headers or between body chunks. */
+  timeoutMs?: number;
+  debug?: (line: string) => void;
+}
+
+export interface Req {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** A path below the registry root (/v2/...), or an absolute URL the registry gave (Location). */
+  path: string;
+  headers?: Record<string, string>;
+  /** A replayable body (Buffer) or a stream (sent once; never retried). */
+  body?: Buffer | Readable;
+  /** Token scopes the request needs: "repository:NAME:pull,push". */
+  scopes: string[];
+  /** Statuses that are success for this request; anything else becomes an error. */
+  ok: number[];
+  /** What is being done, for messages: "fetching manifest docker://…". */
+  what: string;
+}
+
+export type Res = Dispatcher.ResponseData;
+
+type Undici = typeof import('undici');
+let undiciModule: Promise<Undici> | undefined;
+/** undici is loaded on first use, so commands that never touch a registry start without it. */
+function undici(): Promise<Undici> {
+  undiciModule ??= import('undici');
+  return undiciModule;
+}
+
+/** endpointOf maps a registry name to the host serving its API: docker.io is registry-1.docker.io. */
+export function endpointOf(domain: string): string {
+  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
+}
+
+interface Token {
+  value: string;
+  expires: number;
+}
+
+/**
+ * RegistryClient speaks the Registry HTTP API v2 to one registry host: it finds the scheme, answers
+ * Bearer and Basic challenges (tokens cached per scope until they expire), follows redirects
+ * without ever sending Authorization to another host, and retries 408, 429, 5xx, resets and
+ * timeouts with backoff, honouring Retry-After. Callers MUST consume or dump every response body.
+ */
+export class RegistryClient {
+  readonly domain: string;
+  private readonly host: string;
+  private readonly opts: RegistryOptions;
+  private base?: Promise<string>;
+  private dispatcher?: Promise<Dispatcher>;
+  private challenge?: Challenge;
+  private readonly tokens = new Map<string, Token>();
+  private creds?: Promise<Credentials | undefined>;
+  private repoForCreds = '';
+
+  constructor(domain: string, opts: RegistryOptions = {}) {
+    this.domain = domain;
+    this.host = endpointOf(domain);
+    this.opts = opts;
+  }
+
+  /** credentialsFor resolves credentials once, for the first repository asked about. */
+  private credentials(repository: string): Promise<Credentials | undefined> {
+    if (!this.creds) {
+      this.repoForCreds = repository;
+      this.creds = lookupCredentials(this.domain, repository, this.opts.credentials ?? {});
+    }
+    return this.creds;
+  }
+
+  private getDispatcher(): Promise<Dispatcher> {
+    this.dispatcher ??= (async () => {
+      const { Agent } = await undici();
+      const tls = await loadTlsMaterial(await certDirFor(this.host, this.opts.certDir));
+      const timeout = this.opts.timeoutMs ?? 60_000;
+      return new Agent({
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        connectTimeout: Math.min(timeout, 30_000),
+        connect: {
+          rejectUnauthorized: this.opts.tlsVerify !== false,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+        },
+      });
+    })();
+    return this.dispatcher;
+  }
+
+  /** baseUrl finds https://HOST, or with tls-verify off falls back to http://HOST when https cannot be spoken. */
+  private baseUrl(): Promise<string> {
+    this.base ??= (async () => {
+      const https = `https://${this.host}`;
+      if (this.opts.tlsVerify !== false) return https;
+      try {
+        const res = await this.send('GET', `${https}/v2/`, {}, undefined);
+        await res.body.dump();
+        return https;
+      } catch (e) {
+        this.debug(`https to ${this.host} failed (${(e as Error).message}); trying http`);
+        return `http://${this.host}`;
+      }
+    })();
+    return this.base;
+  }
+
+  private debug(line: string): void {
+    this.opts.debug?.(line);
+  }
+
+  private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined): Promise<Res> {
+    const { request } = await undici();
+    const dispatcher = await this.getDispatcher();
+    const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: body ?? null, dispatcher });
+    this.debug(`${method} ${redactUrl(url)} → ${res.statusCode}`);
+    return res;
+  }
+
+  /** authorization makes the Authorization header for a request needing `scopes`, or none. */
+  private async authorization(scopes: string[], repository: string): Promise<string | undefined> {
+    const creds = await this.credentials(repository);
+    if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === 'basic') return creds?.username !== undefined ? basic(creds) : undefined;
+    if (ch.scheme === 'bearer') return `Bearer ${await this.token(scopes, creds)}`;
+    return undefined;
+  }
+
+  /** token fetches (or reuses) a bearer token for these scopes from the challenge's realm. */
+  private async token(scopes: string[], creds: Credentials | undefined): Promise<string> {
+    const ch = this.challenge!;
+    const realm = ch.params.realm;
+    if (!realm) throw new ImgError('UNAUTHORIZED', `registry ${this.domain} sent a Bearer challenge without a realm`);
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      throw new ImgError('UNAUTHORIZED', `registry ${this.domain} sent a malformed token realm ${JSON.stringify(realm)}`);
+    }
+    if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && this.opts.tlsVerify === false)) {
+      throw new ImgError('UNAUTHORIZED', `registry ${this.domain} asks for tokens from ${realmUrl.origin}, which is not https (use --tls-verify=false only if you trust this network)`);
+    }
+    const key = `${realm}|${ch.params.service ?? ''}|${[...scopes].sort().join(' ')}`;
+    const cached = this.tokens.get(key);
+    if (cached && cached.expires > Date.now()) return cached.value;
+    const url = new URL(realmUrl);
+    if (ch.params.service) url.searchParams.set('service', ch.params.service);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    let res: Res;
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    if (creds?.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'imgpipe', service: ch.params.service ?? '', scope: scopes.join(' ') });
+      res = await this.send('POST', realmUrl.toString(), { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()));
+    } else {
+      if (creds?.username !== undefined) {
+        url.searchParams.set('account', creds.username);
+        headers.authorization = basic(creds);
+      }
+      res = await this.send('GET', url.toString(), headers, undefined);
+    }
+    const body = await readCapped(res.body as AsyncIterable<Buffer>, MAX_SMALL_BODY, `token response from ${realmUrl.origin}`);
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new ImgError('UNAUTHORIZED', `authentication to ${this.domain} failed: ${creds ? 'invalid username or password' : 'the registry requires credentials (use --creds or img-login)'}`, { status: res.statusCode });
+    }
+    if (res.statusCode !== 200) throw new ImgError('UNAUTHORIZED', `token server ${realmUrl.origin} for ${this.domain} answered ${res.statusCode}`, { status: res.statusCode });
+    let doc: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      doc = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ImgError('UNAUTHORIZED', `token server ${realmUrl.origin} for ${this.domain} sent a response that is not JSON`);
+    }
+    const value = doc.token ?? doc.access_token;
+    if (!value || typeof value !== 'string') throw new ImgError('UNAUTHORIZED', `token server ${realmUrl.origin} for ${this.domain} sent no token`);
+    const lifetime = Math.max(60, typeof doc.expires_in === 'number' ? doc.expires_in : 60);
+    this.tokens.set(key, { value, expires: Date.now() + (lifetime - 10) * 1000 });
+    return value;
+  }
+
+  /**
+   * request sends one API request with authentication, redirects and retries, and returns the
+   * response once its status is one of `req.ok`; any other status is thrown as a typed error.
+   */
+  async request(req: Req): Promise<Res> {
+    const base = await this.baseUrl();
+    const repository = repositoryOfScopes(req.scopes);
+    const retries = this.opts.retryTimes ?? 3;
+    const replayable = req.body === undefined || Buffer.isBuffer(req.body);
+    let authRetried = false;
+    for (let attempt = 0; ; attempt++) {
+      let res: Res;
+      try {
+        res = await this.sendFollowing(req, base, repository);
+      } catch (e) {
+        const err = networkError(e, this.domain, req.what);
+        if (replayable && attempt < retries && isRetryableNetwork(e)) {
+          await this.backoff(attempt, undefined, `${req.what}: ${err.message}`);
+          continue;
+        }
+        throw err;
+      }
+      if (res.statusCode === 401 && !authRetried) {
+        const challenges = parseChallenges(header(res, 'www-authenticate'));
+        await res.body.dump();
+        const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+        if (!ch) throw new ImgError('UNAUTHORIZED', `${req.what}: registry ${this.domain} requires authentication but sent no usable challenge`, { status: 401 });
+        const creds = await this.credentials(repository);
+        const prev = this.challenge;
+        this.challenge = ch;
+        if (ch.scheme === 'basic' && creds?.username === undefined) {
+          throw new ImgError('UNAUTHORIZED', `${req.what}: registry ${this.domain} requires credentials (use --creds or img-login)`, { status: 401 });
+        }
+        if (ch.scheme === 'basic' && prev?.scheme === 'basic') {
+          throw new ImgError('UNAUTHORIZED', `${req.what}: authentication to ${this.domain} failed: invalid username or password`, { status: 401 });
+        }
+        if (ch.params.error === 'insufficient_scope' && ch.params.scope) {
+          req = { ...req, scopes: [...new Set([...req.scopes, ...ch.params.scope.split(' ')])] };
+        }
+        if (!replayable) throw new ImgError('UNAUTHORIZED', `${req.what}: registry ${this.domain} asked for authentication in the middle of an upload`, { status: 401 });
+        authRetried = true;
+        attempt--;
+        continue;
+      }
+      if (req.ok.includes(res.statusCode)) return res;
+      const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
+      if (retryable && replayable && attempt < retries) {
+        const after = retryAfterMs(header(res, 'retry-after'));
+        await res.body.dump();
+        await this.backoff(attempt, after, `${req.what}: HTTP ${res.statusCode}`);
+        continue;
+      }
+      throw await registryError(res, this.domain, req.what);
+    }
+  }
+
+  private async backoff(attempt: number, retryAfter: number | undefined, why: string): Promise<void> {
+    const base = this.opts.retryDelayMs ?? 500;
+    const delay = retryAfter ?? Math.min(base * 2 ** attempt, 10_000) * (0.5 + Math.random());
+    this.debug(`${why}; retrying in ${Math.round(delay)} ms`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+
+  /** sendFollowing sends once, following redirects; Authorization goes only to the registry's own origin. */
+  private async sendFollowing(req: Req, base: string, repository: string): Promise<Res> {
+    let url = req.path.startsWith('http://') || req.path.startsWith('https://') ? req.path : `${base}${req.path}`;
+    const origin = new URL(base).origin;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...(req.headers ?? {}) };
+      if (new URL(url).origin === origin) {
+        const auth = await this.authorization(req.scopes, repository);
+        if (auth) headers.authorization = auth;
+      }
+      const res = await this.send(req.method, url, headers, req.body);
+      const location = header(res, 'location');
+      if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location || !(req.method === 'GET' || req.method === 'HEAD')) return res;
+      await res.body.dump();
+      if (hop >= MAX_REDIRECTS) throw new ImgError('HTTP', `${req.what}: more than ${MAX_REDIRECTS} redirects`);
+      const next = new URL(location, url);
+      if (new URL(url).protocol === 'https:' && next.protocol !== 'https:') {
+        throw new ImgError('HTTP', `${req.what}: refusing a redirect from https to ${next.protocol.replace(':', '')} (${next.origin})`);
+      }
+      url = next.toString();
+    }
+  }
+
+  /** resolveUrl makes an absolute URL of a Location header relative to the registry. */
+  async resolveUrl(location: string): Promise<string> {
+    return new URL(location, `${await this.baseUrl()}/`).toString();
+  }
+}
+
+export const USER_AGENT = 'imgpipe/0.1';
+
+function basic(creds: Credentials): string {
+  return `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
+}
+
+export function header(res: Res, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function repositoryOfScopes(scopes: string[]): string {
+  const first = scopes.find((s) => s.startsWith('repository:'));
+  return first ? first.split(':')[1] ?? '' : '';
+}
+
+/** retryAfterMs reads Retry-After as seconds or an HTTP date, capped. */
+export function retryAfterMs(v: string | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const ms = /^\s*\d+\s*$/.test(v) ? Number(v) * 1000 : Date.parse(v) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+function isRetryableNetwork(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED'].includes(code ?? '');
+}
+
+/** redactUrl drops query values that could carry secrets, for --debug lines. */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  for (const k of [...u.searchParams.keys()]) if (/token|secret|password|signature|credential|_state/i.test(k)) u.searchParams.set(k, 'REDACTED');
+  return u.toString();
+}

@@ -1,0 +1,67 @@
+import { ImgError, type ErrorCode } from '../../errors.js';
+import { readCapped } from '../../stream/verify.js';
+import type { Res } from './client.js';
+
+const MAX_ERROR_BODY = 1024 * 1024;
+
+/** The distribution spec's error codes mapped to ours. */
+const CODES: Record<string, ErrorCode> = {
+  MANIFEST_UNKNOWN: 'MANIFEST_UNKNOWN',
+  MANIFEST_BLOB_UNKNOWN: 'MANIFEST_BLOB_UNKNOWN',
+  MANIFEST_INVALID: 'MANIFEST_INVALID',
+  BLOB_UNKNOWN: 'BLOB_UNKNOWN',
+  BLOB_UPLOAD_UNKNOWN: 'BLOB_UNKNOWN',
+  NAME_UNKNOWN: 'NAME_UNKNOWN',
+  NAME_INVALID: 'REF_INVALID',
+  TAG_INVALID: 'REF_INVALID',
+  DIGEST_INVALID: 'DIGEST_MISMATCH',
+  SIZE_INVALID: 'SIZE_MISMATCH',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  DENIED: 'DENIED',
+  UNSUPPORTED: 'UNSUPPORTED',
+  TOOMANYREQUESTS: 'HTTP',
+};
+
+/** registryError turns an unexpected response into one typed error with the registry's own message. */
+export async function registryError(res: Res, domain: string, what: string): Promise<ImgError> {
+  let detail = '';
+  let code: ErrorCode | undefined;
+  try {
+    const body = await readCapped(res.body as AsyncIterable<Buffer>, MAX_ERROR_BODY, 'error body');
+    const doc = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
+    const first = doc.errors?.[0];
+    if (first?.code) {
+      code = CODES[first.code];
+      detail = `${first.code}${first.message ? `: ${first.message}` : ''}`;
+    }
+  } catch {
+    res.body.destroy();
+  }
+  const status = res.statusCode;
+  if (!code) {
+    code = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : status === 404 ? 'MANIFEST_UNKNOWN' : 'HTTP';
+  }
+  const msg =
+    status === 401
+      ? `authentication to ${domain} failed${detail ? ` (${detail})` : ''}`
+      : status === 403
+        ? `access denied by ${domain}${detail ? ` (${detail})` : ''}`
+        : detail || `${domain} answered HTTP ${status}`;
+  return new ImgError(code, `${what}: ${msg}${detail && status >= 400 && !msg.includes(String(status)) ? ` (HTTP ${status})` : ''}`, { status });
+}
+
+/** networkError describes a failure to talk to the registry at all, with what to try. */
+export function networkError(e: unknown, domain: string, what: string): ImgError {
+  if (e instanceof ImgError) return e;
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code ?? '';
+  const message = err.cause?.message ?? err.message ?? String(e);
+  if (code === 'ECONNREFUSED') return new ImgError('UNREACHABLE', `${what}: cannot connect to ${domain}: connection refused (is the registry running?)`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ImgError('UNREACHABLE', `${what}: cannot resolve registry host ${domain}`);
+  if (code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || /ssl|tls|certificate/i.test(message)) {
+    return new ImgError('TLS', `${what}: TLS with ${domain} failed: ${message} (for a registry with a private CA use --cert-dir; for plain http use --tls-verify=false)`);
+  }
+  if (code.includes('TIMEOUT')) return new ImgError('TIMEOUT', `${what}: ${domain} did not answer in time (${code})`);
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new ImgError('UNREACHABLE', `${what}: the connection to ${domain} was reset`);
+  return new ImgError('UNREACHABLE', `${what}: ${domain}: ${message}`);
+}
