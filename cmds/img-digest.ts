@@ -17,7 +17,14 @@ run('img-digest', HELP, async (argv) => {
   if (check !== undefined && files.length !== 1) throw usage('--check takes one FILE');
   let status = 0;
   for (const file of files) {
-    const digest = await fileDigest(file, check?.startsWith('sha512:') ? 'sha512' : (algorithm as Algorithm));
+    let digest: string;
+    try {
+      digest = await fileDigest(file, check?.startsWith('sha512:') ? 'sha512' : (algorithm as Algorithm));
+    } catch (e) {
+      process.stderr.write(`img-digest: ${(e as Error).message}\n`);
+      status = 1;
+      continue;
+    }
     if (check !== undefined && digest !== check) {
       process.stderr.write(`img-digest: ${file === '-' ? 'stdin' : file} has digest ${digest}, not ${check}\n`);
       status = 1;

@@ -15,7 +15,13 @@ run('img-ref', HELP, async (argv) => {
   const flags = parseFlags(argv, { string: ['to', 'append-suffix'], boolean: ['scoped'] });
   if ((flags.scoped || flags['append-suffix']) && !flags.to) throw usage('--scoped and --append-suffix need --to PREFIX');
   // A bad prefix is a usage error, found before any record is read.
-  if (flags.to !== undefined) destinationFor('docker://probe', String(flags.to), { scoped: flags.scoped });
+  if (flags.to !== undefined) {
+    try {
+      destinationFor('docker://probe', String(flags.to), { scoped: flags.scoped });
+    } catch (e) {
+      throw usage(`--to: ${(e as Error).message}`);
+    }
+  }
   const args = flags._.map(String);
   if (args.length > 0) args.forEach((a) => parseRef(a));
   return processRecords('img-ref', records(args, 'img-ref'), async (rec, emit) => {

@@ -43,7 +43,6 @@ export async function processRecords(
       await stage(rec, emit);
     } catch (err) {
       const e = toImgError(err);
-      if (e.code === 'USAGE') throw e;
       failed = true;
       process.stderr.write(`${command}: ${e.message}\n`);
       await emit({ ...rec, error: { code: e.code, message: e.message, stage: command } });

@@ -2,24 +2,33 @@ import { ImgError } from '../errors.js';
 import { formatRef, parseRef, type ImageRef, type TransportName } from '../ref/index.js';
 import { DirTransport } from './dir/index.js';
 import { OciLayoutTransport } from './oci-layout/index.js';
+import { RegistryTransport } from './registry/index.js';
+import type { RegistryOptions } from './registry/client.js';
 import type { Transport } from './types.js';
 
 export type { Transport, StoredManifest, BlobInfo } from './types.js';
+export type { RegistryOptions } from './registry/client.js';
 
-type Opener = (ref: ImageRef) => Transport;
+/** Options for opening a location; each transport reads the part that concerns it. */
+export interface TransportOptions {
+  registry?: RegistryOptions;
+}
+
+type Opener = (ref: ImageRef, opts: TransportOptions) => Transport;
 
 /** The transport registry: scheme → implementation. Transports not listed here parse but cannot be opened yet. */
 const OPENERS: Partial<Record<TransportName, Opener>> = {
+  docker: (ref, opts) => new RegistryTransport(ref as Extract<ImageRef, { transport: 'docker' }>, opts.registry),
   dir: (ref) => new DirTransport(ref as Extract<ImageRef, { transport: 'dir' }>),
   oci: (ref) => new OciLayoutTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
 };
 
 /** openTransport opens the location a reference (string or parsed) names. Nothing is touched on disk until it is used. */
-export function openTransport(ref: string | ImageRef): Transport {
+export function openTransport(ref: string | ImageRef, opts: TransportOptions = {}): Transport {
   const parsed = typeof ref === 'string' ? parseRef(ref) : ref;
   const open = OPENERS[parsed.transport];
   if (!open) {
     throw new ImgError('UNSUPPORTED', `${formatRef(parsed)}: the ${parsed.transport}: transport is not supported yet`, { ref: formatRef(parsed) });
   }
-  return open(parsed);
+  return open(parsed, opts);
 }

@@ -69,7 +69,8 @@ export async function refuseMissing(parsed: ParsedManifest, has: (digest: string
 /**
  * prepareImageDir makes sure `path` may receive an image: created when absent; when it holds
  * anything, `isImage` must say it is already an image of this kind, else NOT_IMAGE_DIR and nothing
- * is touched.
+ * is touched. Callers MUST then write their marker file (version, oci-layout) before anything
+ * else, so that a concurrent writer never sees a half-made image as a foreign directory.
  */
 export async function prepareImageDir(path: string, isImage: () => Promise<boolean>, kind: string): Promise<void> {
   let entries: string[];
@@ -84,7 +85,8 @@ export async function prepareImageDir(path: string, isImage: () => Promise<boole
     if (code === 'ENOTDIR') throw new ImgError('NOT_IMAGE_DIR', `${path} exists and is not a directory`);
     throw e;
   }
-  if (entries.length > 0 && !(await isImage())) {
+  // Our own temp and lock files do not count: another imgpipe process may be creating the image.
+  if (entries.some((e) => !e.startsWith('.imgpipe-')) && !(await isImage())) {
     throw new ImgError('NOT_IMAGE_DIR', `refusing to write into ${path}: it is not empty and is not ${kind}`);
   }
 }

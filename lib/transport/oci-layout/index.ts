@@ -127,13 +127,13 @@ export class OciLayoutTransport implements Transport {
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
       await prepareImageDir(this.path, () => pathExists(join(this.path, LAYOUT_FILE)), 'an OCI image layout (no oci-layout file)');
+      if (!(await pathExists(join(this.path, LAYOUT_FILE)))) await writeFileAtomic(join(this.path, LAYOUT_FILE), LAYOUT_CONTENT);
       await removeStaleTemps(this.path);
       await fsp.mkdir(join(this.path, 'blobs', 'sha256'), { recursive: true });
       await withLock(join(this.path, LOCK_FILE), async () => {
         if (!(await pathExists(join(this.path, 'index.json')))) {
           await writeFileAtomic(join(this.path, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
         }
-        if (!(await pathExists(join(this.path, LAYOUT_FILE)))) await writeFileAtomic(join(this.path, LAYOUT_FILE), LAYOUT_CONTENT);
       });
     })();
     return this.prepared;

@@ -1,0 +1,339 @@
+import { Readable } from 'node:stream';
+import { ImgError } from '../../errors.js';
+import { parseDigest } from '../../oci/digest.js';
+import { MANIFEST_TYPES, SCHEMA1_TYPES, baseMediaType } from '../../oci/mediatype.js';
+import { MAX_MANIFEST_SIZE } from '../../oci/manifest.js';
+import { formatRef, type DockerRef, type ImageRef } from '../../ref/index.js';
+import { DigestingStream, readCapped } from '../../stream/verify.js';
+import { storedManifest } from '../manifest.js';
+import type { BlobInfo, StoredManifest, Transport } from '../types.js';
+import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister } from '../capabilities.js';
+import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
+import { networkError } from './errors.js';
+
+/** Blobs up to this size with a known digest are verified in memory and sent in one PUT. */
+const MONOLITHIC_MAX = 1024 * 1024;
+/** Pages of tags or repositories followed before giving up on a registry's Link headers. */
+const MAX_PAGES = 1000;
+const ACCEPT = [...MANIFEST_TYPES, ...SCHEMA1_TYPES].join(', ');
+
+const clients = new Map<string, RegistryClient>();
+/** clientFor shares one client (connections, tokens) per registry and options within a process. */
+function clientFor(domain: string, opts: RegistryOptions): RegistryClient {
+  const key = `${domain}|${JSON.stringify({ ...opts, debug: undefined })}`;
+  let c = clients.get(key);
+  if (!c) {
+    c = new RegistryClient(domain, opts);
+    clients.set(key, c);
+  }
+  return c;
+}
+
+/**
+ * RegistryTransport is an image in a registry speaking the Registry HTTP API v2 (OCI distribution).
+ * Besides the Transport interface it lists tags and repositories, deletes manifests, mounts blobs
+ * across repositories and answers HEAD for manifests.
+ */
+export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter {
+  readonly name: string;
+  readonly docker: DockerRef;
+  private readonly client: RegistryClient;
+  private readonly retries: number;
+
+  constructor(ref: Extract<ImageRef, { transport: 'docker' }>, opts: RegistryOptions = {}) {
+    this.name = formatRef(ref);
+    this.docker = ref.docker;
+    this.client = clientFor(ref.docker.domain, opts);
+    this.retries = opts.retryTimes ?? 3;
+  }
+
+  private get repo(): string {
+    return this.docker.path;
+  }
+
+  private scopes(actions: string): string[] {
+    return [`repository:${this.repo}:${actions}`];
+  }
+
+  /** reference is what the image reference points at: its digest, else its tag. */
+  private get reference(): string {
+    return this.docker.digest ?? this.docker.tag ?? 'latest';
+  }
+
+  async getManifest(digest?: string): Promise<StoredManifest> {
+    const target = digest ?? this.reference;
+    if (digest !== undefined) parseDigest(digest);
+    const res = await this.client.request({
+      method: 'GET',
+      path: `/v2/${this.repo}/manifests/${target}`,
+      headers: { accept: ACCEPT },
+      scopes: this.scopes('pull'),
+      ok: [200],
+      what: `manifest ${target}`,
+    });
+    const length = Number(header(res, 'content-length') ?? '0');
+    if (length > MAX_MANIFEST_SIZE) {
+      res.body.destroy();
+      throw new ImgError('TOO_LARGE', `manifest ${target} is ${length} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`);
+    }
+    const bytes = await this.readBody(res, MAX_MANIFEST_SIZE, `manifest ${target}`);
+    const expected = target.includes(':') ? target : headerDigest(res);
+    const contentType = header(res, 'content-type');
+    return strip(storedManifest(bytes, target, expected, contentType ? baseMediaType(contentType) : undefined));
+  }
+
+  async headManifest(): Promise<{ digest: string; mediaType?: string; size?: number } | undefined> {
+    let res: Res;
+    try {
+      res = await this.client.request({
+        method: 'HEAD',
+        path: `/v2/${this.repo}/manifests/${this.reference}`,
+        headers: { accept: ACCEPT },
+        scopes: this.scopes('pull'),
+        ok: [200],
+        what: `manifest ${this.reference}`,
+      });
+    } catch (e) {
+      if (e instanceof ImgError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NAME_UNKNOWN')) return undefined;
+      throw e;
+    }
+    await res.body.dump();
+    const digest = headerDigest(res) ?? (this.docker.digest !== undefined ? this.docker.digest : undefined);
+    if (!digest) return (await this.getManifest().then((m) => ({ digest: m.digest, mediaType: m.mediaType, size: m.bytes.length })));
+    const out: { digest: string; mediaType?: string; size?: number } = { digest };
+    const ct = header(res, 'content-type');
+    if (ct) out.mediaType = baseMediaType(ct);
+    const len = header(res, 'content-length');
+    if (len) out.size = Number(len);
+    return out;
+  }
+
+  async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
+    storedManifest(m.bytes, m.digest, m.digest, m.mediaType);
+    let target = m.digest;
+    if (!opts.child) {
+      if (this.docker.tag !== undefined) target = this.docker.tag;
+      else if (this.docker.digest !== m.digest) {
+        throw new ImgError('DIGEST_MISMATCH', `the manifest has digest ${m.digest}, but the destination reference asks for ${this.docker.digest}`);
+      }
+    }
+    const res = await this.client.request({
+      method: 'PUT',
+      path: `/v2/${this.repo}/manifests/${target}`,
+      headers: { 'content-type': m.mediaType },
+      body: m.bytes,
+      scopes: this.scopes('pull,push'),
+      ok: [200, 201, 202],
+      what: `manifest ${target}`,
+    });
+    await res.body.dump();
+    const stored = headerDigest(res);
+    if (stored !== undefined && stored !== m.digest) {
+      throw new ImgError('DIGEST_MISMATCH', `the registry stored the manifest as ${stored}, not ${m.digest}`);
+    }
+  }
+
+  async deleteManifest(): Promise<string> {
+    const digest = this.docker.digest ?? (await this.headManifest())?.digest;
+    if (!digest) throw new ImgError('MANIFEST_UNKNOWN', `manifest ${this.reference} not found`);
+    const res = await this.client.request({
+      method: 'DELETE',
+      path: `/v2/${this.repo}/manifests/${digest}`,
+      scopes: this.scopes('delete'),
+      ok: [200, 202],
+      what: `deleting manifest ${digest}`,
+    });
+    await res.body.dump();
+    return digest;
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    parseDigest(digest);
+    try {
+      const res = await this.client.request({ method: 'HEAD', path: `/v2/${this.repo}/blobs/${digest}`, scopes: this.scopes('pull'), ok: [200], what: `blob ${digest}` });
+      await res.body.dump();
+      const len = header(res, 'content-length');
+      return len === undefined ? undefined : Number(len);
+    } catch (e) {
+      if (e instanceof ImgError && (e.status === 404 || e.code === 'BLOB_UNKNOWN')) return undefined;
+      throw e;
+    }
+  }
+
+  async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
+    parseDigest(blob.digest);
+    const path = `/v2/${this.repo}/blobs/${blob.digest}`;
+    const what = `blob ${blob.digest}`;
+    const first = await this.client.request({ method: 'GET', path, scopes: this.scopes('pull'), ok: [200], what });
+    const check = new DigestingStream(blob, what);
+    const body = Readable.from(this.resumable(first, path, what));
+    body.on('error', (e) => check.destroy(e));
+    return body.pipe(check);
+  }
+
+  /** resumable yields a blob body; a body cut short is resumed with Range only on a 206 that starts where it was cut. */
+  private async *resumable(first: Res, path: string, what: string): AsyncGenerator<Buffer> {
+    let res = first;
+    let offset = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          offset += chunk.length;
+          yield chunk;
+        }
+        return;
+      } catch (e) {
+        if (attempt >= this.retries) throw networkError(e, this.docker.domain, `downloading ${what}`);
+      }
+      res = await this.client.request({ method: 'GET', path, headers: { range: `bytes=${offset}-` }, scopes: this.scopes('pull'), ok: [200, 206], what });
+      const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header(res, 'content-range') ?? '');
+      if (res.statusCode !== 206 || !range || Number(range[1]) !== offset) {
+        res.body.destroy();
+        throw new ImgError('UNREACHABLE', `downloading ${what}: the connection was cut at byte ${offset} and the registry cannot resume there`);
+      }
+    }
+  }
+
+  async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
+    if (expected.digest !== undefined && (await this.statBlob(expected.digest)) !== undefined) {
+      data.resume();
+      return { digest: expected.digest, size: (await this.statBlob(expected.digest))! };
+    }
+    const start = await this.startUpload();
+    if (expected.digest !== undefined && expected.size !== undefined && expected.size <= MONOLITHIC_MAX) {
+      const check = new DigestingStream(expected, `blob ${expected.digest}`);
+      data.on('error', (e) => check.destroy(e));
+      const bytes = await readCapped(data.pipe(check), MONOLITHIC_MAX, `blob ${expected.digest}`);
+      return this.finishUpload(start, expected.digest, bytes);
+    }
+    const check = new DigestingStream(expected, `blob ${expected.digest ?? 'from input'}`);
+    data.on('error', (e) => check.destroy(e));
+    let location: string;
+    try {
+      const res = await this.client.request({
+        method: 'PATCH',
+        path: start,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: data.pipe(check),
+        scopes: this.scopes('pull,push'),
+        ok: [202, 204],
+        what: 'uploading blob',
+      });
+      await res.body.dump();
+      location = await this.client.resolveUrl(header(res, 'location') ?? start);
+    } catch (e) {
+      await this.cancelUpload(start);
+      throw check.errored ?? e;
+    }
+    if (check.errored) {
+      await this.cancelUpload(location);
+      throw check.errored;
+    }
+    return this.finishUpload(location, check.digest!, undefined, check.size);
+  }
+
+  private async startUpload(mount?: { digest: string; from: string }): Promise<string> {
+    const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : '';
+    const scopes = mount ? [...this.scopes('pull,push'), `repository:${mount.from}:pull`] : this.scopes('pull,push');
+    const res = await this.client.request({ method: 'POST', path: `/v2/${this.repo}/blobs/uploads/${query}`, scopes, ok: [201, 202], what: 'starting an upload' });
+    await res.body.dump();
+    const location = header(res, 'location');
+    if (res.statusCode === 201) return '';
+    if (!location) throw new ImgError('HTTP', `${this.docker.domain} started an upload without a Location`);
+    return this.client.resolveUrl(location);
+  }
+
+  private async finishUpload(location: string, digest: string, body?: Buffer, size?: number): Promise<BlobInfo> {
+    const url = new URL(location);
+    url.searchParams.set('digest', digest);
+    const res = await this.client.request({
+      method: 'PUT',
+      path: url.toString(),
+      headers: { 'content-type': 'application/octet-stream' },
+      ...(body ? { body } : {}),
+      scopes: this.scopes('pull,push'),
+      ok: [201, 204],
+      what: `finishing upload of blob ${digest}`,
+    });
+    await res.body.dump();
+    return { digest, size: body?.length ?? size ?? 0 };
+  }
+
+  private async cancelUpload(location: string): Promise<void> {
+    try {
+      const res = await this.client.request({ method: 'DELETE', path: location, scopes: this.scopes('pull,push'), ok: [200, 202, 204, 404], what: 'cancelling an upload' });
+      await res.body.dump();
+    } catch {
+      // The registry expires abandoned uploads; nothing was made visible.
+    }
+  }
+
+  async mountBlob(digest: string, fromRepository: string): Promise<boolean> {
+    parseDigest(digest);
+    const location = await this.startUpload({ digest, from: fromRepository });
+    if (location === '') return true;
+    await this.cancelUpload(location);
+    return false;
+  }
+
+  async listTags(): Promise<string[]> {
+    return this.paginate(`/v2/${this.repo}/tags/list`, 'tags', this.scopes('pull'), `listing tags of ${this.docker.domain}/${this.repo}`);
+  }
+
+  async listRepositories(): Promise<string[]> {
+    return this.paginate('/v2/_catalog', 'repositories', ['registry:catalog:*'], `listing repositories of ${this.docker.domain}`);
+  }
+
+  /** paginate follows Link: <…>; rel="next" on the same origin, for a bounded number of pages. */
+  private async paginate(first: string, field: 'tags' | 'repositories', scopes: string[], what: string): Promise<string[]> {
+    const out: string[] = [];
+    let path: string | undefined = first;
+    const origin = new URL(await this.client.resolveUrl('/')).origin;
+    for (let page = 0; path !== undefined; page++) {
+      if (page >= MAX_PAGES) throw new ImgError('HTTP', `${what}: more than ${MAX_PAGES} pages`);
+      const res = await this.client.request({ method: 'GET', path, scopes, ok: [200], what });
+      const body = await this.readBody(res, 16 * 1024 * 1024, what);
+      let doc: Record<string, unknown>;
+      try {
+        doc = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new ImgError('HTTP', `${what}: the registry answered with something that is not JSON`);
+      }
+      const items = doc[field];
+      if (items !== null && items !== undefined && !Array.isArray(items)) throw new ImgError('HTTP', `${what}: "${field}" is not a list`);
+      for (const t of (items as unknown[] | null) ?? []) if (typeof t === 'string') out.push(t);
+      path = undefined;
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
+      if (next) {
+        const url = new URL(next[1]!, `${origin}/`);
+        if (url.origin !== origin) throw new ImgError('HTTP', `${what}: the registry's next page is on another host (${url.origin}); not followed`);
+        path = `${url.pathname}${url.search}`;
+      }
+    }
+    return out;
+  }
+
+  private async readBody(res: Res, max: number, what: string): Promise<Buffer> {
+    try {
+      return await readCapped(res.body as AsyncIterable<Buffer>, max, what);
+    } catch (e) {
+      res.body.destroy();
+      throw e instanceof ImgError ? e : networkError(e, this.docker.domain, `reading ${what}`);
+    }
+  }
+}
+
+function headerDigest(res: Res): string | undefined {
+  const d = header(res, 'docker-content-digest');
+  if (!d) return undefined;
+  try {
+    parseDigest(d);
+    return d;
+  } catch {
+    return undefined;
+  }
+}
+
+function strip(m: StoredManifest & { parsed?: unknown }): StoredManifest {
+  return { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
+}
