@@ -3,6 +3,7 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { openBlob } from '../lib/image/blobs.js';
 import { splitBlobRef } from '../lib/ref/index.js';
 import { parseSize } from '../lib/cli/args.js';
+import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
 import { streamToFileAtomic } from '../lib/util/fs.js';
 import { dirname, resolve } from 'node:path';
 
@@ -10,15 +11,17 @@ const HELP = `usage: img-blob-get REF@DIGEST [-o FILE] [--size N]
        img-blob-get REF DIGEST [-o FILE] [--size N]
 
 Writes one blob's bytes to stdout (or atomically to FILE), verified against DIGEST: a mismatch
-fails the command and, with -o, leaves no file.`;
+fails the command and, with -o, leaves no file.
+
+${REGISTRY_HELP}`;
 
 run('img-blob-get', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: ['output', 'size'], alias: { o: 'output' } });
+  const flags = parseFlags(argv, { string: [...REGISTRY_FLAGS.string, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default });
   const args = flags._.map(String);
   if (args.length < 1 || args.length > 2) throw usage('expected REF@DIGEST or REF DIGEST');
   const { ref, digest } = splitBlobRef(args[0]!, args[1]);
   const size = flags.size === undefined ? undefined : parseSize(flags.size, '--size');
-  const blob = await openBlob(ref, digest, size);
+  const blob = await openBlob(ref, digest, size, { registry: registryOptions(flags) });
   if (flags.output) {
     const out = resolve(String(flags.output));
     await streamToFileAtomic(blob, out, dirname(out));

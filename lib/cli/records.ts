@@ -44,8 +44,9 @@ export async function processRecords(
     } catch (err) {
       const e = toImgError(err);
       failed = true;
-      process.stderr.write(`${command}: ${e.message}\n`);
-      await emit({ ...rec, error: { code: e.code, message: e.message, stage: command } });
+      const message = e.message.replace(/\s*\n\s*/g, ' ');
+      process.stderr.write(`${command}: ${message}\n`);
+      await emit({ ...rec, error: { code: e.code, message, stage: command } });
     }
     if (out.closed) break;
   }

@@ -49,7 +49,7 @@ export function run(command: string, help: string, main: (argv: string[]) => Pro
     },
     (err: unknown) => {
       const e = toImgError(err);
-      process.stderr.write(`${command}: ${e.message}${e.code === 'USAGE' ? ` (see ${command} --help)` : ''}\n`);
+      process.stderr.write(`${command}: ${e.message.replace(/\s*\n\s*/g, ' ')}${e.code === 'USAGE' ? ` (see ${command} --help)` : ''}\n`);
       if (process.env.IMGPIPE_DEBUG === '1' && !(err instanceof ImgError) && err instanceof Error) process.stderr.write(`${err.stack}\n`);
       process.exitCode = isUsageCode(e.code) ? 2 : 1;
     },

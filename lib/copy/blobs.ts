@@ -2,7 +2,7 @@ import { ImgError, wrap } from '../errors.js';
 import { parseManifest, referencedBlobs } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { openTransport } from '../transport/index.js';
+import { openTransport, type TransportOptions } from '../transport/index.js';
 
 /**
  * copyRecordBlobs makes sure every blob a record's image manifest needs (config and layers) is at
@@ -12,12 +12,12 @@ import { openTransport } from '../transport/index.js';
  *
  * This is the sequential core of batch mode; concurrency, mounts and cross-record dedup build on it.
  */
-export async function copyRecordBlobs(rec: ImageRecord): Promise<ImageRecord> {
+export async function copyRecordBlobs(rec: ImageRecord, topts: TransportOptions = {}): Promise<ImageRecord> {
   if (typeof rec.ref !== 'string' || typeof rec.dest !== 'string') {
     throw new ImgError('RECORD_INVALID', `record needs "ref" and "dest" (add dest with img-ref --to)${typeof rec.ref === 'string' ? `: ${rec.ref}` : ''}`);
   }
-  const src = openTransport(formatRef(parseRef(rec.ref)));
-  const dest = openTransport(formatRef(parseRef(rec.dest)));
+  const src = openTransport(formatRef(parseRef(rec.ref)), topts);
+  const dest = openTransport(formatRef(parseRef(rec.dest)), topts);
   const m = manifestOfRecord(rec, src.name);
   const parsed = parseManifest(m.bytes, src.name, m.mediaType);
   if (parsed.kind === 'index') return { ...rec, status: 'exists' };

@@ -1,24 +1,24 @@
 import type { Readable } from 'node:stream';
 import { wrap } from '../errors.js';
 import { formatRef, type ImageRef } from '../ref/index.js';
-import { openTransport } from '../transport/index.js';
+import { openTransport, type TransportOptions } from '../transport/index.js';
 import type { BlobInfo } from '../transport/types.js';
 
 /** openBlob opens one blob of the location `ref` names as a stream that fails at EOF unless the bytes match `digest` (and `size`). */
-export async function openBlob(ref: ImageRef, digest: string, size?: number): Promise<Readable> {
+export async function openBlob(ref: ImageRef, digest: string, size?: number, topts: TransportOptions = {}): Promise<Readable> {
   const name = formatRef(ref);
   try {
-    return await openTransport(ref).getBlob(size === undefined ? { digest } : { digest, size });
+    return await openTransport(ref, topts).getBlob(size === undefined ? { digest } : { digest, size });
   } catch (e) {
     throw wrap(e, `fetching blob ${name}@${digest}`, name);
   }
 }
 
 /** putBlob stores a stream as one blob at `ref`, verified against `expected` where given. */
-export async function putBlob(ref: ImageRef, input: Readable, expected: { digest?: string; size?: number }): Promise<BlobInfo> {
+export async function putBlob(ref: ImageRef, input: Readable, expected: { digest?: string; size?: number }, topts: TransportOptions = {}): Promise<BlobInfo> {
   const name = formatRef(ref);
   try {
-    return await openTransport(ref).putBlob(input, expected);
+    return await openTransport(ref, topts).putBlob(input, expected);
   } catch (e) {
     throw wrap(e, `writing blob to ${name}`, name);
   }

@@ -2,16 +2,24 @@ import { ImgError, wrap } from '../errors.js';
 import { parseManifest } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { openTransport } from '../transport/index.js';
+import { openTransport, type TransportOptions } from '../transport/index.js';
+import { canDelete, canHead } from '../transport/capabilities.js';
+import { readConfig } from './inspect.js';
+
+export interface GetOptions {
+  /** For an index, emit every child (depth first, with platform and parent) before the index. */
+  all?: boolean;
+  /** Add the parsed image config of each image manifest as `config`. */
+  config?: boolean;
+}
 
 /**
- * getManifestRecords reads the manifest a record's `ref` names and returns it as records. With
- * `all`, every child of an index comes first (depth first, with `platform` and `parent`), then the index.
+ * getManifestRecords reads the manifest a record's `ref` names and returns it as records
+ * (children first with `all`), each with digest, mediaType, size, manifest and raw.
  */
-export async function getManifestRecords(rec: ImageRecord, opts: { all?: boolean } = {}): Promise<ImageRecord[]> {
-  const refString = requireRef(rec);
-  const ref = formatRef(parseRef(refString));
-  const src = openTransport(ref);
+export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}, topts: TransportOptions = {}): Promise<ImageRecord[]> {
+  const ref = formatRef(parseRef(requireRef(rec)));
+  const src = openTransport(ref, topts);
   const out: ImageRecord[] = [];
   const visit = async (digest: string | undefined, extra: Partial<ImageRecord>, depth: number): Promise<void> => {
     const m = await src.getManifest(digest);
@@ -24,16 +32,9 @@ export async function getManifestRecords(rec: ImageRecord, opts: { all?: boolean
         await visit(child.digest, childExtra, depth + 1);
       }
     }
-    out.push({
-      ...rec,
-      ref,
-      ...extra,
-      digest: m.digest,
-      mediaType: m.mediaType,
-      size: m.bytes.length,
-      manifest: parsed.manifest,
-      raw: m.bytes.toString('utf8'),
-    });
+    const record: ImageRecord = { ...rec, ref, ...extra, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: parsed.manifest, raw: m.bytes.toString('utf8') };
+    if (opts.config && parsed.kind === 'image') record.config = (await readConfig(src, parsed.manifest)).config;
+    out.push(record);
   };
   try {
     await visit(undefined, {}, 0);
@@ -43,13 +44,18 @@ export async function getManifestRecords(rec: ImageRecord, opts: { all?: boolean
   return out;
 }
 
-/** getRawManifest reads the exact manifest bytes a reference names. */
-export async function getRawManifest(refString: string): Promise<Buffer> {
+/** getRawManifest reads the exact manifest bytes a reference names, or with `config` its config blob's bytes. */
+export async function getRawManifest(refString: string, topts: TransportOptions = {}, config = false): Promise<Buffer> {
   const ref = formatRef(parseRef(refString));
   try {
-    return (await openTransport(ref).getManifest()).bytes;
+    const t = openTransport(ref, topts);
+    const m = await t.getManifest();
+    if (!config) return m.bytes;
+    const parsed = parseManifest(m.bytes, ref, m.mediaType);
+    if (parsed.kind !== 'image') throw new ImgError('MANIFEST_UNSUPPORTED', 'an index has no config; pick an image with @DIGEST');
+    return (await readConfig(t, parsed.manifest)).raw;
   } catch (e) {
-    throw wrap(e, `fetching manifest ${ref}`, ref);
+    throw wrap(e, `fetching ${config ? 'config' : 'manifest'} ${ref}`, ref);
   }
 }
 
@@ -58,7 +64,7 @@ export async function getRawManifest(refString: string): Promise<Buffer> {
  * byte for byte unless the record's `manifest` was edited. A record with a `parent` is a child of an
  * index and is stored by digest only. The blobs it needs MUST already be at the destination.
  */
-export async function putManifestRecord(rec: ImageRecord, destArg?: string): Promise<ImageRecord> {
+export async function putManifestRecord(rec: ImageRecord, destArg?: string, topts: TransportOptions = {}): Promise<ImageRecord> {
   const destString = destArg ?? (typeof rec.dest === 'string' ? rec.dest : undefined);
   if (destString === undefined) {
     throw new ImgError('RECORD_INVALID', `record${typeof rec.ref === 'string' ? ` for ${rec.ref}` : ''} has no "dest" and no destination was given`);
@@ -66,11 +72,11 @@ export async function putManifestRecord(rec: ImageRecord, destArg?: string): Pro
   const dest = formatRef(parseRef(destString));
   try {
     const m = manifestOfRecord(rec, dest);
-    const target = openTransport(dest);
+    const target = openTransport(dest, topts);
     const child = typeof rec.parent === 'string';
     let status = 'copied';
     if (!child) {
-      const existing = await target.getManifest().catch(() => undefined);
+      const existing = canHead(target) ? await target.headManifest() : await target.getManifest().catch(() => undefined);
       if (existing?.digest === m.digest) status = 'exists';
     }
     if (status === 'copied') await target.putManifest({ bytes: m.bytes, mediaType: m.mediaType, digest: m.digest }, { child });
@@ -82,6 +88,18 @@ export async function putManifestRecord(rec: ImageRecord, destArg?: string): Pro
     return out;
   } catch (e) {
     throw wrap(e, `writing manifest ${dest}`, dest);
+  }
+}
+
+/** deleteManifestRecord deletes the manifest a record's `ref` names (by digest, as skopeo delete does). */
+export async function deleteManifestRecord(rec: ImageRecord, topts: TransportOptions = {}): Promise<ImageRecord> {
+  const ref = formatRef(parseRef(requireRef(rec)));
+  const t = openTransport(ref, topts);
+  if (!canDelete(t)) throw new ImgError('UNSUPPORTED', `deleting manifest ${ref}: the ${ref.split(':')[0]}: transport cannot delete images`);
+  try {
+    return { ...rec, ref, digest: await t.deleteManifest(), status: 'deleted' };
+  } catch (e) {
+    throw wrap(e, `deleting manifest ${ref}`, ref);
   }
 }
 

@@ -228,20 +228,20 @@ export class RegistryClient {
         const challenges = parseChallenges(header(res, 'www-authenticate'));
         await res.body.dump();
         const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
-        if (!ch) throw new ImgError('UNAUTHORIZED', `${req.what}: registry ${this.domain} requires authentication but sent no usable challenge`, { status: 401 });
+        if (!ch) throw new ImgError('UNAUTHORIZED', `registry ${this.domain} requires authentication but sent no usable challenge`, { status: 401 });
         const creds = await this.credentials(repository);
         const prev = this.challenge;
         this.challenge = ch;
         if (ch.scheme === 'basic' && creds?.username === undefined) {
-          throw new ImgError('UNAUTHORIZED', `${req.what}: registry ${this.domain} requires credentials (use --creds or img-login)`, { status: 401 });
+          throw new ImgError('UNAUTHORIZED', `registry ${this.domain} requires credentials (use --creds or img-login)`, { status: 401 });
         }
         if (ch.scheme === 'basic' && prev?.scheme === 'basic') {
-          throw new ImgError('UNAUTHORIZED', `${req.what}: authentication to ${this.domain} failed: invalid username or password`, { status: 401 });
+          throw new ImgError('UNAUTHORIZED', `authentication to ${this.domain} failed: invalid username or password`, { status: 401 });
         }
         if (ch.params.error === 'insufficient_scope' && ch.params.scope) {
           req = { ...req, scopes: [...new Set([...req.scopes, ...ch.params.scope.split(' ')])] };
         }
-        if (!replayable) throw new ImgError('UNAUTHORIZED', `${req.what}: registry ${this.domain} asked for authentication in the middle of an upload`, { status: 401 });
+        if (!replayable) throw new ImgError('UNAUTHORIZED', `registry ${this.domain} asked for authentication in the middle of an upload`, { status: 401 });
         authRetried = true;
         attempt--;
         continue;
@@ -279,10 +279,10 @@ export class RegistryClient {
       const location = header(res, 'location');
       if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location || !(req.method === 'GET' || req.method === 'HEAD')) return res;
       await res.body.dump();
-      if (hop >= MAX_REDIRECTS) throw new ImgError('HTTP', `${req.what}: more than ${MAX_REDIRECTS} redirects`);
+      if (hop >= MAX_REDIRECTS) throw new ImgError('HTTP', `more than ${MAX_REDIRECTS} redirects`);
       const next = new URL(location, url);
       if (new URL(url).protocol === 'https:' && next.protocol !== 'https:') {
-        throw new ImgError('HTTP', `${req.what}: refusing a redirect from https to ${next.protocol.replace(':', '')} (${next.origin})`);
+        throw new ImgError('HTTP', `refusing a redirect from https to ${next.protocol.replace(':', '')} (${next.origin})`);
       }
       url = next.toString();
     }

@@ -32,7 +32,7 @@ export async function registryError(res: Res, domain: string, what: string): Pro
     const first = doc.errors?.[0];
     if (first?.code) {
       code = CODES[first.code];
-      detail = `${first.code}${first.message ? `: ${first.message}` : ''}`;
+      detail = oneLine(first.message || first.code.toLowerCase().replace(/_/g, ' '));
     }
   } catch {
     res.body.destroy();
@@ -47,21 +47,38 @@ export async function registryError(res: Res, domain: string, what: string): Pro
       : status === 403
         ? `access denied by ${domain}${detail ? ` (${detail})` : ''}`
         : detail || `${domain} answered HTTP ${status}`;
-  return new ImgError(code, `${what}: ${msg}${detail && status >= 400 && !msg.includes(String(status)) ? ` (HTTP ${status})` : ''}`, { status });
+  return new ImgError(code, `${msg}${detail && !msg.includes(String(status)) ? ` (HTTP ${status})` : ''}`, { status });
+}
+
+function oneLine(s: string): string {
+  const line = s.replace(/\s*\n\s*/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/** tlsProblem says in words what a TLS failure means, with the flag to try. */
+function tlsProblem(code: string, message: string): string {
+  if (/wrong version number|packet length too long|http request/i.test(message)) return 'the server does not speak TLS (for a plain-http registry use --tls-verify=false)';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return "the certificate is not for this host name (use the name in the certificate, or --tls-verify=false)";
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|unable to (get|verify)/i.test(code + message)) {
+    return `the certificate is not trusted (${code || 'unknown CA'}); put the registry's CA in --cert-dir or certs.d, or use --tls-verify=false`;
+  }
+  if (/certificate required|alert.*certificate|bad certificate/i.test(message)) return 'the registry wants a client certificate (X.cert and X.key in --cert-dir or certs.d)';
+  return `${oneLine(message.replace(/^[0-9A-F]+:error:[0-9A-F]+:/, ''))}`;
 }
 
 /** networkError describes a failure to talk to the registry at all, with what to try. */
 export function networkError(e: unknown, domain: string, what: string): ImgError {
+  void what;
   if (e instanceof ImgError) return e;
   const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = err.code ?? err.cause?.code ?? '';
   const message = err.cause?.message ?? err.message ?? String(e);
-  if (code === 'ECONNREFUSED') return new ImgError('UNREACHABLE', `${what}: cannot connect to ${domain}: connection refused (is the registry running?)`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ImgError('UNREACHABLE', `${what}: cannot resolve registry host ${domain}`);
-  if (code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || /ssl|tls|certificate/i.test(message)) {
-    return new ImgError('TLS', `${what}: TLS with ${domain} failed: ${message} (for a registry with a private CA use --cert-dir; for plain http use --tls-verify=false)`);
+  if (code === 'ECONNREFUSED') return new ImgError('UNREACHABLE', `cannot connect to ${domain}: connection refused (is the registry running?)`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ImgError('UNREACHABLE', `cannot resolve registry host ${domain}`);
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || /ssl|tls|certificate/i.test(message)) {
+    return new ImgError('TLS', `TLS with ${domain} failed: ${tlsProblem(code, message)}`);
   }
-  if (code.includes('TIMEOUT')) return new ImgError('TIMEOUT', `${what}: ${domain} did not answer in time (${code})`);
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new ImgError('UNREACHABLE', `${what}: the connection to ${domain} was reset`);
-  return new ImgError('UNREACHABLE', `${what}: ${domain}: ${message}`);
+  if (code.includes('TIMEOUT')) return new ImgError('TIMEOUT', `${domain} did not answer in time (${code})`);
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new ImgError('UNREACHABLE', `the connection to ${domain} was reset`);
+  return new ImgError('UNREACHABLE', `${domain}: ${oneLine(message)}`);
 }
