@@ -23,7 +23,8 @@ $(NPM_STAMP): package.json package-lock.json
 deps: $(NPM_STAMP)
 
 build: deps
-	npx tsc -p tsconfig.json
+	npx tsc -p tsconfig.json --noEmit
+	rm -rf dist && node scripts/bundle.mjs
 
 demo: build
 	@command -v jq >/dev/null || $(MAKE) --no-print-directory deb-deps DEB_PACKAGES=jq

@@ -1,5 +1,6 @@
+import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { ImgError } from '../../errors.js';
 import { lookupCredentials, type CredentialOptions, type Credentials } from '../../auth/credentials.js';
 import { certDirFor, loadTlsMaterial } from '../../auth/certs.js';
@@ -41,14 +42,11 @@ export interface Req {
   what: string;
 }
 
-export type Res = Dispatcher.ResponseData;
-
-type Undici = typeof import('undici');
-let undiciModule: Promise<Undici> | undefined;
-/** undici is loaded on first use, so commands that never touch a registry start without it. */
-function undici(): Promise<Undici> {
-  undiciModule ??= import('undici');
-  return undiciModule;
+/** A response: status, headers and the body stream, which MUST be read, dumped or destroyed. */
+export interface Res {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage & { dump(): Promise<void> };
 }
 
 /** endpointOf maps a registry name to the host serving its API: docker.io is registry-1.docker.io. */
@@ -62,7 +60,8 @@ interface Token {
 }
 
 /**
- * RegistryClient speaks the Registry HTTP API v2 to one registry host: it finds the scheme, answers
+ * RegistryClient speaks the Registry HTTP API v2 to one registry host over node:http(s) (see
+ * docs/decisions.md for why not undici): it finds the scheme, answers
  * Bearer and Basic challenges (tokens cached per scope until they expire), follows redirects
  * without ever sending Authorization to another host, and retries 408, 429, 5xx, resets and
  * timeouts with backoff, honouring Retry-After. Callers MUST consume or dump every response body.
@@ -72,7 +71,7 @@ export class RegistryClient {
   private readonly host: string;
   private readonly opts: RegistryOptions;
   private base?: Promise<string>;
-  private dispatcher?: Promise<Dispatcher>;
+  private agents?: Promise<{ http: HttpAgent; https: HttpsAgent }>;
   private challenge?: Challenge;
   private readonly tokens = new Map<string, Token>();
   private creds?: Promise<Credentials | undefined>;
@@ -93,23 +92,23 @@ export class RegistryClient {
     return this.creds;
   }
 
-  private getDispatcher(): Promise<Dispatcher> {
-    this.dispatcher ??= (async () => {
-      const { Agent } = await undici();
+  /** getAgents makes keep-alive agents for the host, with its certs.d material; node:https loads only when needed. */
+  private getAgents(): Promise<{ http: HttpAgent; https: HttpsAgent }> {
+    this.agents ??= (async () => {
+      const [{ Agent: Http }, { Agent: Https }] = await Promise.all([import('node:http'), import('node:https')]);
       const tls = await loadTlsMaterial(await certDirFor(this.host, this.opts.certDir));
-      const timeout = this.opts.timeoutMs ?? 60_000;
-      return new Agent({
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        connectTimeout: Math.min(timeout, 30_000),
-        connect: {
+      return {
+        http: new Http({ keepAlive: true, maxSockets: 32 }),
+        https: new Https({
+          keepAlive: true,
+          maxSockets: 32,
           rejectUnauthorized: this.opts.tlsVerify !== false,
           ...(tls.ca ? { ca: tls.ca } : {}),
           ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
-        },
-      });
+        }),
+      };
     })();
-    return this.dispatcher;
+    return this.agents;
   }
 
   /** baseUrl finds https://HOST, or with tls-verify off falls back to http://HOST when https cannot be spoken. */
@@ -134,11 +133,36 @@ export class RegistryClient {
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined): Promise<Res> {
-    const { request } = await undici();
-    const dispatcher = await this.getDispatcher();
-    const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body: body ?? null, dispatcher });
+    const agents = await this.getAgents();
+    const u = new URL(url);
+    const secure = u.protocol === 'https:';
+    const { request } = secure ? await import('node:https') : await import('node:http');
+    const timeout = this.opts.timeoutMs ?? 60_000;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const h: Record<string, string> = { ...headers };
+      if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
+      else if (body === undefined && (method === 'PUT' || method === 'POST' || method === 'PATCH')) h['content-length'] = '0';
+      const req = request(u, { method, headers: h, agent: secure ? agents.https : agents.http });
+      req.setTimeout(timeout, () => req.destroy(Object.assign(new Error(`no answer within ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      req.on('response', (r) => {
+        r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`the body stalled for ${timeout} ms`), { code: 'ETIMEDOUT' })));
+        resolve(r);
+      });
+      req.on('error', reject);
+      if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+      else {
+        body.on('error', (e) => req.destroy(e));
+        body.pipe(req);
+      }
+    });
     this.debug(`${method} ${redactUrl(url)} → ${res.statusCode}`);
-    return res;
+    const dump = () =>
+      new Promise<void>((resolve) => {
+        if (res.complete || res.destroyed) return resolve();
+        res.on('end', resolve).on('close', resolve).on('error', () => resolve());
+        res.resume();
+      });
+    return { statusCode: res.statusCode ?? 0, headers: res.headers, body: Object.assign(res, { dump }) };
   }
 
   /** authorization makes the Authorization header for a request needing `scopes`, or none. */
@@ -320,7 +344,7 @@ export function retryAfterMs(v: string | undefined, now = Date.now()): number | 
 
 function isRetryableNetwork(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED'].includes(code ?? '');
+  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'].includes(code ?? '');
 }
 
 /** redactUrl drops query values that could carry secrets, for --debug lines. */

@@ -1,0 +1,22 @@
+// Bundles each command (cmds/*.ts) into one file, dist/<command>.mjs: one file to load keeps
+// start-up close to `node -e 0` (see docs/performance.md).
+import { build } from 'esbuild';
+import { readdirSync } from 'node:fs';
+
+const commands = readdirSync('cmds').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+await Promise.all(
+  commands.map((name) =>
+    build({
+      entryPoints: [`cmds/${name}.ts`],
+      outfile: `dist/${name}.mjs`,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      legalComments: 'none',
+      logLevel: 'warning',
+      // CommonJS dependencies bundled into ESM may require() node built-ins.
+      banner: { js: "import { createRequire as __imgpipeRequire } from 'node:module'; const require = __imgpipeRequire(import.meta.url);" },
+    }),
+  ),
+);
