@@ -35,3 +35,7 @@ test: deb-deps build
 
 clean:
 	rm -rf dist
+
+# Benchmarks print figures; they are not tests (docs/performance.md records what they measured).
+bench: deb-deps build
+	node scripts/run-ts.mjs bench/startup.ts

@@ -1,7 +1,7 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
-import { processRecords, records } from '../lib/cli/records.js';
+import { processRecordsConcurrently, records } from '../lib/cli/records.js';
 import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
-import { copyRecordBlobs } from '../lib/copy/blobs.js';
+import { BlobMover } from '../lib/copy/mover.js';
 import { parseSize } from '../lib/cli/args.js';
 import { putBlob } from '../lib/image/blobs.js';
 import { parseDigest } from '../lib/oci/digest.js';
@@ -14,17 +14,24 @@ const HELP = `usage: img-blob-put REF [--digest DIGEST] [--size N] [--media-type
 With REF: stores stdin as one blob at REF and prints a record {ref, digest, size[, mediaType]}.
 With --digest (and --size) the bytes are verified before the blob becomes visible.
 Without REF (batch mode): for each record on stdin, copies every blob its image needs from "ref"
-to "dest" that "dest" lacks, verified, and passes the record on once they are all there.
+to "dest" that "dest" lacks, verified, and passes the record on once they are all there. Each
+distinct blob moves once per destination repository, up to --jobs N (default 6) at once; blobs
+seen elsewhere on the destination registry are mounted instead of copied.
 
 ${REGISTRY_HELP}`;
 
 run('img-blob-put', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: [...REGISTRY_FLAGS.string, 'digest', 'size', 'media-type'], boolean: REGISTRY_FLAGS.boolean, default: REGISTRY_FLAGS.default });
+  const flags = parseFlags(argv, { string: [...REGISTRY_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress'], boolean: REGISTRY_FLAGS.boolean, default: REGISTRY_FLAGS.default });
   const topts = { registry: registryOptions(flags) };
   const args = flags._.map(String);
   if (args.length === 0) {
     if (process.stdin.isTTY) throw usage('give a REF and the blob on stdin, or records on stdin');
-    return processRecords('img-blob-put', records([], 'img-blob-put'), async (rec, emit) => emit(await copyRecordBlobs(rec, topts)));
+    const progress = flags.progress === undefined ? undefined : String(flags.progress);
+    if (progress !== undefined && progress !== 'ndjson') throw usage(`invalid --progress ${JSON.stringify(progress)}: only ndjson is supported`);
+    const onEvent = progress === 'ndjson' ? (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`) : undefined;
+    const jobs = flags.jobs === undefined ? undefined : Math.max(1, parseSize(flags.jobs, '--jobs'));
+    const mover = new BlobMover({ src: topts, dest: topts, ...(jobs ? { jobs } : {}), ...(onEvent ? { onEvent } : {}) });
+    return processRecordsConcurrently('img-blob-put', records([], 'img-blob-put'), (rec) => mover.moveRecord(rec));
   }
   if (args.length !== 1) throw usage('expected one REF');
   const ref = parseRef(args[0]!);

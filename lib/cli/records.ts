@@ -59,3 +59,51 @@ export function requireString(r: ImageRecord, field: string): string {
   if (typeof v !== 'string' || v === '') throw new ImgError('RECORD_INVALID', `record has no "${field}" field${typeof r.ref === 'string' ? ` (ref ${r.ref})` : ''}`);
   return v;
 }
+
+/**
+ * processRecordsConcurrently is processRecords for stages that wait on I/O: up to `maxPending`
+ * records are worked on at once and each is written as soon as it is done, except that an index
+ * (a record whose digest is some earlier records' `parent`) is written only after its children, so
+ * that the next stage can store children first. Returns the exit status as processRecords does.
+ */
+export async function processRecordsConcurrently(
+  command: string,
+  input: AsyncIterable<ImageRecord>,
+  stage: (r: ImageRecord) => Promise<ImageRecord>,
+  maxPending = 64,
+): Promise<number> {
+  const out = new RecordWriter(process.stdout);
+  let failed = false;
+  const childrenOf = new Map<string, Promise<void>[]>();
+  const pending = new Set<Promise<void>>();
+  for await (const rec of input) {
+    while (pending.size >= maxPending) await Promise.race(pending);
+    const children = typeof rec.digest === 'string' ? (childrenOf.get(rec.digest) ?? []) : [];
+    const work = (async () => {
+      let result: ImageRecord = rec;
+      if (rec.error !== undefined) failed = true;
+      else {
+        try {
+          result = await stage(rec);
+        } catch (err) {
+          const e = toImgError(err);
+          const message = e.message.replace(/\s*\n\s*/g, ' ');
+          failed = true;
+          process.stderr.write(`${command}: ${message}\n`);
+          result = { ...rec, error: { code: e.code, message, stage: command } };
+        }
+      }
+      await Promise.all(children);
+      await out.write(result);
+    })();
+    if (typeof rec.parent === 'string') {
+      const list = childrenOf.get(rec.parent) ?? [];
+      list.push(work);
+      childrenOf.set(rec.parent, list);
+    }
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  }
+  await Promise.all(pending);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,187 @@
+import { ImgError, toImgError, wrap } from '../errors.js';
+import { isForeign, parseManifest, referencedBlobs, type Descriptor } from '../oci/manifest.js';
+import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
+import { formatRef, parseRef, repositoryOf, type DockerRef } from '../ref/index.js';
+import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import { canMount } from '../transport/capabilities.js';
+import { Limiter } from '../util/limiter.js';
+
+export interface MoverOptions {
+  src?: TransportOptions;
+  dest?: TransportOptions;
+  /** Blobs moved at once across all records. */
+  jobs?: number;
+  /** Whole-blob retries after a failed transfer (the stream cannot be resumed mid-upload). */
+  retries?: number;
+  /** Plan only: report what would move, move nothing. */
+  dryRun?: boolean;
+  /** Progress events (start, skip, mount, done, error), for --progress. */
+  onEvent?: (e: BlobEvent) => void;
+}
+
+export interface BlobEvent {
+  event: 'start' | 'skip' | 'mount' | 'done' | 'error' | 'plan';
+  digest: string;
+  size: number;
+  dest: string;
+  ref?: string;
+  bytes?: number;
+  message?: string;
+}
+
+type Outcome = 'copied' | 'mounted' | 'exists' | 'planned';
+
+/** What the mover did for one record, added to it as `blobs`. */
+export interface BlobSummary {
+  copied: number;
+  mounted: number;
+  existed: number;
+  bytes: number;
+}
+
+/**
+ * BlobMover is img-blob-put's batch mode: for each record it makes sure every blob the image
+ * needs is at `dest`, copying from `ref`. Across all records of a run it moves each distinct blob
+ * at most once per destination repository (records needing a blob that is on its way wait for that
+ * transfer), skips blobs the destination has, mounts blobs across repositories of one registry
+ * where it has seen them, streams every blob (verified before the upload is finalised) and runs up
+ * to `jobs` transfers at once.
+ */
+export class BlobMover {
+  private readonly limiter: Limiter;
+  private readonly inFlight = new Map<string, Promise<Outcome>>();
+  /** Where each blob has been seen on each registry host: host → digest → repositories. */
+  private readonly seen = new Map<string, Map<string, Set<string>>>();
+
+  constructor(private readonly opts: MoverOptions = {}) {
+    this.limiter = new Limiter(opts.jobs ?? 6);
+  }
+
+  /** moveRecord resolves once every blob of the record's image is at its destination. */
+  async moveRecord(rec: ImageRecord): Promise<ImageRecord> {
+    if (typeof rec.ref !== 'string' || typeof rec.dest !== 'string') {
+      throw new ImgError('RECORD_INVALID', `record needs "ref" and "dest" (add dest with img-ref --to)${typeof rec.ref === 'string' ? `: ${rec.ref}` : ''}`);
+    }
+    const src = openTransport(formatRef(parseRef(rec.ref)), this.opts.src ?? {});
+    const dest = openTransport(formatRef(parseRef(rec.dest)), this.opts.dest ?? {});
+    const m = manifestOfRecord(rec, src.name);
+    const parsed = parseManifest(m.bytes, src.name, m.mediaType);
+    const summary: BlobSummary = { copied: 0, mounted: 0, existed: 0, bytes: 0 };
+    if (parsed.kind === 'image') {
+      const blobs = dedupe(referencedBlobs(parsed.manifest));
+      const outcomes = await Promise.allSettled(blobs.map((b) => this.moveBlob(b, src, dest)));
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+      outcomes.forEach((o, i) => {
+        const v = (o as PromiseFulfilledResult<Outcome>).value;
+        if (v === 'copied' || v === 'planned') {
+          summary.copied++;
+          summary.bytes += blobs[i]!.size;
+        } else if (v === 'mounted') summary.mounted++;
+        else summary.existed++;
+      });
+    }
+    const status = this.opts.dryRun ? 'planned' : summary.copied > 0 ? 'copied' : summary.mounted > 0 ? 'mounted' : 'exists';
+    return { ...rec, status, blobs: summary };
+  }
+
+  /** moveBlob moves one blob once per destination repository, however many records ask for it. */
+  private moveBlob(blob: Descriptor, src: Transport, dest: Transport): Promise<Outcome> {
+    const key = `${repoKey(dest)}|${blob.digest}`;
+    let p = this.inFlight.get(key);
+    if (!p) {
+      p = this.limiter.run(() => this.transfer(blob, src, dest));
+      this.inFlight.set(key, p);
+      // A failed transfer may be asked for again by a later record.
+      p.catch(() => this.inFlight.delete(key));
+    }
+    return p;
+  }
+
+  private async transfer(blob: Descriptor, src: Transport, dest: Transport): Promise<Outcome> {
+    const event = (e: Omit<BlobEvent, 'digest' | 'size' | 'dest'>) => this.opts.onEvent?.({ digest: blob.digest, size: blob.size, dest: dest.name, ...e });
+    try {
+      this.note(src, blob.digest);
+      if ((await dest.statBlob(blob.digest)) === blob.size) {
+        this.note(dest, blob.digest);
+        event({ event: 'skip' });
+        return 'exists';
+      }
+      if (this.opts.dryRun) {
+        event({ event: 'plan', ref: src.name, bytes: blob.size });
+        return 'planned';
+      }
+      if (await this.tryMount(blob, dest)) {
+        event({ event: 'mount' });
+        return 'mounted';
+      }
+      const retries = this.opts.retries ?? 2;
+      for (let attempt = 0; ; attempt++) {
+        event({ event: 'start', ref: src.name });
+        try {
+          const data = await src.getBlob({ digest: blob.digest, size: blob.size });
+          await dest.putBlob(data, { digest: blob.digest, size: blob.size });
+          break;
+        } catch (e) {
+          const err = toImgError(e);
+          if (attempt >= retries || !['UNREACHABLE', 'TIMEOUT', 'HTTP'].includes(err.code)) throw e;
+          event({ event: 'error', message: `${err.message}; retrying` });
+        }
+      }
+      this.note(dest, blob.digest);
+      event({ event: 'done', bytes: blob.size });
+      return 'copied';
+    } catch (e) {
+      const err = wrap(e, `copying blob ${blob.digest} from ${src.name} to ${dest.name}`, src.name);
+      event({ event: 'error', message: err.message });
+      throw err;
+    }
+  }
+
+  /** tryMount links a blob from another repository of the destination's registry where it was seen. */
+  private async tryMount(blob: Descriptor, dest: Transport): Promise<boolean> {
+    const d = dockerOf(dest);
+    if (!d || !canMount(dest)) return false;
+    const repos = this.seen.get(d.domain)?.get(blob.digest);
+    if (!repos) return false;
+    for (const from of repos) {
+      if (from === d.path) continue;
+      try {
+        if (await dest.mountBlob(blob.digest, from)) {
+          this.note(dest, blob.digest);
+          return true;
+        }
+      } catch {
+        // A refused mount (no pull access to the other repository) falls back to a copy.
+      }
+    }
+    return false;
+  }
+
+  private note(t: Transport, digest: string): void {
+    const d = dockerOf(t);
+    if (!d) return;
+    let byDigest = this.seen.get(d.domain);
+    if (!byDigest) this.seen.set(d.domain, (byDigest = new Map()));
+    let repos = byDigest.get(digest);
+    if (!repos) byDigest.set(digest, (repos = new Set()));
+    repos.add(d.path);
+  }
+}
+
+function dockerOf(t: Transport): DockerRef | undefined {
+  return (t as { docker?: DockerRef }).docker;
+}
+
+/** repoKey names the place blobs are shared in: a registry repository, a layout, a directory. */
+function repoKey(t: Transport): string {
+  const d = dockerOf(t);
+  if (d) return `docker://${repositoryOf(d)}`;
+  const ref = parseRef(t.name);
+  return 'path' in ref ? `${ref.transport}:${ref.path}` : t.name;
+}
+
+function dedupe(blobs: Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return blobs.filter((b) => !isForeign(b) && !seen.has(b.digest) && seen.add(b.digest));
+}
