@@ -1,6 +1,6 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { processRecordsConcurrently, records } from '../lib/cli/records.js';
-import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
+import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { BlobMover } from '../lib/copy/mover.js';
 import { parseSize } from '../lib/cli/args.js';
 import { putBlob } from '../lib/image/blobs.js';
@@ -18,11 +18,12 @@ to "dest" that "dest" lacks, verified, and passes the record on once they are al
 distinct blob moves once per destination repository, up to --jobs N (default 6) at once; blobs
 seen elsewhere on the destination registry are mounted instead of copied.
 
-${REGISTRY_HELP}`;
+${TRANSFER_HELP}`;
 
 run('img-blob-put', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: [...REGISTRY_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress'], boolean: REGISTRY_FLAGS.boolean, default: REGISTRY_FLAGS.default });
-  const topts = { registry: registryOptions(flags) };
+  const flags = parseFlags(argv, { string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress'], boolean: [...TRANSFER_FLAGS.boolean, 'dry-run'], default: TRANSFER_FLAGS.default });
+  const sides = transferOptions(flags);
+  const topts = sides.dest;
   const args = flags._.map(String);
   if (args.length === 0) {
     if (process.stdin.isTTY) throw usage('give a REF and the blob on stdin, or records on stdin');
@@ -30,7 +31,7 @@ run('img-blob-put', HELP, async (argv) => {
     if (progress !== undefined && progress !== 'ndjson') throw usage(`invalid --progress ${JSON.stringify(progress)}: only ndjson is supported`);
     const onEvent = progress === 'ndjson' ? (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`) : undefined;
     const jobs = flags.jobs === undefined ? undefined : Math.max(1, parseSize(flags.jobs, '--jobs'));
-    const mover = new BlobMover({ src: topts, dest: topts, ...(jobs ? { jobs } : {}), ...(onEvent ? { onEvent } : {}) });
+    const mover = new BlobMover({ src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], ...(jobs ? { jobs } : {}), ...(onEvent ? { onEvent } : {}) });
     return processRecordsConcurrently('img-blob-put', records([], 'img-blob-put'), (rec) => mover.moveRecord(rec));
   }
   if (args.length !== 1) throw usage('expected one REF');

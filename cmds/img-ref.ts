@@ -3,16 +3,19 @@ import { processRecords, records, requireString } from '../lib/cli/records.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
 import { destinationFor } from '../lib/ref/dest.js';
 
-const HELP = `usage: img-ref [REF...] [--to PREFIX [--scoped] [--append-suffix S]]
+const HELP = `usage: img-ref [REF...] [--to PREFIX [--scoped] [--append-suffix S] | --dest REF]
 
 Parses, validates and normalises image references (TRANSPORT:REFERENCE), from arguments or from
 records on stdin, and prints one record per image with "ref" in canonical form.
   --to PREFIX          add "dest": where the image goes under PREFIX (docker://HOST/PATH, dir:PATH, oci:PATH)
   --scoped             keep the source registry and full repository path under PREFIX
-  --append-suffix S    append S to each destination tag`;
+  --append-suffix S    append S to each destination tag
+  --dest REF           add "dest": REF itself, for every record (a copy of one image and its children)`;
 
 run('img-ref', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: ['to', 'append-suffix'], boolean: ['scoped'] });
+  const flags = parseFlags(argv, { string: ['to', 'append-suffix', 'dest'], boolean: ['scoped'] });
+  if (flags.dest !== undefined && flags.to !== undefined) throw usage('--dest and --to exclude each other');
+  const dest = flags.dest === undefined ? undefined : formatRef(parseRef(String(flags.dest)));
   if ((flags.scoped || flags['append-suffix']) && !flags.to) throw usage('--scoped and --append-suffix need --to PREFIX');
   // A bad prefix is a usage error, found before any record is read.
   if (flags.to !== undefined) {
@@ -26,6 +29,7 @@ run('img-ref', HELP, async (argv) => {
   if (args.length > 0) args.forEach((a) => parseRef(a));
   return processRecords('img-ref', records(args, 'img-ref'), async (rec, emit) => {
     const ref = formatRef(parseRef(requireString(rec, 'ref')));
+    if (dest !== undefined) return emit({ ...rec, ref, dest });
     if (flags.to === undefined) return emit({ ...rec, ref });
     return emit({ ...rec, ref, dest: destinationFor(ref, flags.to, { scoped: flags.scoped, appendSuffix: flags['append-suffix'] }) });
   });

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ImgError } from '../errors.js';
+import { readLines } from '../stream/ndjson.js';
+import type { ImageRecord } from '../oci/record.js';
+
+/** One stage of a pipeline: an img-* command and its arguments. */
+export interface Stage {
+  command: string;
+  args: string[];
+}
+
+/** describe writes a pipeline as the shell line it is, for --explain and logs; values that hold secrets are masked. */
+export function describe(stages: Stage[]): string {
+  const secret = /^--(?:src-|dest-)?(?:creds|password|registry-token)(?:=|$)/;
+  return stages
+    .map((s) => {
+      const out: string[] = [s.command];
+      for (let i = 0; i < s.args.length; i++) {
+        const a = s.args[i]!;
+        if (secret.test(a)) out.push(a.includes('=') ? `${a.split('=')[0]}=***` : a, ...(a.includes('=') ? [] : ['***']));
+        else out.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+        if (secret.test(a) && !a.includes('=')) i++;
+      }
+      return out.join(' ');
+    })
+    .join(' \\\n  | ');
+}
+
+/**
+ * runPipeline runs the stages as real processes, stdout to stdin, as the shell would; stderr is
+ * shared. `onRecord` sees each record the last stage writes (which also go to our stdout unless
+ * `quiet`); returning false stops the pipeline (kills every stage). Resolves with the exit status:
+ * the first non-zero status of any stage, as with pipefail.
+ */
+export async function runPipeline(stages: Stage[], opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean } = {}): Promise<number> {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const children: ChildProcess[] = [];
+  for (const [i, s] of stages.entries()) {
+    const child = spawn(process.execPath, [`${here}${s.command}.mjs`, ...s.args], {
+      stdio: [i === 0 ? 'ignore' : 'pipe', 'pipe', 'inherit'],
+    });
+    if (i > 0) {
+      const prev = children[i - 1]!;
+      prev.stdout!.pipe(child.stdin!);
+      child.stdin!.on('error', () => undefined);
+    }
+    children.push(child);
+  }
+  const statuses = children.map((c) => new Promise<number>((res) => c.on('close', (code, signal) => res(code ?? (signal ? 128 : 1)))));
+  const last = children[children.length - 1]!;
+  let stopped = false;
+  for await (const line of readLines(last.stdout!, 'the last stage')) {
+    if ('error' in line) throw new ImgError('IO', line.error.message);
+    if (!opts.quiet) process.stdout.write(`${JSON.stringify(line.record)}\n`);
+    if (opts.onRecord?.(line.record as ImageRecord) === false) {
+      stopped = true;
+      for (const c of children) c.kill('SIGTERM');
+      break;
+    }
+  }
+  const codes = await Promise.all(statuses);
+  if (stopped) return 1;
+  return codes.find((c) => c !== 0) ?? 0;
+}
