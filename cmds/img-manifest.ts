@@ -17,7 +17,7 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
         --raw       print the manifest's exact bytes instead of a record (one REF)
         --inspect   print what skopeo inspect prints (Name, Digest, RepoTags, Created, …) for each REF
         --no-tags   with --inspect, do not list the repository's tags
-        --platform  with --inspect, the image of an index to describe (default: this machine's)
+        --platform  with --inspect or --config --raw, the image of an index to use (default: this machine's)
 put     writes each stdin record's manifest to DEST (or the record's "dest"), byte for byte unless the
         record's "manifest" was edited. Blobs must be there already; children of an index go first.
 delete  deletes each image from its registry, by digest, as skopeo delete does.
@@ -27,23 +27,24 @@ ${REGISTRY_HELP}`;
 run('img-manifest', HELP, async (argv) => {
   const flags = parseFlags(argv, {
     string: [...REGISTRY_FLAGS.string, 'platform'],
-    boolean: [...REGISTRY_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'no-tags'],
-    default: REGISTRY_FLAGS.default,
+    // --no-tags is minimist's negation of "tags" (it never sets a "no-tags" key), so "tags" is the flag.
+    boolean: [...REGISTRY_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'tags'],
+    default: { ...REGISTRY_FLAGS.default, tags: true },
   });
   const [sub, ...rest] = flags._.map(String);
   const topts = { registry: registryOptions(flags) };
   rest.forEach((a) => parseRef(a));
   if (sub === 'get') {
+    const platform = flags.platform ? parsePlatform(String(flags.platform)) : undefined;
     if (flags.raw) {
       if (rest.length !== 1) throw usage('--raw takes exactly one REF');
-      process.stdout.write(await getRawManifest(rest[0]!, topts, flags.config));
+      process.stdout.write(await getRawManifest(rest[0]!, topts, flags.config, platform));
       return 0;
     }
     if (flags.inspect) {
-      const platform = flags.platform ? parsePlatform(String(flags.platform)) : undefined;
       const warn = (line: string) => process.stderr.write(`img-manifest: ${line}\n`);
       return processRecords('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
-        const out = await inspectImage(String(rec.ref), topts, { noTags: flags['no-tags'], warn, ...(platform ? { platform } : {}) });
+        const out = await inspectImage(String(rec.ref), topts, { noTags: flags.tags === false, warn, ...(platform ? { platform } : {}) });
         process.stdout.write(`${goJson(out)}\n`);
       });
     }

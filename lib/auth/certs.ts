@@ -21,8 +21,8 @@ export interface TlsMaterial {
  */
 export async function certDirFor(host: string, certDir?: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   if (certDir) return certDir;
-  const home = env.HOME ?? homedir();
-  const roots = [join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'containers', 'certs.d'), '/etc/containers/certs.d', '/etc/docker/certs.d'];
+  const home = env.HOME || homedir();
+  const roots = [join(env.XDG_CONFIG_HOME || join(home, '.config'), 'containers', 'certs.d'), '/etc/containers/certs.d', '/etc/docker/certs.d'];
   for (const root of roots) {
     const dir = join(root, host);
     try {

@@ -49,10 +49,10 @@ interface AuthFile {
 export function authFilePaths(authfile?: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const explicit = authfile ?? env.REGISTRY_AUTH_FILE;
   if (explicit) return [explicit];
-  const home = env.HOME ?? homedir();
+  const home = env.HOME || homedir();
   const paths: string[] = [];
   if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
-  paths.push(join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'containers', 'auth.json'));
+  paths.push(join(env.XDG_CONFIG_HOME || join(home, '.config'), 'containers', 'auth.json'));
   paths.push(env.DOCKER_CONFIG ? join(env.DOCKER_CONFIG, 'config.json') : join(home, '.docker', 'config.json'));
   return paths;
 }
@@ -126,7 +126,12 @@ export async function lookupCredentials(host: string, repository: string, opts: 
     const file = await readAuthFile(path);
     if (!file) continue;
     const helper = file.credHelpers?.[host] ?? (host === 'docker.io' ? file.credHelpers?.['index.docker.io'] : undefined);
-    if (helper) return credentialHelperGet(helper, host);
+    if (helper) {
+      // As containers/image does: the helper answers for this file; "not found" goes on to the next file.
+      const creds = await credentialHelperGet(helper, host);
+      if (creds) return creds;
+      continue;
+    }
     const auths = new Map<string, [string, AuthEntry]>();
     for (const [k, v] of Object.entries(file.auths ?? {})) if (v && typeof v === 'object') auths.set(normaliseKey(k), [k, v]);
     for (const key of keys) {

@@ -16,7 +16,8 @@ export const REGISTRY_HELP = `registry flags:
   --cert-dir DIR          CA (*.crt) and client certificate (X.cert + X.key) for the registry
   --tls-verify=false      allow plain http and unverified certificates
   --retry-times N         retries for 408, 429, 5xx, resets and timeouts (default 3)
-  --debug                 log requests to stderr (never credentials)`;
+  --debug                 log requests to stderr (never credentials)
+environment: IMGPIPE_TIMEOUT_MS (idle time allowed per request, default 60000), IMGPIPE_RETRY_DELAY_MS (backoff base, default 500)`;
 
 /** registryOptions turns parsed flags into options for the registry transport. */
 export function registryOptions(flags: Record<string, unknown>): RegistryOptions {
@@ -40,6 +41,11 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
     opts.retryTimes = Number(retries);
   }
   if (process.env.IMGPIPE_RETRY_DELAY_MS) opts.retryDelayMs = Number(process.env.IMGPIPE_RETRY_DELAY_MS);
+  const timeout = process.env.IMGPIPE_TIMEOUT_MS;
+  if (timeout) {
+    if (!/^\d{1,9}$/.test(timeout) || Number(timeout) === 0) throw new ImgError('USAGE', `invalid IMGPIPE_TIMEOUT_MS ${JSON.stringify(timeout)}: expected milliseconds`);
+    opts.timeoutMs = Number(timeout);
+  }
   if (flags.debug === true) opts.debug = (line) => process.stderr.write(`debug: ${line}\n`);
   return opts;
 }

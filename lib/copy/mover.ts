@@ -120,6 +120,9 @@ export class BlobMover {
         event({ event: 'start', ref: src.name });
         try {
           const data = await src.getBlob({ digest: blob.digest, size: blob.size });
+          // A small blob can fail its check before the destination starts reading; keep the
+          // error on the stream (data.errored) for putBlob instead of crashing the process.
+          data.on('error', () => undefined);
           await dest.putBlob(data, { digest: blob.digest, size: blob.size });
           break;
         } catch (e) {

@@ -52,7 +52,7 @@ export function chooseInstance(manifests: Descriptor[], want: Platform, what: st
 }
 
 /** imageOf resolves a reference to one image manifest: itself, or the index's child for the platform. */
-async function imageOf(t: Transport, platform: Platform): Promise<{ topDigest: string; manifest: ImageManifest }> {
+export async function imageOf(t: Transport, platform: Platform): Promise<{ topDigest: string; manifest: ImageManifest }> {
   const top = await t.getManifest();
   const parsed = parseManifest(top.bytes, t.name, top.mediaType);
   if (parsed.kind === 'image') return { topDigest: top.digest, manifest: parsed.manifest };

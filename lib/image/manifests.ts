@@ -4,7 +4,8 @@ import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type TransportOptions } from '../transport/index.js';
 import { canDelete, canHead } from '../transport/capabilities.js';
-import { readConfig } from './inspect.js';
+import type { Platform } from '../oci/manifest.js';
+import { hostPlatform, imageOf, readConfig } from './inspect.js';
 
 export interface GetOptions {
   /** For an index, emit every child (depth first, with platform and parent) before the index. */
@@ -44,16 +45,18 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
   return out;
 }
 
-/** getRawManifest reads the exact manifest bytes a reference names, or with `config` its config blob's bytes. */
-export async function getRawManifest(refString: string, topts: TransportOptions = {}, config = false): Promise<Buffer> {
+/**
+ * getRawManifest reads the exact manifest bytes a reference names, or with `config` its config
+ * blob's bytes. For an index, the config is that of the child for `platform` (default: this
+ * machine's), as `skopeo inspect --config --raw` picks it.
+ */
+export async function getRawManifest(refString: string, topts: TransportOptions = {}, config = false, platform?: Platform): Promise<Buffer> {
   const ref = formatRef(parseRef(refString));
   try {
     const t = openTransport(ref, topts);
-    const m = await t.getManifest();
-    if (!config) return m.bytes;
-    const parsed = parseManifest(m.bytes, ref, m.mediaType);
-    if (parsed.kind !== 'image') throw new ImgError('MANIFEST_UNSUPPORTED', 'an index has no config; pick an image with @DIGEST');
-    return (await readConfig(t, parsed.manifest)).raw;
+    if (!config) return (await t.getManifest()).bytes;
+    const { manifest } = await imageOf(t, platform ?? hostPlatform());
+    return (await readConfig(t, manifest)).raw;
   } catch (e) {
     throw wrap(e, `fetching ${config ? 'config' : 'manifest'} ${ref}`, ref);
   }

@@ -32,3 +32,20 @@ export const canListRepositories = (t: Transport): t is Transport & Catalog => t
 export const canDelete = (t: Transport): t is Transport & ManifestDeleter => typeof (t as Partial<ManifestDeleter>).deleteManifest === 'function';
 export const canHead = (t: Transport): t is Transport & ManifestHead => typeof (t as Partial<ManifestHead>).headManifest === 'function';
 export const canMount = (t: Transport): t is Transport & BlobMounter => typeof (t as Partial<BlobMounter>).mountBlob === 'function';
+
+/**
+ * ArchiveWriter is implemented by the archive transports (oci-archive:, docker-archive:). An archive
+ * is written by one process in one pass (so that /dev/stdout and pipes work): not blob by blob
+ * through putBlob, which these transports refuse with UNSUPPORTED.
+ */
+export interface ArchiveWriter {
+  /** addImage writes one image (its blobs streamed from `source`, then its manifests) into the archive being written. Children of an index are added through their index (fetched from `source` when not given). */
+  addImage(image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] }, source: Transport, name?: string): Promise<void>;
+  /** finish writes the archive's index (index.json / manifest.json) and closes it; until then nothing is visible at PATH (temp file + rename), except for /dev/stdout and pipes, which are written as they go. */
+  finish(): Promise<void>;
+  /** abort gives up the archive: its temp file is removed and nothing appears at PATH. */
+  abort(): Promise<void>;
+}
+
+export const isArchiveWriter = (t: Transport): t is Transport & ArchiveWriter =>
+  typeof (t as Partial<ArchiveWriter>).addImage === 'function' && typeof (t as Partial<ArchiveWriter>).finish === 'function';

@@ -2,6 +2,8 @@ import { ImgError } from '../errors.js';
 import { formatRef, parseRef, type ImageRef, type TransportName } from '../ref/index.js';
 import { DirTransport } from './dir/index.js';
 import { OciLayoutTransport } from './oci-layout/index.js';
+import { OciArchiveTransport } from './oci-archive/index.js';
+import { DockerArchiveTransport } from './docker-archive/index.js';
 import { RegistryTransport } from './registry/index.js';
 import type { RegistryOptions } from './registry/client.js';
 import type { Transport } from './types.js';
@@ -21,6 +23,8 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
   docker: (ref, opts) => new RegistryTransport(ref as Extract<ImageRef, { transport: 'docker' }>, opts.registry),
   dir: (ref) => new DirTransport(ref as Extract<ImageRef, { transport: 'dir' }>),
   oci: (ref) => new OciLayoutTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
+  'oci-archive': (ref) => new OciArchiveTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
+  'docker-archive': (ref) => new DockerArchiveTransport(ref as Extract<ImageRef, { transport: 'docker-archive' }>),
 };
 
 /** openTransport opens the location a reference (string or parsed) names. Nothing is touched on disk until it is used. */

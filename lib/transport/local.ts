@@ -44,6 +44,7 @@ export async function writeVerifiedBlob(
   pathOf: (digest: string) => string,
 ): Promise<BlobInfo> {
   const check = new DigestingStream(expected, expected.digest !== undefined ? `blob ${expected.digest}` : 'blob');
+  if (data.errored) throw data.errored;
   data.on('error', (e) => check.destroy(e));
   await streamToFileAtomic(data.pipe(check), () => pathOf(check.digest!), tmpDir);
   return { digest: check.digest!, size: check.size };

@@ -16,6 +16,40 @@ const LAYOUT_FILE = 'oci-layout';
 const LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
 const LOCK_FILE = '.imgpipe-index.lock';
 
+/** parseLayoutIndex parses an OCI layout's index.json (`what` names it in errors). Shared with oci-archive:. */
+export function parseLayoutIndex(bytes: Buffer, what: string): ImageIndex {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new ImgError('MANIFEST_INVALID', `${what} is not JSON: ${(e as Error).message}`);
+  }
+  return validateManifest(doc, what, MediaType.ociIndex).manifest as ImageIndex;
+}
+
+/**
+ * resolveIndexEntry finds the index.json entry an oci: or oci-archive: reference names: entry N for
+ * `@N`, the one entry with that ref.name for NAME, the only entry for neither. `ref` is the
+ * reference and `holder` ("layout", "archive") what holds the images, for messages.
+ */
+export function resolveIndexEntry(entries: Descriptor[], sel: { name?: string | undefined; index?: number | undefined }, ref: string, holder: string): Descriptor {
+  if (sel.index !== undefined) {
+    const d = entries[sel.index];
+    if (!d) throw new ImgError('MANIFEST_UNKNOWN', `no image @${sel.index}: the ${holder} holds ${entries.length}`);
+    return d;
+  }
+  if (sel.name !== undefined) {
+    const found = entries.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === sel.name);
+    if (found.length === 1) return found[0]!;
+    if (found.length > 1) throw new ImgError('NAME_AMBIGUOUS', `${found.length} images are named "${sel.name}"`);
+    const names = entries.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter(Boolean);
+    throw new ImgError('MANIFEST_UNKNOWN', `no image named "${sel.name}" (names here: ${names.length ? names.join(', ') : 'none'})`);
+  }
+  if (entries.length === 1) return entries[0]!;
+  if (entries.length === 0) throw new ImgError('MANIFEST_UNKNOWN', `the ${holder} holds no images`);
+  throw new ImgError('NAME_AMBIGUOUS', `the ${holder} holds ${entries.length} images: name one as ${ref}:NAME or pick one as ${ref}:@N`);
+}
+
 /**
  * OciLayoutTransport is an OCI image layout: `oci-layout`, `index.json`, `blobs/ALG/HEX`. Images
  * are named by the org.opencontainers.image.ref.name annotation of their index.json entry. Writers
@@ -45,36 +79,12 @@ export class OciLayoutTransport implements Transport {
     if (!(await pathExists(join(this.path, LAYOUT_FILE)))) {
       throw new ImgError('MANIFEST_UNKNOWN', `${this.path} is not an OCI image layout (no ${LAYOUT_FILE} file)`);
     }
-    const bytes = await readManifestFile(join(this.path, 'index.json'));
-    let doc: unknown;
-    try {
-      doc = JSON.parse(bytes.toString('utf8'));
-    } catch (e) {
-      throw new ImgError('MANIFEST_INVALID', `${join(this.path, 'index.json')} is not JSON: ${(e as Error).message}`);
-    }
-    const parsed = validateManifest(doc, join(this.path, 'index.json'), MediaType.ociIndex);
-    return parsed.manifest as ImageIndex;
+    return parseLayoutIndex(await readManifestFile(join(this.path, 'index.json')), join(this.path, 'index.json'));
   }
 
   /** resolve finds the index.json entry the reference names. */
   private async resolve(): Promise<Descriptor> {
-    const index = await this.readIndex();
-    const entries = index.manifests;
-    if (this.imageIndex !== undefined) {
-      const d = entries[this.imageIndex];
-      if (!d) throw new ImgError('MANIFEST_UNKNOWN', `no image @${this.imageIndex}: the layout holds ${entries.length}`);
-      return d;
-    }
-    if (this.imageName !== undefined) {
-      const found = entries.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === this.imageName);
-      if (found.length === 1) return found[0]!;
-      if (found.length > 1) throw new ImgError('NAME_AMBIGUOUS', `${found.length} images are named "${this.imageName}"`);
-      const names = entries.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter(Boolean);
-      throw new ImgError('MANIFEST_UNKNOWN', `no image named "${this.imageName}" (names here: ${names.length ? names.join(', ') : 'none'})`);
-    }
-    if (entries.length === 1) return entries[0]!;
-    if (entries.length === 0) throw new ImgError('MANIFEST_UNKNOWN', 'the layout holds no images');
-    throw new ImgError('NAME_AMBIGUOUS', `the layout holds ${entries.length} images: name one as ${this.name}:NAME or pick one as ${this.name}:@N`);
+    return resolveIndexEntry((await this.readIndex()).manifests, { name: this.imageName, index: this.imageIndex }, this.name, 'layout');
   }
 
   async getManifest(digest?: string): Promise<StoredManifest> {

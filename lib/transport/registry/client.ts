@@ -73,7 +73,7 @@ export class RegistryClient {
   private base?: Promise<string>;
   private agents?: Promise<{ http: HttpAgent; https: HttpsAgent }>;
   private challenge?: Challenge;
-  private readonly tokens = new Map<string, Token>();
+  private readonly tokens = new Map<string, Promise<Token>>();
   private creds?: Promise<Credentials | undefined>;
   private repoForCreds = '';
 
@@ -129,7 +129,8 @@ export class RegistryClient {
   }
 
   private debug(line: string): void {
-    this.opts.debug?.(line);
+    // One line each: OpenSSL messages end in a newline.
+    this.opts.debug?.(line.replace(/\s*\n\s*/g, ' ').trim());
   }
 
   private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined): Promise<Res> {
@@ -158,7 +159,8 @@ export class RegistryClient {
     this.debug(`${method} ${redactUrl(url)} → ${res.statusCode}`);
     const dump = () =>
       new Promise<void>((resolve) => {
-        if (res.complete || res.destroyed) return resolve();
+        // A response whose bytes have all arrived (res.complete) still holds its socket until it is read to its end.
+        if (res.readableEnded || res.destroyed) return resolve();
         res.on('end', resolve).on('close', resolve).on('error', () => resolve());
         res.resume();
       });
@@ -192,7 +194,22 @@ export class RegistryClient {
     }
     const key = `${realm}|${ch.params.service ?? ''}|${[...scopes].sort().join(' ')}`;
     const cached = this.tokens.get(key);
-    if (cached && cached.expires > Date.now()) return cached.value;
+    // Concurrent requests for one scope share one token request; a failed one is not cached.
+    if (cached) {
+      const t = await cached;
+      if (t.expires > Date.now()) return t.value;
+      if (this.tokens.get(key) === cached) this.tokens.delete(key);
+      return this.token(scopes, creds);
+    }
+    const p = this.fetchToken(realmUrl, ch, scopes, creds);
+    this.tokens.set(key, p);
+    p.catch(() => {
+      if (this.tokens.get(key) === p) this.tokens.delete(key);
+    });
+    return (await p).value;
+  }
+
+  private async fetchToken(realmUrl: URL, ch: Challenge, scopes: string[], creds: Credentials | undefined): Promise<Token> {
     const url = new URL(realmUrl);
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
     for (const s of scopes) url.searchParams.append('scope', s);
@@ -222,8 +239,7 @@ export class RegistryClient {
     const value = doc.token ?? doc.access_token;
     if (!value || typeof value !== 'string') throw new ImgError('UNAUTHORIZED', `token server ${realmUrl.origin} for ${this.domain} sent no token`);
     const lifetime = Math.max(60, typeof doc.expires_in === 'number' ? doc.expires_in : 60);
-    this.tokens.set(key, { value, expires: Date.now() + (lifetime - 10) * 1000 });
-    return value;
+    return { value, expires: Date.now() + (lifetime - 10) * 1000 };
   }
 
   /**
@@ -236,10 +252,13 @@ export class RegistryClient {
     const retries = this.opts.retryTimes ?? 3;
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     let authRetried = false;
+    let widened = false;
     for (let attempt = 0; ; attempt++) {
       let res: Res;
+      let sent: { scheme?: string; foreign?: boolean } = {};
       try {
-        res = await this.sendFollowing(req, base, repository);
+        sent = {};
+        res = await this.sendFollowing(req, base, repository, sent);
       } catch (e) {
         const err = networkError(e, this.domain, req.what);
         if (replayable && attempt < retries && isRetryableNetwork(e)) {
@@ -248,22 +267,34 @@ export class RegistryClient {
         }
         throw err;
       }
-      if (res.statusCode === 401 && !authRetried) {
-        const challenges = parseChallenges(header(res, 'www-authenticate'));
+      // A challenge from a host a redirect led to is not the registry's: answering it would hand the
+      // user's credentials to whatever realm that host names.
+      const challenges = res.statusCode === 401 && !sent.foreign ? parseChallenges(header(res, 'www-authenticate')) : [];
+      const wider = insufficientScope(challenges, req.scopes);
+      if (res.statusCode === 401 && wider && !widened && replayable) {
+        // The token was good but too narrow: ask once more, for the scopes the registry named too.
+        await res.body.dump();
+        this.challenge = challenges.find((c) => c.scheme === 'bearer')!;
+        this.debug(`${req.what}: insufficient_scope; asking for a token for ${wider.join(' ')}`);
+        req = { ...req, scopes: wider };
+        widened = true;
+        authRetried = true;
+        attempt--;
+        continue;
+      }
+      if (res.statusCode === 401 && sent.scheme === 'basic' && !sent.foreign) {
+        // This request carried the user's password and was refused: asking again cannot help.
+        await res.body.dump();
+        throw new ImgError('UNAUTHORIZED', `authentication to ${this.domain} failed: invalid username or password`, { status: 401 });
+      }
+      if (res.statusCode === 401 && !authRetried && !sent.foreign) {
         await res.body.dump();
         const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
         if (!ch) throw new ImgError('UNAUTHORIZED', `registry ${this.domain} requires authentication but sent no usable challenge`, { status: 401 });
         const creds = await this.credentials(repository);
-        const prev = this.challenge;
         this.challenge = ch;
         if (ch.scheme === 'basic' && creds?.username === undefined) {
           throw new ImgError('UNAUTHORIZED', `registry ${this.domain} requires credentials (use --creds or img-login)`, { status: 401 });
-        }
-        if (ch.scheme === 'basic' && prev?.scheme === 'basic') {
-          throw new ImgError('UNAUTHORIZED', `authentication to ${this.domain} failed: invalid username or password`, { status: 401 });
-        }
-        if (ch.params.error === 'insufficient_scope' && ch.params.scope) {
-          req = { ...req, scopes: [...new Set([...req.scopes, ...ch.params.scope.split(' ')])] };
         }
         if (!replayable) throw new ImgError('UNAUTHORIZED', `registry ${this.domain} asked for authentication in the middle of an upload`, { status: 401 });
         authRetried = true;
@@ -290,16 +321,20 @@ export class RegistryClient {
   }
 
   /** sendFollowing sends once, following redirects; Authorization goes only to the registry's own origin. */
-  private async sendFollowing(req: Req, base: string, repository: string): Promise<Res> {
+  private async sendFollowing(req: Req, base: string, repository: string, sent: { scheme?: string; foreign?: boolean } = {}): Promise<Res> {
     let url = req.path.startsWith('http://') || req.path.startsWith('https://') ? req.path : `${base}${req.path}`;
     const origin = new URL(base).origin;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...(req.headers ?? {}) };
       if (new URL(url).origin === origin) {
         const auth = await this.authorization(req.scopes, repository);
-        if (auth) headers.authorization = auth;
+        if (auth) {
+          headers.authorization = auth;
+          sent.scheme = auth.slice(0, auth.indexOf(' ')).toLowerCase();
+        }
       }
       const res = await this.send(req.method, url, headers, req.body);
+      sent.foreign = new URL(url).origin !== origin;
       const location = header(res, 'location');
       if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location || !(req.method === 'GET' || req.method === 'HEAD')) return res;
       await res.body.dump();
@@ -332,6 +367,15 @@ export function header(res: Res, name: string): string | undefined {
 function repositoryOfScopes(scopes: string[]): string {
   const first = scopes.find((s) => s.startsWith('repository:'));
   return first ? first.split(':')[1] ?? '' : '';
+}
+
+/** insufficientScope returns the wider scope list an insufficient_scope Bearer challenge asks for, or undefined. */
+function insufficientScope(challenges: Challenge[], scopes: string[]): string[] | undefined {
+  const ch = challenges.find((c) => c.scheme === 'bearer' && c.params.error === 'insufficient_scope' && c.params.scope);
+  if (!ch) return undefined;
+  const asked = ch.params.scope!.split(' ').filter(Boolean);
+  if (asked.every((s) => scopes.includes(s))) return undefined;
+  return [...new Set([...scopes, ...asked])];
 }
 
 /** retryAfterMs reads Retry-After as seconds or an HTTP date, capped. */

@@ -58,11 +58,12 @@ function oneLine(s: string): string {
 /** tlsProblem says in words what a TLS failure means, with the flag to try. */
 function tlsProblem(code: string, message: string): string {
   if (/wrong version number|packet length too long|http request/i.test(message)) return 'the server does not speak TLS (for a plain-http registry use --tls-verify=false)';
+  // Checked before the "not trusted" test: ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED also contains CERT.
+  if (/certificate[ _]required|alert.*certificate|bad[ _]certificate/i.test(code + ' ' + message)) return 'the registry wants a client certificate (X.cert and X.key in --cert-dir or certs.d)';
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return "the certificate is not for this host name (use the name in the certificate, or --tls-verify=false)";
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|unable to (get|verify)/i.test(code + message)) {
     return `the certificate is not trusted (${code || 'unknown CA'}); put the registry's CA in --cert-dir or certs.d, or use --tls-verify=false`;
   }
-  if (/certificate required|alert.*certificate|bad certificate/i.test(message)) return 'the registry wants a client certificate (X.cert and X.key in --cert-dir or certs.d)';
   return `${oneLine(message.replace(/^[0-9A-F]+:error:[0-9A-F]+:/, ''))}`;
 }
 
@@ -78,7 +79,7 @@ export function networkError(e: unknown, domain: string, what: string): ImgError
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || /ssl|tls|certificate/i.test(message)) {
     return new ImgError('TLS', `TLS with ${domain} failed: ${tlsProblem(code, message)}`);
   }
-  if (code.includes('TIMEOUT')) return new ImgError('TIMEOUT', `${domain} did not answer in time (${code})`);
+  if (/TIMEOUT|TIMEDOUT/.test(code)) return new ImgError('TIMEOUT', `timed out talking to ${domain}: ${oneLine(message)} (--retry-times to retry more)`);
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new ImgError('UNREACHABLE', `the connection to ${domain} was reset`);
   return new ImgError('UNREACHABLE', `${domain}: ${oneLine(message)}`);
 }

@@ -135,7 +135,7 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
 
   async deleteManifest(): Promise<string> {
     const digest = this.docker.digest ?? (await this.headManifest())?.digest;
-    if (!digest) throw new ImgError('MANIFEST_UNKNOWN', `manifest ${this.reference} not found`);
+    if (!digest) throw new ImgError('MANIFEST_UNKNOWN', `manifest unknown: no manifest tagged ${JSON.stringify(this.reference)} in ${this.docker.domain}/${this.repo}`);
     const res = await this.client.request({
       method: 'DELETE',
       path: `/v2/${this.repo}/manifests/${digest}`,
@@ -195,18 +195,21 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   }
 
   async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
-    if (expected.digest !== undefined && (await this.statBlob(expected.digest)) !== undefined) {
+    const present = expected.digest === undefined ? undefined : await this.statBlob(expected.digest);
+    if (present !== undefined) {
       data.resume();
-      return { digest: expected.digest, size: (await this.statBlob(expected.digest))! };
+      return { digest: expected.digest!, size: present };
     }
     const start = await this.startUpload();
     if (expected.digest !== undefined && expected.size !== undefined && expected.size <= MONOLITHIC_MAX) {
       const check = new DigestingStream(expected, `blob ${expected.digest}`);
+      if (data.errored) throw data.errored;
       data.on('error', (e) => check.destroy(e));
       const bytes = await readCapped(data.pipe(check), MONOLITHIC_MAX, `blob ${expected.digest}`);
       return this.finishUpload(start, expected.digest, bytes);
     }
     const check = new DigestingStream(expected, `blob ${expected.digest ?? 'from input'}`);
+    if (data.errored) throw data.errored;
     data.on('error', (e) => check.destroy(e));
     let location: string;
     try {
