@@ -24,7 +24,7 @@ deps: $(NPM_STAMP)
 
 build: deps
 	npx tsc -p tsconfig.json --noEmit
-	rm -rf dist && node scripts/bundle.mjs
+	node scripts/bundle.mjs
 
 demo: build
 	@command -v jq >/dev/null || $(MAKE) --no-print-directory deb-deps DEB_PACKAGES=jq
