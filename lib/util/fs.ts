@@ -11,7 +11,8 @@ export function tempPathIn(dir: string, hint: string): string {
   return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}-${basename(hint)}`);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** fsyncDir makes a rename in dir durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');
   try {
     await fh.sync();

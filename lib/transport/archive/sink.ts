@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { ImgError, toImgError } from '../../errors.js';
 import { closeFd, fdWriteStream, fsyncFd, openFd } from './fd.js';
-import { removeStaleTemps, tempPathIn } from '../../util/fs.js';
+import { fsyncDir, removeStaleTemps, tempPathIn } from '../../util/fs.js';
 
 /** Every entry is written with this time, so that the same images give the same archive bytes. */
 const EPOCH = new Date(0);
@@ -172,11 +172,3 @@ process.once('exit', () => {
   for (const t of liveTemps) rmSync(t, { force: true });
 });
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
