@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ImgError } from '../../lib/errors.js';
+import { caught } from '../helpers/errors.js';
 import { digestOf, isDigest, parseDigest } from '../../lib/oci/digest.js';
 import {
   MAX_MANIFEST_SIZE,
@@ -15,15 +15,6 @@ import { MediaType, baseMediaType, isImageManifestType, isIndexType } from '../.
 import { formatPlatform, parsePlatform } from '../../lib/oci/platform.js';
 import { manifestOfRecord } from '../../lib/oci/record.js';
 
-function caught(fn: () => unknown): ImgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImgError);
-    return e as ImgError;
-  }
-  throw new Error('expected an ImgError, nothing was thrown');
-}
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;

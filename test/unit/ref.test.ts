@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ImgError } from '../../lib/errors.js';
+import { caught } from '../helpers/errors.js';
+import type { ImgError } from '../../lib/errors.js';
 import {
   familiarDockerRef,
   formatDockerRef,
@@ -18,16 +19,6 @@ const D64b = 'sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c2357591227
 const D128 = 'sha512:' + 'f'.repeat(128);
 const HEX64 = '1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a';
 
-/** caught runs fn and returns what it threw, failing the test if it did not throw an ImgError. */
-function caught(fn: () => unknown): ImgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImgError);
-    return e as ImgError;
-  }
-  throw new Error('expected an ImgError, nothing was thrown');
-}
 
 /** expectRefError asserts parseRef(input) fails with a one-line REF_INVALID/DIGEST_INVALID naming the input. */
 function expectRefError(input: string, contains?: string | RegExp, code: string | string[] = 'REF_INVALID'): ImgError {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { caught } from '../helpers/errors.js';
 import { ImgError } from '../../lib/errors.js';
 import { expandSource, parseSyncYaml, readSyncYaml, type SyncSource } from '../../lib/sync/yaml.js';
 
@@ -9,15 +10,6 @@ const D1 = 'sha256:0000000000000000000000000000000011111111111111111111111111111
 const D2 = 'sha512:' + 'ab'.repeat(64);
 const SECRET = 'hunter2-S3cr3t-value';
 
-function caught(fn: () => unknown): ImgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImgError);
-    return e as ImgError;
-  }
-  throw new Error('expected an ImgError, nothing was thrown');
-}
 const parseErr = (text: string, file = 'sync.yml') => caught(() => parseSyncYaml(text, file));
 
 // The example of skopeo's docs/skopeo-sync.1.md, verbatim.

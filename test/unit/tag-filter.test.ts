@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImgError } from '../../lib/errors.js';
+import { caught } from '../helpers/errors.js';
 import {
   compareVersions,
   compileGoRegex,
@@ -12,15 +12,6 @@ import {
   parseVersion,
 } from '../../lib/sync/tagfilter.js';
 
-function caught(fn: () => unknown): ImgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImgError);
-    return e as ImgError;
-  }
-  throw new Error('expected an ImgError, nothing was thrown');
-}
 
 const check = (c: string, v: string) => {
   const version = parseVersion(v);
