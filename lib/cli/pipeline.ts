@@ -30,15 +30,20 @@ export function describe(stages: Stage[]): string {
 /**
  * runPipeline runs the stages as real processes, stdout to stdin, as the shell would; stderr is
  * shared. `onRecord` sees each record the last stage writes (which also go to our stdout unless
- * `quiet`); returning false stops the pipeline (kills every stage). Resolves with the exit status:
- * the first non-zero status of any stage, as with pipefail.
+ * `quiet`); returning false stops the pipeline (kills every stage). With `stdin: 'inherit'` the first
+ * stage reads our stdin; with `stdout: 'inherit'` the last stage writes straight to our stdout (raw
+ * bytes, e.g. an archive to /dev/stdout) and `onRecord` sees nothing. Resolves with the exit
+ * status: the first non-zero status of any stage, as with pipefail.
  */
-export async function runPipeline(stages: Stage[], opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean } = {}): Promise<number> {
+export async function runPipeline(
+  stages: Stage[],
+  opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' } = {},
+): Promise<number> {
   const here = fileURLToPath(new URL('.', import.meta.url));
   const children: ChildProcess[] = [];
   for (const [i, s] of stages.entries()) {
     const child = spawn(process.execPath, [`${here}${s.command}.mjs`, ...s.args], {
-      stdio: [i === 0 ? 'ignore' : 'pipe', 'pipe', 'inherit'],
+      stdio: [i === 0 ? (opts.stdin ?? 'ignore') : 'pipe', i === stages.length - 1 && opts.stdout === 'inherit' ? 'inherit' : 'pipe', 'inherit'],
     });
     if (i > 0) {
       const prev = children[i - 1]!;
@@ -50,6 +55,7 @@ export async function runPipeline(stages: Stage[], opts: { onRecord?: (r: ImageR
   const statuses = children.map((c) => new Promise<number>((res) => c.on('close', (code, signal) => res(code ?? (signal ? 128 : 1)))));
   const last = children[children.length - 1]!;
   let stopped = false;
+  if (opts.stdout === 'inherit') return (await Promise.all(statuses)).find((c) => c !== 0) ?? 0;
   for await (const line of readLines(last.stdout!, 'the last stage')) {
     if ('error' in line) throw new ImgError('IO', line.error.message);
     if (!opts.quiet) process.stdout.write(`${JSON.stringify(line.record)}\n`);
