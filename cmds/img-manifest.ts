@@ -1,41 +1,56 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { processRecords, records } from '../lib/cli/records.js';
-import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
-import { deleteManifestRecord, getManifestRecords, getRawManifest, putManifestRecord } from '../lib/image/manifests.js';
+import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
+import { TRANSFER_FLAGS, transferOptions } from '../lib/cli/transfer-flags.js';
+import { deleteManifestRecord, getManifestRecords, getRawManifest, putManifestRecord, type MultiArch } from '../lib/image/manifests.js';
 import { goJson, inspectImage } from '../lib/image/inspect.js';
 import { parsePlatform } from '../lib/oci/platform.js';
 import { parseRef } from '../lib/ref/index.js';
 
-const HELP = `usage: img-manifest get [REF...] [--all] [--config] [--raw] [--inspect [--no-tags]] [--platform OS/ARCH[/VARIANT]]
+const HELP = `usage: img-manifest get [REF...] [--all | --multi-arch M] [--platform OS/ARCH[/VARIANT]]... [--missing-at-dest]
+                        [--config] [--raw] [--inspect [--no-tags]]
        img-manifest put [DEST]
        img-manifest delete [REF...]
 
 get     prints a record per image: ref, digest, mediaType, size, manifest (parsed) and raw (exact text).
         REFs come as arguments or as records on stdin.
         --all       for an index, print every child manifest (with platform and parent) before the index
+        --multi-arch system|all|index-only   what to take from an index, as skopeo copy means it:
+                    system: the one image for this machine (or --platform), as a record of its own
+                    all: every child, then the index (= --all); index-only: the index alone (default)
+        --platform  the image of an index to take (as system); repeated: those children, then the index
+                    edited to list only them. With --inspect or --config --raw: the image to show
+        --missing-at-dest  check each record's "dest" first (a HEAD where the registry allows): when it
+                    has the same manifest, print one record with status "exists", which img-blob-put
+                    and img-manifest put pass by. --dest-creds, --dest-tls-verify… apply to that check
         --config    add the image's parsed config as "config" (with --raw: print the config's exact bytes)
         --raw       print the manifest's exact bytes instead of a record (one REF)
         --inspect   print what skopeo inspect prints (Name, Digest, RepoTags, Created, …) for each REF
         --no-tags   with --inspect, do not list the repository's tags
-        --platform  with --inspect or --config --raw, the image of an index to use (default: this machine's)
 put     writes each stdin record's manifest to DEST (or the record's "dest"), byte for byte unless the
         record's "manifest" was edited. Blobs must be there already; children of an index go first.
 delete  deletes each image from its registry, by digest, as skopeo delete does.
 
-${REGISTRY_HELP}`;
+${REGISTRY_HELP}
+get also takes --src-X and --dest-X forms of those flags (for the source and the --missing-at-dest check).`;
 
 run('img-manifest', HELP, async (argv) => {
   const flags = parseFlags(argv, {
-    string: [...REGISTRY_FLAGS.string, 'platform'],
+    string: [...TRANSFER_FLAGS.string, 'platform', 'multi-arch'],
     // --no-tags is minimist's negation of "tags" (it never sets a "no-tags" key), so "tags" is the flag.
-    boolean: [...REGISTRY_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'tags'],
-    default: { ...REGISTRY_FLAGS.default, tags: true },
+    boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'tags', 'missing-at-dest'],
+    default: { ...TRANSFER_FLAGS.default, tags: true },
   });
   const [sub, ...rest] = flags._.map(String);
-  const topts = { registry: registryOptions(flags) };
+  const sides = transferOptions(flags);
+  const topts = sub === 'get' ? sides.src : sides.dest;
   rest.forEach((a) => parseRef(a));
   if (sub === 'get') {
-    const platform = flags.platform ? parsePlatform(String(flags.platform)) : undefined;
+    const platforms = ([] as unknown[]).concat(flags.platform ?? []).map((p) => parsePlatform(String(p)));
+    const platform = platforms[platforms.length - 1];
+    const multiArch = flags['multi-arch'] === undefined ? undefined : String(flags['multi-arch']);
+    if (multiArch !== undefined && !['system', 'all', 'index-only'].includes(multiArch)) throw usage(`invalid --multi-arch ${JSON.stringify(multiArch)}: system, all or index-only`);
+    if (flags.all && multiArch !== undefined && multiArch !== 'all') throw usage(`--all and --multi-arch ${multiArch} exclude each other`);
     if (flags.raw) {
       if (rest.length !== 1) throw usage('--raw takes exactly one REF');
       process.stdout.write(await getRawManifest(rest[0]!, topts, flags.config, platform));
@@ -49,7 +64,8 @@ run('img-manifest', HELP, async (argv) => {
       });
     }
     return processRecords('img-manifest get', records(rest, 'img-manifest get'), async (rec, emit) => {
-      for (const r of await getManifestRecords(rec, { all: flags.all, config: flags.config }, topts)) await emit(r);
+      const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch: multiArch as MultiArch } : {}) };
+      for (const r of await getManifestRecords(rec, opts, sides.src, sides.dest)) await emit(r);
     });
   }
   if (sub === 'put') {

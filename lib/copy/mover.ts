@@ -57,8 +57,14 @@ export class BlobMover {
     this.limiter = new Limiter(opts.jobs ?? 6);
   }
 
-  /** moveRecord resolves once every blob of the record's image is at its destination. */
+  /**
+   * moveRecord resolves once every blob of the record's image is at its destination, with status
+   * copied, mounted, ready (every blob was there) or planned. A record with status "exists" is
+   * passed on untouched.
+   */
   async moveRecord(rec: ImageRecord): Promise<ImageRecord> {
+    // img-manifest get --missing-at-dest found the image at its destination already.
+    if (rec.status === 'exists') return rec;
     if (typeof rec.ref !== 'string' || typeof rec.dest !== 'string') {
       throw new ImgError('RECORD_INVALID', `record needs "ref" and "dest" (add dest with img-ref --to)${typeof rec.ref === 'string' ? `: ${rec.ref}` : ''}`);
     }
@@ -81,7 +87,8 @@ export class BlobMover {
         else summary.existed++;
       });
     }
-    const status = this.opts.dryRun ? 'planned' : summary.copied > 0 ? 'copied' : summary.mounted > 0 ? 'mounted' : 'exists';
+    // Not "exists": that would tell img-manifest put to pass the record by, and the manifest may still be missing.
+    const status = this.opts.dryRun ? 'planned' : summary.copied > 0 ? 'copied' : summary.mounted > 0 ? 'mounted' : 'ready';
     return { ...rec, status, blobs: summary };
   }
 

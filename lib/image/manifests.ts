@@ -1,48 +1,156 @@
+import { isDeepStrictEqual } from 'node:util';
 import { ImgError, wrap } from '../errors.js';
-import { parseManifest } from '../oci/manifest.js';
+import { isIndexType } from '../oci/mediatype.js';
+import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
+import { formatPlatform } from '../oci/platform.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { openTransport, type TransportOptions } from '../transport/index.js';
-import { canDelete, canHead } from '../transport/capabilities.js';
+import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import type { StoredManifest } from '../transport/types.js';
+import { canDelete, canHead, isArchiveWriter } from '../transport/capabilities.js';
 import type { Platform } from '../oci/manifest.js';
-import { hostPlatform, imageOf, readConfig } from './inspect.js';
+import { chooseInstance, hostPlatform, imageOf, readConfig } from './inspect.js';
+
+export type MultiArch = 'system' | 'all' | 'index-only';
 
 export interface GetOptions {
-  /** For an index, emit every child (depth first, with platform and parent) before the index. */
+  /** For an index, emit every child (depth first, with platform and parent) before the index. Same as multiArch "all". */
   all?: boolean;
+  /**
+   * What to take from an index, as skopeo copy --multi-arch means it: "system" the one image for
+   * this machine (or the one `platforms` names) as a record of its own, "all" every child then the
+   * index, "index-only" the index alone. Unset: the manifest as it is (an index alone).
+   */
+  multiArch?: MultiArch;
+  /** Platforms to take from an index. One: that image (as "system"). Several: those children, then the index edited to list only them. */
+  platforms?: Platform[];
   /** Add the parsed image config of each image manifest as `config`. */
   config?: boolean;
+  /** Look the record's `dest` up first: when it holds the same manifest, emit one record with status "exists" that later stages pass by. */
+  missingAtDest?: boolean;
+}
+
+type Mode = 'as-is' | 'system' | 'all' | 'subset';
+
+function modeOf(opts: GetOptions): Mode {
+  const platforms = opts.platforms ?? [];
+  const multi = opts.all ? 'all' : opts.multiArch;
+  if (multi === 'index-only' && platforms.length > 0) throw new ImgError('USAGE', '--platform cannot be used with --multi-arch index-only');
+  if (platforms.length > 1 || (platforms.length === 1 && multi === 'all')) return 'subset';
+  if (platforms.length === 1 || multi === 'system') return 'system';
+  return multi === 'all' ? 'all' : 'as-is';
 }
 
 /**
- * getManifestRecords reads the manifest a record's `ref` names and returns it as records
- * (children first with `all`), each with digest, mediaType, size, manifest and raw.
+ * getManifestRecords reads the manifest a record's `ref` names and returns it as records, each with
+ * digest, mediaType, size, manifest and raw: for an index, what `multiArch`/`platforms` select
+ * (children first, each with platform and parent). With `missingAtDest` a record whose `dest`
+ * already holds the same top-level manifest comes back alone, with status "exists".
  */
-export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}, topts: TransportOptions = {}): Promise<ImageRecord[]> {
+export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}, topts: TransportOptions = {}, destTopts: TransportOptions = topts): Promise<ImageRecord[]> {
   const ref = formatRef(parseRef(requireRef(rec)));
+  const mode = modeOf(opts);
   const src = openTransport(ref, topts);
-  const out: ImageRecord[] = [];
-  const visit = async (digest: string | undefined, extra: Partial<ImageRecord>, depth: number): Promise<void> => {
-    const m = await src.getManifest(digest);
-    const parsed = parseManifest(m.bytes, digest ? `${ref}@${digest}` : ref, m.mediaType);
-    if (opts.all && parsed.kind === 'index') {
-      if (depth > 4) throw new ImgError('MANIFEST_INVALID', `${ref}: indexes nested more than 4 deep`);
-      for (const child of parsed.manifest.manifests) {
-        const childExtra: Partial<ImageRecord> = { parent: m.digest };
-        if (child.platform) childExtra.platform = child.platform;
-        await visit(child.digest, childExtra, depth + 1);
+  let destDigest: string | undefined;
+  if (opts.missingAtDest) {
+    if (typeof rec.dest !== 'string' || rec.dest === '') throw new ImgError('RECORD_INVALID', `record for ${ref} has no "dest" for --missing-at-dest (add one with img-ref --to or --dest)`);
+    const dest = formatRef(parseRef(rec.dest));
+    try {
+      destDigest = (await manifestAt(openTransport(dest, destTopts)))?.digest;
+    } catch (e) {
+      throw wrap(e, `checking manifest ${dest}`, dest);
+    }
+    if (destDigest !== undefined && canHead(src) && mode !== 'subset') {
+      // A HEAD on the source can settle it without fetching anything, unless an image must be picked from an index.
+      let head: Awaited<ReturnType<typeof src.headManifest>>;
+      try {
+        head = await src.headManifest();
+      } catch (e) {
+        throw wrap(e, `fetching manifest ${ref}`, ref);
+      }
+      if (head?.digest === destDigest && (mode !== 'system' || (head.mediaType !== undefined && !isIndexType(head.mediaType)))) {
+        const out: ImageRecord = { ...rec, ref, digest: head.digest, status: 'exists' };
+        if (head.mediaType !== undefined) out.mediaType = head.mediaType;
+        if (head.size !== undefined) out.size = head.size;
+        return [out];
       }
     }
-    const record: ImageRecord = { ...rec, ref, ...extra, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: parsed.manifest, raw: m.bytes.toString('utf8') };
-    if (opts.config && parsed.kind === 'image') record.config = (await readConfig(src, parsed.manifest)).config;
-    out.push(record);
+  }
+  const out: ImageRecord[] = [];
+  const recordOf = (m: StoredManifest, parsed: ParsedManifest, extra: Partial<ImageRecord>): ImageRecord => ({
+    ...rec,
+    ref,
+    ...extra,
+    digest: m.digest,
+    mediaType: m.mediaType,
+    size: m.bytes.length,
+    manifest: parsed.manifest,
+    raw: m.bytes.toString('utf8'),
+  });
+  const push = async (r: ImageRecord, parsed: ParsedManifest): Promise<void> => {
+    if (opts.config && parsed.kind === 'image') r.config = (await readConfig(src, parsed.manifest)).config;
+    out.push(r);
+  };
+  const visit = async (digest: string | undefined, extra: Partial<ImageRecord>, depth: number): Promise<void> => {
+    const m = await src.getManifest(digest);
+    const what = digest ? `${ref}@${digest}` : ref;
+    const parsed = parseManifest(m.bytes, what, m.mediaType);
+    if (parsed.kind === 'index' && depth === 0 && mode !== 'as-is') {
+      const children = parsed.manifest.manifests;
+      if (mode === 'system') {
+        const want = opts.platforms?.[0] ?? hostPlatform();
+        const chosen = chooseInstance(children, want, ref);
+        const cm = await src.getManifest(chosen.digest);
+        const cparsed = parseManifest(cm.bytes, `${ref}@${chosen.digest}`, cm.mediaType);
+        if (cparsed.kind !== 'image') throw new ImgError('MANIFEST_UNSUPPORTED', `${ref}: the image for ${formatPlatform(want)} is itself an index`);
+        const r = recordOf(cm, cparsed, chosen.platform ? { platform: chosen.platform } : {});
+        r.index = m.digest;
+        return push(r, cparsed);
+      }
+      if (mode === 'subset') {
+        const picked = new Set(opts.platforms!.map((p) => chooseInstance(children, p, ref)));
+        const chosen = children.filter((c) => picked.has(c));
+        for (const c of chosen) await visit(c.digest, { parent: m.digest, ...(c.platform ? { platform: c.platform } : {}) }, depth + 1);
+        const r = recordOf(m, parsed, extra);
+        r.manifest = { ...parsed.manifest, manifests: chosen };
+        return push(r, parsed);
+      }
+    }
+    if (parsed.kind === 'index' && (mode === 'all' || (mode === 'subset' && depth > 0))) {
+      if (depth > 4) throw new ImgError('MANIFEST_INVALID', `${ref}: indexes nested more than 4 deep`);
+      for (const child of parsed.manifest.manifests) {
+        await visit(child.digest, { parent: m.digest, ...(child.platform ? { platform: child.platform } : {}) }, depth + 1);
+      }
+    }
+    return push(recordOf(m, parsed, extra), parsed);
   };
   try {
     await visit(undefined, {}, 0);
   } catch (e) {
     throw wrap(e, `fetching manifest ${ref}`, ref);
   }
+  const top = out[out.length - 1]!;
+  if (destDigest !== undefined && destDigest === top.digest && (mode !== 'subset' || !isEdited(top))) {
+    return [{ ...rec, ref, digest: top.digest, mediaType: top.mediaType, size: top.size, status: 'exists' }];
+  }
   return out;
+}
+
+/** isEdited says whether a record's manifest no longer matches its raw text (its digest will change when put). */
+function isEdited(r: ImageRecord): boolean {
+  return typeof r.raw === 'string' && !isDeepStrictEqual(JSON.parse(r.raw), r.manifest);
+}
+
+/** manifestAt is the digest of the manifest a transport's reference names, or undefined when there is none. */
+export async function manifestAt(t: Transport): Promise<{ digest: string } | undefined> {
+  if (isArchiveWriter(t)) return undefined;
+  if (canHead(t)) return t.headManifest();
+  try {
+    return await t.getManifest();
+  } catch (e) {
+    if (e instanceof ImgError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NAME_UNKNOWN')) return undefined;
+    throw e;
+  }
 }
 
 /**
@@ -73,6 +181,8 @@ export async function putManifestRecord(rec: ImageRecord, destArg?: string, topt
     throw new ImgError('RECORD_INVALID', `record${typeof rec.ref === 'string' ? ` for ${rec.ref}` : ''} has no "dest" and no destination was given`);
   }
   const dest = formatRef(parseRef(destString));
+  // img-manifest get --missing-at-dest found the image at its destination already.
+  if (rec.status === 'exists') return rec;
   try {
     const m = manifestOfRecord(rec, dest);
     const target = openTransport(dest, topts);

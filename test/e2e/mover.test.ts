@@ -27,7 +27,7 @@ describe('img-blob-put batch mode', () => {
     expect(readdirSync(join(layout, 'blobs', 'sha256'))).toHaveLength(6 + 3);
     // A re-run moves nothing.
     const again = await sh(`img-manifest get ${srcs.join(' ')} | img-ref --to oci:${layout} | img-blob-put --progress=ndjson 2>${work}/events2`);
-    expect(records(again.stdout).map((x) => x.status)).toEqual(Array(12).fill('exists'));
+    expect(records(again.stdout).map((x) => x.status)).toEqual(Array(12).fill('ready'));
     expect(records(readFileSync(join(work, 'events2'), 'utf8')).filter((e) => e.event === 'start')).toEqual([]);
   });
 });

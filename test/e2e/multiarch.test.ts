@@ -69,3 +69,76 @@ describe('an index and its children', () => {
     expect(r.stderr).toContain('references child manifests not stored there');
   });
 });
+
+describe('choosing from an index: --multi-arch, --platform', () => {
+  const get = async (...args: string[]) => {
+    const r = await img('img-manifest', ['get', ...args, `oci:${layout}:multi`]);
+    expect(r.status, r.stderr).toBe(0);
+    return records(r.stdout);
+  };
+  const digestOf = (arch: string) => children.find((c) => c.arch === arch)!.digest;
+
+  it('--multi-arch system takes the image for this machine, as a record of its own', async () => {
+    const host = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    const recs = await get('--multi-arch', 'system');
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ digest: digestOf(host), index: sha256(index), platform: { os: 'linux', architecture: host } });
+    expect(recs[0]!.parent).toBeUndefined();
+  });
+
+  it('--platform takes that image; --multi-arch index-only and the default take the index alone', async () => {
+    expect((await get('--platform', 'linux/arm64')).map((r) => r.digest)).toEqual([digestOf('arm64')]);
+    expect((await get('--multi-arch=index-only')).map((r) => r.digest)).toEqual([sha256(index)]);
+    expect((await get()).map((r) => r.digest)).toEqual([sha256(index)]);
+    expect((await get('--multi-arch=all')).map((r) => r.digest)).toEqual([digestOf('amd64'), digestOf('arm64'), sha256(index)]);
+  });
+
+  it('an unknown platform, a bad --multi-arch and --all with system are one-line errors', async () => {
+    const none = await img('img-manifest', ['get', '--platform', 'linux/s390x', `oci:${layout}:multi`]);
+    expect(none.status).toBe(1);
+    expect(none.stderr.trim()).toMatch(/^img-manifest get: fetching manifest oci:.*:multi: .*no image in the index for linux\/s390x/);
+    const bad = await img('img-manifest', ['get', '--multi-arch', 'most', `oci:${layout}:multi`]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('invalid --multi-arch "most"');
+    expect((await img('img-manifest', ['get', '--all', '--multi-arch=system', `oci:${layout}:multi`])).status).toBe(2);
+  });
+
+  it('repeated --platform copies those children and an index that lists only them', async () => {
+    // Add a third child so that a subset is a real subset.
+    const src = join(work, 'src-ppc');
+    const ppc = writeDirImage(src, { seed: 'ppc64le' });
+    expect((await sh(`img-manifest get dir:${src} | jq -c '.dest = "oci:${layout}:ppc"' | img-blob-put | img-manifest put`)).status).toBe(0);
+    const doc = JSON.parse(index.toString());
+    doc.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: ppc.digest, size: readFileSync(join(layout, 'blobs', 'sha256', ppc.digest.slice(7))).length, platform: { os: 'linux', architecture: 'ppc64le' } });
+    const three = JSON.stringify(doc);
+    expect((await img('img-manifest', ['put', `oci:${layout}:three`], JSON.stringify({ raw: three }))).status).toBe(0);
+    const dest = join(work, 'subset');
+    const r = await sh(`img-manifest get --platform linux/ppc64le --platform linux/amd64 oci:${layout}:three | img-ref --dest oci:${dest}:sub | img-blob-put | img-manifest put`);
+    expect(r.status, r.stderr).toBe(0);
+    const recs = records(r.stdout);
+    expect(recs.map((x) => x.digest).slice(0, 2)).toEqual([digestOf('amd64'), ppc.digest]);
+    const copied = JSON.parse((await img('img-manifest', ['get', '--raw', `oci:${dest}:sub`])).stdout);
+    expect(copied.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(['amd64', 'ppc64le']);
+    expect(recs[2]!.digest).not.toBe(sha256(Buffer.from(three)));
+    // skopeo reads the result.
+    await must(skopeo(['copy', '--all', `oci:${dest}:sub`, `dir:${join(work, 'subset-dir')}`], work), 'skopeo copy --all');
+  });
+
+  it('--missing-at-dest marks what the destination has; later stages pass it by', async () => {
+    const dest = join(work, 'mad');
+    const pipeline = `img-ref --dest oci:${dest}:m oci:${layout}:multi | img-manifest get --missing-at-dest --all | img-blob-put | img-manifest put`;
+    const first = await sh(pipeline);
+    expect(first.status, first.stderr).toBe(0);
+    expect(records(first.stdout).map((x) => x.status)).toEqual(['copied', 'copied', 'copied']);
+    const again = await sh(pipeline);
+    expect(again.status, again.stderr).toBe(0);
+    const recs = records(again.stdout);
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ digest: sha256(index), status: 'exists' });
+    expect(recs[0]!.raw).toBeUndefined();
+    // A record without dest is an error naming the way to add one.
+    const nodest = await img('img-manifest', ['get', '--missing-at-dest', `oci:${layout}:multi`]);
+    expect(nodest.status).toBe(1);
+    expect(nodest.stderr).toContain('has no "dest" for --missing-at-dest');
+  });
+});
