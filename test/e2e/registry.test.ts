@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256, writeDirImage } from '../helpers/fixtures.js';
 import { must, umociImage } from '../helpers/images.js';
 import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
+import { startFaultProxy } from '../helpers/faultproxy.js';
 import { exec, img as imgRaw, records, sh as shRaw, tempDir, type Result } from '../helpers/run.js';
 
 const work = tempDir('imgpipe-registry-e2e-');
@@ -294,6 +295,34 @@ describe('copies through the pipeline into the registry and back', () => {
       const again = ok(await pipe(src, to, '--all'));
       expect(records(again.stdout).at(-1)!.status).toBe('exists');
     }
+  });
+});
+
+describe('img-manifest get --missing-at-dest against the registry', () => {
+  it('a re-run finds the image at the destination with HEADs alone and moves nothing', async () => {
+    const proxy = await startFaultProxy(H);
+    try {
+      const run = () =>
+        sh(`img-ref --dest docker://${H}/mad/app:1 docker://${proxy.host}/app:1 | img-manifest get --missing-at-dest --multi-arch system ${NO_TLS} | img-blob-put ${NO_TLS} | img-manifest put ${NO_TLS}`);
+      expect(records(ok(await run()).stdout).map((x) => x.status)).toEqual(['copied']);
+      proxy.seen.length = 0;
+      const again = records(ok(await run()).stdout);
+      expect(again).toMatchObject([{ status: 'exists', dest: `docker://${H}/mad/app:1` }]);
+      expect(proxy.seen.map((q) => `${q.method} ${q.url}`).filter((l) => !l.endsWith('/v2/'))).toEqual(['HEAD /v2/app/manifests/1']);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('--multi-arch system from an index: the image for this machine, found again on a re-run', async () => {
+    const run = () => sh(`img-ref --dest docker://${H}/mad/multi:sys docker://${H}/multi:1 | img-manifest get --missing-at-dest --multi-arch system ${NO_TLS} | img-blob-put ${NO_TLS} | img-manifest put ${NO_TLS}`);
+    const [first] = records(ok(await run()).stdout);
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    expect(first).toMatchObject({ status: 'copied', platform: { architecture: arch } });
+    const theirs = JSON.parse((await sk(['inspect', NO_TLS, `docker://${H}/mad/multi:sys`])).stdout);
+    expect(theirs.Digest).toBe(first!.digest);
+    expect(theirs.Architecture).toBe(arch);
+    expect(records(ok(await run()).stdout)).toMatchObject([{ status: 'exists', digest: first!.digest }]);
   });
 });
 
