@@ -1,35 +1,114 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { processRecords, records, requireString } from '../lib/cli/records.js';
+import { parseSize } from '../lib/cli/args.js';
 import { RecordWriter } from '../lib/stream/ndjson.js';
 import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
-import { listRepositories, listTags, registryArg, repositoryArg } from '../lib/image/tags.js';
+import { catalogImages, checkFilters, filterTags, listRepositories, listTags, registryArg, repositoryArg, sourceImages, yamlImages, type TagFilters } from '../lib/image/tags.js';
+import { readSyncYaml } from '../lib/sync/yaml.js';
 import { goJson } from '../lib/image/inspect.js';
-import { repositoryOf } from '../lib/ref/index.js';
+import { parseDockerRef, parseRef, repositoryOf } from '../lib/ref/index.js';
+import { toImgError } from '../lib/errors.js';
 
-const HELP = `usage: img-tags docker://REPOSITORY [--json]
-       img-tags --catalog docker://HOST [--json]
+const HELP = `usage: img-tags [SOURCE...] [filters]          (or SOURCE records on stdin)
+       img-tags --catalog [--tags] docker://HOST [filters]
+       img-tags --yaml FILE [--registry KEY] [filters]
+       img-tags docker://REPOSITORY --json | --catalog docker://HOST --json
 
-Lists a repository's tags as records {"ref": "docker://REPOSITORY:TAG"}, ready for img-manifest get.
-  --json      print what skopeo list-tags prints: {"Repository": …, "Tags": […]}
-  --catalog   list the registry's repositories instead, as records {"ref": "docker://HOST/REPO"}
+Lists the images of sync sources as records {"ref": …}, one per image, ready for img-ref --to
+and img-manifest get. Sources are read as skopeo sync reads them:
+  docker://REPOSITORY        every tag (docker://REPOSITORY:TAG or @DIGEST: that image alone)
+  oci:PATH                   every named image of the layout (oci:PATH:NAME: that one)
+  dir:PATH                   every image directory below PATH
+  --catalog docker://HOST    the registry's repositories as records {"ref": "docker://HOST/REPO"};
+                             with --tags, every tag of every repository
+  --yaml FILE                the images a skopeo sync YAML file names (images, images-by-tag-regex,
+                             images-by-semver), listed with the file's credentials, tls-verify and
+                             cert-dir; --registry KEY keeps one registry key of the file
+filters (on tags; for oci: on the part of the name after its last ":"):
+  --regex RE       keep tags a Go (RE2) regular expression matches anywhere
+  --exclude RE     drop tags it matches
+  --semver C       keep tags that are versions satisfying the constraint (Masterminds semver v3)
+  --newest N       keep the N highest versions, highest first
+  --json           print what skopeo list-tags prints: {"Repository": …, "Tags": […]}
 
 ${REGISTRY_HELP}`;
 
 run('img-tags', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: REGISTRY_FLAGS.string, boolean: [...REGISTRY_FLAGS.boolean, 'json', 'catalog'], default: REGISTRY_FLAGS.default });
+  const flags = parseFlags(argv, {
+    string: [...REGISTRY_FLAGS.string, 'regex', 'exclude', 'semver', 'newest', 'yaml', 'registry'],
+    boolean: [...REGISTRY_FLAGS.boolean, 'json', 'catalog', 'tags'],
+    default: REGISTRY_FLAGS.default,
+  });
   const args = flags._.map(String);
-  if (args.length !== 1) throw usage(flags.catalog ? 'expected one docker://HOST' : 'expected one docker://REPOSITORY');
   const topts = { registry: registryOptions(flags) };
+  const f: TagFilters = {};
+  for (const k of ['regex', 'exclude', 'semver'] as const) if (flags[k] !== undefined) f[k] = String(flags[k]);
+  if (flags.newest !== undefined) f.newest = parseSize(flags.newest, '--newest');
+  checkFilters(f);
+  if (flags.registry !== undefined && flags.yaml === undefined) throw usage('--registry needs --yaml FILE');
+  if (flags.tags && !flags.catalog) throw usage('--tags needs --catalog');
   const out = new RecordWriter(process.stdout);
-  if (flags.catalog) {
-    const host = registryArg(args[0]!);
-    const repos = await listRepositories(host, topts);
-    if (flags.json) process.stdout.write(`${goJson({ Registry: host, Repositories: repos })}\n`);
-    else for (const r of repos) await out.write({ ref: `docker://${host}/${r}` });
-    return;
+
+  if (flags.yaml !== undefined) {
+    if (args.length > 0 || flags.catalog || flags.json) throw usage('--yaml takes no SOURCE, --catalog or --json');
+    const key = flags.registry === undefined ? undefined : String(flags.registry);
+    const sources = (await readSyncYaml(String(flags.yaml))).filter((s) => key === undefined || s.key === key);
+    if (key !== undefined && sources.length === 0) throw usage(`--registry ${JSON.stringify(key)}: ${flags.yaml} has no such registry key`);
+    // Each repository is one unit: a failure is an error record naming it (never the file's
+    // credentials), and the rest goes on.
+    let failed = false;
+    for (const s of sources) {
+      const ref = `docker://${s.registry}/${s.repository}`;
+      try {
+        for (const image of await yamlImages(s, f, topts)) await out.write({ ref: image });
+      } catch (e) {
+        const err = toImgError(e);
+        failed = true;
+        process.stderr.write(`img-tags: ${err.message}\n`);
+        await out.write({ ref, error: { code: err.code, message: err.message, stage: 'img-tags' } });
+      }
+      if (out.closed) break;
+    }
+    return failed ? 1 : 0;
   }
-  const repo = repositoryArg(args[0]!);
-  const tags = await listTags(repo, topts);
-  const name = repositoryOf(repo);
-  if (flags.json) process.stdout.write(`${goJson({ Repository: name, Tags: tags })}\n`);
-  else for (const t of tags) await out.write({ ref: `docker://${name}:${t}` });
+
+  if (flags.json) {
+    if (args.length !== 1) throw usage('--json takes exactly one SOURCE');
+    if (flags.catalog) {
+      const host = registryArg(args[0]!);
+      process.stdout.write(`${goJson({ Registry: host, Repositories: await listRepositories(host, topts) })}\n`);
+      return 0;
+    }
+    const repo = repositoryArg(args[0]!);
+    process.stdout.write(`${goJson({ Repository: repositoryOf(repo), Tags: filterTags(await listTags(repo, topts), f) })}\n`);
+    return 0;
+  }
+
+  // A bad SOURCE on the command line is a usage error, found before anything is listed.
+  args.forEach((a) => (flags.catalog ? registryArg(a) : a.startsWith('docker://') ? parseDockerRef(a.slice('docker://'.length), a) : parseRef(a)));
+  let catalogFailed = false;
+  const status = await processRecords('img-tags', records(args, 'img-tags'), async (rec, emit) => {
+    const source = requireString(rec, 'ref');
+    const { ref: _drop, ...rest } = rec;
+    if (!flags.catalog) {
+      for (const ref of await sourceImages(source, f, topts)) await emit({ ref, ...rest });
+      return;
+    }
+    const host = registryArg(source);
+    if (!flags.tags) {
+      for (const r of await listRepositories(host, topts)) await emit({ ref: `docker://${host}/${r}`, ...rest });
+      return;
+    }
+    for await (const item of catalogImages(host, f, topts)) {
+      if (item.error === undefined) {
+        await emit({ ref: item.ref, ...rest });
+        continue;
+      }
+      const err = toImgError(item.error);
+      process.stderr.write(`img-tags: ${err.message}\n`);
+      catalogFailed = true;
+      await emit({ ref: item.ref, ...rest, error: { code: err.code, message: err.message, stage: 'img-tags' } });
+    }
+  });
+  return catalogFailed ? 1 : status;
 });

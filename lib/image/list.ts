@@ -10,17 +10,20 @@ const MAX_WALK = 100_000;
 
 /**
  * listLocalImages lists the images a local source holds, as skopeo sync finds them: every named
- * image of an oci: layout (oci:PATH:NAME, or oci:PATH:@N for unnamed ones), and every directory
- * below a dir: path that holds a manifest.json (dir:PATH/SUB).
+ * image of an oci: layout (oci:PATH:NAME; unnamed entries are left out, as skopeo leaves them
+ * out: they have no name to sync under), and every directory below a dir: path that holds a
+ * manifest.json (dir:PATH/SUB), in byte order of names as Go's filepath.WalkDir walks.
  */
 export async function listLocalImages(ref: ImageRef): Promise<string[]> {
   if (ref.transport === 'oci') {
     const t = openTransport({ transport: 'oci', path: ref.path }) as OciLayoutTransport;
     const index = await t.readIndex();
-    return index.manifests.map((d, i) => {
+    const out: string[] = [];
+    for (const d of index.manifests) {
       const name = d.annotations?.[REF_NAME_ANNOTATION];
-      return formatRef(name ? { transport: 'oci', path: ref.path, name } : { transport: 'oci', path: ref.path, index: i });
-    });
+      if (name) out.push(formatRef({ transport: 'oci', path: ref.path, name }));
+    }
+    return out;
   }
   if (ref.transport === 'dir') {
     const out: string[] = [];
@@ -38,7 +41,7 @@ export async function listLocalImages(ref: ImageRef): Promise<string[]> {
         out.push(formatRef({ transport: 'dir', path: rel === '' ? ref.path : join(ref.path, rel) }));
         return;
       }
-      for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) await walk(join(dir, e.name));
+      for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) await walk(join(dir, e.name));
     };
     await walk(ref.path);
     return out;

@@ -1,7 +1,10 @@
 import { ImgError, wrap } from '../errors.js';
-import { parseDockerRef, repositoryOf, type DockerRef } from '../ref/index.js';
+import { formatDockerRef, formatRef, parseDockerRef, parseRef, repositoryOf, type DockerRef, type ImageRef } from '../ref/index.js';
 import { openTransport, type TransportOptions } from '../transport/index.js';
 import { canListRepositories, canListTags } from '../transport/capabilities.js';
+import { matchRegex, matchSemver, newest, parseConstraint, compileGoRegex } from '../sync/tagfilter.js';
+import { expandSource, type SyncSource } from '../sync/yaml.js';
+import { listLocalImages } from './list.js';
 
 /** repositoryArg reads the repository img-tags lists: docker://NAME without tag or digest, as skopeo list-tags takes it. */
 export function repositoryArg(arg: string): DockerRef {
@@ -45,4 +48,117 @@ export async function listRepositories(host: string, topts: TransportOptions): P
   } catch (e) {
     throw wrap(e, `listing repositories of docker://${host}`, `docker://${host}`);
   }
+}
+
+/** TagFilters selects tags: Go RE2 --regex and --exclude, a Masterminds --semver constraint, then the --newest N by semver. */
+export interface TagFilters {
+  regex?: string;
+  exclude?: string;
+  semver?: string;
+  newest?: number;
+}
+
+const hasFilters = (f: TagFilters) => f.regex !== undefined || f.exclude !== undefined || f.semver !== undefined || f.newest !== undefined;
+
+/** checkFilters fails (USAGE) on a bad regex or constraint, before anything is listed. */
+export function checkFilters(f: TagFilters): void {
+  if (f.regex !== undefined) compileGoRegex(f.regex, '--regex');
+  if (f.exclude !== undefined) compileGoRegex(f.exclude, '--exclude');
+  if (f.semver !== undefined) parseConstraint(f.semver);
+}
+
+/** filterTags keeps the tags the filters select, in input order (with --newest, highest version first). */
+export function filterTags(tags: readonly string[], f: TagFilters): string[] {
+  let out = [...tags];
+  if (f.regex !== undefined || f.exclude !== undefined) out = matchRegex(out, f.regex ?? '', f.exclude);
+  if (f.semver !== undefined) out = matchSemver(out, f.semver);
+  if (f.newest !== undefined) out = newest(out, f.newest);
+  return out;
+}
+
+/** validTags drops listed tags that are not valid tags (as skopeo sync skips them). */
+function validTags(repo: DockerRef, tags: readonly string[]): string[] {
+  return tags.filter((t) => {
+    try {
+      return parseDockerRef(`${repositoryOf(repo)}:${t}`).tag === t;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The tag part of an oci: image name, which filters look at: after the last ":", or the whole name. */
+const ociTag = (name: string) => name.slice(name.lastIndexOf(':') + 1);
+
+/**
+ * sourceImages lists the images a sync source names, as skopeo sync reads its SOURCE, with the
+ * filters applied to their tags: docker://REPO gives every tag, docker://REPO:TAG and
+ * docker://REPO@DIGEST that image alone (a digest passes every filter); oci:PATH every named
+ * image of the layout (filtered by the tag part of its name), oci:PATH:NAME that one; dir:PATH every
+ * image directory below PATH (no filters). `arg` is a reference as the user wrote it: a docker
+ * reference without tag is a repository here, not NAME:latest.
+ */
+export async function sourceImages(arg: string, f: TagFilters, topts: TransportOptions): Promise<string[]> {
+  if (arg.startsWith('docker://')) {
+    const ref = parseDockerRef(arg.slice('docker://'.length), arg);
+    if (ref.digest !== undefined) return [`docker://${formatDockerRef(ref)}`];
+    if (ref.tag !== undefined) return filterTags([ref.tag], f).map((tag) => `docker://${formatDockerRef({ ...ref, tag })}`);
+    const tags = filterTags(validTags(ref, await listTags(ref, topts)), f);
+    return tags.map((tag) => `docker://${formatDockerRef({ ...ref, tag })}`);
+  }
+  const ref: ImageRef = parseRef(arg);
+  if (ref.transport === 'oci' && ref.name !== undefined) return filterTags([ociTag(ref.name)], f).length > 0 ? [formatRef(ref)] : [];
+  if (ref.transport === 'oci' && ref.index !== undefined) return [formatRef(ref)];
+  if (ref.transport === 'dir' && hasFilters(f)) throw new ImgError('USAGE', `cannot filter the images of ${arg}: tag filters apply to docker:// and oci: sources`);
+  const images = await listLocalImages(ref);
+  if (ref.transport !== 'oci' || !hasFilters(f)) return images;
+  const byTag = new Map<string, string[]>();
+  for (const image of images) {
+    const r = parseRef(image) as { name?: string };
+    const tag = ociTag(r.name ?? '');
+    byTag.set(tag, [...(byTag.get(tag) ?? []), image]);
+  }
+  return filterTags([...byTag.keys()], f).flatMap((t) => byTag.get(t)!);
+}
+
+/** catalogImages lists every tag of every repository of a registry; a repository that cannot be listed comes as {ref, error}. */
+export async function* catalogImages(host: string, f: TagFilters, topts: TransportOptions): AsyncGenerator<{ ref: string; error?: unknown }> {
+  for (const repo of await listRepositories(host, topts)) {
+    const name = `docker://${host}/${repo}`;
+    let refs: string[];
+    try {
+      refs = await sourceImages(name, f, topts);
+    } catch (error) {
+      yield { ref: name, error };
+      continue;
+    }
+    for (const ref of refs) yield { ref };
+  }
+}
+
+/**
+ * yamlSourceOptions gives the transport options for one registry of a sync YAML file: the
+ * command's own, with the file's tls-verify, cert-dir and credentials in their place.
+ */
+export function yamlSourceOptions(src: SyncSource, topts: TransportOptions): TransportOptions {
+  const registry = { ...(topts.registry ?? {}) };
+  if (src.tlsVerify !== undefined) registry.tlsVerify = src.tlsVerify;
+  if (src.certDir !== undefined) registry.certDir = src.certDir;
+  if (src.credentials) registry.credentials = { ...(registry.credentials?.authfile ? { authfile: registry.credentials.authfile } : {}), username: src.credentials.username, password: src.credentials.password };
+  return { ...topts, registry };
+}
+
+/** yamlImages expands one source of a sync YAML file into image references, with the filters applied on top of the file's. */
+export async function yamlImages(src: SyncSource, f: TagFilters, topts: TransportOptions): Promise<string[]> {
+  const opts = yamlSourceOptions(src, topts);
+  const refs = await expandSource(src, (domain, path) => listTags({ domain, path }, opts));
+  if (!hasFilters(f)) return refs;
+  const tagged = new Map<string, string>();
+  const digests: string[] = [];
+  for (const r of refs) {
+    const d = parseDockerRef(r.slice('docker://'.length));
+    if (d.tag === undefined) digests.push(r);
+    else tagged.set(d.tag, r);
+  }
+  return [...filterTags([...tagged.keys()], f).map((t) => tagged.get(t)!), ...digests];
 }

@@ -48,6 +48,8 @@ export type SyncSelection =
   | { kind: 'semver'; constraint: string };
 
 export interface SyncSource {
+  /** The registry key of the YAML file this source comes from, as written ("quay.io/org"). */
+  key: string;
   /** Registry host, with :port where given ("docker.io" for Docker Hub). */
   registry: string;
   /** Repository path in the registry, normalised ("library/busybox"). */
@@ -260,7 +262,7 @@ export function parseSyncYaml(text: string, file: string): SyncSource[] {
       const path = `${registryKey}.images.${repo.key}`;
       const { registry, repository } = repositoryOf(repo.key, path, repo.keyNode);
       if (repo.value === null || (isSeq(repo.value) && repo.value.items.length === 0)) {
-        sources.push({ registry, repository, selection: { kind: 'all' }, ...options });
+        sources.push({ key: registryKey, registry, repository, selection: { kind: 'all' }, ...options });
         continue;
       }
       if (!isSeq(repo.value)) throw fail(path, repo.value, `expected a list of tags and digests (or [] for all tags), not ${kindOf(repo.value)}`);
@@ -283,7 +285,7 @@ export function parseSyncYaml(text: string, file: string): SyncSource[] {
           throw new ImgError(err.code, `${where(ipath, node)}: ${err.message}`);
         }
       });
-      sources.push({ registry, repository, selection: { kind: 'tags', tags, digests }, ...options });
+      sources.push({ key: registryKey, registry, repository, selection: { kind: 'tags', tags, digests }, ...options });
     }
     for (const repo of section('images-by-tag-regex')) {
       const path = `${registryKey}.images-by-tag-regex.${repo.key}`;
@@ -294,7 +296,7 @@ export function parseSyncYaml(text: string, file: string): SyncSource[] {
       } catch (e) {
         throw new ImgError('USAGE', `${where(path, repo.value)}: ${toImgError(e).message}`);
       }
-      sources.push({ registry, repository, selection: { kind: 'regex', pattern }, ...options });
+      sources.push({ key: registryKey, registry, repository, selection: { kind: 'regex', pattern }, ...options });
     }
     for (const repo of section('images-by-semver')) {
       const path = `${registryKey}.images-by-semver.${repo.key}`;
@@ -305,7 +307,7 @@ export function parseSyncYaml(text: string, file: string): SyncSource[] {
       } catch (e) {
         throw new ImgError('USAGE', `${where(path, repo.value)}: ${toImgError(e).message}`);
       }
-      sources.push({ registry, repository, selection: { kind: 'semver', constraint }, ...options });
+      sources.push({ key: registryKey, registry, repository, selection: { kind: 'semver', constraint }, ...options });
     }
     if (sources.length === before) {
       throw fail(registryKey, reg.keyNode, 'lists no images: give images, images-by-tag-regex or images-by-semver');

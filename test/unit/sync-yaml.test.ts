@@ -40,11 +40,11 @@ describe('parseSyncYaml', () => {
   it('reads the example of skopeo-sync(1)', () => {
     const opts = { tlsVerify: true, certDir: '/home/john/certs', credentials: { username: 'john', password: 'this is a secret' } };
     expect(parseSyncYaml(SKOPEO_EXAMPLE, 'sync.yml')).toEqual<SyncSource[]>([
-      { registry: 'registry.example.com', repository: 'busybox', selection: { kind: 'all' }, ...opts },
-      { registry: 'registry.example.com', repository: 'redis', selection: { kind: 'tags', tags: ['1.0', '2.0'], digests: [D1] }, ...opts },
-      { registry: 'registry.example.com', repository: 'nginx', selection: { kind: 'regex', pattern: '^1\\.13\\.[12]-alpine-perl$' }, ...opts },
-      { registry: 'registry.example.com', repository: 'alpine', selection: { kind: 'semver', constraint: '>= 3.12.0' }, ...opts },
-      { registry: 'quay.io', repository: 'coreos/etcd', selection: { kind: 'tags', tags: ['latest'], digests: [] }, tlsVerify: false },
+      { key: 'registry.example.com', registry: 'registry.example.com', repository: 'busybox', selection: { kind: 'all' }, ...opts },
+      { key: 'registry.example.com', registry: 'registry.example.com', repository: 'redis', selection: { kind: 'tags', tags: ['1.0', '2.0'], digests: [D1] }, ...opts },
+      { key: 'registry.example.com', registry: 'registry.example.com', repository: 'nginx', selection: { kind: 'regex', pattern: '^1\\.13\\.[12]-alpine-perl$' }, ...opts },
+      { key: 'registry.example.com', registry: 'registry.example.com', repository: 'alpine', selection: { kind: 'semver', constraint: '>= 3.12.0' }, ...opts },
+      { key: 'quay.io', registry: 'quay.io', repository: 'coreos/etcd', selection: { kind: 'tags', tags: ['latest'], digests: [] }, tlsVerify: false },
     ]);
   });
 
@@ -292,7 +292,7 @@ describe('expandSource', () => {
   });
 
   it('passes listTags errors through and checks hand-made sources', async () => {
-    const src: SyncSource = { registry: 'quay.io', repository: 'nope', selection: { kind: 'all' } };
+    const src: SyncSource = { key: 'quay.io', registry: 'quay.io', repository: 'nope', selection: { kind: 'all' } };
     await expect(expandSource(src, listTags)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
     await expect(expandSource({ ...src, repository: 'Bad' }, listTags)).rejects.toMatchObject({ code: 'REF_INVALID' });
     await expect(expandSource({ ...src, registry: 'index.docker.io', repository: 'library/x' }, listTags)).rejects.toThrow('expected a normalised registry and repository');
@@ -302,7 +302,7 @@ describe('expandSource', () => {
   });
 
   it('returns nothing when nothing matches', async () => {
-    const src: SyncSource = { registry: 'registry.example.com', repository: 'alpine', selection: { kind: 'semver', constraint: '<1' } };
+    const src: SyncSource = { key: 'registry.example.com', registry: 'registry.example.com', repository: 'alpine', selection: { kind: 'semver', constraint: '<1' } };
     expect(await expandSource(src, listTags)).toEqual([]);
   });
 
