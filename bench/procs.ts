@@ -12,7 +12,21 @@ export interface Peak {
 
 export interface SampledRun {
   ms: number;
+  /** CPU time (user + system) of the command and every process below it */
+  cpuMs: number;
   peaks: Peak[];
+}
+
+/** The command runs under bash, which prints its children's CPU times (`times`) once the command has exited. */
+const WRAP = '"$@"; s=$?; echo --cpu-- >&2; times >&2; exit $s';
+
+/** cpuOf reads the children line of bash's `times` ("0m1.234s 0m0.567s") after the marker. */
+function cpuOf(stderr: string): number {
+  const tail = stderr.slice(stderr.lastIndexOf('--cpu--'));
+  const lines = tail.trim().split('\n');
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[2]?.trim() ?? '');
+  if (!m) throw new Error(`no CPU times in: ${tail}`);
+  return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
 }
 
 function read(path: string): string | undefined {
@@ -58,14 +72,15 @@ function label(pid: number): string | undefined {
 }
 
 /**
- * runSampled runs a command to completion (failing on a non-zero exit), reading VmHWM of every
- * process of its tree every `everyMs`. VmHWM only grows, so a process's last reading is its peak
- * but for what it gained in its last interval before exiting.
+ * runSampled runs a command to completion (failing on a non-zero exit) under bash, reading VmHWM
+ * of every process below bash every `everyMs`, and bash's `times` for the CPU the tree used.
+ * VmHWM only grows, so a process's last reading is its peak but for what it gained in its last
+ * interval before exiting.
  */
 export function runSampled(cmd: string, args: string[], everyMs = 50): Promise<SampledRun> {
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('bash', ['-c', WRAP, 'bench', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     const peaks = new Map<number, Peak>();
     let err = '';
     child.stderr.on('data', (b: Buffer) => {
@@ -76,7 +91,7 @@ export function runSampled(cmd: string, args: string[], everyMs = 50): Promise<S
       if (child.pid === undefined) return;
       for (const pid of descendants(child.pid)) {
         const m = /VmHWM:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? '');
-        if (!m) continue; // a zombie has no memory lines
+        if (!m || pid === child.pid) continue; // a zombie has no memory lines; the root is our bash
         // Until exec a child is a fork of its parent: a new program under the same pid starts afresh.
         const name = label(pid) ?? '?';
         const p = peaks.get(pid);
@@ -94,7 +109,7 @@ export function runSampled(cmd: string, args: string[], everyMs = 50): Promise<S
       clearInterval(timer);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (code !== 0) rej(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
-      else res({ ms, peaks: [...peaks.values()] });
+      else res({ ms, cpuMs: cpuOf(err), peaks: [...peaks.values()] });
     });
   });
 }
