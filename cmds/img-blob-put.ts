@@ -1,7 +1,8 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { processRecordsConcurrently, records } from '../lib/cli/records.js';
 import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
-import { BlobMover } from '../lib/copy/mover.js';
+import { BlobMover, type MoverOptions } from '../lib/copy/mover.js';
+import { ProgressBars } from '../lib/copy/progress.js';
 import { parseSize } from '../lib/cli/args.js';
 import { putBlob } from '../lib/image/blobs.js';
 import { parseDigest } from '../lib/oci/digest.js';
@@ -17,22 +18,35 @@ Without REF (batch mode): for each record on stdin, copies every blob its image 
 to "dest" that "dest" lacks, verified, and passes the record on once they are all there. Each
 distinct blob moves once per destination repository, up to --jobs N (default 6) at once; blobs
 seen elsewhere on the destination registry are mounted instead of copied.
+  --progress=tty|ndjson|none   batch mode progress on stderr: per-blob bars when stderr is a
+                               terminal (tty, the default; also "bars"), JSON events (ndjson),
+                               or nothing (none)
+  -q, --quiet                  as --progress=none
 
 ${TRANSFER_HELP}`;
 
 run('img-blob-put', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress'], boolean: [...TRANSFER_FLAGS.boolean, 'dry-run'], default: TRANSFER_FLAGS.default });
+  const flags = parseFlags(argv, { string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress'], boolean: [...TRANSFER_FLAGS.boolean, 'dry-run', 'quiet'], alias: { q: 'quiet' }, default: TRANSFER_FLAGS.default });
   const sides = transferOptions(flags);
   const topts = sides.dest;
   const args = flags._.map(String);
   if (args.length === 0) {
     if (process.stdin.isTTY) throw usage('give a REF and the blob on stdin, or records on stdin');
-    const progress = flags.progress === undefined ? undefined : String(flags.progress);
-    if (progress !== undefined && progress !== 'ndjson') throw usage(`invalid --progress ${JSON.stringify(progress)}: only ndjson is supported`);
-    const onEvent = progress === 'ndjson' ? (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`) : undefined;
+    const progress = progressMode(flags.progress, flags.quiet === true);
     const jobs = flags.jobs === undefined ? undefined : Math.max(1, parseSize(flags.jobs, '--jobs'));
-    const mover = new BlobMover({ src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], ...(jobs ? { jobs } : {}), ...(onEvent ? { onEvent } : {}) });
-    return processRecordsConcurrently('img-blob-put', records([], 'img-blob-put'), (rec) => mover.moveRecord(rec));
+    const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], ...(jobs ? { jobs } : {}) };
+    let bars: ProgressBars | undefined;
+    if (progress === 'ndjson') Object.assign(opts, { onEvent: (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`), progressEvery: 500 });
+    else if (progress === 'tty' && process.stderr.isTTY) {
+      bars = new ProgressBars(process.stderr, { alsoHook: process.stdout.isTTY ? [process.stdout] : [] }).start();
+      Object.assign(opts, { onEvent: bars.onEvent, progressEvery: 100 });
+    }
+    const mover = new BlobMover(opts);
+    try {
+      return await processRecordsConcurrently('img-blob-put', records([], 'img-blob-put'), (rec) => mover.moveRecord(rec));
+    } finally {
+      bars?.stop();
+    }
   }
   if (args.length !== 1) throw usage('expected one REF');
   const ref = parseRef(args[0]!);
@@ -45,3 +59,11 @@ run('img-blob-put', HELP, async (argv) => {
   if (flags['media-type']) rec.mediaType = String(flags['media-type']);
   await new RecordWriter(process.stdout).write(rec);
 });
+
+/** progressMode reads --progress and --quiet: tty (bars when stderr is a terminal), ndjson or none. */
+function progressMode(flag: unknown, quiet: boolean): 'tty' | 'ndjson' | 'none' {
+  const mode = flag === undefined ? undefined : String(flag) === 'bars' ? 'tty' : String(flag);
+  if (mode !== undefined && !['tty', 'ndjson', 'none'].includes(mode)) throw usage(`invalid --progress ${JSON.stringify(mode)}: tty, ndjson or none`);
+  if (quiet && mode !== undefined && mode !== 'none') throw usage(`--quiet and --progress=${mode} contradict each other`);
+  return quiet ? 'none' : ((mode ?? 'tty') as 'tty' | 'ndjson' | 'none');
+}

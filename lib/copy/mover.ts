@@ -1,9 +1,11 @@
+import type { Readable } from 'node:stream';
 import { ImgError, toImgError, wrap } from '../errors.js';
 import { isForeign, parseManifest, referencedBlobs, type Descriptor } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef, repositoryOf, type DockerRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { canMount } from '../transport/capabilities.js';
+import { DigestingStream } from '../stream/verify.js';
 import { Limiter } from '../util/limiter.js';
 
 export interface MoverOptions {
@@ -15,18 +17,29 @@ export interface MoverOptions {
   retries?: number;
   /** Plan only: report what would move, move nothing. */
   dryRun?: boolean;
-  /** Progress events (start, skip, mount, done, error), for --progress. */
+  /** Progress events (start, progress, skip, mount, done, error, plan), for --progress. */
   onEvent?: (e: BlobEvent) => void;
+  /** With onEvent: a 'progress' event for each blob in transfer at most every this many ms, when its byte count changed. */
+  progressEvery?: number;
 }
 
+/** BlobEvent is one step of one blob: `bytes` so far (progress) or in all (done, plan); `from` the repository a mount came from. */
 export interface BlobEvent {
-  event: 'start' | 'skip' | 'mount' | 'done' | 'error' | 'plan';
+  event: 'start' | 'progress' | 'skip' | 'mount' | 'done' | 'error' | 'plan';
   digest: string;
   size: number;
   dest: string;
   ref?: string;
   bytes?: number;
+  from?: string;
   message?: string;
+}
+
+/** A transfer whose bytes are reported: the source's verifying stream counts them already. */
+interface Tracked {
+  data: DigestingStream;
+  sent: number;
+  event: (e: Omit<BlobEvent, 'digest' | 'size' | 'dest'>) => void;
 }
 
 type Outcome = 'copied' | 'mounted' | 'exists' | 'planned';
@@ -52,6 +65,8 @@ export class BlobMover {
   private readonly inFlight = new Map<string, Promise<Outcome>>();
   /** Where each blob has been seen on each registry host: host → digest → repositories. */
   private readonly seen = new Map<string, Map<string, Set<string>>>();
+  private readonly tracked = new Set<Tracked>();
+  private ticker?: NodeJS.Timeout;
 
   constructor(private readonly opts: MoverOptions = {}) {
     this.limiter = new Limiter(opts.jobs ?? 6);
@@ -118,8 +133,9 @@ export class BlobMover {
         event({ event: 'plan', ref: src.name, bytes: blob.size });
         return 'planned';
       }
-      if (await this.tryMount(blob, dest)) {
-        event({ event: 'mount' });
+      const from = await this.tryMount(blob, dest);
+      if (from !== undefined) {
+        event({ event: 'mount', from });
         return 'mounted';
       }
       const retries = this.opts.retries ?? 2;
@@ -130,7 +146,12 @@ export class BlobMover {
           // A small blob can fail its check before the destination starts reading; keep the
           // error on the stream (data.errored) for putBlob instead of crashing the process.
           data.on('error', () => undefined);
-          await dest.putBlob(data, { digest: blob.digest, size: blob.size });
+          const untrack = this.track(data, event);
+          try {
+            await dest.putBlob(data, { digest: blob.digest, size: blob.size });
+          } finally {
+            untrack();
+          }
           break;
         } catch (e) {
           const err = toImgError(e);
@@ -148,24 +169,52 @@ export class BlobMover {
     }
   }
 
-  /** tryMount links a blob from another repository of the destination's registry where it was seen. */
-  private async tryMount(blob: Descriptor, dest: Transport): Promise<boolean> {
+  /** tryMount links a blob from another repository of the destination's registry where it was seen, and names that repository. */
+  private async tryMount(blob: Descriptor, dest: Transport): Promise<string | undefined> {
     const d = dockerOf(dest);
-    if (!d || !canMount(dest)) return false;
+    if (!d || !canMount(dest)) return undefined;
     const repos = this.seen.get(d.domain)?.get(blob.digest);
-    if (!repos) return false;
+    if (!repos) return undefined;
     for (const from of repos) {
       if (from === d.path) continue;
       try {
         if (await dest.mountBlob(blob.digest, from)) {
           this.note(dest, blob.digest);
-          return true;
+          return from;
         }
       } catch {
         // A refused mount (no pull access to the other repository) falls back to a copy.
       }
     }
-    return false;
+    return undefined;
+  }
+
+  /**
+   * track reports a transfer's bytes with 'progress' events: one timer for all transfers reads the
+   * count the source's verifying stream keeps, so nothing is added to the data path. Returns untrack.
+   */
+  private track(data: Readable, event: Tracked['event']): () => void {
+    const every = this.opts.progressEvery;
+    if (!every || !this.opts.onEvent || !(data instanceof DigestingStream)) return () => undefined;
+    const t: Tracked = { data, sent: 0, event };
+    this.tracked.add(t);
+    if (!this.ticker) {
+      this.ticker = setInterval(() => {
+        for (const x of this.tracked) {
+          if (x.data.size === x.sent) continue;
+          x.sent = x.data.size;
+          x.event({ event: 'progress', bytes: x.sent });
+        }
+      }, every);
+      this.ticker.unref();
+    }
+    return () => {
+      this.tracked.delete(t);
+      if (this.tracked.size === 0) {
+        clearInterval(this.ticker);
+        this.ticker = undefined;
+      }
+    };
   }
 
   private note(t: Transport, digest: string): void {
