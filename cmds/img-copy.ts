@@ -3,18 +3,23 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { sideArgs, transferArgs } from '../lib/cli/stage-args.js';
+import { spoolArchive } from '../lib/cli/spool.js';
+import { hostPlatform } from '../lib/image/inspect.js';
+import { formatPlatform } from '../lib/oci/platform.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
 
 const HELP = `usage: img-copy [flags] SRC DEST
 
-Copies one image (with --all, an index and every image in it) from SRC to DEST. It is exactly the
-pipeline
-  img-manifest get SRC | img-ref --dest DEST | img-blob-put | img-manifest put
+Copies one image from SRC to DEST, as skopeo copy does. It is exactly the pipeline
+  img-manifest get SRC --multi-arch system | img-ref --dest DEST | img-blob-put | img-manifest put
 with the flags below passed to the stages that use them (--explain prints it). stdout gets the
-records of the last stage.
+records of the last stage, or the archive when DEST is oci-archive:/dev/stdout or
+docker-archive:/dev/stdout. An archive SRC that is a pipe (oci-archive:/dev/stdin) is first
+copied to a temp file, removed at exit.
   -a, --all                    copy an index and all of its images (as --multi-arch all)
-  --multi-arch system|all|index-only
-  --platform OS/ARCH[/VARIANT] copy only that image of an index
+  --multi-arch system|all|index-only   of an index, copy this machine's image (default), all, or the index alone
+  --platform OS/ARCH[/VARIANT] the image of an index to copy (repeat for several: a smaller index)
+  --override-os, --override-arch, --override-variant   as skopeo: the platform to pick, the rest from this machine
   --format oci|v2s2            convert the manifest (the digest changes)
   --preserve-digests           fail rather than change any digest
   --digestfile FILE            write the digest of the copied manifest to FILE
@@ -24,25 +29,40 @@ records of the last stage.
 
 ${TRANSFER_HELP}`;
 
+const ARCHIVE_STDOUT = /^(?:oci|docker)-archive:\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)(?::|$)/;
+
 run('img-copy', HELP, async (argv) => {
   const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress'],
+    string: [...TRANSFER_FLAGS.string, 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
     boolean: [...TRANSFER_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all' },
     default: TRANSFER_FLAGS.default,
   });
   const args = flags._.map(String);
   if (args.length !== 2) throw usage('expected SRC and DEST');
-  const src = formatRef(parseRef(args[0]!));
+  const srcGiven = formatRef(parseRef(args[0]!));
   const dest = formatRef(parseRef(args[1]!));
   transferOptions(flags);
+  const toStdout = ARCHIVE_STDOUT.test(dest) && !flags['dry-run'];
+  if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
+  const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
+
   const get = ['get', src, ...sideArgs(flags, 'src')];
   if (flags.all) get.push('--all');
-  for (const f of ['multi-arch', 'platform']) if (flags[f] !== undefined) get.push(`--${f}=${String(flags[f])}`);
+  else get.push(`--multi-arch=${flags['multi-arch'] === undefined ? 'system' : String(flags['multi-arch'])}`);
+  for (const p of ([] as unknown[]).concat(flags.platform ?? [])) get.push(`--platform=${String(p)}`);
+  if (['override-os', 'override-arch', 'override-variant'].some((f) => flags[f] !== undefined)) {
+    const host = hostPlatform();
+    const os = flags['override-os'] ?? host.os;
+    const arch = flags['override-arch'] ?? host.architecture;
+    const variant = flags['override-variant'] ?? (flags['override-arch'] === undefined ? host.variant : undefined);
+    get.push(`--platform=${formatPlatform({ os: String(os), architecture: String(arch), ...(variant ? { variant: String(variant) } : {}) })}`);
+  }
   const blobPut = transferArgs(flags);
   for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
   if (flags['dry-run']) blobPut.push('--dry-run');
-  const put = ['put', ...sideArgs(flags, 'dest')];
+  // put reads the source too when DEST is an archive, so it gets both ends' flags.
+  const put = ['put', ...transferArgs(flags)];
   if (flags.format !== undefined) put.push(`--format=${String(flags.format)}`);
   if (flags['preserve-digests']) put.push('--preserve-digests');
   const stages: Stage[] = [
@@ -55,10 +75,14 @@ run('img-copy', HELP, async (argv) => {
     process.stderr.write(`${describe(stages)}\n`);
     return 0;
   }
+  if (toStdout) return runPipeline(stages, { stdout: 'inherit' });
   let top: string | undefined;
   const status = await runPipeline(stages, {
+    quiet: true,
     onRecord: (r) => {
       if (r.parent === undefined && typeof r.digest === 'string' && r.error === undefined) top = r.digest;
+      // A spooled SRC is named as the user gave it, not by its temp file.
+      process.stdout.write(`${JSON.stringify(src === srcGiven || r.ref !== src ? r : { ...r, ref: srcGiven })}\n`);
     },
   });
   if (status === 0 && flags.digestfile !== undefined && top !== undefined) await writeFileAtomic(String(flags.digestfile), top);

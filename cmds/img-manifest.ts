@@ -2,14 +2,16 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { processRecords, records } from '../lib/cli/records.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
 import { TRANSFER_FLAGS, transferOptions } from '../lib/cli/transfer-flags.js';
-import { deleteManifestRecord, getManifestRecords, getRawManifest, putManifestRecord, type MultiArch } from '../lib/image/manifests.js';
+import { deleteManifestRecord, getManifestRecords, getRawManifest, type MultiArch } from '../lib/image/manifests.js';
 import { goJson, inspectImage } from '../lib/image/inspect.js';
+import { ManifestPutter } from '../lib/image/put.js';
+import { putRecords } from '../lib/cli/put-records.js';
 import { parsePlatform } from '../lib/oci/platform.js';
 import { parseRef } from '../lib/ref/index.js';
 
 const HELP = `usage: img-manifest get [REF...] [--all | --multi-arch M] [--platform OS/ARCH[/VARIANT]]... [--missing-at-dest]
                         [--config] [--raw] [--inspect [--no-tags]]
-       img-manifest put [DEST]
+       img-manifest put [DEST] [--format oci|v2s2] [--preserve-digests]
        img-manifest delete [REF...]
 
 get     prints a record per image: ref, digest, mediaType, size, manifest (parsed) and raw (exact text).
@@ -29,6 +31,10 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
         --no-tags   with --inspect, do not list the repository's tags
 put     writes each stdin record's manifest to DEST (or the record's "dest"), byte for byte unless the
         record's "manifest" was edited. Blobs must be there already; children of an index go first.
+        An oci-archive: or docker-archive: DEST is written whole (its blobs read from each record's
+        "ref"; --src-X flags apply) when input ends; at /dev/stdout no records are printed.
+        --format oci|v2s2   convert each manifest (and an index, with its children's new digests)
+        --preserve-digests  fail on any record whose digest would change
 delete  deletes each image from its registry, by digest, as skopeo delete does.
 
 ${REGISTRY_HELP}
@@ -36,9 +42,9 @@ get also takes --src-X and --dest-X forms of those flags (for the source and the
 
 run('img-manifest', HELP, async (argv) => {
   const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, 'platform', 'multi-arch'],
+    string: [...TRANSFER_FLAGS.string, 'platform', 'multi-arch', 'format'],
     // --no-tags is minimist's negation of "tags" (it never sets a "no-tags" key), so "tags" is the flag.
-    boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'tags', 'missing-at-dest'],
+    boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'tags', 'missing-at-dest', 'preserve-digests'],
     default: { ...TRANSFER_FLAGS.default, tags: true },
   });
   const [sub, ...rest] = flags._.map(String);
@@ -71,7 +77,10 @@ run('img-manifest', HELP, async (argv) => {
   if (sub === 'put') {
     if (rest.length > 1) throw usage('put takes at most one DEST');
     if (process.stdin.isTTY) throw usage('put reads records on stdin (from img-manifest get)');
-    return processRecords('img-manifest put', records([], 'img-manifest put'), async (rec, emit) => emit(await putManifestRecord(rec, rest[0], topts)));
+    const format = flags.format === undefined ? undefined : String(flags.format);
+    if (format !== undefined && format !== 'oci' && format !== 'v2s2') throw usage(`invalid --format ${JSON.stringify(format)}: oci or v2s2`);
+    const putter = new ManifestPutter({ dest: rest[0], destTopts: sides.dest, srcTopts: sides.src, preserveDigests: flags['preserve-digests'], ...(format ? { format } : {}) });
+    return putRecords('img-manifest put', records([], 'img-manifest put'), putter);
   }
   if (sub === 'delete') {
     return processRecords('img-manifest delete', records(rest, 'img-manifest delete'), async (rec, emit) => emit(await deleteManifestRecord(rec, topts)));

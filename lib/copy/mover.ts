@@ -4,7 +4,7 @@ import { isForeign, parseManifest, referencedBlobs, type Descriptor } from '../o
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef, repositoryOf, type DockerRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
-import { canMount } from '../transport/capabilities.js';
+import { canMount, isArchiveWriter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
 import { Limiter } from '../util/limiter.js';
 
@@ -88,6 +88,15 @@ export class BlobMover {
     const m = manifestOfRecord(rec, src.name);
     const parsed = parseManifest(m.bytes, src.name, m.mediaType);
     const summary: BlobSummary = { copied: 0, mounted: 0, existed: 0, bytes: 0 };
+    if (isArchiveWriter(dest)) {
+      // An archive is written whole by img-manifest put, which streams the blobs from `ref` itself.
+      if (!this.opts.dryRun) return rec;
+      for (const b of parsed.kind === 'image' ? dedupe(referencedBlobs(parsed.manifest)) : []) {
+        summary.copied++;
+        summary.bytes += b.size;
+      }
+      return { ...rec, status: 'planned', blobs: summary };
+    }
     if (parsed.kind === 'image') {
       const blobs = dedupe(referencedBlobs(parsed.manifest));
       const outcomes = await Promise.allSettled(blobs.map((b) => this.moveBlob(b, src, dest)));

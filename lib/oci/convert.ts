@@ -1,6 +1,6 @@
 import { ImgError } from '../errors.js';
 import { MediaType } from './mediatype.js';
-import type { Descriptor, ImageIndex, ImageManifest, ParsedManifest } from './manifest.js';
+import type { Descriptor, ImageIndex, ImageManifest, ParsedManifest, Platform } from './manifest.js';
 
 export type Format = 'oci' | 'v2s2';
 
@@ -35,12 +35,22 @@ export function formatOf(mediaType: string): Format {
  * Serialised as Go's encoding/json would (struct field order, compact), so the result matches
  * what skopeo writes for the same conversion.
  */
-export function convertManifest(p: ParsedManifest, to: Format, what: string, children: Map<string, Descriptor> = new Map()): { bytes: Buffer; mediaType: string } {
-  if (p.kind === 'image') return convertImage(p.manifest, to, what);
+export function convertManifest(
+  p: ParsedManifest,
+  to: Format,
+  what: string,
+  children: Map<string, Descriptor> = new Map(),
+  config?: Descriptor,
+): { bytes: Buffer; mediaType: string } {
+  if (p.kind === 'image') return convertImage(p.manifest, to, what, config);
   return convertIndex(p.manifest, to, what, children);
 }
 
-function convertImage(m: ImageManifest, to: Format, what: string): { bytes: Buffer; mediaType: string } {
+/**
+ * convertImage converts an image manifest. Docker → OCI needs `config`: the descriptor of the config
+ * as ociConfigFromDocker rewrote it (skopeo rewrites the config too); OCI → Docker keeps the config.
+ */
+function convertImage(m: ImageManifest, to: Format, what: string, config?: Descriptor): { bytes: Buffer; mediaType: string } {
   const table = to === 'v2s2' ? LAYER_TO_DOCKER : LAYER_TO_OCI;
   const layers = m.layers.map((l, i) => {
     const mt = table[l.mediaType];
@@ -56,7 +66,9 @@ function convertImage(m: ImageManifest, to: Format, what: string): { bytes: Buff
   }
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociManifest };
   if (m.artifactType) doc.artifactType = m.artifactType;
-  doc.config = ociDesc({ ...m.config, mediaType: m.config.mediaType === MediaType.dockerConfig ? MediaType.ociConfig : m.config.mediaType });
+  const cfg = m.config.mediaType === MediaType.dockerConfig ? config : m.config;
+  if (!cfg) throw new ImgError('UNSUPPORTED', `${what}: converting a Docker config to OCI needs the converted config`);
+  doc.config = ociDesc({ ...m.config, mediaType: MediaType.ociConfig, digest: cfg.digest, size: cfg.size });
   doc.layers = layers.map(ociDesc);
   if (m.subject) doc.subject = ociDesc(m.subject);
   if (m.annotations) doc.annotations = m.annotations;
@@ -72,7 +84,7 @@ function convertIndex(m: ImageIndex, to: Format, what: string, children: Map<str
   });
   if (to === 'v2s2') {
     if (m.annotations && Object.keys(m.annotations).length) throw new ImgError('UNSUPPORTED', `${what}: the index has annotations, which a Docker manifest list cannot hold`);
-    const doc = { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests: manifests.map((d) => ({ ...dockerDesc(d), ...(d.platform ? { platform: d.platform } : {}) })) };
+    const doc = { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests: manifests.map((d) => ({ ...dockerDesc(d), platform: dockerPlatform(d.platform) })) };
     return { bytes: Buffer.from(JSON.stringify(doc)), mediaType: MediaType.dockerManifestList };
   }
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: manifests.map(ociDesc) };
@@ -93,7 +105,120 @@ function ociDesc(d: Descriptor): Record<string, unknown> {
   if (d.urls?.length) out.urls = d.urls;
   if (d.annotations && Object.keys(d.annotations).length) out.annotations = d.annotations;
   if (d.data) out.data = d.data;
-  if (d.platform) out.platform = d.platform;
+  if (d.platform) out.platform = ociPlatform(d.platform);
   if (d.artifactType) out.artifactType = d.artifactType;
   return out;
+}
+
+/** ociPlatform orders a platform as image-spec's Platform struct: architecture, os, os.version, os.features, variant. */
+function ociPlatform(p: Platform): Record<string, unknown> {
+  const out: Record<string, unknown> = { architecture: p.architecture ?? '', os: p.os ?? '' };
+  if (p['os.version']) out['os.version'] = p['os.version'];
+  if (p['os.features']?.length) out['os.features'] = p['os.features'];
+  if (p.variant) out.variant = p.variant;
+  return out;
+}
+
+/** dockerPlatform is Docker's Schema2PlatformSpec: always present, with features after variant. */
+function dockerPlatform(p: Platform | undefined): Record<string, unknown> {
+  const out = ociPlatform(p ?? { architecture: '', os: '' });
+  if (p?.features?.length) out.features = p.features;
+  return out;
+}
+
+/**
+ * ociConfigFromDocker rewrites a Docker image config as an OCI one exactly as containers/image does
+ * on a Docker → OCI conversion (json.Unmarshal into image-spec's Image, then json.Marshal): fields
+ * Docker has and OCI has not are dropped, the rest are in Go struct order, maps sorted, times in
+ * RFC 3339 with trailing zeros of the fraction cut, HTML characters escaped.
+ */
+export function ociConfigFromDocker(bytes: Buffer, what: string): Buffer {
+  let c: Record<string, any>;
+  try {
+    c = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new ImgError('MANIFEST_INVALID', `${what}: the config is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ImgError('MANIFEST_INVALID', `${what}: the config is not a JSON object`);
+  const bad = (field: string) => new ImgError('MANIFEST_INVALID', `${what}: config field ${field} has the wrong type`);
+  const str = (v: unknown, field: string): string | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw bad(field);
+    return v === '' ? undefined : v;
+  };
+  const strs = (v: unknown, field: string): string[] | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw bad(field);
+    return v.length ? v : undefined;
+  };
+  const set = (v: unknown, field: string): Record<string, object> | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw bad(field);
+    const keys = Object.keys(v).sort();
+    return keys.length ? Object.fromEntries(keys.map((k) => [k, {}])) : undefined;
+  };
+  const labels = (v: unknown): Record<string, string> | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) throw bad('config.Labels');
+    const keys = Object.keys(v).sort();
+    return keys.length ? Object.fromEntries(keys.map((k) => [k, (v as Record<string, string>)[k]!])) : undefined;
+  };
+  const time = (v: unknown, field: string): string | undefined => (v === undefined || v === null ? undefined : goTime(str(v, field) ?? '', what, field));
+  const cfg = (c.config ?? {}) as Record<string, unknown>;
+  if (typeof cfg !== 'object' || Array.isArray(cfg)) throw bad('config');
+  if (cfg.ArgsEscaped !== undefined && cfg.ArgsEscaped !== null && typeof cfg.ArgsEscaped !== 'boolean') throw bad('config.ArgsEscaped');
+  const rootfs = (c.rootfs ?? {}) as Record<string, unknown>;
+  if (!Array.isArray(c.history ?? []) || typeof rootfs !== 'object') throw bad('history');
+  const out = prune({
+    created: time(c.created, 'created'),
+    author: str(c.author, 'author'),
+    architecture: str(c.architecture, 'architecture') ?? '',
+    variant: str(c.variant, 'variant'),
+    os: str(c.os, 'os') ?? '',
+    'os.version': str(c['os.version'], 'os.version'),
+    'os.features': strs(c['os.features'], 'os.features'),
+    config: prune({
+      User: str(cfg.User, 'config.User'),
+      ExposedPorts: set(cfg.ExposedPorts, 'config.ExposedPorts'),
+      Env: strs(cfg.Env, 'config.Env'),
+      Entrypoint: strs(cfg.Entrypoint, 'config.Entrypoint'),
+      Cmd: strs(cfg.Cmd, 'config.Cmd'),
+      Volumes: set(cfg.Volumes, 'config.Volumes'),
+      WorkingDir: str(cfg.WorkingDir, 'config.WorkingDir'),
+      Labels: labels(cfg.Labels),
+      StopSignal: str(cfg.StopSignal, 'config.StopSignal'),
+      ArgsEscaped: cfg.ArgsEscaped === true ? true : undefined,
+    }),
+    rootfs: { type: str(rootfs.type, 'rootfs.type') ?? '', diff_ids: rootfs.diff_ids === undefined ? null : (strs(rootfs.diff_ids, 'rootfs.diff_ids') ?? rootfs.diff_ids) },
+    history: (c.history as Record<string, unknown>[] | undefined)?.map((h, i) =>
+      prune({
+        created: time(h.created, `history[${i}].created`),
+        created_by: str(h.created_by, `history[${i}].created_by`),
+        author: str(h.author, `history[${i}].author`),
+        comment: str(h.comment, `history[${i}].comment`),
+        empty_layer: h.empty_layer === true ? true : undefined,
+      }),
+    ),
+  });
+  if (Array.isArray(out.history) && out.history.length === 0) delete out.history;
+  return Buffer.from(goEscape(JSON.stringify(out)), 'utf8');
+}
+
+function prune(o: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** goTime re-formats an RFC 3339 time as Go's time.Time MarshalJSON does (RFC3339Nano: fraction without trailing zeros, Z for a zero offset). */
+function goTime(s: string, what: string, field: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})$/.exec(s);
+  if (!m) throw new ImgError('MANIFEST_INVALID', `${what}: config field ${field} is not an RFC 3339 time: ${JSON.stringify(s)}`);
+  const frac = (m[2] ?? '').slice(0, 9).replace(/0+$/, '');
+  const zone = m[3] === 'Z' || m[3] === 'z' || m[3] === '+00:00' || m[3] === '-00:00' ? 'Z' : m[3];
+  return `${m[1]}${frac ? `.${frac}` : ''}${zone}`;
+}
+
+/** goEscape escapes what Go's encoding/json escapes and JSON.stringify does not. */
+function goEscape(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -39,8 +39,13 @@ export const canMount = (t: Transport): t is Transport & BlobMounter => typeof (
  * through putBlob, which these transports refuse with UNSUPPORTED.
  */
 export interface ArchiveWriter {
-  /** addImage writes one image (its blobs streamed from `source`, then its manifests) into the archive being written. Children of an index are added through their index (fetched from `source` when not given). */
-  addImage(image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] }, source: Transport, name?: string): Promise<void>;
+  /**
+   * addImage writes one image (its blobs streamed from `source`, then its manifests) into the archive
+   * being written, and returns the manifest the archive will serve for it (docker-archive serves a
+   * manifest of its own, with uncompressed layers). Children of an index are added through their
+   * index (fetched from `source` when not given).
+   */
+  addImage(image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] }, source: Transport, name?: string): Promise<import('./types.js').StoredManifest>;
   /** finish writes the archive's index (index.json / manifest.json) and closes it; until then nothing is visible at PATH (temp file + rename), except for /dev/stdout and pipes, which are written as they go. */
   finish(): Promise<void>;
   /** abort gives up the archive: its temp file is removed and nothing appears at PATH. */

@@ -1,4 +1,7 @@
 import { ImgError } from '../../errors.js';
+import { digestOf } from '../../oci/digest.js';
+import { MediaType } from '../../oci/mediatype.js';
+import type { StoredManifest } from '../types.js';
 
 /** One image of manifest.json, as `docker save` and skopeo write it. */
 export interface DockerManifestItem {
@@ -33,4 +36,20 @@ export function compressionOf(magic: Buffer, entry: string, archive: string): Co
   if (magic.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw unsupported('xz');
   if (magic.subarray(0, 3).toString('latin1') === 'BZh') throw unsupported('bzip2');
   return 'none';
+}
+
+/**
+ * synthesisedManifest is the manifest a docker archive serves for an image, as containers/image's
+ * docker/internal/tarfile Source builds it: keys in Go struct order, every layer typed
+ * …rootfs.diff.tar.gzip (whatever its compression), named by its diff ID and sized uncompressed.
+ */
+export function synthesisedManifest(config: { digest: string; size: number }, layers: { diffID: string; size: number }[]): StoredManifest {
+  const m = {
+    schemaVersion: 2,
+    mediaType: MediaType.dockerManifest,
+    config: { mediaType: MediaType.dockerConfig, size: config.size, digest: config.digest },
+    layers: layers.map((l) => ({ mediaType: MediaType.dockerLayerGzip, size: l.size, digest: l.diffID })),
+  };
+  const bytes = Buffer.from(JSON.stringify(m), 'utf8');
+  return { bytes, mediaType: MediaType.dockerManifest, digest: digestOf(bytes) };
 }

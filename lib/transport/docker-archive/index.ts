@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ImgError } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
-import { MediaType } from '../../oci/mediatype.js';
 import { formatDockerRef, formatRef, parseDockerRef, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { DigestingStream } from '../../stream/verify.js';
 import { ArchiveReader, archiveExists, MAX_CONFIG_SIZE, MAX_METADATA_SIZE } from '../archive/reader.js';
@@ -11,7 +10,7 @@ import { checkedName, type TarEntry } from '../archive/tar.js';
 import type { ArchiveWriter } from '../capabilities.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import { DockerArchiveBuilder } from './write.js';
-import { compressionOf, diffIDsOf, type Compression, type DockerManifestItem } from './format.js';
+import { compressionOf, diffIDsOf, synthesisedManifest, type Compression, type DockerManifestItem } from './format.js';
 
 interface Layer {
   diffID: string;
@@ -105,25 +104,17 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter {
     return img.manifest;
   }
 
-  /**
-   * synthesise builds the manifest as containers/image's docker/internal/tarfile Source does: keys in
-   * Go struct order, every layer typed …rootfs.diff.tar.gzip (whatever its compression), named by its
-   * diff ID and sized uncompressed.
-   */
+  /** synthesise builds the manifest skopeo serves for the image (see synthesisedManifest). */
   private async synthesise(img: LoadedImage): Promise<StoredManifest> {
     const r = await ArchiveReader.open(this.path);
     const sizes = new Map<string, number>();
     for (const l of img.layers) {
       if (!sizes.has(l.diffID)) sizes.set(l.diffID, l.compression === 'none' ? l.entry.size : await gunzippedSize(r, l.entry));
     }
-    const m = {
-      schemaVersion: 2,
-      mediaType: MediaType.dockerManifest,
-      config: { mediaType: MediaType.dockerConfig, size: img.config.bytes.length, digest: img.config.digest },
-      layers: img.layers.map((l) => ({ mediaType: MediaType.dockerLayerGzip, size: sizes.get(l.diffID)!, digest: l.diffID })),
-    };
-    const bytes = Buffer.from(JSON.stringify(m), 'utf8');
-    return { bytes, mediaType: MediaType.dockerManifest, digest: digestOf(bytes) };
+    return synthesisedManifest(
+      { digest: img.config.digest, size: img.config.bytes.length },
+      img.layers.map((l) => ({ diffID: l.diffID, size: sizes.get(l.diffID)! })),
+    );
   }
 
   async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
@@ -159,12 +150,12 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter {
     throw refuseBlobWrite(this.name, 'write a manifest');
   }
 
-  async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<void> {
+  async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<StoredManifest> {
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     this.writer ??= new DockerArchiveBuilder(this.path, this.name);
     const tag = name !== undefined ? withDefaultTag(parseDockerRef(name)) : this.docker;
     if (tag?.digest !== undefined) throw new ImgError('REF_INVALID', `cannot tag an image in ${this.name} as ${name}: docker-archive tags cannot hold a digest`);
-    await this.writer.addImage(image.manifest, source, tag);
+    return this.writer.addImage(image.manifest, source, tag);
   }
 
   async finish(): Promise<void> {

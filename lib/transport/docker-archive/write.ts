@@ -16,7 +16,7 @@ import { TarSink } from '../archive/sink.js';
 import { storedManifest } from '../manifest.js';
 import type { StoredManifest, Transport } from '../types.js';
 import { legacyLayers } from './legacy.js';
-import { compressionOf, diffIDsOf, type DockerManifestItem } from './format.js';
+import { compressionOf, diffIDsOf, synthesisedManifest, type DockerManifestItem } from './format.js';
 
 const FILE_MODE = 0o444;
 
@@ -30,6 +30,8 @@ const FILE_MODE = 0o444;
 export class DockerArchiveBuilder {
   private readonly holder: SinkHolder;
   private readonly written = new Set<string>();
+  /** Uncompressed size of each layer written, by diff ID. */
+  private readonly layerSizes = new Map<string, number>();
   private readonly items: DockerManifestItem[] = [];
   private readonly repositories = new Map<string, Map<string, string>>();
 
@@ -40,7 +42,8 @@ export class DockerArchiveBuilder {
     this.holder = new SinkHolder(() => TarSink.open(path));
   }
 
-  async addImage(manifest: StoredManifest, source: Transport, tag?: DockerRef): Promise<void> {
+  /** addImage writes one image and returns the manifest the archive will serve for it (its digest is what reading it back gives). */
+  async addImage(manifest: StoredManifest, source: Transport, tag?: DockerRef): Promise<StoredManifest> {
     // Checks first: a refusal before any byte is written leaves the archive usable.
     const m = storedManifest(manifest.bytes, source.name, manifest.digest, manifest.mediaType);
     if (m.parsed.kind === 'index') {
@@ -74,6 +77,7 @@ export class DockerArchiveBuilder {
       if (!this.repositories.has(repo)) this.repositories.set(repo, new Map());
       this.repositories.get(repo)!.set(tag.tag!, top);
     }
+    return synthesisedManifest({ digest: config.digest, size: configBytes.length }, diffIDs.map((d) => ({ diffID: d, size: this.layerSizes.get(d)! })));
   }
 
   /** addLayer writes one layer uncompressed, checking it against its diff ID. */
@@ -87,6 +91,7 @@ export class DockerArchiveBuilder {
           throw new ImgError('DIGEST_MISMATCH', `layer ${i} of ${source.name} is uncompressed with digest ${layer.digest}, but the config's diff ID is ${diffID}`);
         }
         await sink.addStream(entry, layer.size, stream, FILE_MODE);
+        this.layerSizes.set(diffID, layer.size);
         return;
       }
       // Decompress into an anonymous temp file (unlinked at once: nothing is left after a kill),
@@ -98,6 +103,7 @@ export class DockerArchiveBuilder {
         const check = new DigestingStream({ digest: diffID }, `layer ${i} (${layer.digest}) of ${source.name} uncompressed, against the config's diff ID`);
         await pipeline(stream, createGunzip(), check, fdWriteStream(fd));
         await sink.addStream(entry, check.size, fdReadStream(fd, 0), FILE_MODE);
+        this.layerSizes.set(diffID, check.size);
       } finally {
         await closeFd(fd).catch(() => undefined);
       }

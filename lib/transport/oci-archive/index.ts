@@ -90,10 +90,11 @@ export class OciArchiveTransport implements Transport, ArchiveWriter {
     throw refuseBlobWrite(this.name, 'write a manifest');
   }
 
-  async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<void> {
+  async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<StoredManifest> {
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     this.writer ??= new OciArchiveBuilder(this.path);
     await this.writer.addImage(image, source, name ?? this.imageName);
+    return image.manifest;
   }
 
   async finish(): Promise<void> {

@@ -1,0 +1,260 @@
+import { Readable } from 'node:stream';
+import { ImgError, wrap } from '../errors.js';
+import { convertManifest, formatOf, ociConfigFromDocker, type Format } from '../oci/convert.js';
+import { digestOf } from '../oci/digest.js';
+import { parseManifest, type Descriptor } from '../oci/manifest.js';
+import { MediaType } from '../oci/mediatype.js';
+import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
+import { formatDockerRef, formatRef, parseRef, type ImageRef } from '../ref/index.js';
+import { readSourceBlob } from '../transport/archive/common.js';
+import { MAX_CONFIG_SIZE } from '../transport/archive/reader.js';
+import { canHead, isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
+import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import type { StoredManifest } from '../transport/types.js';
+
+export interface PutOptions {
+  /** The destination given on the command line; without it, each record's `dest`. */
+  dest?: string;
+  /** Options for the destination, and for the source, which archives and conversions read. */
+  destTopts?: TransportOptions;
+  srcTopts?: TransportOptions;
+  /** Convert every manifest to this format (as skopeo copy --format). */
+  format?: Format;
+  /** Refuse any record whose digest would change (a conversion, an edited manifest). */
+  preserveDigests?: boolean;
+}
+
+/** Paths that mean this process's stdout, where an archive's bytes are the output. */
+const STDOUT_PATHS = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
+/** One archive being written: images are added as their top-level records come; finish at end of input. */
+interface ArchiveJob {
+  target: Transport & ArchiveWriter;
+  /** Children waiting for their index, as converted. */
+  children: StoredManifest[];
+  /** Records written into it, printed once the archive is finished. */
+  held: ImageRecord[];
+  failed?: ImgError;
+}
+
+/** The manifest a record becomes at its destination, and any blob the conversion made (a rewritten config). */
+interface Prepared {
+  stored: StoredManifest;
+  changed: boolean;
+  blobs: Map<string, Buffer>;
+}
+
+/**
+ * ManifestPutter is img-manifest put: it writes each record's manifest to its destination, byte for
+ * byte unless the record's manifest was edited or `format` asks for a conversion (children of an
+ * index come first and the index is rewritten with their new digests). Archive destinations
+ * (oci-archive:, docker-archive:) are written whole: each top-level record becomes one addImage
+ * with the children that came before it, and finish() closes every archive; any failure aborts the
+ * archive so that nothing appears at its path.
+ */
+export class ManifestPutter {
+  /** Each child put so far: its digest as the index names it → its descriptor as written. */
+  private readonly children = new Map<string, Descriptor>();
+  private readonly archives = new Map<string, ArchiveJob>();
+
+  constructor(private readonly opts: PutOptions = {}) {}
+
+  /** destOf is the canonical destination of a record, or undefined when it has none. */
+  private destOf(rec: ImageRecord): string | undefined {
+    const d = this.opts.dest ?? (typeof rec.dest === 'string' ? rec.dest : undefined);
+    return d === undefined ? undefined : formatRef(parseRef(d));
+  }
+
+  /** toStdout says whether a record goes into an archive written to stdout: then its records must not be printed. */
+  toStdout(rec: ImageRecord): boolean {
+    try {
+      const d = this.destOf(rec);
+      if (d === undefined) return false;
+      const ref = parseRef(d);
+      return (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') && STDOUT_PATHS.has(ref.path);
+    } catch {
+      return false;
+    }
+  }
+
+  /** failed tells the putter that an earlier stage failed on a record: an archive it was headed for is given up. */
+  async failed(rec: ImageRecord): Promise<void> {
+    let d: string | undefined;
+    try {
+      d = this.destOf(rec);
+    } catch {
+      return;
+    }
+    const job = d === undefined ? undefined : this.archives.get(archiveKey(parseRef(d)));
+    if (job) await this.abortJob(job, new ImgError('IO', `not written: ${typeof rec.ref === 'string' ? rec.ref : 'a record'} failed before it (${rec.error?.message ?? 'error'})`));
+  }
+
+  /** put writes one record and returns the records to pass on now (records bound for an archive are held until finish). */
+  async put(rec: ImageRecord): Promise<ImageRecord[]> {
+    const dest = this.destOf(rec);
+    if (dest === undefined) {
+      throw new ImgError('RECORD_INVALID', `record${typeof rec.ref === 'string' ? ` for ${rec.ref}` : ''} has no "dest" and no destination was given`);
+    }
+    // img-manifest get --missing-at-dest found the image at its destination already.
+    if (rec.status === 'exists') return [rec];
+    const destRef = parseRef(dest);
+    const archive = destRef.transport === 'oci-archive' || destRef.transport === 'docker-archive';
+    const job = archive ? this.archiveJob(destRef) : undefined;
+    try {
+      if (job?.failed) throw job.failed;
+      const p = await this.prepare(rec, dest);
+      const child = typeof rec.parent === 'string';
+      if (child) this.children.set(typeof rec.digest === 'string' ? rec.digest : p.stored.digest, { mediaType: p.stored.mediaType, digest: p.stored.digest, size: p.stored.bytes.length });
+      const out: ImageRecord = { ...rec, dest, ...(p.changed ? recordFields(p.stored) : { digest: p.stored.digest, mediaType: p.stored.mediaType, size: p.stored.bytes.length }) };
+      if (job) {
+        if (child) job.children.push(p.stored);
+        else {
+          // docker-archive serves a manifest of its own (uncompressed layers): the record names that one.
+          const served = await this.addToArchive(job, rec, destRef, p);
+          if (served.digest !== p.stored.digest) Object.assign(out, recordFields(served));
+        }
+        job.held.push({ ...out, status: 'copied' });
+        return [];
+      }
+      const target = openTransport(dest, this.opts.destTopts ?? {});
+      out.status = await writeTo(target, p, child);
+      return [out];
+    } catch (e) {
+      const err = wrap(e, `writing manifest ${dest}`, dest);
+      if (job) await this.abortJob(job, err);
+      throw err;
+    }
+  }
+
+  /** finish closes every archive; it returns every record held for them, with the archive's error where it failed. */
+  async finish(): Promise<{ record: ImageRecord; error?: ImgError }[]> {
+    const out: { record: ImageRecord; error?: ImgError }[] = [];
+    for (const job of this.archives.values()) {
+      if (!job.failed) {
+        try {
+          if (job.children.length) throw new ImgError('RECORD_INVALID', `${job.children.length} child manifest(s) came without their index`);
+          await job.target.finish();
+        } catch (e) {
+          await this.abortJob(job, wrap(e, `writing archive ${job.target.name}`, job.target.name));
+        }
+      }
+      for (const record of job.held) out.push(job.failed ? { record: { ...record, status: undefined }, error: job.failed } : { record });
+    }
+    this.archives.clear();
+    return out;
+  }
+
+  /** abort gives up every archive not finished yet (nothing appears at their paths). */
+  async abort(): Promise<void> {
+    for (const job of this.archives.values()) await this.abortJob(job, new ImgError('IO', 'aborted'));
+  }
+
+  private archiveJob(ref: ImageRef): ArchiveJob {
+    const key = archiveKey(ref);
+    let job = this.archives.get(key);
+    if (!job) {
+      const target = openTransport(key, this.opts.destTopts ?? {});
+      if (!isArchiveWriter(target)) throw new ImgError('UNSUPPORTED', `${key} cannot be written`);
+      job = { target, children: [], held: [] };
+      this.archives.set(key, job);
+    }
+    return job;
+  }
+
+  private async abortJob(job: ArchiveJob, err: ImgError): Promise<void> {
+    if (job.failed) return;
+    job.failed = err;
+    await job.target.abort().catch(() => undefined);
+  }
+
+  private async addToArchive(job: ArchiveJob, rec: ImageRecord, dest: ImageRef, p: Prepared): Promise<StoredManifest> {
+    const src = this.source(rec, p.blobs);
+    const name = dest.transport === 'oci-archive' ? dest.name : dest.transport === 'docker-archive' && dest.docker ? formatDockerRef(dest.docker) : undefined;
+    if ('index' in dest && dest.index !== undefined) throw new ImgError('USAGE', `cannot write to ${formatRef(dest)}: @N selects an image to read; name the image instead`);
+    const children = job.children;
+    job.children = [];
+    return job.target.addImage({ manifest: p.stored, children }, src, name);
+  }
+
+  /** source opens the record's `ref`, serving `blobs` (made by a conversion) from memory. */
+  private source(rec: ImageRecord, blobs: Map<string, Buffer>): Transport {
+    if (typeof rec.ref !== 'string') throw new ImgError('RECORD_INVALID', 'record has no "ref" to read the blobs from');
+    const src = openTransport(formatRef(parseRef(rec.ref)), this.opts.srcTopts ?? {});
+    if (blobs.size === 0) return src;
+    return {
+      name: src.name,
+      getManifest: (d) => src.getManifest(d),
+      putManifest: (m, o) => src.putManifest(m, o),
+      statBlob: async (d) => blobs.get(d)?.length ?? src.statBlob(d),
+      putBlob: (data, e) => src.putBlob(data, e),
+      getBlob: async (b) => (blobs.has(b.digest) ? Readable.from([blobs.get(b.digest)!]) : src.getBlob(b)),
+    };
+  }
+
+  /** prepare gives the manifest bytes a record becomes: raw, edited, or converted to `format` (with children's new digests). */
+  private async prepare(rec: ImageRecord, dest: string): Promise<Prepared> {
+    const m = manifestOfRecord(rec, dest);
+    const what = typeof rec.ref === 'string' ? rec.ref : dest;
+    const parsed = parseManifest(m.bytes, what, m.mediaType);
+    const blobs = new Map<string, Buffer>();
+    let stored: StoredManifest = { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
+    const from = formatOf(parsed.mediaType);
+    const to = this.opts.format ?? from;
+    if (parsed.kind === 'index') {
+      const moved = parsed.manifest.manifests.some((d) => {
+        const c = this.children.get(d.digest);
+        return c !== undefined && c.digest !== d.digest;
+      });
+      if (moved || to !== from) stored = withDigest(convertManifest(parsed, to, what, this.children));
+    } else if (to !== from) {
+      let config: Descriptor | undefined;
+      if (to === 'oci' && parsed.manifest.config.mediaType === MediaType.dockerConfig) {
+        const bytes = ociConfigFromDocker(await readSourceBlob(this.source(rec, blobs), parsed.manifest.config, MAX_CONFIG_SIZE, 'config'), `config of ${what}`);
+        config = { mediaType: MediaType.ociConfig, digest: digestOf(bytes), size: bytes.length };
+        blobs.set(config.digest, bytes);
+      }
+      stored = withDigest(convertManifest(parsed, to, what, undefined, config));
+    }
+    // The digest the record had: the source's, or none for a manifest made or edited by hand.
+    const original = typeof rec.digest === 'string' ? rec.digest : m.edited ? undefined : m.digest;
+    const changed = m.edited || stored.digest !== m.digest;
+    if (this.opts.preserveDigests && stored.digest !== original) {
+      const why = stored.digest !== m.digest ? `must be converted to ${stored.mediaType}` : 'was edited';
+      throw new ImgError(
+        'UNSUPPORTED',
+        `${what} ${why}, which changes its digest ${original ? `from ${original} ` : ''}to ${stored.digest}, but --preserve-digests was given`,
+        { ref: what },
+      );
+    }
+    return { stored, changed, blobs };
+  }
+}
+
+/** recordFields are the fields of a record that describe a manifest. */
+function recordFields(m: StoredManifest): Partial<ImageRecord> {
+  const raw = m.bytes.toString('utf8');
+  return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: JSON.parse(raw), raw };
+}
+
+function withDigest(c: { bytes: Buffer; mediaType: string }): StoredManifest {
+  return { ...c, digest: digestOf(c.bytes) };
+}
+
+/** archiveKey names an archive by transport and path: several images (tags, names) may go into one. */
+function archiveKey(ref: ImageRef): string {
+  if (ref.transport !== 'oci-archive' && ref.transport !== 'docker-archive') throw new ImgError('UNSUPPORTED', `${formatRef(ref)} is not an archive`);
+  return formatRef({ transport: ref.transport, path: ref.path });
+}
+
+/** writeTo stores a prepared manifest (and the blobs its conversion made) at a non-archive destination; "exists" when it was there already. */
+async function writeTo(target: Transport, p: Prepared, child: boolean): Promise<'copied' | 'exists'> {
+  if (!child) {
+    const existing = canHead(target) ? await target.headManifest() : await target.getManifest().catch(() => undefined);
+    if (existing?.digest === p.stored.digest) return 'exists';
+  }
+  for (const [digest, bytes] of p.blobs) {
+    if ((await target.statBlob(digest)) !== bytes.length) await target.putBlob(Readable.from([bytes]), { digest, size: bytes.length });
+  }
+  await target.putManifest(p.stored, { child });
+  return 'copied';
+}
