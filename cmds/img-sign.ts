@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { wrap } from '../lib/errors.js';
+import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/sign/standalone.js';
+import { writeFileAtomic } from '../lib/util/fs.js';
+
+const HELP = `usage: img-sign sign --output|-o SIGNATURE [--passphrase-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
+       img-sign verify [--public-key-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE
+
+Simple signing ("atomic container signature", OpenPGP through gpg), as skopeo standalone-sign and
+standalone-verify do it; either tool verifies the other's signatures.
+sign     signs the manifest file as DOCKER-REFERENCE with the gpg key KEY-FINGERPRINT from the keyring
+         in GNUPGHOME (or ~/.gnupg) and writes the signature to SIGNATURE.
+         --passphrase-file  the key's passphrase is the first line of FILE (else gpg-agent asks)
+verify   checks SIGNATURE over the manifest file for DOCKER-REFERENCE (compared after normalising,
+         with no tag added) by one of KEY-FINGERPRINTS (comma-separated), and prints
+         "Signature verified using fingerprint FPR, digest DIGEST".
+         --public-key-file  trust only the public keys in FILE (gpg --export output); then
+                            KEY-FINGERPRINTS may be "any". Without it the GNUPGHOME keyring is used.`;
+
+run('img-sign', HELP, async (argv) => {
+  const flags = parseFlags(argv, { string: ['output', 'passphrase-file', 'public-key-file'], alias: { o: 'output' } });
+  const [sub, ...args] = flags._.map(String);
+  if (sub === 'sign') {
+    const output = flags.output === undefined ? '' : String(flags.output);
+    if (args.length !== 3 || output === '') throw usage('img-sign sign takes MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT and --output SIGNATURE');
+    if (flags['public-key-file'] !== undefined) throw usage('--public-key-file is for img-sign verify');
+    const [manifestPath, ref, fingerprint] = args as [string, string, string];
+    const manifest = await readFile(manifestPath).catch((e) => Promise.reject(wrap(e, `reading ${manifestPath}`)));
+    const pf = flags['passphrase-file'];
+    const passphrase = pf === undefined ? undefined : await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
+    const sig = await signManifest(manifest, ref, fingerprint, passphrase).catch((e) => Promise.reject(wrap(e, 'creating signature')));
+    await writeFileAtomic(output, sig, 0o644).catch((e) => Promise.reject(wrap(e, `writing signature to ${output}`)));
+    return 0;
+  }
+  if (sub === 'verify') {
+    if (args.length !== 4) throw usage('img-sign verify takes MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE');
+    if (flags.output !== undefined || flags['passphrase-file'] !== undefined) throw usage('--output and --passphrase-file are for img-sign sign');
+    const [manifestPath, ref, fprs, sigPath] = args as [string, string, string, string];
+    const fingerprints = fprs === 'any' ? 'any' : fprs.split(',');
+    const manifest = await readFile(manifestPath).catch((e) => Promise.reject(wrap(e, `reading manifest from ${manifestPath}`)));
+    const signature = await readFile(sigPath).catch((e) => Promise.reject(wrap(e, `reading signature from ${sigPath}`)));
+    const kf = flags['public-key-file'];
+    const publicKeys = kf === undefined ? undefined : await readFile(String(kf)).catch((e) => Promise.reject(wrap(e, `reading public keys from ${kf}`)));
+    const v = await verifyManifestSignature(signature, manifest, ref, fingerprints, { publicKeys }).catch((e) => Promise.reject(wrap(e, 'verifying signature')));
+    process.stdout.write(`Signature verified using fingerprint ${v.keyIdentity}, digest ${v.dockerManifestDigest}\n`);
+    return 0;
+  }
+  throw usage(sub === undefined ? 'a subcommand is needed: sign or verify' : `unknown subcommand ${JSON.stringify(sub)}: sign or verify`);
+});
