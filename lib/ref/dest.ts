@@ -77,7 +77,8 @@ function sourceSuffix(src: ImageRef, scoped: boolean): string {
       throw new ImgError('REF_INVALID', `${formatRef(src)} has no repository name to map`);
     case 'oci':
     case 'oci-archive':
-      if (src.name !== undefined) return src.name;
+      // skopeo sync keeps the name's last path component unless scoped (path.Base), as for docker names.
+      if (src.name !== undefined) return scoped ? src.name : last(src.name);
       return scoped ? src.path.replace(/^\.?\/+/, '') : last(src.path);
     case 'dir':
       return scoped ? src.path.replace(/^\.?\/+/, '').replace(/\/+$/, '') : last(src.path);
