@@ -76,9 +76,14 @@ export async function gpgSign(payload: Uint8Array, keyIdentity: string, passphra
   const has = (kw: string) => r.status.some((s) => s[0] === kw);
   if (r.code === 0 && has('SIG_CREATED')) return r.stdout;
   const doing = `signing with key ${keyIdentity}`;
-  if (has('BAD_PASSPHRASE') || (passphrase && has('ERROR') && /bad passphrase/i.test(r.stderr))) throw new ImgError('UNAUTHORIZED', `${doing}: bad passphrase`);
-  if (has('MISSING_PASSPHRASE')) throw new ImgError('UNAUTHORIZED', `${doing}: the key needs a passphrase (--passphrase-file) or a gpg-agent that has it`);
-  if (has('INV_SGNR') || /no secret key|secret key not available/i.test(r.stderr)) throw new ImgError('USAGE', `${doing}: no secret key for it in the keyring (GNUPGHOME)`);
+  // FAILURE sign N: the low 16 bits are the gpg-error code.
+  const failure = r.status.find((s) => s[0] === 'FAILURE');
+  const code = failure?.[2] !== undefined ? Number(failure[2]) % 65536 : undefined;
+  if (code === 11 || has('BAD_PASSPHRASE') || /bad passphrase/i.test(r.stderr)) throw new ImgError('UNAUTHORIZED', `${doing}: bad passphrase`);
+  if (code === 17 || has('INV_SGNR') || /no secret key|secret key not available/i.test(r.stderr)) throw new ImgError('IO', `${doing}: no secret key for it in the keyring (GNUPGHOME)`);
+  if (code === 177 || code === 85 || code === 99 || has('MISSING_PASSPHRASE') || /pinentry|no passphrase|canceled/i.test(r.stderr)) {
+    throw new ImgError('UNAUTHORIZED', `${doing}: the key needs a passphrase (--passphrase-file) or a gpg-agent that has it`);
+  }
   throw new ImgError('IO', `${doing}: ${lastGpgMessage(r)}`);
 }
 
