@@ -79,13 +79,15 @@ export class ManifestPutter {
 
   /** failed tells the putter that an earlier stage failed on a record: an archive it was headed for is given up. */
   async failed(rec: ImageRecord): Promise<void> {
-    let d: string | undefined;
+    let ref: ImageRef | undefined;
     try {
-      d = this.destOf(rec);
+      const d = this.destOf(rec);
+      ref = d === undefined ? undefined : parseRef(d);
     } catch {
       return;
     }
-    const job = d === undefined ? undefined : this.archives.get(archiveKey(parseRef(d)));
+    // Whether the archive was begun or not, it is not written without this image.
+    const job = ref && (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') ? this.archiveJob(ref) : undefined;
     if (job) await this.abortJob(job, new ImgError('IO', `not written: ${typeof rec.ref === 'string' ? rec.ref : 'a record'} failed before it (${rec.error?.message ?? 'error'})`));
   }
 
@@ -199,7 +201,7 @@ export class ManifestPutter {
     const blobs = new Map<string, Buffer>();
     let stored: StoredManifest = { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
     const from = formatOf(parsed.mediaType);
-    const to = this.opts.format ?? from;
+    const to = this.opts.format ?? (this.opts.preserveDigests ? undefined : formatFor(dest)) ?? from;
     if (parsed.kind === 'index') {
       const moved = parsed.manifest.manifests.some((d) => {
         const c = this.children.get(d.digest);
@@ -234,6 +236,16 @@ export class ManifestPutter {
 function recordFields(m: StoredManifest): Partial<ImageRecord> {
   const raw = m.bytes.toString('utf8');
   return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: JSON.parse(raw), raw };
+}
+
+/**
+ * formatFor is the format a destination needs when none is asked for: skopeo 1.9 writes only OCI
+ * manifests into oci: layouts and oci-archive: (a Docker manifest is converted, as here), unless
+ * --format v2s2 insists.
+ */
+function formatFor(dest: string): Format | undefined {
+  const t = parseRef(dest).transport;
+  return t === 'oci' || t === 'oci-archive' ? 'oci' : undefined;
 }
 
 function withDigest(c: { bytes: Buffer; mediaType: string }): StoredManifest {
