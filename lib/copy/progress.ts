@@ -72,6 +72,9 @@ export class ProgressBars {
         break;
     }
     this.dirty = true;
+    // With nothing left in flight, clear the bars now: the record that follows may be printed by
+    // another process on this terminal (img-copy's stdout), below lines a later redraw would erase.
+    if (this.live.size === 0 && this.drawn > 0) this.draw();
   };
 
   /** start hooks the writes and starts redrawing. */
