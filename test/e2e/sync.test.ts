@@ -82,6 +82,26 @@ function imageDirs(root: string): string[] {
   return out.sort();
 }
 
+/** killAfterFirstRecord runs img-sync in a process group of its own and SIGKILLs the whole group once a first record is out. */
+async function killAfterFirstRecord(args: string[]): Promise<void> {
+  const child = spawn(join(BIN, 'img-sync'), args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((res) => child.on('close', () => res()));
+  let out = '';
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`no record within 60 s: ${out}`)), 60_000);
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) {
+        clearTimeout(t);
+        res();
+      }
+    });
+    child.on('close', () => rej(new Error(`img-sync ended before it was killed: ${out}`)));
+  });
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+}
+
 beforeAll(async () => {
   for (const d of ['home', 'run', 'config', 'docker', 'tmp']) mkdirSync(join(work, d), { recursive: true });
   writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
@@ -261,22 +281,7 @@ describe('img-sync killed with SIGKILL and run again', () => {
     const layout = join(work, 'oci-killed');
     const args = ['--src', 'docker', '--catalog', '--dest', 'oci', '--src-tls-verify=false', '--jobs=2', spx.host, layout];
     spx.setFaults([{ method: 'GET', path: /\/blobs\/sha256:/, stallMs: 250, times: Infinity }]);
-    const child = spawn(join(BIN, 'img-sync'), args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<void>((res) => child.on('close', () => res()));
-    let out = '';
-    await new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`no record within 60 s: ${out}`)), 60_000);
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('\n')) {
-          clearTimeout(t);
-          res();
-        }
-      });
-      child.on('close', () => rej(new Error(`img-sync ended before it was killed: ${out}`)));
-    });
-    process.kill(-child.pid!, 'SIGKILL');
-    await exited;
+    await killAfterFirstRecord(args);
     spx.setFaults([]);
     // Killed midway: some images are there, not all; what index.json names is whole.
     const before = layoutNames(layout);
@@ -298,4 +303,76 @@ describe('img-sync killed with SIGKILL and run again', () => {
     expect(leftovers(layout)).toEqual([]);
     expect(readdirSync(join(layout, 'blobs', 'sha256')).sort()).toEqual(readdirSync(join(work, 'oci-all', 'blobs', 'sha256')).sort());
   }, 120_000);
+});
+
+describe('img-sync to a registry killed with SIGKILL and run again', () => {
+  it('re-sends no blob the destination repository had, and ends with the same tags and digests', async () => {
+    const args = ['--src', 'docker', '--catalog', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', '--jobs=2'];
+    spx.setFaults([{ method: 'GET', path: /\/blobs\/sha256:/, stallMs: 250, times: Infinity }]);
+    await killAfterFirstRecord([...args, spx.host, `${px.host}/killed`]);
+    spx.setFaults([]);
+    const repos = join(dst.storage, 'docker', 'registry', 'v2', 'repositories', 'killed');
+    const linked = (repo: string): string[] => {
+      const d = join(repos, repo, '_layers', 'sha256');
+      return existsSync(d) ? readdirSync(d) : [];
+    };
+    const before = { app: linked('app'), cli: linked('cli') };
+    expect(before.app.length + before.cli.length).toBeGreaterThan(0);
+    const again = ok(await sync([...args, '--progress=ndjson', spx.host, `${px.host}/killed`]));
+    const started = again.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'start');
+    for (const e of started) expect(before[e.dest.endsWith('/cli') ? 'cli' : 'app']).not.toContain(e.digest.slice(7));
+    expect(await tagsAt(`${dst.host}/killed/app`)).toEqual(Object.keys(APP_TAGS).sort());
+    expect(await tagsAt(`${dst.host}/killed/cli`)).toEqual(Object.keys(CLI_TAGS).sort());
+    for (const [tag] of Object.entries(APP_TAGS)) expect(await digestOf(`docker://${dst.host}/killed/app:${tag}`)).toBe(await digestOf(`docker://${S}/team/app:${tag}`));
+  }, 120_000);
+});
+
+describe('img-sync of a multi-arch index', () => {
+  const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  let M: string;
+  beforeAll(async () => {
+    for (const arch of ['amd64', 'arm64']) {
+      await umociImage(work, L, `ma-${arch}`);
+      await must(exec('umoci', ['config', '--image', `${L}:ma-${arch}`, '--architecture', arch, '--os', 'linux']), 'umoci config');
+    }
+    const index = JSON.parse(readFileSync(join(L, 'index.json'), 'utf8'));
+    const entry = (name: string) => index.manifests.find((m: any) => m.annotations?.['org.opencontainers.image.ref.name'] === name);
+    const doc = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: ['amd64', 'arm64'].map((arch) => ({ mediaType: entry(`ma-${arch}`).mediaType, digest: entry(`ma-${arch}`).digest, size: entry(`ma-${arch}`).size, platform: { architecture: arch, os: 'linux' } })),
+    };
+    ok(await img('img-manifest', ['put', `oci:${L}:ma`], JSON.stringify({ raw: JSON.stringify(doc) })));
+    // The source lives on the destination registry, away from the catalog the other tests sync.
+    M = `${dst.host}/ma/app`;
+    await sk(['copy', '--dest-tls-verify=false', '--all', `oci:${L}:ma`, `docker://${M}:1`]);
+  }, 60_000);
+
+  it('takes this machine\'s image by default and the whole index with --all, as skopeo sync; re-runs move nothing', async () => {
+    for (const all of [[], ['--all']]) {
+      const ours = join(work, `ma-oci${all.length}`);
+      const theirs = join(work, `ma-sk${all.length}`);
+      const r = ok(await sync(['--src', 'docker', '--dest', 'oci', '--src-tls-verify=false', ...all, M, ours]));
+      await sk(['sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', ...all, M, theirs]);
+      const expected = `sha256:${sha256(readFileSync(join(theirs, 'app:1', 'manifest.json')))}`;
+      expect(layoutNames(ours)).toEqual({ 'app:1': expected });
+      const top = records(r.stdout).filter((x) => x.parent === undefined);
+      expect(top.map((x) => x.digest)).toEqual([expected]);
+      if (all.length) {
+        expect(records(r.stdout)).toHaveLength(3);
+        const m = JSON.parse(readFileSync(join(ours, 'blobs', 'sha256', expected.slice(7)), 'utf8'));
+        for (const c of m.manifests) expect(existsSync(join(ours, 'blobs', 'sha256', c.digest.slice(7)))).toBe(true);
+      } else {
+        const m = JSON.parse(readFileSync(join(ours, 'blobs', 'sha256', expected.slice(7)), 'utf8'));
+        const config = JSON.parse(readFileSync(join(ours, 'blobs', 'sha256', m.config.digest.slice(7)), 'utf8'));
+        expect(config.architecture).toBe(hostArch);
+      }
+      const again = ok(await sync(['--src', 'docker', '--dest', 'oci', '--src-tls-verify=false', ...all, M, ours]));
+      expect(records(again.stdout).map((x) => x.status)).toEqual(['exists']);
+    }
+  });
 });
