@@ -1,0 +1,267 @@
+// img-copy and img-manifest put against a real registry, with real skopeo as the oracle: every copy
+// is made by both, and the digests skopeo reads back must agree.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../helpers/fixtures.js';
+import { must, umociImage } from '../helpers/images.js';
+import { startRegistry, type Registry } from '../helpers/registry.js';
+import { exec, img as imgRaw, records, sh as shRaw, tempDir, type Result } from '../helpers/run.js';
+
+const work = tempDir('imgpipe-copy-e2e-');
+const L = join(work, 'layout');
+const TMP = join(work, 'tmp');
+/** Credentials isolated in the temp dir; TMPDIR too, so that spool files left behind would show. */
+const env: NodeJS.ProcessEnv = {
+  HOME: join(work, 'home'),
+  XDG_RUNTIME_DIR: join(work, 'run'),
+  XDG_CONFIG_HOME: join(work, 'config'),
+  DOCKER_CONFIG: join(work, 'docker'),
+  REGISTRY_AUTH_FILE: join(work, 'auth.json'),
+  TMPDIR: TMP,
+};
+const img = (cmd: string, args: string[], input?: string | Buffer) => imgRaw(cmd, args, input, env);
+const sh = (script: string) => shRaw(script, env);
+const skopeo = (args: string[]) => {
+  const [sub, ...rest] = args;
+  return exec('skopeo', ['--policy', join(work, 'policy.json'), sub!, ...rest], undefined, env);
+};
+const sk = (args: string[]) => must(skopeo(args), `skopeo ${args.join(' ')}`);
+const ok = (r: Result) => {
+  expect(r.status, r.stderr).toBe(0);
+  return r;
+};
+/** copy runs img-copy against the plain-http test registry. */
+const copy = (...args: string[]) => img('img-copy', ['--tls-verify=false', ...args]);
+/** skCopy is skopeo copy of the same. */
+const skCopy = (...args: string[]) => sk(['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...args]);
+/** readBack is the digest of the manifest skopeo reads at ref. */
+const readBack = async (ref: string) => sha256((await sk(['inspect', '--raw', ...(ref.startsWith('docker://') ? ['--tls-verify=false'] : []), ref])).stdoutBytes);
+/** oneLine asserts a failure that prints exactly one line on stderr, without a stack. */
+const oneLine = (r: Result, text: string) => {
+  expect(r.status, r.stderr).toBe(1);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toContain(text);
+  expect(r.stderr).not.toMatch(/\n\s+at |node:internal/);
+};
+const leftovers = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.imgpipe-tmp'));
+
+let reg: Registry;
+let H: string;
+const src: Record<string, string> = {};
+const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+
+beforeAll(async () => {
+  for (const d of ['home', 'run', 'config', 'docker', 'tmp', 'out', 'sk']) mkdirSync(join(work, d), { recursive: true });
+  writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
+  writeFileSync(join(work, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
+  reg = await startRegistry();
+  H = reg.host;
+  // Two single-platform images made by umoci, and an index over both made with img-manifest put.
+  for (const arch of ['amd64', 'arm64']) {
+    await umociImage(work, L, arch);
+    await must(exec('umoci', ['config', '--image', `${L}:${arch}`, '--architecture', arch, '--os', 'linux']), 'umoci config');
+  }
+  const r = await sh(`img-manifest get oci:${L}:amd64 oci:${L}:arm64 | jq -c '{mediaType, digest, size}' \\
+    | jq -sc '{manifest: {schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [.[0] + {platform: {architecture: "amd64", os: "linux"}}, .[1] + {platform: {architecture: "arm64", os: "linux"}}]}}' \\
+    | img-manifest put oci:${L}:multi`);
+  ok(r);
+  src.oci = `docker://${H}/src/app:1`;
+  src.v2s2 = `docker://${H}/src/v2:1`;
+  src.multi = `docker://${H}/src/multi:1`;
+  await skCopy(`oci:${L}:${hostArch}`, src.oci);
+  await skCopy('--format', 'v2s2', `oci:${L}:${hostArch}`, src.v2s2);
+  await skCopy('--all', `oci:${L}:multi`, src.multi);
+}, 60_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+const out = (name: string) => join(work, 'out', name);
+const theirs = (name: string) => join(work, 'sk', name);
+
+describe('img-copy gives the digests skopeo copy gives', () => {
+  const kinds: Record<string, (base: string, name: string) => string> = {
+    registry: (base, name) => (base === 'out' ? `docker://${H}/ours/${name}:1` : `docker://${H}/theirs/${name}:1`),
+    dir: (base, name) => `dir:${join(work, base, `${name}.dir`)}`,
+    oci: (base, name) => `oci:${join(work, base, `${name}.layout`)}:x`,
+    'oci-archive': (base, name) => `oci-archive:${join(work, base, `${name}.oci.tar`)}:x`,
+    'docker-archive': (base, name) => `docker-archive:${join(work, base, `${name}.docker.tar`)}:app:1`,
+  };
+  for (const format of ['oci', 'v2s2']) {
+    it(`a ${format} image from the registry to each kind of destination`, async () => {
+      await Promise.all(
+        Object.entries(kinds).map(async ([kind, at]) => {
+          const name = `${format}-${kind}`;
+          const [r] = await Promise.all([copy('--digestfile', out(`${name}.digest`), src[format]!, at('out', name)), skCopy(src[format]!, at('sk', name))]);
+          ok(r);
+          const want = await readBack(at('sk', name));
+          expect(await readBack(at('out', name)), `${kind}`).toBe(want);
+          const recs = records(r.stdout);
+          expect(recs, kind).toHaveLength(1);
+          expect(recs[0]).toMatchObject({ ref: src[format], digest: want, status: 'copied' });
+          expect(readFileSync(out(`${name}.digest`), 'utf8'), kind).toBe(want);
+        }),
+      );
+    });
+  }
+
+  it('back to a registry from the archives: oci-archive as it was, docker-archive as it reads', async () => {
+    const r = ok(await copy(kinds['oci-archive']!('out', 'oci-oci-archive'), `docker://${H}/back/oci:1`));
+    expect(await readBack(`docker://${H}/back/oci:1`)).toBe(await readBack(src.oci!));
+    expect(records(r.stdout)[0]!.ref).toBe(kinds['oci-archive']!('out', 'oci-oci-archive'));
+    // A docker-archive serves uncompressed layers; skopeo gzips them on the way to a registry (its
+    // own digests), imgpipe copies what it reads: the image skopeo reads back has the same config.
+    const archive = kinds['docker-archive']!('out', 'oci-docker-archive');
+    ok(await copy(archive, `docker://${H}/back/docker:1`));
+    expect(await readBack(`docker://${H}/back/docker:1`)).toBe(await readBack(archive));
+    await skCopy(archive, `docker://${H}/back/docker-sk:1`);
+    const config = async (ref: string) => (await sk(['inspect', '--config', '--raw', '--tls-verify=false', ref])).stdout;
+    expect(await config(`docker://${H}/back/docker:1`)).toBe(await config(`docker://${H}/back/docker-sk:1`));
+  });
+});
+
+describe('docker-archive interop', () => {
+  it('a docker-archive skopeo wrote is read by img-copy, and one imgpipe wrote (two tags) by skopeo', async () => {
+    const theirsTar = theirs('interop.tar');
+    await skCopy(src.v2s2!, `docker-archive:${theirsTar}:app:1`);
+    const r = ok(await copy(`docker-archive:${theirsTar}`, `dir:${out('from-sk.dir')}`));
+    expect(records(r.stdout)[0]!.digest).toBe(await readBack(`docker-archive:${theirsTar}`));
+    expect(await readBack(`dir:${out('from-sk.dir')}`)).toBe(await readBack(`docker-archive:${theirsTar}`));
+
+    // Several records into one archive: two images, three tags.
+    const ours = out('multi.docker.tar');
+    ok(
+      await sh(`img-manifest get --tls-verify=false ${src.oci} ${src.v2s2} docker://${H}/src/multi:1 --platform linux/arm64 \\
+        | jq -c 'if .ref | test("app") then .dest = "docker-archive:${ours}:app:1" elif .ref | test("v2") then .dest = "docker-archive:${ours}:v2:1" else .dest = "docker-archive:${ours}:quay.io/team/multi:2" end' \\
+        | img-blob-put | img-manifest put --tls-verify=false`),
+    );
+    for (const tag of ['app:1', 'v2:1', 'quay.io/team/multi:2']) {
+      await sk(['copy', '-q', `docker-archive:${ours}:${tag}`, `dir:${out(`sk-read-${tag.replace(/\W/g, '-')}`)}`]);
+    }
+    const manifest = JSON.parse((await exec('tar', ['-xOf', ours, 'manifest.json'])).stdout);
+    expect(manifest.flatMap((m: { RepoTags: string[] }) => m.RepoTags).sort()).toEqual(['docker.io/library/app:1', 'docker.io/library/v2:1', 'quay.io/team/multi:2']);
+    // app:1 and v2:1 are one image (a conversion to v2s2 keeps the config): one item, two tags.
+    expect(manifest.map((m: { RepoTags: string[] }) => m.RepoTags.length).sort()).toEqual([1, 2]);
+  });
+});
+
+describe('multi-arch', () => {
+  it('--all copies the index and every image; the default and --override-arch copy one image, as skopeo does', async () => {
+    ok(await copy('--all', src.multi!, `docker://${H}/ours/multi:all`));
+    await skCopy('--multi-arch', 'all', src.multi!, `docker://${H}/theirs/multi:all`);
+    expect(await readBack(`docker://${H}/ours/multi:all`)).toBe(await readBack(`docker://${H}/theirs/multi:all`));
+    const all = ok(await copy('--all', src.multi!, `oci:${out('multi.layout')}:all`));
+    expect(records(all.stdout)).toHaveLength(3);
+    await skCopy('--all', src.multi!, `oci:${theirs('multi.layout')}:all`);
+    expect(await readBack(`oci:${out('multi.layout')}:all`)).toBe(await readBack(`oci:${theirs('multi.layout')}:all`));
+
+    for (const [name, flags] of [
+      ['system', []],
+      ['arm64', ['--override-arch', 'arm64', '--override-os', 'linux']],
+    ] as const) {
+      const r = ok(await copy(...flags, src.multi!, `dir:${out(`one-${name}`)}`));
+      await skCopy(...flags, src.multi!, `dir:${theirs(`one-${name}`)}`);
+      const want = await readBack(`dir:${theirs(`one-${name}`)}`);
+      expect(records(r.stdout).map((x) => x.digest)).toEqual([want]);
+      expect(await readBack(`dir:${out(`one-${name}`)}`)).toBe(want);
+    }
+    // One image of an index into a docker-archive (which holds single images).
+    ok(await copy(src.multi!, `docker-archive:${out('one.docker.tar')}`));
+    await skCopy(src.multi!, `docker-archive:${theirs('one.docker.tar')}`);
+    expect(await readBack(`docker-archive:${out('one.docker.tar')}`)).toBe(await readBack(`docker-archive:${theirs('one.docker.tar')}`));
+  });
+});
+
+describe('--format and --preserve-digests', () => {
+  it('conversions give the digests skopeo gives: images both ways, an index with its children', async () => {
+    for (const [from, format] of [
+      ['oci', 'v2s2'],
+      ['v2s2', 'oci'],
+    ] as const) {
+      const r = ok(await copy('--format', format, src[from]!, `dir:${out(`fmt-${format}`)}`));
+      await skCopy('--format', format, src[from]!, `dir:${theirs(`fmt-${format}`)}`);
+      const want = await readBack(`dir:${theirs(`fmt-${format}`)}`);
+      expect(await readBack(`dir:${out(`fmt-${format}`)}`), format).toBe(want);
+      expect(records(r.stdout)[0]!.digest).toBe(want);
+      // The converted manifest is in the record, for jq.
+      expect(sha256(records(r.stdout)[0]!.raw)).toBe(want);
+    }
+    ok(await copy('--all', '--format', 'v2s2', src.multi!, `docker://${H}/ours/multi:v2s2`));
+    await skCopy('--all', '--format', 'v2s2', src.multi!, `docker://${H}/theirs/multi:v2s2`);
+    const ours = (await img('img-manifest', ['get', '--all', '--tls-verify=false', `docker://${H}/ours/multi:v2s2`])).stdout;
+    const them = (await img('img-manifest', ['get', '--all', '--tls-verify=false', `docker://${H}/theirs/multi:v2s2`])).stdout;
+    expect(records(ours).map((x) => x.digest)).toEqual(records(them).map((x) => x.digest));
+    expect(records(ours)[2]!.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+  });
+
+  it('--preserve-digests with a conversion is a one-line error naming the image', async () => {
+    const r = await copy('--preserve-digests', '--format', 'v2s2', src.oci!, `dir:${out('preserve')}`);
+    oneLine(r, src.oci!);
+    expect(r.stderr).toContain('--preserve-digests');
+    expect(existsSync(join(out('preserve'), 'manifest.json'))).toBe(false);
+    // Nothing to convert: the digest is kept and the copy works.
+    ok(await copy('--preserve-digests', '--format', 'oci', src.oci!, `dir:${out('preserve-ok')}`));
+  });
+});
+
+describe('archives on pipes', () => {
+  it('img-copy … oci-archive:/dev/stdout | img-copy oci-archive:/dev/stdin … moves an image across an air gap', async () => {
+    for (const kind of ['oci-archive', 'docker-archive']) {
+      const dest = `docker://${H}/air/${kind}:1`;
+      const r = ok(await sh(`img-copy --tls-verify=false ${src.oci} ${kind}:/dev/stdout | img-copy --tls-verify=false ${kind}:/dev/stdin ${dest}`));
+      const recs = records(r.stdout);
+      expect(recs).toHaveLength(1);
+      expect(recs[0]!.ref).toBe(`${kind}:/dev/stdin`);
+      expect(await readBack(dest)).toBe(recs[0]!.digest);
+      // oci-archive keeps the image as it was; a docker-archive holds it with uncompressed layers.
+      if (kind === 'oci-archive') expect(recs[0]!.digest).toBe(await readBack(src.oci!));
+      const config = async (ref: string) => (await sk(['inspect', '--config', '--raw', '--tls-verify=false', ref])).stdout;
+      expect(await config(dest)).toBe(await config(src.oci!));
+    }
+    expect(readdirSync(TMP)).toEqual([]);
+  });
+
+  it('an archive to /dev/stdout is all that stdout gets, and tar reads it', async () => {
+    const r = ok(await sh(`img-copy --tls-verify=false ${src.oci} oci-archive:/dev/stdout | tar -t`));
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['oci-layout', 'index.json']));
+  });
+});
+
+describe('failures leave nothing at PATH', () => {
+  it('a corrupt source blob, or an error record in the stream, aborts the archive', async () => {
+    const dir = out('corrupt.dir');
+    ok(await copy(src.oci!, `dir:${dir}`));
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const layer = join(dir, m.layers[0].digest.slice(7));
+    const bytes = readFileSync(layer);
+    bytes[20] ^= 1;
+    writeFileSync(layer, bytes);
+    for (const kind of ['oci-archive', 'docker-archive']) {
+      const path = out(`corrupt.${kind}.tar`);
+      const r = await copy(`dir:${dir}`, `${kind}:${path}`);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toContain(m.layers[0].digest);
+      expect(existsSync(path)).toBe(false);
+      expect(leftovers(out(''))).toEqual([]);
+    }
+    const path = out('partial.tar');
+    const r = await sh(`img-manifest get --tls-verify=false dir:${out('nope')} ${src.oci} | img-ref --dest oci-archive:${path} | img-blob-put | img-manifest put oci-archive:${path}`);
+    expect(r.status).toBe(1);
+    expect(existsSync(path)).toBe(false);
+    expect(leftovers(out(''))).toEqual([]);
+  });
+
+  it('--dry-run prints the plan and writes nothing', async () => {
+    const path = out('dry.tar');
+    const r = ok(await copy('--dry-run', src.oci!, `oci-archive:${path}`));
+    const plan = records(r.stdout);
+    expect(plan).toHaveLength(1);
+    expect(plan[0]).toMatchObject({ status: 'planned', blobs: { copied: 3 } });
+    expect(plan[0]!.blobs.bytes).toBeGreaterThan(0);
+    expect(existsSync(path)).toBe(false);
+  });
+});
