@@ -6,27 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../helpers/fixtures.js';
 import { must, umociImage } from '../helpers/images.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
-import { exec, img as imgRaw, records, sh as shRaw, tempDir, type Result } from '../helpers/run.js';
+import { exec, records, tempDir, type Result } from '../helpers/run.js';
+import { sandbox } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-copy-e2e-');
 const L = join(work, 'layout');
-const TMP = join(work, 'tmp');
-/** Credentials isolated in the temp dir; TMPDIR too, so that spool files left behind would show. */
-const env: NodeJS.ProcessEnv = {
-  HOME: join(work, 'home'),
-  XDG_RUNTIME_DIR: join(work, 'run'),
-  XDG_CONFIG_HOME: join(work, 'config'),
-  DOCKER_CONFIG: join(work, 'docker'),
-  REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-  TMPDIR: TMP,
-};
-const img = (cmd: string, args: string[], input?: string | Buffer) => imgRaw(cmd, args, input, env);
-const sh = (script: string) => shRaw(script, env);
-const skopeo = (args: string[]) => {
-  const [sub, ...rest] = args;
-  return exec('skopeo', ['--policy', join(work, 'policy.json'), sub!, ...rest], undefined, env);
-};
-const sk = (args: string[]) => must(skopeo(args), `skopeo ${args.join(' ')}`);
+/** Credentials isolated in the work dir; TMPDIR too, so that spool files left behind would show. */
+const box = sandbox(work);
+const TMP = box.env.TMPDIR!;
+const { img, sh, sk } = box;
 const ok = (r: Result) => {
   expect(r.status, r.stderr).toBe(0);
   return r;
@@ -53,9 +41,7 @@ const src: Record<string, string> = {};
 const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
 
 beforeAll(async () => {
-  for (const d of ['home', 'run', 'config', 'docker', 'tmp', 'out', 'sk']) mkdirSync(join(work, d), { recursive: true });
-  writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
-  writeFileSync(join(work, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
+  for (const d of ['out', 'sk']) mkdirSync(join(work, d), { recursive: true });
   reg = await startRegistry();
   H = reg.host;
   // Two single-platform images made by umoci, and an index over both made with img-manifest put.
@@ -196,6 +182,36 @@ describe('--format and --preserve-digests', () => {
     const them = (await img('img-manifest', ['get', '--all', '--tls-verify=false', `docker://${H}/theirs/multi:v2s2`])).stdout;
     expect(records(ours).map((x) => x.digest)).toEqual(records(them).map((x) => x.digest));
     expect(records(ours)[2]!.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+  });
+
+  it('a Docker config with fields OCI lacks is rewritten byte for byte as skopeo rewrites it', async () => {
+    const dir = out('rich.dir');
+    mkdirSync(dir);
+    const layer = Buffer.from('rich layer\n'.repeat(50));
+    const config = Buffer.from(
+      JSON.stringify({
+        os: 'linux', architecture: 'arm64', variant: 'v8', 'os.version': '10.0', 'os.features': ['f'], docker_version: '20.10', id: 'x',
+        container_config: { Cmd: ['x'] }, created: '2020-01-02T03:04:05.120000000+01:00', author: 'a<b>&c',
+        config: { Labels: { z: '1', a: '2' }, Cmd: ['/bin/sh'], Env: ['A=1'], ArgsEscaped: true, ExposedPorts: { '80/tcp': {} }, Hostname: 'h', User: 'u', OnBuild: null, WorkingDir: '/w', StopSignal: 'TERM', Volumes: { '/v': {} }, Entrypoint: ['e'] },
+        rootfs: { diff_ids: [sha256(layer)], type: 'layers' },
+        history: [{ empty_layer: false, created_by: 'x', created: '2020-01-01T00:00:00+00:00', comment: 'c', author: 'me' }, { empty_layer: true }],
+      }),
+    );
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: sha256(config) },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', size: layer.length, digest: sha256(layer) }],
+    };
+    writeFileSync(join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+    writeFileSync(join(dir, sha256(layer).slice(7)), layer);
+    writeFileSync(join(dir, sha256(config).slice(7)), config);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const [r] = await Promise.all([copy('--format', 'oci', `dir:${dir}`, `dir:${out('rich-oci')}`), skCopy('--format', 'oci', `dir:${dir}`, `dir:${theirs('rich-oci')}`)]);
+    ok(r);
+    const configOf = (d: string) => readFileSync(join(d, JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')).config.digest.slice(7)), 'utf8');
+    expect(configOf(out('rich-oci'))).toBe(configOf(theirs('rich-oci')));
+    expect(await readBack(`dir:${out('rich-oci')}`)).toBe(await readBack(`dir:${theirs('rich-oci')}`));
   });
 
   it('--preserve-digests with a conversion is a one-line error naming the image', async () => {

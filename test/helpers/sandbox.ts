@@ -1,0 +1,47 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { must } from './images.js';
+import { exec, img, sh, type Result } from './run.js';
+
+/**
+ * Sandbox is a test file's isolated world below `work`: HOME, XDG and docker config dirs, an empty
+ * auth.json, TMPDIR and an accept-anything policy.json, so that neither imgpipe nor skopeo reads
+ * the user's credentials or leaves files elsewhere. The runners below use that environment.
+ */
+export interface Sandbox {
+  env: NodeJS.ProcessEnv;
+  /** an img-* command */
+  img(command: string, args: string[], input?: string | Buffer): Promise<Result>;
+  /** a bash -o pipefail script with the img-* commands on PATH */
+  sh(script: string): Promise<Result>;
+  /** real skopeo, with the sandbox's policy */
+  skopeo(args: string[]): Promise<Result>;
+  /** skopeo that must succeed */
+  sk(args: string[]): Promise<Result>;
+}
+
+/** sandbox makes the dirs and files of a Sandbox below `work` and returns its runners. */
+export function sandbox(work: string): Sandbox {
+  const env: NodeJS.ProcessEnv = {
+    HOME: join(work, 'home'),
+    XDG_RUNTIME_DIR: join(work, 'run'),
+    XDG_CONFIG_HOME: join(work, 'config'),
+    DOCKER_CONFIG: join(work, 'docker'),
+    REGISTRY_AUTH_FILE: join(work, 'auth.json'),
+    TMPDIR: join(work, 'tmp'),
+  };
+  for (const d of ['home', 'run', 'config', 'docker', 'tmp']) mkdirSync(join(work, d), { recursive: true });
+  writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
+  writeFileSync(join(work, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
+  const skopeo = (args: string[]) => {
+    const [sub, ...rest] = args;
+    return exec('skopeo', ['--policy', join(work, 'policy.json'), sub!, ...rest], undefined, env);
+  };
+  return {
+    env,
+    img: (command, args, input) => img(command, args, input, env),
+    sh: (script) => sh(script, env),
+    skopeo,
+    sk: (args) => must(skopeo(args), `skopeo ${args.join(' ')}`),
+  };
+}
