@@ -71,16 +71,20 @@ export async function verifyManifestSignature(
   return check(await gpgVerify(signature), fingerprints as string[]);
 }
 
-function finish(v: Verified, manifest: Uint8Array, expectedReference: string, accepted: string[]): VerifiedSignature {
+/**
+ * acceptedKeyIdentity returns the fingerprint under which `accepted` accepts a verified signature:
+ * the signing key's, or for a subkey its primary key's (as containers/image); else it refuses.
+ */
+export function acceptedKeyIdentity(v: Verified, accepted: string[]): string {
   const ok = new Set(accepted.map((f) => f.toUpperCase()));
-  let keyIdentity = v.keyIdentity;
-  if (!ok.has(keyIdentity.toUpperCase())) {
-    if (!ok.has(v.primaryKeyIdentity.toUpperCase()) || v.primaryKeyIdentity === v.keyIdentity) {
-      const of = v.primaryKeyIdentity !== v.keyIdentity ? ` of ${v.primaryKeyIdentity}` : '';
-      throw invalidSignature(`signature by key ${v.keyIdentity}${of} is not accepted (expected ${accepted.join(', ')})`);
-    }
-    keyIdentity = v.primaryKeyIdentity;
-  }
+  if (ok.has(v.keyIdentity.toUpperCase())) return v.keyIdentity;
+  if (v.primaryKeyIdentity !== v.keyIdentity && ok.has(v.primaryKeyIdentity.toUpperCase())) return v.primaryKeyIdentity;
+  const of = v.primaryKeyIdentity !== v.keyIdentity ? ` of ${v.primaryKeyIdentity}` : '';
+  throw invalidSignature(`signature by key ${v.keyIdentity}${of} is not accepted (expected ${accepted.join(', ')})`);
+}
+
+function finish(v: Verified, manifest: Uint8Array, expectedReference: string, accepted: string[]): VerifiedSignature {
+  const keyIdentity = acceptedKeyIdentity(v, accepted);
   const payload = parsePayload(v.content);
   if (!manifestMatchesDigest(manifest, payload.dockerManifestDigest)) {
     throw invalidSignature(`signature for docker digest ${JSON.stringify(payload.dockerManifestDigest)} does not match the manifest`);

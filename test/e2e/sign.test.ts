@@ -2,7 +2,13 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImgError } from '../../lib/errors.js';
 import { digestOf } from '../../lib/oci/digest.js';
+import { checkPolicy, type PolicyImage } from '../../lib/policy/evaluate.js';
+import { loadPolicy } from '../../lib/policy/load.js';
+import { parsePolicy } from '../../lib/policy/parse.js';
+import { imageDockerReference, policyScopes, requirementsFor } from '../../lib/policy/scope.js';
+import { parseRef } from '../../lib/ref/index.js';
 import { exec, img, tempDir, type Result } from '../helpers/run.js';
 
 // Real gpg keyrings made here, real skopeo as the oracle: what img-sign signs skopeo verifies and
@@ -217,5 +223,71 @@ describe('rejections, each with its reason (and skopeo agrees)', () => {
     await ok(gpg(['--local-user', plain, '--local-user', locked, '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--output', two, '--sign'], payload), 'gpg --sign twice');
     const r = await verify([manifestPath, REF, plain, two]);
     expect(r.stderr).toMatch(/invalid signature: unexpected GPG signature count 2/);
+  });
+});
+
+describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
+  let byPlain: Buffer;
+  let byLocked: Buffer;
+  beforeAll(async () => {
+    await ok(img('img-sign', ['sign', '-o', join(work, 'p1.sig'), manifestPath, REF, plain], undefined, env), 'sign');
+    await ok(img('img-sign', ['sign', '-o', join(work, 'p2.sig'), '--passphrase-file', join(work, 'right.pass'), manifestPath, REF, locked], undefined, env), 'sign');
+    byPlain = readFileSync(join(work, 'p1.sig'));
+    byLocked = readFileSync(join(work, 'p2.sig'));
+  });
+  const signedBy = (identity?: object) => parsePolicy(JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: join(work, 'plain.pub'), ...(identity ? { signedIdentity: identity } : {}) }] })).default;
+  const imageAt = (ref: string, signatures: Buffer[]): PolicyImage => ({ name: ref, dockerReference: imageDockerReference(parseRef(ref)), manifest: new TextEncoder().encode(manifest), signatures });
+  const reason = async (p: Promise<void>) => {
+    const e = await p.then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(ImgError);
+    return `${(e as ImgError).code}: ${(e as ImgError).message}`;
+  };
+
+  it('accepts a signed image under signedBy with the default identity rule', async () => {
+    await checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byPlain]));
+    await checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byLocked, byPlain])); // one accepted signature is enough
+  });
+
+  it('refuses a signature for one tag presented for another tag with the same digest', async () => {
+    expect(await reason(checkPolicy(signedBy(), imageAt('docker://registry.example.com/team/app:v2', [byPlain])))).toBe(`DENIED: signature for identity "${REF}" is not accepted`);
+    await checkPolicy(signedBy({ type: 'matchRepository' }), imageAt('docker://registry.example.com/team/app:v2', [byPlain]));
+    await checkPolicy(signedBy(), imageAt(`docker://registry.example.com/team/app@${DIGEST}`, [byPlain])); // by digest: the repository must match
+  });
+
+  it('refuses an unsigned image, a wrong key and another manifest, with the reason', async () => {
+    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [])))).toBe('DENIED: a signature was required, but no signature exists');
+    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byLocked])))).toMatch(/^DENIED: invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys$/);
+    const other = { ...imageAt(`docker://${REF}`, [byPlain, byLocked]), manifest: new TextEncoder().encode(`${manifest} `) };
+    expect(await reason(checkPolicy(signedBy(), other))).toMatch(/^DENIED: none of the signatures were accepted, reasons: signature for digest sha256:\w+ does not match; invalid signature: signed by key ID/);
+  });
+
+  it('dir: images have no docker reference: only exactReference/exactRepository can match', async () => {
+    const local = imageAt(`dir:${work}/img`, [byPlain]);
+    expect(await reason(checkPolicy(signedBy(), local))).toContain('is not accepted');
+    await checkPolicy(signedBy({ type: 'exactReference', dockerReference: REF }), local);
+    await checkPolicy(signedBy({ type: 'exactRepository', dockerRepository: 'registry.example.com/team/app' }), local);
+  });
+
+  it('remapIdentity accepts a mirror copy signed under the original name', async () => {
+    const mirror = imageAt('docker://mirror.example.net/team/app:v1', [byPlain]);
+    expect(await reason(checkPolicy(signedBy(), mirror))).toContain('is not accepted');
+    await checkPolicy(signedBy({ type: 'remapIdentity', prefix: 'mirror.example.net', signedPrefix: 'registry.example.com' }), mirror);
+  });
+
+  it('takes the scope that applies from a policy file; reject and sigstore say why', async () => {
+    const path = file('policy.json', JSON.stringify({
+      default: [{ type: 'reject' }],
+      transports: {
+        docker: {
+          'registry.example.com/team': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: readFileSync(join(work, 'plain.pub')).toString('base64') }],
+          'cosign.example.com': [{ type: 'sigstoreSigned', keyPath: '/k.pub' }],
+        },
+      },
+    }));
+    const { policy } = await loadPolicy(path);
+    const check = (ref: string, sigs: Buffer[]) => checkPolicy(requirementsFor(policy, policyScopes(parseRef(ref))).requirements, imageAt(ref, sigs));
+    await check(`docker://${REF}`, [byPlain]);
+    expect(await reason(check('docker://other.example.com/x:1', [byPlain]))).toBe('DENIED: running image docker://other.example.com/x:1 is rejected by policy');
+    expect(await reason(check('docker://cosign.example.com/x:1', []))).toBe('UNSUPPORTED: sigstoreSigned requirements are not supported by imgpipe yet');
   });
 });
