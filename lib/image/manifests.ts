@@ -3,7 +3,7 @@ import { ImgError, wrap } from '../errors.js';
 import { isIndexType } from '../oci/mediatype.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import { formatPlatform } from '../oci/platform.js';
-import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
+import type { ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import type { StoredManifest } from '../transport/types.js';
@@ -170,39 +170,7 @@ export async function getRawManifest(refString: string, topts: TransportOptions 
   }
 }
 
-/**
- * putManifestRecord writes a record's manifest to `dest` (the argument, else the record's `dest`):
- * byte for byte unless the record's `manifest` was edited. A record with a `parent` is a child of an
- * index and is stored by digest only. The blobs it needs MUST already be at the destination.
- */
-export async function putManifestRecord(rec: ImageRecord, destArg?: string, topts: TransportOptions = {}): Promise<ImageRecord> {
-  const destString = destArg ?? (typeof rec.dest === 'string' ? rec.dest : undefined);
-  if (destString === undefined) {
-    throw new ImgError('RECORD_INVALID', `record${typeof rec.ref === 'string' ? ` for ${rec.ref}` : ''} has no "dest" and no destination was given`);
-  }
-  const dest = formatRef(parseRef(destString));
-  // img-manifest get --missing-at-dest found the image at its destination already.
-  if (rec.status === 'exists') return rec;
-  try {
-    const m = manifestOfRecord(rec, dest);
-    const target = openTransport(dest, topts);
-    const child = typeof rec.parent === 'string';
-    let status = 'copied';
-    if (!child) {
-      const existing = canHead(target) ? await target.headManifest() : await target.getManifest().catch(() => undefined);
-      if (existing?.digest === m.digest) status = 'exists';
-    }
-    if (status === 'copied') await target.putManifest({ bytes: m.bytes, mediaType: m.mediaType, digest: m.digest }, { child });
-    const out: ImageRecord = { ...rec, dest, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, status };
-    if (m.edited) {
-      out.raw = m.bytes.toString('utf8');
-      out.manifest = JSON.parse(out.raw);
-    }
-    return out;
-  } catch (e) {
-    throw wrap(e, `writing manifest ${dest}`, dest);
-  }
-}
+// Writing manifests (img-manifest put) is ManifestPutter in put.ts: conversions and archives need state across records.
 
 /** deleteManifestRecord deletes the manifest a record's `ref` names (by digest, as skopeo delete does). */
 export async function deleteManifestRecord(rec: ImageRecord, topts: TransportOptions = {}): Promise<ImageRecord> {
