@@ -48,8 +48,9 @@ run('img-copy', HELP, async (argv) => {
   const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
 
   const get = ['get', src, ...sideArgs(flags, 'src')];
+  // skopeo copy's default is --multi-arch system; get refuses --all with another --multi-arch.
   if (flags.all) get.push('--all');
-  else get.push(`--multi-arch=${flags['multi-arch'] === undefined ? 'system' : String(flags['multi-arch'])}`);
+  if (flags['multi-arch'] !== undefined || !flags.all) get.push(`--multi-arch=${flags['multi-arch'] === undefined ? 'system' : String(flags['multi-arch'])}`);
   for (const p of ([] as unknown[]).concat(flags.platform ?? [])) get.push(`--platform=${String(p)}`);
   if (['override-os', 'override-arch', 'override-variant'].some((f) => flags[f] !== undefined)) {
     const host = hostPlatform();
