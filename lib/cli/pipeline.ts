@@ -30,7 +30,7 @@ export function describe(stages: Stage[]): string {
 /**
  * runPipeline runs the stages as real processes, stdout to stdin, as the shell would; stderr is
  * shared. `onRecord` sees each record the last stage writes (which also go to our stdout unless
- * `quiet`); returning false stops the pipeline (kills every stage). With `stdin: 'inherit'` the first
+ * `quiet`; held until the end when both stdout and stderr are a terminal); returning false stops the pipeline (kills every stage). With `stdin: 'inherit'` the first
  * stage reads our stdin; with `stdout: 'inherit'` the last stage writes straight to our stdout (raw
  * bytes, e.g. an archive to /dev/stdout) and `onRecord` sees nothing. Resolves with the exit
  * status: the first non-zero status of any stage, as with pipefail.
@@ -56,9 +56,16 @@ export async function runPipeline(
   const last = children[children.length - 1]!;
   let stopped = false;
   if (opts.stdout === 'inherit') return (await Promise.all(statuses)).find((c) => c !== 0) ?? 0;
+  // On a terminal that also shows img-blob-put's progress bars, a record printed mid-run would be
+  // drawn over by the next redraw: hold the records until the stages are done.
+  const held: string[] | undefined = process.stdout.isTTY && process.stderr.isTTY ? [] : undefined;
   for await (const line of readLines(last.stdout!, 'the last stage')) {
     if ('error' in line) throw new ImgError('IO', line.error.message);
-    if (!opts.quiet) process.stdout.write(`${JSON.stringify(line.record)}\n`);
+    const text = `${JSON.stringify(line.record)}\n`;
+    if (!opts.quiet) {
+      if (held) held.push(text);
+      else process.stdout.write(text);
+    }
     if (opts.onRecord?.(line.record as ImageRecord) === false) {
       stopped = true;
       for (const c of children) c.kill('SIGTERM');
@@ -66,6 +73,7 @@ export async function runPipeline(
     }
   }
   const codes = await Promise.all(statuses);
+  if (held) process.stdout.write(held.join(''));
   if (stopped) return 1;
   return codes.find((c) => c !== 0) ?? 0;
 }
