@@ -7,7 +7,7 @@
 //   RUNS=3                                    timed runs of each tool, interleaved; medians reported
 //   BENCH_ONLY=copy|sync                      run one half
 // Storage (fixtures, registries, sync targets) goes under $TMPDIR (default /tmp).
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,10 +36,16 @@ const TLS = ['--src-tls-verify=false', '--dest-tls-verify=false'];
 const SKOPEO = ['--preserve-digests', ...TLS];
 const haveSync = existsSync(join(ROOT, 'dist', 'img-sync.mjs'));
 
-function sh(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * MIB });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr || r.error?.message}`);
-  return r.stdout;
+/**
+ * sh runs a command and resolves with its stdout. Never spawnSync here: a blocked event loop stops
+ * draining the registries' log pipes, and a registry blocked on a full pipe stops answering.
+ */
+function sh(cmd: string, args: string[]): Promise<Buffer> {
+  return new Promise((res, rej) =>
+    execFile(cmd, args, { encoding: 'buffer', maxBuffer: 64 * MIB }, (e, stdout, stderr) =>
+      e ? rej(new Error(`${cmd} ${args.join(' ')}: ${e.message} ${stderr.toString()}`)) : res(stdout),
+    ),
+  );
 }
 
 function log(msg: string): void {
@@ -47,15 +53,14 @@ function log(msg: string): void {
 }
 
 /** manifestDigest asks skopeo for the manifest at `ref` and digests its bytes (the check that a copy landed). */
-function manifestDigest(ref: string): string {
-  const r = spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', ref]);
-  if (r.status !== 0) throw new Error(`skopeo inspect ${ref}: ${r.stderr}`);
-  return `sha256:${createHash('sha256').update(r.stdout).digest('hex')}`;
+async function manifestDigest(ref: string): Promise<string> {
+  const raw = await sh('skopeo', ['inspect', '--raw', '--tls-verify=false', ref]);
+  return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 }
 
-function diskBytes(path: string): { allocated: number; apparent: number } {
-  const allocated = Number(sh('du', ['-sB1', path]).split('\t')[0]);
-  const apparent = Number(sh('du', ['-sb', path]).split('\t')[0]);
+async function diskBytes(path: string): Promise<{ allocated: number; apparent: number }> {
+  const allocated = Number((await sh('du', ['-sB1', path])).toString().split('\t')[0]);
+  const apparent = Number((await sh('du', ['-sb', path])).toString().split('\t')[0]);
   return { allocated, apparent };
 }
 
@@ -71,10 +76,11 @@ async function stop(r: Registry): Promise<void> {
   await r.stop();
 }
 const cleanup = () => rmSync(work, { recursive: true, force: true });
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const)
+  process.on(signal, () => {
+    cleanup();
+    process.exit(code);
+  });
 
 // Room: the copy fixture lives in its layout (removed after the push), the source registry and one
 // destination at a time; skopeo's dir: sync stores every tag's base layers again.
@@ -111,7 +117,7 @@ async function benchCopy(): Promise<void> {
   const src = await registry();
   const srcRef = `docker://${src.host}/bench/big:1`;
   log(`pushing it to ${src.host} with skopeo`);
-  sh('skopeo', ['copy', '-q', ...SKOPEO, `oci:${layout.dir}:1`, srcRef]);
+  await sh('skopeo', ['copy', '-q', ...SKOPEO, `oci:${layout.dir}:1`, srcRef]);
   rmSync(layout.dir, { recursive: true, force: true });
 
   // Each run copies into a registry of its own with empty storage: nothing to skip, nothing to mount.
@@ -120,7 +126,7 @@ async function benchCopy(): Promise<void> {
     try {
       const destRef = `docker://${dst.host}/bench/copy:1`;
       const run = await runSampled(cmd, args(destRef));
-      if (manifestDigest(destRef) !== digest) throw new Error(`${cmd}: the copy at ${destRef} has another manifest digest`);
+      if ((await manifestDigest(destRef)) !== digest) throw new Error(`${cmd}: the copy at ${destRef} has another manifest digest`);
       return run;
     } finally {
       await stop(dst);
@@ -170,10 +176,10 @@ async function benchSync(): Promise<void> {
   const src = await registry();
   const srcRepo = `${src.host}/bench/app`;
   log(`pushing them to ${src.host} with skopeo`);
-  for (const tag of names) sh('skopeo', ['copy', '-q', ...SKOPEO, `oci:${layout.dir}:${tag}`, `docker://${srcRepo}:${tag}`]);
+  for (const tag of names) await sh('skopeo', ['copy', '-q', ...SKOPEO, `oci:${layout.dir}:${tag}`, `docker://${srcRepo}:${tag}`]);
   rmSync(layout.dir, { recursive: true, force: true });
 
-  const tagCount = (repo: string) => (JSON.parse(sh('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`])).Tags as string[]).length;
+  const tagCount = async (repo: string) => (JSON.parse((await sh('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`])).toString()).Tags as string[]).length;
   // Each run syncs into a registry of its own with empty storage, then syncs again with nothing changed.
   const twice = (cmd: string, args: (dest: string) => string[]) => async () => {
     const dst = await registry();
@@ -181,7 +187,7 @@ async function benchSync(): Promise<void> {
       const a = args(`${dst.host}/bench`);
       const first = await runSampled(cmd, a);
       const again = await runSampled(cmd, a);
-      const n = tagCount(`${dst.host}/bench/app`);
+      const n = await tagCount(`${dst.host}/bench/app`);
       if (n !== tags) throw new Error(`${cmd}: ${n} tags at ${dst.host}/bench/app, expected ${tags}`);
       return { first, again };
     } finally {
@@ -208,10 +214,10 @@ async function benchSync(): Promise<void> {
   const dirDir = join(work, 'sync-dir');
   log('syncing into an oci: layout (imgpipe) and dir: directories (skopeo)');
   const ociMs = await timeRun(join(BIN, 'img-sync'), ['--src', 'docker', '--dest', 'oci', ...TLS, srcRepo, ociDir]);
-  const oci = diskBytes(ociDir);
+  const oci = await diskBytes(ociDir);
   rmSync(ociDir, { recursive: true, force: true });
   const dirMs = await timeRun('skopeo', ['sync', '--src', 'docker', '--dest', 'dir', ...SKOPEO, srcRepo, dirDir]);
-  const dir = diskBytes(dirDir);
+  const dir = await diskBytes(dirDir);
   rmSync(dirDir, { recursive: true, force: true });
   await stop(src);
   rows.push([`disk of ${tags} synced tags: oci: layout vs skopeo dir: (MiB)`, mib(oci.allocated / 1024), mib(dir.allocated / 1024), (oci.allocated / dir.allocated).toFixed(3), '≤ 0.1', verdict(oci.allocated / dir.allocated <= 0.1)]);
@@ -221,7 +227,7 @@ async function benchSync(): Promise<void> {
 try {
   if (only !== 'sync') await benchCopy();
   if (only !== 'copy') await benchSync();
-  const skopeoVersion = sh('skopeo', ['--version']).trim();
+  const skopeoVersion = (await sh('skopeo', ['--version'])).toString().trim();
   process.stdout.write(
     `\ncopy and sync: ${runs} interleaved run(s) of each tool, local docker-registry instances on loopback (plain http); ${skopeoVersion}, node ${process.version}; skopeo ${SKOPEO.join(' ')}\n` +
       `${table(rows)}\n${details.map((d) => `  ${d}`).join('\n')}\n`,
