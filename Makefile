@@ -37,5 +37,7 @@ clean:
 	rm -rf dist
 
 # Benchmarks print figures; they are not tests (docs/performance.md records what they measured).
+# bench/transfer.ts: copy and sync against skopeo; sizes from BENCH_* and RUNS (see the file), storage under $TMPDIR.
 bench: deb-deps build
 	node scripts/run-ts.mjs bench/startup.ts
+	node scripts/run-ts.mjs bench/transfer.ts
