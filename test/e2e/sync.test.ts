@@ -130,6 +130,22 @@ const YAML = (host: string) => `${host}:
     tools/cli: '\\A[ab]\\z'
 `;
 
+describe('img-tags as the source stage', () => {
+  it('lists repositories, tags and single images, with filters, keeping the fields of stdin records', async () => {
+    const refs = (r: Result) => records(ok(r).stdout).map((x) => x.ref);
+    // The registry lists tags in lexical order; semver leaves out the prerelease, --exclude 2.1.0.
+    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--semver', '>=1.1 <3', '--exclude', '^2\\.1']))).toEqual(['1.10.0', '1.2.0'].map((t) => `docker://${S}/team/app:${t}`));
+    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--newest', '3']))).toEqual(['v3', '2.1.0', '2.0.0-rc1'].map((t) => `docker://${S}/team/app:${t}`));
+    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app:v3`, `docker://${S}/team/app:v3`, '--regex', '^1']))).toEqual([]);
+    const piped = records(ok(await img('img-tags', [NO_TLS, '--regex', '^a$'], `{"ref":"docker://${S}/tools/cli","ticket":"OPS-1"}\n`)).stdout);
+    expect(piped).toEqual([{ ref: `docker://${S}/tools/cli:a`, ticket: 'OPS-1' }]);
+    expect(refs(await img('img-tags', [NO_TLS, '--catalog', `docker://${S}`]))).toEqual([`docker://${S}/team/app`, `docker://${S}/tools/cli`]);
+    const bad = await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--regex', '(?=x)']);
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+  });
+});
+
 describe('img-sync from a skopeo sync YAML file', () => {
   it('syncs exactly the tags the regex and semver filters select, as skopeo sync does', async () => {
     const y = join(work, 'sync.yml');
