@@ -1,5 +1,6 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
-import { processRecords, records } from '../lib/cli/records.js';
+import { processRecords, processRecordsInOrder, records } from '../lib/cli/records.js';
+import { parseSize } from '../lib/cli/args.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
 import { TRANSFER_FLAGS, transferOptions } from '../lib/cli/transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest, type MultiArch } from '../lib/image/manifests.js';
@@ -25,6 +26,7 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
         --missing-at-dest  check each record's "dest" first (a HEAD where the registry allows): when it
                     has the same manifest, print one record with status "exists", which img-blob-put
                     and img-manifest put pass by. --dest-creds, --dest-tls-verify… apply to that check
+        --jobs N    records looked up at once (default 8); output stays in input order
         --config    add the image's parsed config as "config" (with --raw: print the config's exact bytes)
         --raw       print the manifest's exact bytes instead of a record (one REF)
         --inspect   print what skopeo inspect prints (Name, Digest, RepoTags, Created, …) for each REF
@@ -69,10 +71,11 @@ run('img-manifest', HELP, async (argv) => {
         process.stdout.write(`${goJson(out)}\n`);
       });
     }
-    return processRecords('img-manifest get', records(rest, 'img-manifest get'), async (rec, emit) => {
+    const jobs = flags.jobs === undefined ? 8 : Math.max(1, parseSize(flags.jobs, '--jobs'));
+    return processRecordsInOrder('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
       const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch: multiArch as MultiArch } : {}) };
-      for (const r of await getManifestRecords(rec, opts, sides.src, sides.dest)) await emit(r);
-    });
+      return getManifestRecords(rec, opts, sides.src, sides.dest);
+    }, jobs);
   }
   if (sub === 'put') {
     if (rest.length > 1) throw usage('put takes at most one DEST');

@@ -107,3 +107,45 @@ export async function processRecordsConcurrently(
   await Promise.all(pending);
   return failed ? 1 : 0;
 }
+
+/**
+ * processRecordsInOrder is processRecords for a stage that waits on the network and turns each
+ * record into a few: up to `concurrency` records are worked on at once, and their results are
+ * written in input order (children before their index stay so). Errors and the exit status are
+ * as processRecords has them.
+ */
+export async function processRecordsInOrder(
+  command: string,
+  input: AsyncIterable<ImageRecord>,
+  stage: (r: ImageRecord) => Promise<ImageRecord[]>,
+  concurrency = 8,
+): Promise<number> {
+  const out = new RecordWriter(process.stdout);
+  let failed = false;
+  const queue: Promise<ImageRecord[]>[] = [];
+  const settle = async (rec: ImageRecord): Promise<ImageRecord[]> => {
+    if (rec.error !== undefined) {
+      failed = true;
+      return [rec];
+    }
+    try {
+      return await stage(rec);
+    } catch (err) {
+      const e = toImgError(err);
+      const message = e.message.replace(/\s*\n\s*/g, ' ');
+      failed = true;
+      process.stderr.write(`${command}: ${message}\n`);
+      return [{ ...rec, error: { code: e.code, message, stage: command } }];
+    }
+  };
+  const flush = async (): Promise<void> => {
+    for (const r of await queue.shift()!) await out.write(r);
+  };
+  for await (const rec of input) {
+    queue.push(settle(rec));
+    while (queue.length >= concurrency) await flush();
+    if (out.closed) break;
+  }
+  while (queue.length > 0 && !out.closed) await flush();
+  return failed ? 1 : 0;
+}
