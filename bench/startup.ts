@@ -1,4 +1,4 @@
-// make bench-startup: wall time of `img-manifest get` on a small image in a local registry, against
+// make bench, first part: wall time of `img-manifest get` on a small image in a local registry, against
 // `node -e 0` and `skopeo inspect --raw`, medians of interleaved runs. Not a test: it prints figures.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
