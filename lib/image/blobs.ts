@@ -14,11 +14,22 @@ export async function openBlob(ref: ImageRef, digest: string, size?: number, top
   }
 }
 
-/** putBlob stores a stream as one blob at `ref`, verified against `expected` where given. */
+/**
+ * putBlob stores a stream as one blob at `ref`, verified against `expected` where given. A blob
+ * the destination has already (same digest, and size where given) is not sent again.
+ */
 export async function putBlob(ref: ImageRef, input: Readable, expected: { digest?: string; size?: number }, topts: TransportOptions = {}): Promise<BlobInfo> {
   const name = formatRef(ref);
   try {
-    return await openTransport(ref, topts).putBlob(input, expected);
+    const t = openTransport(ref, topts);
+    if (expected.digest !== undefined) {
+      const present = await t.statBlob(expected.digest);
+      if (present !== undefined && (expected.size === undefined || present === expected.size)) {
+        input.resume();
+        return { digest: expected.digest, size: present };
+      }
+    }
+    return await t.putBlob(input, expected);
   } catch (e) {
     throw wrap(e, `writing blob to ${name}`, name);
   }

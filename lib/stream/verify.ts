@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ImgError } from '../errors.js';
 import { parseDigest, type Algorithm } from '../oci/digest.js';
 
@@ -16,7 +16,7 @@ export class DigestingStream extends Transform {
   digest?: string;
 
   constructor(
-    private readonly expected: { digest?: string; size?: number },
+    readonly expected: { digest?: string; size?: number },
     private readonly what: string,
     algorithm?: Algorithm,
   ) {
@@ -49,6 +49,22 @@ export class DigestingStream extends Transform {
     }
     cb();
   }
+}
+
+/**
+ * checked gives `data` as a stream that fails unless it carries exactly `expected`: `data` itself
+ * when it is a DigestingStream already checking that digest and size (a blob read from a transport
+ * is, so a copy hashes each byte once), else `data` piped through a new DigestingStream, with
+ * `data`'s errors passed on. Read `digest` and `size` from the result once it has ended.
+ */
+export function checked(data: Readable, expected: { digest?: string; size?: number }, what: string): DigestingStream {
+  if (data.errored) throw data.errored;
+  if (data instanceof DigestingStream && expected.digest !== undefined && data.expected.digest === expected.digest && (expected.size === undefined || data.expected.size === expected.size)) {
+    return data;
+  }
+  const check = new DigestingStream(expected, what);
+  data.on('error', (e) => check.destroy(e));
+  return data.pipe(check);
 }
 
 /** readCapped reads a whole stream into memory, refusing more than `max` bytes (for manifests and bodies, never blobs). */

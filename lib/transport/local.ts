@@ -2,7 +2,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ImgError } from '../errors.js';
 import { MAX_MANIFEST_SIZE, referencedBlobs, type ParsedManifest } from '../oci/manifest.js';
-import { DigestingStream } from '../stream/verify.js';
+import { checked, DigestingStream } from '../stream/verify.js';
 import { fileSize, streamToFileAtomic } from '../util/fs.js';
 import type { BlobInfo } from './types.js';
 export { storedManifest } from './manifest.js';
@@ -43,10 +43,8 @@ export async function writeVerifiedBlob(
   tmpDir: string,
   pathOf: (digest: string) => string,
 ): Promise<BlobInfo> {
-  const check = new DigestingStream(expected, expected.digest !== undefined ? `blob ${expected.digest}` : 'blob');
-  if (data.errored) throw data.errored;
-  data.on('error', (e) => check.destroy(e));
-  await streamToFileAtomic(data.pipe(check), () => pathOf(check.digest!), tmpDir);
+  const check = checked(data, expected, expected.digest !== undefined ? `blob ${expected.digest}` : 'blob');
+  await streamToFileAtomic(check, () => pathOf(check.digest!), tmpDir);
   return { digest: check.digest!, size: check.size };
 }
 

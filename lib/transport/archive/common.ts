@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ImgError, wrap } from '../../errors.js';
 import type { Descriptor } from '../../oci/manifest.js';
-import { DigestingStream, readCapped } from '../../stream/verify.js';
+import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
 import type { TarSink } from './sink.js';
 import type { Transport } from '../types.js';
 
@@ -16,10 +16,7 @@ export function refuseBlobWrite(name: string, what: string): ImgError {
 
 /** sourceBlob opens a blob of `source`, checked once more against its descriptor on the way into the archive. */
 export async function sourceBlob(source: Transport, d: { digest: string; size: number }): Promise<Readable> {
-  const src = await source.getBlob({ digest: d.digest, size: d.size });
-  const check = new DigestingStream({ digest: d.digest, size: d.size }, `blob ${d.digest} from ${source.name}`);
-  src.on('error', (e) => check.destroy(e));
-  return src.pipe(check);
+  return checked(await source.getBlob({ digest: d.digest, size: d.size }), { digest: d.digest, size: d.size }, `blob ${d.digest} from ${source.name}`);
 }
 
 /** readSourceBlob reads a small blob (a config) of `source` into memory, verified, refusing more than `cap` bytes. */

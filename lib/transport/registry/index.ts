@@ -4,7 +4,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { MANIFEST_TYPES, SCHEMA1_TYPES, baseMediaType } from '../../oci/mediatype.js';
 import { MAX_MANIFEST_SIZE } from '../../oci/manifest.js';
 import { formatRef, type DockerRef, type ImageRef } from '../../ref/index.js';
-import { DigestingStream, readCapped } from '../../stream/verify.js';
+import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
 import { storedManifest } from '../manifest.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister } from '../capabilities.js';
@@ -195,29 +195,20 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   }
 
   async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
-    const present = expected.digest === undefined ? undefined : await this.statBlob(expected.digest);
-    if (present !== undefined) {
-      data.resume();
-      return { digest: expected.digest!, size: present };
-    }
+    // No HEAD first: callers that may skip a present blob (the mover, img-blob-put) ask statBlob themselves.
     const start = await this.startUpload();
     if (expected.digest !== undefined && expected.size !== undefined && expected.size <= MONOLITHIC_MAX) {
-      const check = new DigestingStream(expected, `blob ${expected.digest}`);
-      if (data.errored) throw data.errored;
-      data.on('error', (e) => check.destroy(e));
-      const bytes = await readCapped(data.pipe(check), MONOLITHIC_MAX, `blob ${expected.digest}`);
+      const bytes = await readCapped(checked(data, expected, `blob ${expected.digest}`), MONOLITHIC_MAX, `blob ${expected.digest}`);
       return this.finishUpload(start, expected.digest, bytes);
     }
-    const check = new DigestingStream(expected, `blob ${expected.digest ?? 'from input'}`);
-    if (data.errored) throw data.errored;
-    data.on('error', (e) => check.destroy(e));
+    const check = checked(data, expected, `blob ${expected.digest ?? 'from input'}`);
     let location: string;
     try {
       const res = await this.client.request({
         method: 'PATCH',
         path: start,
         headers: { 'content-type': 'application/octet-stream' },
-        body: data.pipe(check),
+        body: check,
         scopes: this.scopes('pull,push'),
         ok: [202, 204],
         what: 'uploading blob',
