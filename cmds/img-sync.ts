@@ -3,7 +3,7 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { sideArgs, transferArgs } from '../lib/cli/stage-args.js';
-import { readSyncYaml, type SyncSource } from '../lib/sync/yaml.js';
+import type { SyncSource } from '../lib/sync/source.js';
 import { syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
 
 const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci [flags] SOURCE DESTINATION
@@ -11,7 +11,9 @@ const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci [f
 Copies every image of SOURCE under DESTINATION, named as skopeo sync names them. It is exactly
 the pipeline (--explain prints it; one per registry of a YAML file)
   img-tags SOURCE [filters] | img-ref --to DESTINATION [--scoped] [--append-suffix S]
-    | img-manifest get --missing-at-dest --multi-arch system|all | img-blob-put | img-manifest put
+    | img-manifest get --missing-at-dest --multi-arch system|all | img-sign check | img-blob-put
+    | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR]
+(to an oci: DESTINATION, which keeps no signatures, img-sign copy comes before img-blob-put)
 SOURCE: docker: REPOSITORY (every tag) or REPOSITORY:TAG, or with --catalog a registry HOST (every
 tag of every repository); dir: a directory searched for image directories; oci: a layout (its named
 images); yaml: a skopeo sync YAML file. DESTINATION: docker: HOST[/PATH]; dir: a directory (one
@@ -33,14 +35,16 @@ Images the destination already has (same digest) are passed by: a re-run moves n
   --jobs N, --progress=ndjson  as img-blob-put
   --explain                    print the pipelines and exit
 
+${SIGNATURE_HELP}
+
 ${TRANSFER_HELP}`;
 
 const FILTERS = ['regex', 'exclude', 'semver', 'newest'];
 
 run('img-sync', HELP, async (argv) => {
   const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', ...FILTERS],
-    boolean: [...TRANSFER_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
+    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', ...FILTERS],
+    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all', s: 'src', d: 'dest' },
     default: TRANSFER_FLAGS.default,
   });
@@ -51,6 +55,7 @@ run('img-sync', HELP, async (argv) => {
   const prefix = syncDestPrefix(String(flags.dest), args[1]!);
   if (flags.all && flags['multi-arch'] !== undefined && flags['multi-arch'] !== 'all') throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
   transferOptions(flags);
+  signatureStages(flags, String(flags.dest), []);
 
   /** stages builds one pipeline; `tags` are img-tags' source arguments. */
   const stages = (tags: string[], f: Record<string, unknown>): Stage[] => {
@@ -68,13 +73,16 @@ run('img-sync', HELP, async (argv) => {
     const put = ['put', ...sideArgs(f, 'dest')];
     if (f.format !== undefined) put.push(`--format=${String(f.format)}`);
     if (f['preserve-digests']) put.push('--preserve-digests');
+    const sigs = signatureStages(flags, String(flags.dest), transferArgs(f));
     const out: Stage[] = [
       { command: 'img-tags', args: list },
       { command: 'img-ref', args: ref },
       { command: 'img-manifest', args: get },
+      ...(sigs.check ? [sigs.check] : []),
+      ...(sigs.beforeBlobs ? [sigs.beforeBlobs] : []),
       { command: 'img-blob-put', args: blobPut },
     ];
-    if (!f['dry-run']) out.push({ command: 'img-manifest', args: put });
+    if (!f['dry-run']) out.push({ command: 'img-manifest', args: put }, ...sigs.afterPut);
     return out;
   };
 
@@ -83,6 +91,7 @@ run('img-sync', HELP, async (argv) => {
   const pipelines: Stage[][] = [];
   if (flags.src === 'yaml') {
     const byKey = new Map<string, SyncSource>();
+    const { readSyncYaml } = await import('../lib/sync/yaml.js');
     for (const s of await readSyncYaml(source)) if (!byKey.has(s.key)) byKey.set(s.key, s);
     for (const [key, s] of byKey) {
       const file = s.credentials ? (flags.explain ? `<temp auth.json with the credentials of ${key}>` : auth.write(s)) : undefined;

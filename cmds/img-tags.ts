@@ -4,7 +4,6 @@ import { parseSize } from '../lib/cli/args.js';
 import { RecordWriter } from '../lib/stream/ndjson.js';
 import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
 import { catalogImages, checkFilters, filterTags, listRepositories, listTags, registryArg, repositoryArg, sourceImages, yamlImages, type TagFilters } from '../lib/image/tags.js';
-import { readSyncYaml } from '../lib/sync/yaml.js';
 import { goJson } from '../lib/image/inspect.js';
 import { parseDockerRef, parseRef, repositoryOf } from '../lib/ref/index.js';
 import { toImgError } from '../lib/errors.js';
@@ -52,6 +51,8 @@ run('img-tags', HELP, async (argv) => {
   if (flags.yaml !== undefined) {
     if (args.length > 0 || flags.catalog || flags.json) throw usage('--yaml takes no SOURCE, --catalog or --json');
     const key = flags.registry === undefined ? undefined : String(flags.registry);
+    // Loaded only here: the YAML parser is a third of this command's start-up otherwise.
+    const { readSyncYaml } = await import('../lib/sync/yaml.js');
     const sources = (await readSyncYaml(String(flags.yaml))).filter((s) => key === undefined || s.key === key);
     if (key !== undefined && sources.length === 0) throw usage(`--registry ${JSON.stringify(key)}: ${flags.yaml} has no such registry key`);
     // Each repository is one unit: a failure is an error record naming it (never the file's

@@ -3,7 +3,7 @@ import { formatDockerRef, formatRef, parseDockerRef, parseRef, repositoryOf, typ
 import { openTransport, type TransportOptions } from '../transport/index.js';
 import { canListRepositories, canListTags } from '../transport/capabilities.js';
 import { matchRegex, matchSemver, newest, parseConstraint, compileGoRegex } from '../sync/tagfilter.js';
-import { expandSource, type SyncSource } from '../sync/yaml.js';
+import { expandSource, type SyncSource } from '../sync/source.js';
 import { listLocalImages } from './list.js';
 
 /** repositoryArg reads the repository img-tags lists: docker://NAME without tag or digest, as skopeo list-tags takes it. */

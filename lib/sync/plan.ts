@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImgError } from '../errors.js';
-import type { SyncSource } from './yaml.js';
+import type { SyncSource } from './source.js';
 
 /** The sync source kinds (skopeo sync --src) and destination kinds (--dest). */
 export const SYNC_SOURCES = ['docker', 'dir', 'oci', 'yaml'] as const;
