@@ -4,6 +4,7 @@ import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { sideArgs, transferArgs } from '../lib/cli/stage-args.js';
 import { spoolArchive } from '../lib/cli/spool.js';
+import { SIGNATURE_FLAGS, SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import { hostPlatform } from '../lib/image/inspect.js';
 import { formatPlatform } from '../lib/oci/platform.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
@@ -11,8 +12,10 @@ import { formatRef, parseRef } from '../lib/ref/index.js';
 const HELP = `usage: img-copy [flags] SRC DEST
 
 Copies one image from SRC to DEST, as skopeo copy does. It is exactly the pipeline
-  img-manifest get SRC --multi-arch system | img-ref --dest DEST | img-blob-put | img-manifest put
-with the flags below passed to the stages that use them (--explain prints it). stdout gets the
+  img-manifest get SRC --multi-arch system | img-sign check | img-ref --dest DEST | img-blob-put
+    | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR]
+with the flags below passed to the stages that use them (--explain prints it). To a DEST that
+keeps no signatures (oci:, archives) img-sign copy comes before img-blob-put. stdout gets the
 records of the last stage, or the archive when DEST is oci-archive:/dev/stdout or
 docker-archive:/dev/stdout. An archive SRC that is a pipe (oci-archive:/dev/stdin) is first
 copied to a temp file, removed at exit.
@@ -27,14 +30,16 @@ copied to a temp file, removed at exit.
   --jobs N, --progress=ndjson  as img-blob-put
   --explain                    print the pipeline and exit
 
+${SIGNATURE_HELP}
+
 ${TRANSFER_HELP}`;
 
 const ARCHIVE_STDOUT = /^(?:oci|docker)-archive:\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)(?::|$)/;
 
 run('img-copy', HELP, async (argv) => {
   const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
-    boolean: [...TRANSFER_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
+    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
+    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all' },
     default: TRANSFER_FLAGS.default,
   });
@@ -45,6 +50,7 @@ run('img-copy', HELP, async (argv) => {
   transferOptions(flags);
   const toStdout = ARCHIVE_STDOUT.test(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
+  const sigs = signatureStages(flags, parseRef(dest).transport, transferArgs(flags));
   const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
 
   const get = ['get', src, ...sideArgs(flags, 'src')];
@@ -68,10 +74,12 @@ run('img-copy', HELP, async (argv) => {
   if (flags['preserve-digests']) put.push('--preserve-digests');
   const stages: Stage[] = [
     { command: 'img-manifest', args: get },
+    ...(sigs.check ? [sigs.check] : []),
     { command: 'img-ref', args: ['--dest', dest] },
+    ...(sigs.beforeBlobs ? [sigs.beforeBlobs] : []),
     { command: 'img-blob-put', args: blobPut },
   ];
-  if (!flags['dry-run']) stages.push({ command: 'img-manifest', args: put });
+  if (!flags['dry-run']) stages.push({ command: 'img-manifest', args: put }, ...sigs.afterPut);
   if (flags.explain) {
     process.stderr.write(`${describe(stages)}\n`);
     return 0;

@@ -2,10 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { wrap } from '../lib/errors.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/sign/standalone.js';
+import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/sign/sigstore/cli.js';
 import { writeFileAtomic } from '../lib/util/fs.js';
+import { runCheck, runCopy, runSignStage, SIGN_STAGE_FLAGS } from '../lib/cli/sign-stages.js';
+import { TRANSFER_FLAGS } from '../lib/cli/transfer-flags.js';
+import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
 
 const HELP = `usage: img-sign sign --output|-o SIGNATURE [--passphrase-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
        img-sign verify [--public-key-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE
+stages on records (stdin → stdout):
+       img-sign check [--policy FILE]         pass records whose source policy.json allows (else POLICY_DENIED)
+       img-sign copy                          copy each record's source signatures to its dest (after img-manifest put)
+       img-sign sign --sign-by FPR [--passphrase-file FILE]   sign each record's dest image and store the signature there
+       (all three: --registries.d DIR for docker:// lookaside signature storage, --jobs N, registry flags)
 
 Simple signing ("atomic container signature", OpenPGP through gpg), as skopeo standalone-sign and
 standalone-verify do it; either tool verifies the other's signatures.
@@ -16,11 +25,28 @@ verify   checks SIGNATURE over the manifest file for DOCKER-REFERENCE (compared 
          with no tag added) by one of KEY-FINGERPRINTS (comma-separated), and prints
          "Signature verified using fingerprint FPR, digest DIGEST".
          --public-key-file  trust only the public keys in FILE (gpg --export output); then
-                            KEY-FINGERPRINTS may be "any". Without it the GNUPGHOME keyring is used.`;
+                            KEY-FINGERPRINTS may be "any". Without it the GNUPGHOME keyring is used.
+check    policy.json from --policy, else ~/.config/containers/policy.json, else /etc/containers/policy.json;
+         the source's simple signatures are read from dir: signature-N files or the lookaside store.
+copy     fails a record whose source signatures cannot go along (the manifest changed, or dest keeps
+         no signatures: oci:, archives); records with status exists or planned are passed by.
+sign     the identity signed is the record's dest (a docker:// reference); the digest is the record's.
+
+${REGISTRY_HELP}
+The stages also take --src-X and --dest-X forms of those flags.`;
 
 run('img-sign', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: ['output', 'passphrase-file', 'public-key-file'], alias: { o: 'output' } });
+  if (isSigstoreInvocation(argv)) return sigstoreMain(argv);
+  const flags = parseFlags(argv, {
+    string: ['output', 'passphrase-file', 'public-key-file', ...SIGN_STAGE_FLAGS.string, ...TRANSFER_FLAGS.string],
+    boolean: TRANSFER_FLAGS.boolean,
+    alias: { o: 'output' },
+    default: TRANSFER_FLAGS.default,
+  });
   const [sub, ...args] = flags._.map(String);
+  if (sub === 'check') return runCheck(flags, args);
+  if (sub === 'copy') return runCopy(flags, args);
+  if (sub === 'sign' && flags['sign-by'] !== undefined) return runSignStage(flags, args);
   if (sub === 'sign') {
     const output = flags.output === undefined ? '' : String(flags.output);
     if (args.length !== 3 || output === '') throw usage('img-sign sign takes MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT and --output SIGNATURE');
@@ -46,5 +72,5 @@ run('img-sign', HELP, async (argv) => {
     process.stdout.write(`Signature verified using fingerprint ${v.keyIdentity}, digest ${v.dockerManifestDigest}\n`);
     return 0;
   }
-  throw usage(sub === undefined ? 'a subcommand is needed: sign or verify' : `unknown subcommand ${JSON.stringify(sub)}: sign or verify`);
+  throw usage(sub === undefined ? 'a subcommand is needed: sign, verify, check or copy' : `unknown subcommand ${JSON.stringify(sub)}: sign, verify, check or copy`);
 });

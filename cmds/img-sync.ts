@@ -3,6 +3,7 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { sideArgs, transferArgs } from '../lib/cli/stage-args.js';
+import { SIGNATURE_FLAGS, SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import type { SyncSource } from '../lib/sync/source.js';
 import { syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
 

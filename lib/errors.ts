@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'TLS'
   | 'TIMEOUT'
   | 'HTTP'
+  | 'POLICY_DENIED'
+  | 'SIGNATURE_INVALID'
   | 'IO';
 
 export class ImgError extends Error {

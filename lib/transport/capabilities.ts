@@ -54,3 +54,22 @@ export interface ArchiveWriter {
 
 export const isArchiveWriter = (t: Transport): t is Transport & ArchiveWriter =>
   typeof (t as Partial<ArchiveWriter>).addImage === 'function' && typeof (t as Partial<ArchiveWriter>).finish === 'function';
+
+/**
+ * SignatureStore is implemented by the transports that keep simple signatures (binary OpenPGP
+ * messages) for a manifest, as containers/image does: dir: as `signature-N` files beside the
+ * manifest (`HEX.signature-N` for a child of an index), docker:// in the lookaside store that
+ * registries.d names. oci:, oci-archive: and docker-archive: keep none (as in skopeo).
+ */
+export interface SignatureStore {
+  /** getSignatures reads the signatures of the manifest `digest` (`child`: an index's child), in order; none is []. */
+  getSignatures(digest: string, opts?: { child?: boolean }): Promise<Buffer[]>;
+  /** putSignatures replaces the signatures of the manifest `digest` with `signatures` (the manifest is stored first). */
+  putSignatures(digest: string, signatures: Uint8Array[], opts?: { child?: boolean }): Promise<void>;
+}
+
+/** A signature larger than this is refused (containers/image's limit for lookaside signatures). */
+export const MAX_SIGNATURE_SIZE = 4 * 1024 * 1024;
+
+export const canStoreSignatures = (t: Transport): t is Transport & SignatureStore =>
+  typeof (t as Partial<SignatureStore>).getSignatures === 'function' && typeof (t as Partial<SignatureStore>).putSignatures === 'function';

@@ -14,13 +14,15 @@ export type { RegistryOptions } from './registry/client.js';
 /** Options for opening a location; each transport reads the part that concerns it. */
 export interface TransportOptions {
   registry?: RegistryOptions;
+  /** --registries.d: where docker:// finds its lookaside signature store (else the containers tools' default). */
+  registriesDir?: string;
 }
 
 type Opener = (ref: ImageRef, opts: TransportOptions) => Transport;
 
 /** The transport registry: scheme → implementation. Transports not listed here parse but cannot be opened yet. */
 const OPENERS: Partial<Record<TransportName, Opener>> = {
-  docker: (ref, opts) => new RegistryTransport(ref as Extract<ImageRef, { transport: 'docker' }>, opts.registry),
+  docker: (ref, opts) => new RegistryTransport(ref as Extract<ImageRef, { transport: 'docker' }>, opts.registry, opts.registriesDir),
   dir: (ref) => new DirTransport(ref as Extract<ImageRef, { transport: 'dir' }>),
   oci: (ref) => new OciLayoutTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
   'oci-archive': (ref) => new OciArchiveTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),

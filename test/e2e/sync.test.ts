@@ -10,6 +10,7 @@ import { must, umociImage } from '../helpers/images.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/faultproxy.js';
 import { BIN, exec, img as imgRaw, records, tempDir, type Result } from '../helpers/run.js';
+import { writeUserPolicy } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-sync-e2e-');
 const L = join(work, 'layout');
@@ -106,6 +107,7 @@ beforeAll(async () => {
   for (const d of ['home', 'run', 'config', 'docker', 'tmp']) mkdirSync(join(work, d), { recursive: true });
   writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
   writeFileSync(join(work, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
+  writeUserPolicy(env.HOME!); // img-sync's img-sign check, like skopeo, fails without a policy.json
   [src, dst] = await Promise.all([startRegistry(), startRegistry()]);
   S = src.host;
   [px, spx] = await Promise.all([startFaultProxy(dst.host), startFaultProxy(src.host)]);

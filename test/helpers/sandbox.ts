@@ -5,8 +5,10 @@ import { exec, img, sh, type Result } from './run.js';
 
 /**
  * Sandbox is a test file's isolated world below `work`: HOME, XDG and docker config dirs, an empty
- * auth.json, TMPDIR and an accept-anything policy.json, so that neither imgpipe nor skopeo reads
- * the user's credentials or leaves files elsewhere. The runners below use that environment.
+ * auth.json, TMPDIR and an accept-anything policy.json (also as HOME/.config/containers/policy.json,
+ * where img-copy and img-sync look first, as skopeo does: without one they fail), so that neither
+ * imgpipe nor skopeo reads the user's credentials or policy or leaves files elsewhere. The runners
+ * below use that environment.
  */
 export interface Sandbox {
   env: NodeJS.ProcessEnv;
@@ -18,6 +20,14 @@ export interface Sandbox {
   skopeo(args: string[]): Promise<Result>;
   /** skopeo that must succeed */
   sk(args: string[]): Promise<Result>;
+}
+
+export const ACCEPT_ANYTHING = '{"default":[{"type":"insecureAcceptAnything"}]}';
+
+/** writeUserPolicy writes an accept-anything policy.json where img-copy, img-sync and skopeo look first: HOME/.config/containers. */
+export function writeUserPolicy(home: string): void {
+  mkdirSync(join(home, '.config/containers'), { recursive: true });
+  writeFileSync(join(home, '.config/containers/policy.json'), ACCEPT_ANYTHING);
 }
 
 /** sandbox makes the dirs and files of a Sandbox below `work` and returns its runners. */
@@ -32,7 +42,8 @@ export function sandbox(work: string): Sandbox {
   };
   for (const d of ['home', 'run', 'config', 'docker', 'tmp']) mkdirSync(join(work, d), { recursive: true });
   writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
-  writeFileSync(join(work, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
+  writeFileSync(join(work, 'policy.json'), ACCEPT_ANYTHING);
+  writeUserPolicy(env.HOME!);
   const skopeo = (args: string[]) => {
     const [sub, ...rest] = args;
     return exec('skopeo', ['--policy', join(work, 'policy.json'), sub!, ...rest], undefined, env);

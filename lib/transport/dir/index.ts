@@ -7,6 +7,8 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
+import { MAX_SIGNATURE_SIZE, type SignatureStore } from '../capabilities.js';
+import { ImgError } from '../../errors.js';
 
 /** The version file skopeo writes and checks before it overwrites a directory. */
 export const DIR_VERSION = 'Directory Transport Version: 1.1\n';
@@ -21,7 +23,7 @@ const SIGNATURE_NAME = /^(?:([a-f0-9]{64}|[a-f0-9]{128})\.)?signature-[0-9]+$/;
  * `signature-N`. A directory holds one image: writing a new top-level manifest replaces the old
  * image, and files of the old one are removed only after the new manifest.json has landed.
  */
-export class DirTransport implements Transport {
+export class DirTransport implements Transport, SignatureStore {
   readonly name: string;
   private readonly path: string;
   private prepared?: Promise<void>;
@@ -69,6 +71,36 @@ export class DirTransport implements Transport {
     const old = await this.getManifest().catch(() => undefined);
     await writeFileAtomic(this.manifestPath(), m.bytes);
     await this.removeUnreferenced(parsed, old?.digest !== m.digest);
+  }
+
+  /** signaturePath is `signature-N` for the image, `HEX.signature-N` for a child of an index (containers/image's naming). */
+  private signaturePath(n: number, digest: string, child: boolean): string {
+    const hex = parseDigest(digest).hex;
+    return join(this.path, child ? `${hex}.signature-${n}` : `signature-${n}`);
+  }
+
+  async getSignatures(digest: string, opts: { child?: boolean } = {}): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let n = 1; ; n++) {
+      const path = this.signaturePath(n, digest, opts.child === true);
+      const size = await fileSize(path);
+      if (size === undefined) return out;
+      if (size > MAX_SIGNATURE_SIZE) throw new ImgError('TOO_LARGE', `signature ${path} is ${size} bytes, over the ${MAX_SIGNATURE_SIZE}-byte limit`);
+      out.push(await fsp.readFile(path));
+    }
+  }
+
+  /** putSignatures writes `signature-1`… (each atomically) and removes the numbers above them; the manifest must be stored already. */
+  async putSignatures(digest: string, signatures: Uint8Array[], opts: { child?: boolean } = {}): Promise<void> {
+    const child = opts.child === true;
+    const stored = await this.getManifest(child ? digest : undefined);
+    if (stored.digest !== digest) throw new ImgError('DIGEST_MISMATCH', `${this.name} holds manifest ${stored.digest}, not ${digest}: its signatures are not written`);
+    for (const [i, sig] of signatures.entries()) await writeFileAtomic(this.signaturePath(i + 1, digest, child), sig);
+    for (let n = signatures.length + 1; ; n++) {
+      const path = this.signaturePath(n, digest, child);
+      if ((await fileSize(path)) === undefined) return;
+      await fsp.rm(path, { force: true });
+    }
   }
 
   private async has(digest: string, asManifest: boolean): Promise<boolean> {

@@ -7,7 +7,9 @@ import { formatRef, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
 import { storedManifest } from '../manifest.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister } from '../capabilities.js';
+import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore } from '../capabilities.js';
+import { readLookaside, writeLookaside } from './lookaside.js';
+import { loadRegistriesD, lookasideBase, registriesDirPath } from './registries-d.js';
 import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
 import { networkError } from './errors.js';
 
@@ -34,13 +36,14 @@ function clientFor(domain: string, opts: RegistryOptions): RegistryClient {
  * Besides the Transport interface it lists tags and repositories, deletes manifests, mounts blobs
  * across repositories and answers HEAD for manifests.
  */
-export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter {
+export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter, SignatureStore {
   readonly name: string;
   readonly docker: DockerRef;
   private readonly client: RegistryClient;
   private readonly retries: number;
 
-  constructor(ref: Extract<ImageRef, { transport: 'docker' }>, opts: RegistryOptions = {}) {
+  /** registriesDir is --registries.d (else the containers tools' default), for the lookaside signature store. */
+  constructor(ref: Extract<ImageRef, { transport: 'docker' }>, opts: RegistryOptions = {}, private readonly registriesDir?: string) {
     this.name = formatRef(ref);
     this.docker = ref.docker;
     this.client = clientFor(ref.docker.domain, opts);
@@ -131,6 +134,22 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     if (stored !== undefined && stored !== m.digest) {
       throw new ImgError('DIGEST_MISMATCH', `the registry stored the manifest as ${stored}, not ${m.digest}`);
     }
+  }
+
+  /** getSignatures reads the manifest's simple signatures from the lookaside store that registries.d names. */
+  async getSignatures(digest: string): Promise<Buffer[]> {
+    parseDigest(digest);
+    return readLookaside(await this.lookaside(false), digest);
+  }
+
+  /** putSignatures writes them to the lookaside store's file:// staging place (lookaside-staging, else lookaside). */
+  async putSignatures(digest: string, signatures: Uint8Array[]): Promise<void> {
+    parseDigest(digest);
+    await writeLookaside(await this.lookaside(true), digest, signatures);
+  }
+
+  private async lookaside(write: boolean): Promise<URL> {
+    return lookasideBase(await loadRegistriesD(await registriesDirPath(this.registriesDir)), this.docker, write);
   }
 
   async deleteManifest(): Promise<string> {

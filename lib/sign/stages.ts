@@ -1,0 +1,117 @@
+/**
+ * img-sign's pipeline stages on records: `check` (policy.json on the source, before any blob
+ * moves), `copy` (the source's simple signatures to the destination) and `sign --sign-by` (a new
+ * signature at the destination). Each works on one record and throws the reason it refuses one;
+ * records whose status says "pass me by" (exists, planned) are returned untouched.
+ */
+import { ImgError, wrap } from '../errors.js';
+import { digestOf, parseDigest } from '../oci/digest.js';
+import type { ImageRecord } from '../oci/record.js';
+import { checkPolicy } from '../policy/evaluate.js';
+import { imageScopes } from '../policy/load.js';
+import type { Policy } from '../policy/parse.js';
+import { imageDockerReference, requirementsFor } from '../policy/scope.js';
+import { formatDockerRef, withDefaultTag } from '../ref/docker.js';
+import { formatRef, parseRef } from '../ref/index.js';
+import { requireString } from '../cli/records.js';
+import { manifestAt } from '../image/manifests.js';
+import { canStoreSignatures } from '../transport/capabilities.js';
+import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import { signManifest } from './standalone.js';
+
+/** passBy says whether an earlier stage marked the record as nothing to do (decision 9). */
+export function passBy(r: ImageRecord): boolean {
+  return r.status === 'exists' || r.status === 'planned';
+}
+
+/** isSourceChild: the record is an instance of an index at its source (--all child, or the image picked by --multi-arch system). */
+const isSourceChild = (r: ImageRecord) => typeof r.parent === 'string' || typeof r.index === 'string';
+
+/** sourceSignatures reads the simple signatures of the source manifest `digest`; a transport that keeps none has none. */
+async function sourceSignatures(src: Transport, digest: string, child: boolean): Promise<Buffer[]> {
+  if (!canStoreSignatures(src)) return [];
+  try {
+    return await src.getSignatures(digest, { child });
+  } catch (e) {
+    throw wrap(e, `reading signatures of ${src.name}`);
+  }
+}
+
+/** checkRecord passes a record whose source `ref` the policy allows, and throws POLICY_DENIED with the reason otherwise. */
+export async function checkRecord(rec: ImageRecord, policy: { path: string; policy: Policy }, srcTopts: TransportOptions): Promise<ImageRecord> {
+  if (passBy(rec)) return rec;
+  const ref = parseRef(requireString(rec, 'ref'));
+  const name = formatRef(ref);
+  const { requirements, section } = requirementsFor(policy.policy, await imageScopes(ref));
+  // insecureAcceptAnything needs nothing of the image: its signatures are not read.
+  if (requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything')) return rec;
+  const digest = requireString(rec, 'digest');
+  const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
+  if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${name}: "raw" does not have digest ${digest}`);
+  const signatures = await sourceSignatures(openTransport(ref, srcTopts), digest, isSourceChild(rec));
+  try {
+    await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures });
+  } catch (e) {
+    if (e instanceof ImgError && e.code === 'DENIED') {
+      throw new ImgError('POLICY_DENIED', `source image ${name} rejected by ${policy.path} (${section}): ${e.message}`, { ref: name, cause: e });
+    }
+    throw wrap(e, `checking ${name} against ${policy.path}`, name);
+  }
+  return rec;
+}
+
+/**
+ * copyRecordSignatures copies the simple signatures of the record's source to its destination,
+ * for the manifest the record names. The source's current digest is asked for again (a HEAD on a
+ * registry), so that a converted manifest or a tag moved since is caught: signatures that would not
+ * verify at the destination are refused (SIGNATURE_INVALID), as is a destination that keeps no
+ * signatures (UNSUPPORTED); both say to use --remove-signatures. No signatures: nothing to do.
+ */
+export async function copyRecordSignatures(rec: ImageRecord, srcTopts: TransportOptions, destTopts: TransportOptions): Promise<ImageRecord> {
+  if (passBy(rec)) return rec;
+  const src = openTransport(requireString(rec, 'ref'), srcTopts);
+  const destName = formatRef(parseRef(requireString(rec, 'dest')));
+  const digest = requireString(rec, 'digest');
+  const child = isSourceChild(rec);
+  const srcDigest = child ? digest : (await manifestAt(src).catch((e) => Promise.reject(wrap(e, `fetching manifest ${src.name}`))))?.digest;
+  if (srcDigest === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${src.name} any more`);
+  const sigs = await sourceSignatures(src, srcDigest, child);
+  if (sigs.length === 0) return rec;
+  const n = `${sigs.length} signature${sigs.length === 1 ? '' : 's'}`;
+  if (srcDigest !== digest) {
+    throw new ImgError('SIGNATURE_INVALID', `${src.name} has digest ${srcDigest}, ${destName} gets ${digest}: its ${n} would not verify there (copy with --remove-signatures)`);
+  }
+  const dest = openTransport(destName, destTopts);
+  if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
+  await dest.putSignatures(digest, sigs, { child: typeof rec.parent === 'string' }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+  return rec;
+}
+
+/** SignOptions: the gpg key, its passphrase (else gpg-agent asks), and the destination's options. */
+export interface SignOptions {
+  keyIdentity: string;
+  passphrase?: string;
+  destTopts: TransportOptions;
+}
+
+/**
+ * signRecord signs the record's destination image (the manifest in `raw`, whose digest must be the
+ * record's) as the destination's docker reference, and adds the signature to those the destination
+ * has, as skopeo copy --sign-by. Children of an index are passed on unsigned: the index is signed.
+ */
+export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<ImageRecord> {
+  if (passBy(rec) || typeof rec.parent === 'string') return rec;
+  const destRef = parseRef(requireString(rec, 'dest'));
+  const destName = formatRef(destRef);
+  if (destRef.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
+  const identity = formatDockerRef(withDefaultTag(destRef.docker));
+  const digest = requireString(rec, 'digest');
+  const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
+  if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${destName}: "raw" does not have digest ${digest}`);
+  const dest = openTransport(destRef, opts.destTopts);
+  if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: it keeps no simple signatures`);
+  const sig = await signManifest(manifest, identity, opts.keyIdentity, opts.passphrase).catch((e) => Promise.reject(wrap(e, `signing ${destName}`)));
+  const existing = await dest.getSignatures(digest).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
+  await dest.putSignatures(digest, [...existing, sig]).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+  return rec;
+}

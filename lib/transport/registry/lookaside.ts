@@ -1,0 +1,87 @@
+/**
+ * A lookaside signature store (containers/image docs/signature-protocols.md): signature N of
+ * manifest D of repository R lives at BASE/R@ALGO=HEX/signature-N, N from 1 with no gaps. Read
+ * from file://, http:// or https://; written only to file:// (a "lookaside-staging" directory that
+ * is published by other means), as containers/image does.
+ */
+import { promises as fsp } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ImgError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { MAX_SIGNATURE_SIZE } from '../capabilities.js';
+import { lookasideURL } from './registries-d.js';
+
+/** At most this many signatures are read for one manifest. */
+const MAX_SIGNATURES = 128;
+
+/** readLookaside reads signature-1, signature-2, … under `base` until one is missing (404 or no file). */
+export async function readLookaside(base: URL, digest: string, timeoutMs = 60_000): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let n = 1; n <= MAX_SIGNATURES; n++) {
+    const url = lookasideURL(base, digest, n);
+    const sig = url.protocol === 'file:' ? await readFileSig(url) : await readHttpSig(url, timeoutMs);
+    if (sig === undefined) return out;
+    out.push(sig);
+  }
+  throw new ImgError('TOO_LARGE', `more than ${MAX_SIGNATURES} signatures at ${base.href}@${digest.replace(':', '=')}`);
+}
+
+async function readFileSig(url: URL): Promise<Buffer | undefined> {
+  const path = fileURLToPath(url);
+  try {
+    const st = await fsp.stat(path);
+    if (st.size > MAX_SIGNATURE_SIZE) throw new ImgError('TOO_LARGE', `signature ${path} is ${st.size} bytes, over the ${MAX_SIGNATURE_SIZE}-byte limit`);
+    return await fsp.readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+async function readHttpSig(url: URL, timeoutMs: number): Promise<Buffer | undefined> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new ImgError('UNREACHABLE', `reading signature from ${url.href}: ${cause}`);
+  }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new ImgError('HTTP', `reading signature from ${url.href}: status ${res.status} (${res.statusText})`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += (chunk as Uint8Array).length;
+    if (size > MAX_SIGNATURE_SIZE) throw new ImgError('TOO_LARGE', `signature at ${url.href} is over the ${MAX_SIGNATURE_SIZE}-byte limit`);
+    chunks.push(Buffer.from(chunk as Uint8Array));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** writeLookaside stores `signatures` as signature-1… under a file:// `base` and removes the numbers above them. */
+export async function writeLookaside(base: URL, digest: string, signatures: Uint8Array[]): Promise<void> {
+  if (base.protocol !== 'file:') {
+    throw new ImgError('UNSUPPORTED', `writing signatures to ${base.href} is not supported: set "lookaside-staging" to a file:// URL in registries.d`);
+  }
+  for (const [i, sig] of signatures.entries()) {
+    const path = fileURLToPath(lookasideURL(base, digest, i + 1));
+    await fsp.mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, sig);
+  }
+  for (let n = signatures.length + 1; ; n++) {
+    const path = fileURLToPath(lookasideURL(base, digest, n));
+    try {
+      await fsp.unlink(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+  }
+}
