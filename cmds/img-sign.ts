@@ -33,7 +33,9 @@ copy     fails a record whose source signatures cannot go along (the manifest ch
 sign     the identity signed is the record's dest (a docker:// reference); the digest is the record's.
 
 ${REGISTRY_HELP}
-The stages also take --src-X and --dest-X forms of those flags.`;
+The stages also take --src-X and --dest-X forms of those flags.
+
+${SIGSTORE_HELP}`;
 
 run('img-sign', HELP, async (argv) => {
   if (isSigstoreInvocation(argv)) return sigstoreMain(argv);

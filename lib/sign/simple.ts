@@ -102,7 +102,7 @@ export function parsePayload(bytes: Uint8Array): UntrustedPayload {
 }
 
 /** exactFields requires an object with exactly `keys`: none missing, none other. */
-function exactFields(v: JSONValue | undefined, what: string, keys: string[]): JSONObject {
+export function exactFields(v: JSONValue | undefined, what: string, keys: string[]): JSONObject {
   if (!isObject(v)) throw invalidSignature(`payload: ${what} is not a JSON object`);
   for (const k of Object.keys(v)) {
     if (!keys.includes(k)) throw invalidSignature(`payload: unknown key ${JSON.stringify(k)} in ${what}`);
