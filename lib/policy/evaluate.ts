@@ -1,7 +1,8 @@
 /**
  * Policy evaluation for one image, as containers/image's IsRunningImageAllowed: every requirement
  * of the applicable list must accept the image. signedBy checks simple signatures with a fresh
- * keyring of the policy's keys; sigstoreSigned and signedBaseLayer are refused as not supported.
+ * keyring of the policy's keys; sigstoreSigned checks sigstore signatures with the policy's public
+ * keys (lib/sign/sigstore); Fulcio, PKI and Rekor, and signedBaseLayer, are refused as not supported.
  */
 import { promises as fsp } from 'node:fs';
 import { ImgError, wrap } from '../errors.js';
@@ -9,6 +10,8 @@ import type { DockerRef } from '../ref/docker.js';
 import { gpgVerify, withPublicKeys } from '../sign/gpg.js';
 import { manifestMatchesDigest, parsePayload } from '../sign/simple.js';
 import { acceptedKeyIdentity } from '../sign/standalone.js';
+import { checkSigstoreSigned } from '../sign/sigstore/policy.js';
+import type { SigstoreSignature } from '../sign/sigstore/signature.js';
 import { matchesSignedIdentity } from './identity.js';
 import type { Requirement } from './parse.js';
 
@@ -21,6 +24,8 @@ export interface PolicyImage {
   manifest: Uint8Array;
   /** Its simple signatures (binary OpenPGP messages). */
   signatures: Uint8Array[];
+  /** Its sigstore signatures (the layers of its `.sig` attachment); undefined when not read. */
+  sigstoreSignatures?: SigstoreSignature[];
 }
 
 /** rejected is the error for an image the policy does not allow; the message gives the reason. */
@@ -45,7 +50,7 @@ async function checkRequirement(req: Requirement, image: PolicyImage): Promise<v
     case 'signedBaseLayer':
       throw new ImgError('UNSUPPORTED', 'the signedBaseLayer requirement is not implemented (as in containers/image)');
     case 'sigstoreSigned':
-      throw new ImgError('UNSUPPORTED', 'sigstoreSigned requirements are not supported by imgpipe yet');
+      return checkSigstoreSigned(req, image);
   }
 }
 

@@ -89,7 +89,7 @@ async function keygen(prefix: string, passphraseFile: string | undefined): Promi
       () => true,
       (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(wrap(e, `checking existence of ${JSON.stringify(p)}`))),
     );
-    if (exists) throw new ImgError('USAGE', `refusing to overwrite existing ${JSON.stringify(p)}`);
+    if (exists) throw new ImgError('IO', `refusing to overwrite existing ${JSON.stringify(p)}`);
   }
   let passphrase: string;
   if (passphraseFile !== undefined) passphrase = await readPassphrase(passphraseFile);
