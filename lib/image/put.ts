@@ -119,7 +119,9 @@ export class ManifestPutter {
         return [];
       }
       const target = openTransport(dest, this.opts.destTopts ?? {});
-      out.status = await writeTo(target, p, child);
+      // Blobs img-blob-put had to copy or mount mean the manifest cannot be there yet: no lookup first.
+      const fresh = rec.status === 'copied' || rec.status === 'mounted';
+      out.status = await writeTo(target, p, child, fresh);
       return [out];
     } catch (e) {
       const err = wrap(e, `writing manifest ${dest}`, dest);
@@ -258,9 +260,13 @@ function archiveKey(ref: ImageRef): string {
   return formatRef({ transport: ref.transport, path: ref.path });
 }
 
-/** writeTo stores a prepared manifest (and the blobs its conversion made) at a non-archive destination; "exists" when it was there already. */
-async function writeTo(target: Transport, p: Prepared, child: boolean): Promise<'copied' | 'exists'> {
-  if (!child) {
+/**
+ * writeTo stores a prepared manifest (and the blobs its conversion made) at a non-archive
+ * destination; "exists" when it was there already, which is looked up unless `child` (stored by
+ * digest only) or `skipLookup`.
+ */
+async function writeTo(target: Transport, p: Prepared, child: boolean, skipLookup = false): Promise<'copied' | 'exists'> {
+  if (!child && !skipLookup) {
     const existing = canHead(target) ? await target.headManifest() : await target.getManifest().catch(() => undefined);
     if (existing?.digest === p.stored.digest) return 'exists';
   }
