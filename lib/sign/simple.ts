@@ -28,8 +28,9 @@ export function invalidSignature(reason: string): ImgError {
 /**
  * makePayload writes the payload JSON exactly as containers/image does: keys sorted, no spaces,
  * Go's string escaping (<, >, & and U+2028/9 as \u escapes). Empty digest or reference is refused.
+ * `type` is critical.type (sigstore payloads have the same shape with another type).
  */
-export function makePayload(p: UntrustedPayload): Uint8Array {
+export function makePayload(p: UntrustedPayload, type = SIGNATURE_TYPE): Uint8Array {
   if (!p.dockerManifestDigest || !p.dockerReference) throw new ImgError('USAGE', 'unexpected empty signature content');
   const optional: string[] = [];
   if (p.creator !== undefined) optional.push(`"creator":${goString(p.creator)}`);
@@ -37,7 +38,7 @@ export function makePayload(p: UntrustedPayload): Uint8Array {
   const json =
     `{"critical":{"identity":{"docker-reference":${goString(p.dockerReference)}},` +
     `"image":{"docker-manifest-digest":${goString(p.dockerManifestDigest)}},` +
-    `"type":${goString(SIGNATURE_TYPE)}},"optional":{${optional.join(',')}}}`;
+    `"type":${goString(type)}},"optional":{${optional.join(',')}}}`;
   return new TextEncoder().encode(json);
 }
 
@@ -59,10 +60,11 @@ export function goString(s: string): string {
 /**
  * parsePayload reads a signed payload strictly, as containers/image does, and more: a duplicate key
  * anywhere rejects it; `critical`, `critical.image` and `critical.identity` must hold exactly their
- * keys; `critical.type` must be "atomic container signature"; `optional` must be an object whose
- * `creator` is a string and `timestamp` an integer (other optional keys are ignored).
+ * keys; `critical.type` must be `type` ("atomic container signature"); `optional` must be an object
+ * (or, with `nullOptional`, null, as cosign writes) whose `creator` is a string and `timestamp` an
+ * integer (other optional keys are ignored).
  */
-export function parsePayload(bytes: Uint8Array): UntrustedPayload {
+export function parsePayload(bytes: Uint8Array, type = SIGNATURE_TYPE, opts: { nullOptional?: boolean } = {}): UntrustedPayload {
   let doc: JSONValue;
   try {
     doc = parseStrictJSON(bytes);
@@ -71,7 +73,7 @@ export function parsePayload(bytes: Uint8Array): UntrustedPayload {
     throw e;
   }
   const top = exactFields(doc, 'payload', ['critical', 'optional']);
-  const optional = top.optional;
+  const optional = top.optional === null && opts.nullOptional ? (Object.create(null) as JSONObject) : top.optional;
   if (!isObject(optional)) throw invalidSignature('payload: optional is not a JSON object');
   const out: Partial<UntrustedPayload> = {};
   if ('creator' in optional) {
@@ -86,7 +88,7 @@ export function parsePayload(bytes: Uint8Array): UntrustedPayload {
   }
   const critical = exactFields(top.critical, 'critical', ['type', 'image', 'identity']);
   if (typeof critical.type !== 'string') throw invalidSignature('payload: critical.type is not a string');
-  if (critical.type !== SIGNATURE_TYPE) throw invalidSignature(`unrecognized signature type ${JSON.stringify(critical.type)}`);
+  if (critical.type !== type) throw invalidSignature(`unrecognized signature type ${JSON.stringify(critical.type)}`);
   const image = exactFields(critical.image, 'critical.image', ['docker-manifest-digest']);
   const digest = image['docker-manifest-digest'];
   if (typeof digest !== 'string') throw invalidSignature('payload: critical.image.docker-manifest-digest is not a string');
@@ -102,7 +104,7 @@ export function parsePayload(bytes: Uint8Array): UntrustedPayload {
 }
 
 /** exactFields requires an object with exactly `keys`: none missing, none other. */
-export function exactFields(v: JSONValue | undefined, what: string, keys: string[]): JSONObject {
+function exactFields(v: JSONValue | undefined, what: string, keys: string[]): JSONObject {
   if (!isObject(v)) throw invalidSignature(`payload: ${what} is not a JSON object`);
   for (const k of Object.keys(v)) {
     if (!keys.includes(k)) throw invalidSignature(`payload: unknown key ${JSON.stringify(k)} in ${what}`);

@@ -288,6 +288,6 @@ describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
     const check = (ref: string, sigs: Buffer[]) => checkPolicy(requirementsFor(policy, policyScopes(parseRef(ref))).requirements, imageAt(ref, sigs));
     await check(`docker://${REF}`, [byPlain]);
     expect(await reason(check('docker://other.example.com/x:1', [byPlain]))).toBe('DENIED: running image docker://other.example.com/x:1 is rejected by policy');
-    expect(await reason(check('docker://cosign.example.com/x:1', []))).toBe('UNSUPPORTED: sigstoreSigned requirements are not supported by imgpipe yet');
+    expect(await reason(check('docker://cosign.example.com/x:1', []))).toBe('DENIED: a signature was required, but no signature exists');
   });
 });

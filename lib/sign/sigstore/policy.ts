@@ -41,8 +41,6 @@ export async function checkSigstoreSigned(req: SigstoreSigned, image: PolicyImag
   if (req.rekorPublicKeyPath || req.rekorPublicKeyPaths || req.rekorPublicKeyData || req.rekorPublicKeyDatas) {
     throw new ImgError('UNSUPPORTED', 'sigstoreSigned with a Rekor public key is not supported by imgpipe (Rekor SETs are not checked)');
   }
-  const keys = await policyKeys(req);
-  if (keys.length === 0) throw rejected('no public keys in the sigstoreSigned requirement');
   const all = image.sigstoreSignatures ?? [];
   const sigs = all.filter((s) => s.mimeType === SIGSTORE_SIGNATURE_MIME_TYPE);
   const others = all.length - sigs.length;
@@ -54,6 +52,9 @@ export async function checkSigstoreSigned(req: SigstoreSigned, image: PolicyImag
         : `a signature was required, but no signature exists (${nonSigstore} non-sigstore signatures, ${others} sigstore non-signature attachments)`,
     );
   }
+  // As containers/image: the keys are read only once there is a signature to check.
+  const keys = await policyKeys(req);
+  if (keys.length === 0) throw rejected('no public keys in the sigstoreSigned requirement');
   const reasons: string[] = [];
   for (const sig of sigs) {
     try {

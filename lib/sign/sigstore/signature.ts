@@ -10,9 +10,8 @@ import { sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node
 import { ImgError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import { formatDockerRef, parseDockerRef } from '../../ref/docker.js';
-import { CREATOR, exactFields, goString, invalidSignature, manifestMatchesDigest, type UntrustedPayload } from '../simple.js';
+import { CREATOR, invalidSignature, makePayload, manifestMatchesDigest, parsePayload, type UntrustedPayload } from '../simple.js';
 import { manifestDigest } from '../standalone.js';
-import { isObject, parseStrictJSON, StrictJSONError, type JSONValue } from '../strict-json.js';
 
 export const SIGSTORE_SIGNATURE_TYPE = 'cosign container image signature';
 /** The media type of a sigstore signature layer (cosign's SimpleSigningMediaType). */
@@ -29,55 +28,15 @@ export interface SigstoreSignature {
 
 /** makeSigstorePayload writes the payload byte for byte as containers/image's json.Marshal does (sorted keys, Go escaping). */
 export function makeSigstorePayload(p: UntrustedPayload): Buffer {
-  if (!p.dockerManifestDigest || !p.dockerReference) throw new ImgError('USAGE', 'unexpected empty signature content');
-  const optional: string[] = [];
-  if (p.creator !== undefined) optional.push(`"creator":${goString(p.creator)}`);
-  if (p.timestamp !== undefined) optional.push(`"timestamp":${Math.trunc(p.timestamp)}`);
-  return Buffer.from(
-    `{"critical":{"identity":{"docker-reference":${goString(p.dockerReference)}},` +
-      `"image":{"docker-manifest-digest":${goString(p.dockerManifestDigest)}},` +
-      `"type":${goString(SIGSTORE_SIGNATURE_TYPE)}},"optional":{${optional.join(',')}}}`,
-    'utf8',
-  );
+  return Buffer.from(makePayload(p, SIGSTORE_SIGNATURE_TYPE));
 }
 
 /**
  * parseSigstorePayload reads a payload as strictly as containers/image (and refuses a duplicate key
- * anywhere): `critical` and `optional` exactly; `optional` may be null (cosign writes that), its
- * `creator` a string and `timestamp` an integral number, other optional keys ignored.
+ * anywhere), as simple signing's: `optional` may also be null (cosign writes that).
  */
 export function parseSigstorePayload(bytes: Uint8Array): UntrustedPayload {
-  let doc: JSONValue;
-  try {
-    doc = parseStrictJSON(bytes);
-  } catch (e) {
-    if (e instanceof StrictJSONError) throw invalidSignature(`payload: ${e.message}`);
-    throw e;
-  }
-  const top = exactFields(doc, 'payload', ['critical', 'optional']);
-  const out: Partial<UntrustedPayload> = {};
-  const optional = top.optional;
-  if (optional !== null) {
-    if (!isObject(optional)) throw invalidSignature('payload: optional is not a JSON object');
-    if ('creator' in optional) {
-      if (typeof optional.creator !== 'string') throw invalidSignature('payload: optional.creator is not a string');
-      out.creator = optional.creator;
-    }
-    if ('timestamp' in optional) {
-      const t = optional.timestamp;
-      if (typeof t !== 'number') throw invalidSignature('payload: optional.timestamp is not a number');
-      if (!Number.isInteger(t) || Math.abs(t) >= 2 ** 63) throw invalidSignature('payload: field optional.timestamp is not an integer');
-      out.timestamp = t;
-    }
-  }
-  const critical = exactFields(top.critical, 'critical', ['type', 'image', 'identity']);
-  if (typeof critical.type !== 'string') throw invalidSignature('payload: critical.type is not a string');
-  if (critical.type !== SIGSTORE_SIGNATURE_TYPE) throw invalidSignature(`unrecognized signature type ${JSON.stringify(critical.type)}`);
-  const digest = exactFields(critical.image, 'critical.image', ['docker-manifest-digest'])['docker-manifest-digest'];
-  if (typeof digest !== 'string') throw invalidSignature('payload: critical.image.docker-manifest-digest is not a string');
-  const ref = exactFields(critical.identity, 'critical.identity', ['docker-reference'])['docker-reference'];
-  if (typeof ref !== 'string') throw invalidSignature('payload: critical.identity.docker-reference is not a string');
-  return { ...out, dockerManifestDigest: digest, dockerReference: ref };
+  return parsePayload(bytes, SIGSTORE_SIGNATURE_TYPE, { nullOptional: true });
 }
 
 /**
