@@ -72,6 +72,8 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const src = openTransport(requireString(rec, 'ref'), srcTopts);
   const destName = formatRef(parseRef(requireString(rec, 'dest')));
   const digest = requireString(rec, 'digest');
+  // oci:, oci-archive: and docker-archive: sources keep no signatures: nothing to carry.
+  if (!canStoreSignatures(src)) return rec;
   const child = isSourceChild(rec);
   const srcDigest = child ? digest : (await manifestAt(src).catch((e) => Promise.reject(wrap(e, `fetching manifest ${src.name}`))))?.digest;
   if (srcDigest === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${src.name} any more`);
