@@ -16,7 +16,8 @@ With REF: stores stdin as one blob at REF and prints a record {ref, digest, size
 With --digest (and --size) the bytes are verified before the blob becomes visible.
 Without REF (batch mode): for each record on stdin, copies every blob its image needs from "ref"
 to "dest" that "dest" lacks, verified, and passes the record on once they are all there. Each
-distinct blob moves once per destination repository, up to --jobs N (default 6) at once; blobs
+distinct blob moves once per destination repository, up to --jobs N (default 6) blobs over 1 MiB
+at once and 3 × N smaller ones beside them; blobs
 seen elsewhere on the destination registry are mounted instead of copied.
   --progress=tty|ndjson|none   batch mode progress on stderr: per-blob bars when stderr is a
                                terminal (tty, the default; also "bars"), JSON events (ndjson),

@@ -42,6 +42,9 @@ interface Tracked {
   event: (e: Omit<BlobEvent, 'digest' | 'size' | 'dest'>) => void;
 }
 
+/** Blobs up to this size run under the small-blob limit (3 × jobs). */
+const SMALL_BLOB = 1024 * 1024;
+
 type Outcome = 'copied' | 'mounted' | 'exists' | 'planned';
 
 /** What the mover did for one record, added to it as `blobs`. */
@@ -62,7 +65,11 @@ export interface BlobSummary {
  */
 export class BlobMover {
   private readonly limiter: Limiter;
+  /** Small blobs (configs, small layers) cost round trips, not bandwidth or memory: more of them run at once, beside the large ones. */
+  private readonly smallLimiter: Limiter;
   private readonly inFlight = new Map<string, Promise<Outcome>>();
+  /** The first transfer of each blob to each registry host under way: host|digest → its promise. */
+  private readonly toRegistry = new Map<string, Promise<Outcome>>();
   /** Where each blob has been seen on each registry host: host → digest → repositories. */
   private readonly seen = new Map<string, Map<string, Set<string>>>();
   private readonly tracked = new Set<Tracked>();
@@ -70,6 +77,7 @@ export class BlobMover {
 
   constructor(private readonly opts: MoverOptions = {}) {
     this.limiter = new Limiter(opts.jobs ?? 6);
+    this.smallLimiter = new Limiter(3 * (opts.jobs ?? 6));
   }
 
   /**
@@ -121,8 +129,17 @@ export class BlobMover {
     const key = `${repoKey(dest)}|${blob.digest}`;
     let p = this.inFlight.get(key);
     if (!p) {
-      p = this.limiter.run(() => this.transfer(blob, src, dest));
+      // The same blob on its way to another repository of the same registry: wait for it, then mount it from there.
+      const d = dockerOf(dest);
+      const hostKey = d && canMount(dest) ? `${d.domain}|${blob.digest}` : undefined;
+      const sibling = hostKey === undefined ? undefined : this.toRegistry.get(hostKey);
+      const limiter = blob.size <= SMALL_BLOB ? this.smallLimiter : this.limiter;
+      p = (sibling ?? Promise.resolve()).catch(() => undefined).then(() => limiter.run(() => this.transfer(blob, src, dest)));
       this.inFlight.set(key, p);
+      if (hostKey !== undefined && sibling === undefined) {
+        this.toRegistry.set(hostKey, p);
+        void p.finally(() => this.toRegistry.delete(hostKey)).catch(() => undefined);
+      }
       // A failed transfer may be asked for again by a later record.
       p.catch(() => this.inFlight.delete(key));
     }
