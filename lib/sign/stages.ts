@@ -99,10 +99,12 @@ export interface SignOptions {
 /**
  * signRecord signs the record's destination image (the manifest in `raw`, whose digest must be the
  * record's) as the destination's docker reference, and adds the signature to those the destination
- * has, as skopeo copy --sign-by. Children of an index are passed on unsigned: the index is signed.
+ * has, as skopeo copy --sign-by. With --all each image of an index is signed as well as the index
+ * (the check stage reads each one's own signatures).
  */
 export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<ImageRecord> {
-  if (passBy(rec) || typeof rec.parent === 'string') return rec;
+  if (passBy(rec)) return rec;
+  const child = typeof rec.parent === 'string';
   const destRef = parseRef(requireString(rec, 'dest'));
   const destName = formatRef(destRef);
   if (destRef.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
@@ -113,7 +115,7 @@ export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<I
   const dest = openTransport(destRef, opts.destTopts);
   if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: it keeps no simple signatures`);
   const sig = await signManifest(manifest, identity, opts.keyIdentity, opts.passphrase).catch((e) => Promise.reject(wrap(e, `signing ${destName}`)));
-  const existing = await dest.getSignatures(digest).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
-  await dest.putSignatures(digest, [...existing, sig]).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+  const existing = await dest.getSignatures(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
+  await dest.putSignatures(digest, [...existing, sig], { child }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
   return rec;
 }
