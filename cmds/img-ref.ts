@@ -31,6 +31,7 @@ run('img-ref', HELP, async (argv) => {
     const ref = formatRef(parseRef(requireString(rec, 'ref')));
     if (dest !== undefined) return emit({ ...rec, ref, dest });
     if (flags.to === undefined) return emit({ ...rec, ref });
-    return emit({ ...rec, ref, dest: destinationFor(ref, flags.to, { scoped: flags.scoped, appendSuffix: flags['append-suffix'] }) });
+    const base = typeof rec.base === 'string' ? { base: rec.base } : {};
+    return emit({ ...rec, ref, dest: destinationFor(ref, flags.to, { scoped: flags.scoped, appendSuffix: flags['append-suffix'], ...base }) });
   });
 });

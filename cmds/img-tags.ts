@@ -92,7 +92,10 @@ run('img-tags', HELP, async (argv) => {
     const source = requireString(rec, 'ref');
     const { ref: _drop, ...rest } = rec;
     if (!flags.catalog) {
-      for (const ref of await sourceImages(source, f, topts)) await emit({ ref, ...rest });
+      // dir: images found below SOURCE keep it as "base", for img-ref --to --scoped names (as skopeo sync's).
+      const srcRef = parseRef(source);
+      const base = srcRef.transport === 'dir' ? { base: srcRef.path } : {};
+      for (const ref of await sourceImages(source, f, topts)) await emit({ ref, ...base, ...rest });
       return;
     }
     const host = registryArg(source);

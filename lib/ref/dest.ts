@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { ImgError } from '../errors.js';
 import { formatDockerRef, repositoryOf } from './docker.js';
 import { formatRef, parseRef, type ImageRef } from './index.js';
@@ -7,6 +8,8 @@ export interface DestOptions {
   scoped?: boolean;
   /** Append this to the destination tag (skopeo sync --append-suffix). */
   appendSuffix?: string;
+  /** For a dir: source found below a directory (img-tags dir:BASE): BASE, which `scoped` names are relative to, as skopeo sync's. */
+  base?: string;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface DestOptions {
 export function destinationFor(source: string | ImageRef, prefix: string, opts: DestOptions = {}): string {
   const src = typeof source === 'string' ? parseRef(source) : source;
   const srcName = formatRef(src);
-  let suffix = sourceSuffix(src, opts.scoped === true);
+  let suffix = sourceSuffix(src, opts.scoped === true, opts.base);
   if (opts.appendSuffix) {
     if (!/:[^/@]+$/.test(suffix) || suffix.includes('@')) {
       throw new ImgError('REF_INVALID', `cannot append suffix "${opts.appendSuffix}" to ${srcName}: it has no tag`);
@@ -62,7 +65,7 @@ export function destinationFor(source: string | ImageRef, prefix: string, opts: 
   }
 }
 
-function sourceSuffix(src: ImageRef, scoped: boolean): string {
+function sourceSuffix(src: ImageRef, scoped: boolean, base?: string): string {
   const last = (p: string) => p.replace(/\/+$/, '').split('/').pop() ?? p;
   switch (src.transport) {
     case 'docker':
@@ -80,7 +83,13 @@ function sourceSuffix(src: ImageRef, scoped: boolean): string {
       // skopeo sync keeps the name's last path component unless scoped (path.Base), as for docker names.
       if (src.name !== undefined) return scoped ? src.name : last(src.name);
       return scoped ? src.path.replace(/^\.?\/+/, '') : last(src.path);
-    case 'dir':
-      return scoped ? src.path.replace(/^\.?\/+/, '').replace(/\/+$/, '') : last(src.path);
+    case 'dir': {
+      if (!scoped) return last(src.path);
+      if (base === undefined) return src.path.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+      // skopeo sync: the path below the source directory, or the directory's own name when it is the image.
+      const below = posix.relative(posix.normalize(base), posix.normalize(src.path));
+      if (below.startsWith('..')) throw new ImgError('REF_INVALID', `${formatRef(src)} is not below its source directory ${base}`);
+      return below === '' ? last(base) : below;
+    }
   }
 }

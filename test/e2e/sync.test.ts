@@ -3,7 +3,7 @@
 // killed with SIGKILL and run again, --keep-going, and YAML credentials kept out of sight.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, umociImage } from '../helpers/images.js';
@@ -256,6 +256,15 @@ describe('img-sync naming and destinations', () => {
     expect(await tagsAt(`${dst.host}/fromdir/app`)).toEqual(Object.keys(APP_TAGS).sort());
     expect(await tagsAt(`${dst.host}/fromdir/app`)).toEqual(await tagsAt(`${dst.host}/skfromdir/app`));
     expect(await digestOf(`docker://${dst.host}/fromdir/app:v3`)).toBe(await digestOf(`docker://${dst.host}/skfromdir/app:v3`));
+    // --scoped: names are the image directories' paths below SOURCE, as skopeo's.
+    const scopedSrc = join(work, 'scoped-src');
+    mkdirSync(scopedSrc);
+    cpSync(join(work, 'dir-ours0'), join(scopedSrc, 'team'), { recursive: true });
+    ok(await sync(['--src', 'dir', '--dest', 'docker', '--dest-tls-verify=false', '--scoped', scopedSrc, `${dst.host}/scoped-ours`]));
+    await sk(['sync', '--src', 'dir', '--dest', 'docker', '--dest-tls-verify=false', '--scoped', scopedSrc, `${dst.host}/scoped-sk`]);
+    const repo = 'team/app';
+    expect(await tagsAt(`${dst.host}/scoped-ours/${repo}`)).toEqual(Object.keys(APP_TAGS).sort());
+    expect(await tagsAt(`${dst.host}/scoped-ours/${repo}`)).toEqual(await tagsAt(`${dst.host}/scoped-sk/${repo}`));
   });
 
   it('registry → oci: one layout holds a whole registry (--catalog) by name, each blob once, read by skopeo and umoci', async () => {
