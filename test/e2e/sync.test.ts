@@ -113,8 +113,10 @@ beforeAll(async () => {
   [px, spx] = await Promise.all([startFaultProxy(dst.host), startFaultProxy(src.host)]);
   for (const name of ['i1', 'i2', 'i3', 'i4', 'i5', 'i6']) await umociImage(work, L, name);
   const push = (image: string, to: string) => sk(['copy', '--dest-tls-verify=false', `oci:${L}:${image}`, `docker://${to}`]);
-  await Promise.all(Object.entries(APP_TAGS).map(([tag, image]) => push(image, `${S}/team/app:${tag}`)));
-  await Promise.all(Object.entries(CLI_TAGS).map(([tag, image]) => push(image, `${S}/tools/cli:${tag}`)));
+  // One at a time: concurrent pushes of images sharing blobs into one repository can race in the
+  // registry (a manifest PUT finding a blob another upload has not linked yet: "manifest blob unknown").
+  for (const [tag, image] of Object.entries(APP_TAGS)) await push(image, `${S}/team/app:${tag}`);
+  for (const [tag, image] of Object.entries(CLI_TAGS)) await push(image, `${S}/tools/cli:${tag}`);
 }, 120_000);
 
 afterAll(async () => {
