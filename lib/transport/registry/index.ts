@@ -9,7 +9,6 @@ import { storedManifest } from '../manifest.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore } from '../capabilities.js';
 import { readLookaside, writeLookaside } from './lookaside.js';
-import { loadRegistriesD, lookasideBase, registriesDirPath } from './registries-d.js';
 import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
 import { networkError } from './errors.js';
 
@@ -149,6 +148,8 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   }
 
   private async lookaside(write: boolean): Promise<URL> {
+    // Loaded only here: registries.d (and its YAML parser) matters only for signatures.
+    const { loadRegistriesD, lookasideBase, registriesDirPath } = await import('./registries-d.js');
     return lookasideBase(await loadRegistriesD(await registriesDirPath(this.registriesDir)), this.docker, write);
   }
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ImgError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { MAX_SIGNATURE_SIZE } from '../capabilities.js';
-import { lookasideURL } from './registries-d.js';
+import { parseDigest } from '../../oci/digest.js';
 
 /** At most this many signatures are read for one manifest. */
 const MAX_SIGNATURES = 128;
@@ -84,4 +84,12 @@ export async function writeLookaside(base: URL, digest: string, signatures: Uint
       throw e;
     }
   }
+}
+
+/** lookasideURL is where signature n (from 1) of manifest `digest` lives: BASE@ALGO=HEX/signature-N. */
+export function lookasideURL(base: URL, digest: string, n: number): URL {
+  const { algorithm, hex } = parseDigest(digest);
+  const u = new URL(base.href);
+  u.pathname = `${base.pathname}@${algorithm}=${hex}/signature-${n}`;
+  return u;
 }

@@ -12,7 +12,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ImgError } from '../../errors.js';
-import { parseDigest } from '../../oci/digest.js';
 import { type DockerRef } from '../../ref/docker.js';
 import { dockerIdentity, dockerNamespaces } from '../../policy/scope.js';
 
@@ -172,13 +171,7 @@ export function lookasideBase(config: RegistriesD, ref: DockerRef, write: boolea
   return base;
 }
 
-/** lookasideURL is where signature n (from 1) of manifest `digest` lives: BASE@ALGO=HEX/signature-N. */
-export function lookasideURL(base: URL, digest: string, n: number): URL {
-  const { algorithm, hex } = parseDigest(digest);
-  const u = new URL(base.href);
-  u.pathname = `${base.pathname}@${algorithm}=${hex}/signature-${n}`;
-  return u;
-}
+export { lookasideURL } from './lookaside.js';
 
 /** useSigstoreAttachments says whether registries.d turns on sigstore .sig attachments for `ref` (default false). */
 export function useSigstoreAttachments(config: RegistriesD, ref: DockerRef): boolean {
