@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: build a small sample image into an oci: layout with img-* commands, then copy it to a
-# dir: image through the pipeline img-manifest get | img-ref --to | img-blob-put | img-manifest put.
+# make demo: build a small sample image into an oci: layout with img-* commands, copy it to a
+# dir: image through the pipeline img-manifest get | img-ref --to | img-blob-put | img-manifest put,
+# move it across an "air gap" through an archive on a pipe with img-copy, and sync it with img-sync.
 set -euo pipefail
 export PATH="$(cd "$(dirname "$0")/.." && pwd)/bin:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/imgpipe-demo.XXXXXX")
@@ -31,3 +32,15 @@ img-manifest get "oci:$work/layout:demo" \
 say "3. the copy reads back with the same digest"
 img-manifest get "dir:$work/copies/demo" | jq -c '{ref, digest, layers: [.manifest.layers[].digest]}'
 ls -l "$work/copies/demo" >&2
+
+# img-copy and img-sync check images against a trust policy, as skopeo does; the demo's accepts anything.
+echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$work/policy.json"
+
+say "4. across an air gap: img-copy oci:…:demo oci-archive:/dev/stdout | img-copy oci-archive:/dev/stdin dir:…"
+img-copy --policy "$work/policy.json" "oci:$work/layout:demo" oci-archive:/dev/stdout \
+  | img-copy --policy "$work/policy.json" oci-archive:/dev/stdin "dir:$work/far-side" \
+  | jq -c '{dest, digest, status}'
+
+say "5. sync the whole layout into dir: directories (img-sync --src oci --dest dir), then again: nothing moves"
+img-sync --policy "$work/policy.json" --src oci --dest dir "$work/layout" "$work/mirror" | jq -c '{ref, dest, status}'
+img-sync --policy "$work/policy.json" --src oci --dest dir "$work/layout" "$work/mirror" | jq -c '{dest, status}'
