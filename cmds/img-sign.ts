@@ -4,7 +4,7 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/sign/standalone.js';
 import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/sign/sigstore/cli.js';
 import { writeFileAtomic } from '../lib/util/fs.js';
-import { runCheck, runCopy, runSignStage, SIGN_STAGE_FLAGS } from '../lib/cli/sign-stages.js';
+import { runCheck, runCopy, runSignStage, runSigstoreSignStage, SIGN_STAGE_FLAGS } from '../lib/cli/sign-stages.js';
 import { TRANSFER_FLAGS } from '../lib/cli/transfer-flags.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
 
@@ -14,6 +14,8 @@ stages on records (stdin → stdout):
        img-sign check [--policy FILE]         pass records whose source policy.json allows (else POLICY_DENIED)
        img-sign copy                          copy each record's source signatures to its dest (after img-manifest put)
        img-sign sign --sign-by FPR [--passphrase-file FILE]   sign each record's dest image and store the signature there
+       img-sign sign --sign-by-sigstore-private-key FILE --passphrase-file FILE   the same with a sigstore key
+                                              (the signature goes to the dest's .sig attachment)
        (all three: --registries.d DIR for docker:// lookaside signature storage, --jobs N, registry flags)
 
 Simple signing ("atomic container signature", OpenPGP through gpg), as skopeo standalone-sign and
@@ -27,9 +29,12 @@ verify   checks SIGNATURE over the manifest file for DOCKER-REFERENCE (compared 
          --public-key-file  trust only the public keys in FILE (gpg --export output); then
                             KEY-FINGERPRINTS may be "any". Without it the GNUPGHOME keyring is used.
 check    policy.json from --policy, else ~/.config/containers/policy.json, else /etc/containers/policy.json;
-         the source's simple signatures are read from dir: signature-N files or the lookaside store.
-copy     fails a record whose source signatures cannot go along (the manifest changed, or dest keeps
-         no signatures: oci:, archives); records with status exists or planned are passed by.
+         the source's simple signatures are read from dir: signature-N files or the lookaside store;
+         for a sigstoreSigned requirement, the .sig attachment of a docker:// source whose
+         registries.d namespace sets use-sigstore-attachments: true.
+copy     also carries the .sig attachment (use-sigstore-attachments at source and dest); fails a record
+         whose source signatures cannot go along (the manifest changed, or dest keeps none of that
+         kind: oci:, archives, dir: for sigstore); records with status exists or planned are passed by.
 sign     the identity signed is the record's dest (a docker:// reference); the digest is the record's.
 
 ${REGISTRY_HELP}
@@ -48,6 +53,7 @@ run('img-sign', HELP, async (argv) => {
   const [sub, ...args] = flags._.map(String);
   if (sub === 'check') return runCheck(flags, args);
   if (sub === 'copy') return runCopy(flags, args);
+  if (sub === 'sign' && flags['sign-by-sigstore-private-key'] !== undefined) return runSigstoreSignStage(flags, args);
   if (sub === 'sign' && flags['sign-by'] !== undefined) return runSignStage(flags, args);
   if (sub === 'sign') {
     const output = flags.output === undefined ? '' : String(flags.output);

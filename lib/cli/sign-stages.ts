@@ -3,7 +3,8 @@ import type { ParsedArgs } from 'minimist';
 import { wrap } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import { readPassphraseFile } from '../sign/standalone.js';
-import { checkRecord, copyRecordSignatures, signRecord } from '../sign/stages.js';
+import { checkRecord, copyRecordSignatures, passBy, signRecord } from '../sign/stages.js';
+import { loadSigningKey, signRecordSigstore } from '../sign/sigstore/stages.js';
 import type { TransportOptions } from '../transport/index.js';
 import type { Stage } from './pipeline.js';
 import { processRecordsInOrder, records } from './records.js';
@@ -11,7 +12,7 @@ import { usage } from './run.js';
 import { transferOptions } from './transfer-flags.js';
 
 /** Flags of the record stages, besides the registry flags (TRANSFER_FLAGS). */
-export const SIGN_STAGE_FLAGS = { string: ['sign-by', 'policy', 'registries.d', 'jobs'] };
+export const SIGN_STAGE_FLAGS = { string: ['sign-by', 'sign-by-sigstore-private-key', 'policy', 'registries.d', 'jobs'] };
 
 /** registriesDirFlag reads --registries.d (minimist files a dotted flag under registries.d). */
 export function registriesDirFlag(flags: ParsedArgs): string | undefined {
@@ -62,9 +63,29 @@ export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<n
   return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecord(r, { keyIdentity, passphrase, destTopts: dest })], 1);
 }
 
+/**
+ * runSigstoreSignStage is `img-sign sign --sign-by-sigstore-private-key FILE --passphrase-file F`:
+ * each record's destination image gets a sigstore signature in its .sig attachment. The key is
+ * opened before any record is read, so a wrong passphrase fails at once.
+ */
+export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): Promise<number> {
+  if (args.length > 0 || flags.output !== undefined) throw usage('img-sign sign --sign-by-sigstore-private-key reads records on stdin; it takes no reference or --output');
+  if (flags['sign-by'] !== undefined) throw usage('--sign-by and --sign-by-sigstore-private-key are separate stages (run img-sign sign once for each)');
+  const keyFile = String(flags['sign-by-sigstore-private-key']);
+  if (keyFile === '') throw usage('--sign-by-sigstore-private-key needs a key file');
+  const pf = flags['passphrase-file'];
+  // stdin carries the records, so the passphrase cannot be asked for.
+  if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --passphrase-file in a pipeline (stdin holds the records)');
+  const passphrase = await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
+  const key = await loadSigningKey(keyFile, passphrase);
+  const { dest } = sides(flags);
+  // One record at a time: records of the same digest append to the same attachment.
+  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [passBy(r) ? r : await signRecordSigstore(r, key, dest)], 1);
+}
+
 /** The signature and policy flags of img-copy and img-sync, as skopeo names them. */
 export const SIGNATURE_FLAGS = {
-  string: ['sign-by', 'sign-passphrase-file', 'policy', 'registries.d'],
+  string: ['sign-by', 'sign-by-sigstore-private-key', 'sign-passphrase-file', 'policy', 'registries.d'],
   boolean: ['remove-signatures', 'insecure-policy'],
 };
 
@@ -72,10 +93,15 @@ export const SIGNATURE_HELP = `signatures and trust policy (stages of img-sign):
   --policy FILE                policy.json for img-sign check (default ~/.config/containers/policy.json,
                                then /etc/containers/policy.json; none found is an error, as in skopeo)
   --insecure-policy            leave out img-sign check: any source is accepted
-  --remove-signatures          leave out img-sign copy: the source's simple signatures are not carried
+  --remove-signatures          leave out img-sign copy: the source's signatures (simple, and sigstore
+                               attachments) are not carried
   --sign-by FPR                sign each image at DEST (a docker:// destination) with this gpg key
-  --sign-passphrase-file FILE  the key's passphrase is the first line of FILE
-  --registries.d DIR           registries.d for docker:// lookaside signature storage`;
+  --sign-by-sigstore-private-key FILE   sign each image at DEST (docker://, with use-sigstore-attachments
+                               in registries.d) with this sigstore key (from img-sign keygen)
+  --sign-passphrase-file FILE  the key's passphrase is the first line of FILE (for one of the two;
+                               needed with --sign-by-sigstore-private-key)
+  --registries.d DIR           registries.d for docker:// lookaside signature storage and
+                               use-sigstore-attachments`;
 
 /** SignatureStages: where img-sign stages go in a copy pipeline (see signatureStages). */
 export interface SignatureStages {
@@ -83,7 +109,7 @@ export interface SignatureStages {
   check?: Stage;
   /** img-sign copy for a destination that keeps no signatures: before img-blob-put, so that a signed source is refused before any blob moves. */
   beforeBlobs?: Stage;
-  /** img-sign copy and img-sign sign --sign-by, after img-manifest put. */
+  /** img-sign copy, img-sign sign --sign-by and img-sign sign --sign-by-sigstore-private-key, after img-manifest put. */
   afterPut: Stage[];
 }
 
@@ -104,10 +130,20 @@ export function signatureStages(flags: ParsedArgs, destKind: string, common: str
     if (keeps) out.afterPut.push(copy);
     else out.beforeBlobs = copy;
   }
+  const pf = flags['sign-passphrase-file'] === undefined ? undefined : String(flags['sign-passphrase-file']);
+  const sigstoreKey = flags['sign-by-sigstore-private-key'] === undefined ? undefined : String(flags['sign-by-sigstore-private-key']);
+  // As skopeo: one passphrase file, for one of the two kinds of signing.
+  if (pf !== undefined && flags['sign-by'] !== undefined && sigstoreKey !== undefined) throw usage('only one of --sign-by and --sign-by-sigstore-private-key can be used with --sign-passphrase-file');
   if (flags['sign-by'] !== undefined) {
     if (destKind !== 'docker') throw usage('--sign-by needs a docker:// destination (the signature names its docker reference)');
-    const pf = flags['sign-passphrase-file'];
-    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by=${String(flags['sign-by'])}`, ...(pf === undefined ? [] : [`--passphrase-file=${String(pf)}`]), ...shared] });
-  } else if (flags['sign-passphrase-file'] !== undefined) throw usage('--sign-passphrase-file goes with --sign-by');
+    const gpgPass = sigstoreKey === undefined && pf !== undefined ? [`--passphrase-file=${pf}`] : [];
+    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by=${String(flags['sign-by'])}`, ...gpgPass, ...shared] });
+  }
+  if (sigstoreKey !== undefined) {
+    if (destKind !== 'docker') throw usage('--sign-by-sigstore-private-key needs a docker:// destination (the signature names its docker reference)');
+    if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --sign-passphrase-file (the pipeline cannot ask on the terminal)');
+    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by-sigstore-private-key=${sigstoreKey}`, `--passphrase-file=${pf}`, ...shared] });
+  }
+  if (pf !== undefined && flags['sign-by'] === undefined && sigstoreKey === undefined) throw usage('--sign-passphrase-file goes with --sign-by or --sign-by-sigstore-private-key');
   return out;
 }

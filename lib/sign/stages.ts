@@ -18,6 +18,7 @@ import { manifestAt } from '../image/manifests.js';
 import { canStoreSignatures } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { signManifest } from './standalone.js';
+import { putDestSigstore, sourceSigstoreSignatures } from './sigstore/stages.js';
 
 /** passBy says whether an earlier stage marked the record as nothing to do (decision 9). */
 export function passBy(r: ImageRecord): boolean {
@@ -49,11 +50,14 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
   const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
   if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${name}: "raw" does not have digest ${digest}`);
   const signatures = await sourceSignatures(openTransport(ref, srcTopts), digest, isSourceChild(rec));
+  // Sigstore attachments are read only for a sigstoreSigned requirement (and, as containers/image, only where registries.d turns them on).
+  const sigstore = requirements.some((r) => r.type === 'sigstoreSigned') ? await sourceSigstoreSignatures(ref, digest, srcTopts) : undefined;
   try {
-    await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures });
+    await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures, sigstoreSignatures: sigstore?.signatures });
   } catch (e) {
     if (e instanceof ImgError && e.code === 'DENIED') {
-      throw new ImgError('POLICY_DENIED', `source image ${name} rejected by ${policy.path} (${section}): ${e.message}`, { ref: name, cause: e });
+      const note = sigstore && 'notRead' in sigstore ? ` (${sigstore.notRead})` : '';
+      throw new ImgError('POLICY_DENIED', `source image ${name} rejected by ${policy.path} (${section}): ${e.message}${note}`, { ref: name, cause: e });
     }
     throw wrap(e, `checking ${name} against ${policy.path}`, name);
   }
@@ -61,15 +65,18 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
 }
 
 /**
- * copyRecordSignatures copies the simple signatures of the record's source to its destination,
- * for the manifest the record names. The source's current digest is asked for again (a HEAD on a
- * registry), so that a converted manifest or a tag moved since is caught: signatures that would not
- * verify at the destination are refused (SIGNATURE_INVALID), as is a destination that keeps no
- * signatures (UNSUPPORTED); both say to use --remove-signatures. No signatures: nothing to do.
+ * copyRecordSignatures copies the signatures of the record's source to its destination, for the
+ * manifest the record names: simple signatures, and the sigstore `.sig` attachment of a docker://
+ * source where registries.d turns attachments on for it. The source's current digest is asked for
+ * again (a HEAD on a registry), so that a converted manifest or a tag moved since is caught:
+ * signatures that would not verify at the destination are refused (SIGNATURE_INVALID), as is a
+ * destination that cannot keep them (UNSUPPORTED: no simple signatures, or sigstore attachments
+ * not turned on for it); both say to use --remove-signatures. No signatures: nothing to do.
  */
 export async function copyRecordSignatures(rec: ImageRecord, srcTopts: TransportOptions, destTopts: TransportOptions): Promise<ImageRecord> {
   if (passBy(rec)) return rec;
-  const src = openTransport(requireString(rec, 'ref'), srcTopts);
+  const srcRef = parseRef(requireString(rec, 'ref'));
+  const src = openTransport(srcRef, srcTopts);
   const destName = formatRef(parseRef(requireString(rec, 'dest')));
   const digest = requireString(rec, 'digest');
   // oci:, oci-archive: and docker-archive: sources keep no signatures: nothing to carry.
@@ -78,14 +85,21 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const srcDigest = child ? digest : (await manifestAt(src).catch((e) => Promise.reject(wrap(e, `fetching manifest ${src.name}`))))?.digest;
   if (srcDigest === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${src.name} any more`);
   const sigs = await sourceSignatures(src, srcDigest, child);
-  if (sigs.length === 0) return rec;
-  const n = `${sigs.length} signature${sigs.length === 1 ? '' : 's'}`;
+  const sigstore = (await sourceSigstoreSignatures(srcRef, srcDigest, srcTopts)).signatures;
+  if (sigs.length === 0 && sigstore.length === 0) return rec;
+  const count = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+  const n = [sigs.length > 0 ? count(sigs.length, 'signature') : '', sigstore.length > 0 ? count(sigstore.length, 'sigstore signature') : ''].filter(Boolean).join(' and ');
   if (srcDigest !== digest) {
     throw new ImgError('SIGNATURE_INVALID', `${src.name} has digest ${srcDigest}, ${destName} gets ${digest}: its ${n} would not verify there (copy with --remove-signatures)`);
   }
-  const dest = openTransport(destName, destTopts);
-  if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
-  await dest.putSignatures(digest, sigs, { child: typeof rec.parent === 'string' }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+  const destRef = parseRef(destName);
+  const dest = openTransport(destRef, destTopts);
+  if (sigs.length > 0 && !canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
+  // Sigstore first, as containers/image: a destination that refuses them gets neither kind.
+  if (sigstore.length > 0) await putDestSigstore(destRef, digest, sigstore, destTopts, `copy ${n} of ${src.name} to`, ' (copy with --remove-signatures)');
+  if (sigs.length > 0 && canStoreSignatures(dest)) {
+    await dest.putSignatures(digest, sigs, { child: typeof rec.parent === 'string' }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+  }
   return rec;
 }
 
