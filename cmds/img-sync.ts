@@ -13,7 +13,7 @@ Copies every image of SOURCE under DESTINATION, named as skopeo sync names them.
 the pipeline (--explain prints it; one per registry of a YAML file)
   img-tags SOURCE [filters] | img-ref --to DESTINATION [--scoped] [--append-suffix S]
     | img-manifest get --missing-at-dest --multi-arch system|all | img-sign check | img-blob-put
-    | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR]
+    | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR] [| img-sign sign --sign-by-sigstore-private-key F]
 (to an oci: DESTINATION, which keeps no signatures, img-sign copy comes before img-blob-put)
 SOURCE: docker: REPOSITORY (every tag) or REPOSITORY:TAG, or with --catalog a registry HOST (every
 tag of every repository); dir: a directory searched for image directories; oci: a layout (its named
