@@ -10,15 +10,10 @@ import { startFaultProxy, type FaultProxy } from '../helpers/faultproxy.js';
 import { sha256, writeDirImage } from '../helpers/fixtures.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { have, records, sh as shRaw, tempDir, type Result } from '../helpers/run.js';
+import { isolatedEnv } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-progress-');
-const env: NodeJS.ProcessEnv = {
-  HOME: join(work, 'home'),
-  XDG_RUNTIME_DIR: join(work, 'run'),
-  XDG_CONFIG_HOME: join(work, 'config'),
-  DOCKER_CONFIG: join(work, 'docker'),
-  REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-};
+const env: NodeJS.ProcessEnv = isolatedEnv(work);
 const sh = (script: string): Promise<Result> => shRaw(script, env);
 const MiB = 1024 * 1024;
 const short = (digest: string) => digest.slice(7, 19);

@@ -13,6 +13,7 @@ import { certDir, makePki, type Pki } from '../helpers/pki.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { have, img, records, sh, tempDir, type Result } from '../helpers/run.js';
 import { startTokenServer, type TokenServer } from '../helpers/tokenserver.js';
+import { isolatedEnv } from '../helpers/sandbox.js';
 
 const ok = have('docker-registry') && have('umoci') && have('openssl') && have('htpasswd') && have('jq');
 const work = tempDir('imgpipe-faults-');
@@ -22,14 +23,7 @@ const PASS = 'pw-faults-Hq2-77x';
 const BASIC = `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`;
 const BLOB = randomBytes(300_000);
 const BLOB_DIGEST = `sha256:${createHash('sha256').update(BLOB).digest('hex')}`;
-const env: NodeJS.ProcessEnv = {
-  HOME: join(work, 'home'),
-  XDG_RUNTIME_DIR: join(work, 'run'),
-  XDG_CONFIG_HOME: join(work, 'config'),
-  DOCKER_CONFIG: join(work, 'docker'),
-  REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-  IMGPIPE_RETRY_DELAY_MS: '10',
-};
+const env: NodeJS.ProcessEnv = isolatedEnv(work, { IMGPIPE_RETRY_DELAY_MS: '10' });
 const outputs: string[] = [];
 const cleanup: Array<() => Promise<void>> = [];
 let pki: Pki;

@@ -9,19 +9,14 @@ import { must, umociImage } from '../helpers/images.js';
 import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
 import { startFaultProxy } from '../helpers/faultproxy.js';
 import { exec, img as imgRaw, records, sh as shRaw, tempDir, type Result } from '../helpers/run.js';
+import { isolatedEnv } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-registry-e2e-');
 const L = join(work, 'layout');
 const NO_TLS = '--tls-verify=false';
 
 /** Credentials isolated in the temp dir: nothing from the user's own auth.json or docker config. */
-const env: NodeJS.ProcessEnv = {
-  HOME: join(work, 'home'),
-  XDG_RUNTIME_DIR: join(work, 'run'),
-  XDG_CONFIG_HOME: join(work, 'config'),
-  DOCKER_CONFIG: join(work, 'docker'),
-  REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-};
+const env: NodeJS.ProcessEnv = isolatedEnv(work);
 const img = (cmd: string, args: string[], input?: string | Buffer) => imgRaw(cmd, args, input, env);
 const sh = (script: string) => shRaw(script, env);
 const skopeo = (args: string[]) => {

@@ -10,21 +10,14 @@ import { must, umociImage } from '../helpers/images.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/faultproxy.js';
 import { BIN, exec, img as imgRaw, records, tempDir, type Result } from '../helpers/run.js';
-import { writeUserPolicy } from '../helpers/sandbox.js';
+import { isolatedEnv, writeUserPolicy } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-sync-e2e-');
 const L = join(work, 'layout');
 const NO_TLS = '--tls-verify=false';
 
 /** Credentials and temp files isolated in the work dir: nothing from the user's auth.json. */
-const env: NodeJS.ProcessEnv = {
-  HOME: join(work, 'home'),
-  XDG_RUNTIME_DIR: join(work, 'run'),
-  XDG_CONFIG_HOME: join(work, 'config'),
-  DOCKER_CONFIG: join(work, 'docker'),
-  REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-  TMPDIR: join(work, 'tmp'),
-};
+const env: NodeJS.ProcessEnv = isolatedEnv(work, { TMPDIR: join(work, 'tmp') });
 const img = (cmd: string, args: string[], input?: string) => imgRaw(cmd, args, input, env);
 const sync = (args: string[]) => img('img-sync', args);
 const skopeo = (args: string[]) => {
@@ -319,7 +312,9 @@ describe('img-sync killed with SIGKILL and run again', () => {
     const landed = readdirSync(join(layout, 'blobs', 'sha256')).filter((f) => /^[0-9a-f]{64}$/.test(f));
     for (const f of landed) expect(sha256(readFileSync(join(layout, 'blobs', 'sha256', f)))).toBe(f);
 
-    const again = ok(await sync([...args.slice(0, -2), '--progress=ndjson', spx.host, layout]));
+    const again = await sync([...args.slice(0, -2), '--progress=ndjson', spx.host, layout]);
+    // stderr holds the progress events; a failure shows the other lines.
+    expect(again.status, again.stderr.split('\n').filter((l) => !l.startsWith('{')).join('\n')).toBe(0);
     const started = again.stderr
       .split('\n')
       .filter((l) => l.startsWith('{'))

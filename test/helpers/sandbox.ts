@@ -30,16 +30,21 @@ export function writeUserPolicy(home: string): void {
   writeFileSync(join(home, '.config/containers/policy.json'), ACCEPT_ANYTHING);
 }
 
-/** sandbox makes the dirs and files of a Sandbox below `work` and returns its runners. */
-export function sandbox(work: string): Sandbox {
-  const env: NodeJS.ProcessEnv = {
+/** isolatedEnv is the environment that points HOME, XDG dirs, the docker config and the auth file below `work` (it creates nothing). */
+export function isolatedEnv(work: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
     HOME: join(work, 'home'),
     XDG_RUNTIME_DIR: join(work, 'run'),
     XDG_CONFIG_HOME: join(work, 'config'),
     DOCKER_CONFIG: join(work, 'docker'),
     REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-    TMPDIR: join(work, 'tmp'),
+    ...extra,
   };
+}
+
+/** sandbox makes the dirs and files of a Sandbox below `work` and returns its runners. */
+export function sandbox(work: string): Sandbox {
+  const env = isolatedEnv(work, { TMPDIR: join(work, 'tmp') });
   for (const d of ['home', 'run', 'config', 'docker', 'tmp']) mkdirSync(join(work, d), { recursive: true });
   writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
   writeFileSync(join(work, 'policy.json'), ACCEPT_ANYTHING);
