@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -173,8 +172,10 @@ export async function credentialHelperGet(name: string, host: string): Promise<C
   }
 }
 
-function runHelper(name: string, verb: string, input: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) return Promise.reject(new ImgError('USAGE', `invalid credential helper name ${JSON.stringify(name)}`));
+async function runHelper(name: string, verb: string, input: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ImgError('USAGE', `invalid credential helper name ${JSON.stringify(name)}`);
+  // Loaded only here: most commands never run a helper, and node:child_process costs start-up time.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(`docker-credential-${name}`, [verb], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

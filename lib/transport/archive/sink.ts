@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { ImgError, toImgError } from '../../errors.js';
 import { closeFd, fdWriteStream, fsyncFd, openFd } from './fd.js';
 import { fsyncDir, removeStaleTemps, tempPathIn } from '../../util/fs.js';
@@ -19,7 +19,6 @@ const STDOUT_PATHS = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
  * device is written as it goes; an abort there leaves the reader a tar without its end blocks.
  */
 export class TarSink {
-  private readonly pack = tar.pack();
   private readonly pump: Promise<void>;
   private failed?: ImgError;
   private done = false;
@@ -28,6 +27,7 @@ export class TarSink {
     /** The destination path as given, for messages. */
     readonly archive: string,
     private readonly out: Writable,
+    private readonly pack: tar.Pack,
     private readonly temp?: { path: string; fd: number; final: string },
   ) {
     this.pump = (async () => {
@@ -42,7 +42,9 @@ export class TarSink {
 
   /** open starts writing the archive at `path`. */
   static async open(path: string): Promise<TarSink> {
-    if (STDOUT_PATHS.has(path)) return new TarSink(path, process.stdout);
+    // Loaded only here: commands that write no archive do not pay for tar-stream at start-up.
+    const pack = (await import('tar-stream')).default.pack();
+    if (STDOUT_PATHS.has(path)) return new TarSink(path, process.stdout, pack);
     const st = await fsp.stat(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
       throw e;
@@ -51,14 +53,14 @@ export class TarSink {
     if (st && !st.isFile()) {
       const ws: WriteStream = createWriteStream(path, { flags: 'w' });
       await once(ws, 'open');
-      return new TarSink(path, ws);
+      return new TarSink(path, ws, pack);
     }
     const dir = dirname(resolve(path));
     await removeStaleTemps(dir);
     const tmp = tempPathIn(dir, path);
     const fd = await openFd(tmp, 'wx', 0o644);
     liveTemps.add(tmp);
-    return new TarSink(path, fdWriteStream(fd), { path: tmp, fd, final: path });
+    return new TarSink(path, fdWriteStream(fd), pack, { path: tmp, fd, final: path });
   }
 
   /** addBuffer writes a file entry holding `data`. */
