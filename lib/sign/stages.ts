@@ -12,11 +12,12 @@ import { imageScopes } from '../policy/load.js';
 import type { Policy } from '../policy/parse.js';
 import { imageDockerReference, requirementsFor } from '../policy/scope.js';
 import { formatDockerRef, withDefaultTag } from '../ref/docker.js';
-import { formatRef, parseRef } from '../ref/index.js';
+import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
 import { requireString } from '../cli/records.js';
 import { manifestAt } from '../image/manifests.js';
-import { canStoreSignatures } from '../transport/capabilities.js';
+import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import type { FormattedSignature } from './signature-blob.js';
 import { signManifest } from './standalone.js';
 import { putDestSigstore, sourceSigstoreSignatures } from './sigstore/stages.js';
 
@@ -51,7 +52,7 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
   if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${name}: "raw" does not have digest ${digest}`);
   const signatures = await sourceSignatures(openTransport(ref, srcTopts), digest, isSourceChild(rec));
   // Sigstore attachments are read only for a sigstoreSigned requirement (and, as containers/image, only where registries.d turns them on).
-  const sigstore = requirements.some((r) => r.type === 'sigstoreSigned') ? await sourceSigstoreSignatures(ref, digest, srcTopts) : undefined;
+  const sigstore = requirements.some((r) => r.type === 'sigstoreSigned') ? await sourceSigstoreSignatures(ref, digest, srcTopts, isSourceChild(rec)) : undefined;
   try {
     await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures, sigstoreSignatures: sigstore?.signatures });
   } catch (e) {
@@ -66,8 +67,9 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
 
 /**
  * copyRecordSignatures copies the signatures of the record's source to its destination, for the
- * manifest the record names: simple signatures, and the sigstore `.sig` attachment of a docker://
- * source where registries.d turns attachments on for it. The source's current digest is asked for
+ * manifest the record names: simple signatures, and sigstore ones (the `.sig` attachment of a
+ * docker:// source where registries.d turns attachments on for it; a dir: source's sigstore
+ * `signature-N` files). A dir: destination gets both kinds in the source's order. The source's current digest is asked for
  * again (a HEAD on a registry), so that a converted manifest or a tag moved since is caught:
  * signatures that would not verify at the destination are refused (SIGNATURE_INVALID), as is a
  * destination that cannot keep them (UNSUPPORTED: no simple signatures, or sigstore attachments
@@ -84,9 +86,10 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const child = isSourceChild(rec);
   const srcDigest = child ? digest : (await manifestAt(src).catch((e) => Promise.reject(wrap(e, `fetching manifest ${src.name}`))))?.digest;
   if (srcDigest === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${src.name} any more`);
-  const sigs = await sourceSignatures(src, srcDigest, child);
-  const sigstore = (await sourceSigstoreSignatures(srcRef, srcDigest, srcTopts)).signatures;
-  if (sigs.length === 0 && sigstore.length === 0) return rec;
+  const all = await sourceAllSignatures(src, srcRef, srcDigest, child, srcTopts);
+  const sigs = all.flatMap((s) => (s.format === 'simple-signing' ? [s.blob] : []));
+  const sigstore = all.flatMap((s) => (s.format === 'sigstore-json' ? [s.sigstore] : []));
+  if (all.length === 0) return rec;
   const count = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
   const n = [sigs.length > 0 ? count(sigs.length, 'signature') : '', sigstore.length > 0 ? count(sigstore.length, 'sigstore signature') : ''].filter(Boolean).join(' and ');
   if (srcDigest !== digest) {
@@ -94,13 +97,31 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   }
   const destRef = parseRef(destName);
   const dest = openTransport(destRef, destTopts);
+  const destChild = typeof rec.parent === 'string';
+  // dir: keeps both kinds in one ordered list, as the source gave them.
+  if (canStoreFormattedSignatures(dest)) {
+    await dest.putSignaturesWithFormat(digest, all, { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    return rec;
+  }
   if (sigs.length > 0 && !canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
   // Sigstore first, as containers/image: a destination that refuses them gets neither kind.
   if (sigstore.length > 0) await putDestSigstore(destRef, digest, sigstore, destTopts, `copy ${n} of ${src.name} to`, ' (copy with --remove-signatures)');
   if (sigs.length > 0 && canStoreSignatures(dest)) {
-    await dest.putSignatures(digest, sigs, { child: typeof rec.parent === 'string' }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    await dest.putSignatures(digest, sigs, { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
   }
   return rec;
+}
+
+/**
+ * sourceAllSignatures reads every signature of the source manifest `digest`, in containers/image's
+ * order: dir: its `signature-N` files as they are numbered; docker:// the lookaside's simple
+ * signatures, then the attachment's sigstore ones (where registries.d turns them on).
+ */
+async function sourceAllSignatures(src: Transport, srcRef: ImageRef, digest: string, child: boolean, srcTopts: TransportOptions): Promise<FormattedSignature[]> {
+  if (canStoreFormattedSignatures(src)) return src.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${src.name}`)));
+  const simple = await sourceSignatures(src, digest, child);
+  const sigstore = (await sourceSigstoreSignatures(srcRef, digest, srcTopts, child)).signatures;
+  return [...simple.map((blob): FormattedSignature => ({ format: 'simple-signing', blob })), ...sigstore.map((s): FormattedSignature => ({ format: 'sigstore-json', sigstore: s }))];
 }
 
 /** SignOptions: the gpg key, its passphrase (else gpg-agent asks), and the destination's options. */

@@ -1,3 +1,4 @@
+import type { FormattedSignature } from '../sign/signature-blob.js';
 import type { Transport } from './types.js';
 
 /** Optional capabilities of a transport, each detected with its type guard. */
@@ -70,6 +71,23 @@ export interface SignatureStore {
 
 /** A signature larger than this is refused (containers/image's limit for lookaside signatures). */
 export const MAX_SIGNATURE_SIZE = 4 * 1024 * 1024;
+
+/**
+ * FormattedSignatureStore is implemented by the transports that keep signatures of either kind,
+ * simple and sigstore, in one ordered list (containers/image's GetSignaturesWithFormat and
+ * PutSignaturesWithFormat): dir:, as `signature-N` files in containers/image's stored form
+ * (lib/sign/signature-blob.ts). Its getSignatures/putSignatures see the simple ones only.
+ */
+export interface FormattedSignatureStore {
+  /** getSignaturesWithFormat reads every signature of the manifest `digest`, in order; a file of an unknown format is an error naming it. */
+  getSignaturesWithFormat(digest: string, opts?: { child?: boolean }): Promise<FormattedSignature[]>;
+  /** putSignaturesWithFormat replaces every signature of the manifest `digest` with `signatures`, in order (the manifest is stored first). */
+  putSignaturesWithFormat(digest: string, signatures: FormattedSignature[], opts?: { child?: boolean }): Promise<void>;
+}
+
+export const canStoreFormattedSignatures = (t: Transport): t is Transport & FormattedSignatureStore =>
+  typeof (t as Partial<FormattedSignatureStore>).getSignaturesWithFormat === 'function' &&
+  typeof (t as Partial<FormattedSignatureStore>).putSignaturesWithFormat === 'function';
 
 export const canStoreSignatures = (t: Transport): t is Transport & SignatureStore =>
   typeof (t as Partial<SignatureStore>).getSignatures === 'function' && typeof (t as Partial<SignatureStore>).putSignatures === 'function';

@@ -88,8 +88,9 @@ describe('img-copy --sign-by-sigstore-private-key and a sigstoreSigned policy', 
     const inspected = await sk(['inspect', '--raw', NO_TLS, `docker://${H}/b/copied:${sigTag(D)}`]);
     expect(inspected.stdoutBytes).toEqual(att);
     // The copy is checked in turn (the identity signed is a/signed:1, which exactReference names).
-    // dir: keeps no sigstore attachments in imgpipe: --remove-signatures.
-    ok(await copy(RD, '--remove-signatures', '--policy', path('placed.json'), `docker://${H}/b/copied:1`, `dir:${path('from-b')}`));
+    // dir: keeps it as a signature-N file (test/e2e/sigstore-dir.test.ts).
+    ok(await copy(RD, '--policy', path('placed.json'), `docker://${H}/b/copied:1`, `dir:${path('from-b')}`));
+    expect(existsSync(path('from-b', 'signature-1'))).toBe(true);
   });
 
   it('refuses an unsigned image before any blob moves', async () => {
@@ -144,7 +145,7 @@ describe('img-sign copy with sigstore attachments', () => {
 
     const oci = await copy(RD, `docker://${H}/a/signed:1`, `oci:${path('oci')}:x`);
     expect(oci.status).toBe(1);
-    expect(oci.stderr).toContain('keeps no sigstore attachments (only docker:// does) (copy with --remove-signatures)');
+    expect(oci.stderr).toContain('keeps no sigstore signatures (only docker:// and dir: do) (copy with --remove-signatures)');
     expect(existsSync(path('oci'))).toBe(false);
 
     ok(await copy(RD_SRC, '--remove-signatures', `docker://${H}/a/signed:1`, `docker://${H}/c/removed:1`));

@@ -12,7 +12,8 @@ import { digestOf, parseDigest } from '../../oci/digest.js';
 import type { ImageRecord } from '../../oci/record.js';
 import { formatDockerRef, withDefaultTag, type DockerRef } from '../../ref/docker.js';
 import { formatRef, parseRef, type ImageRef } from '../../ref/index.js';
-import type { TransportOptions } from '../../transport/index.js';
+import { canStoreFormattedSignatures } from '../../transport/capabilities.js';
+import { openTransport, type TransportOptions } from '../../transport/index.js';
 import { requireString } from '../../cli/records.js';
 import { loadPrivateKey } from './keys.js';
 import { getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
@@ -37,15 +38,22 @@ export function disabledNote(name: string, cfg: AttachmentConfig): string {
 }
 
 /**
- * SourceSigstore: a source's sigstore signatures (the layers of its attachment for `digest`), or why
- * none were read: only docker:// keeps attachments, and only where registries.d turns them on.
+ * SourceSigstore: a source's sigstore signatures (docker://: the layers of its attachment for
+ * `digest`; dir: its sigstore `signature-N` files), or why none were read: the other transports
+ * keep none, and docker:// only where registries.d turns attachments on.
  */
 export type SourceSigstore = { signatures: SigstoreSignature[] } | { signatures: []; notRead: string };
 
-/** sourceSigstoreSignatures reads the attachment of the source manifest `digest`, as containers/image's GetSignaturesWithFormat. */
-export async function sourceSigstoreSignatures(src: ImageRef, digest: string, topts: TransportOptions): Promise<SourceSigstore> {
+/** sourceSigstoreSignatures reads the sigstore signatures of the source manifest `digest` (`child`: an index's child, for dir:), as containers/image's GetSignaturesWithFormat. */
+export async function sourceSigstoreSignatures(src: ImageRef, digest: string, topts: TransportOptions, child = false): Promise<SourceSigstore> {
   const name = formatRef(src);
-  if (src.transport !== 'docker') return { signatures: [], notRead: `${name} keeps no sigstore attachments (only docker:// does)` };
+  if (src.transport === 'dir') {
+    const t = openTransport(src, topts);
+    if (!canStoreFormattedSignatures(t)) return { signatures: [], notRead: `${name} keeps no sigstore signatures` };
+    const all = await t.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading the signatures of ${name}`)));
+    return { signatures: all.flatMap((s) => (s.format === 'sigstore-json' ? [s.sigstore] : [])) };
+  }
+  if (src.transport !== 'docker') return { signatures: [], notRead: `${name} keeps no sigstore signatures (only docker:// and dir: do)` };
   const cfg = await attachmentConfig(src.docker, topts);
   if (!cfg.enabled) return { signatures: [], notRead: disabledNote(name, cfg) };
   try {
@@ -62,7 +70,7 @@ export async function sourceSigstoreSignatures(src: ImageRef, digest: string, to
  */
 export async function putDestSigstore(dest: ImageRef, digest: string, sigs: SigstoreSignature[], topts: TransportOptions, what: string, hint = ''): Promise<void> {
   const name = formatRef(dest);
-  if (dest.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: it keeps no sigstore attachments (only docker:// does)${hint}`);
+  if (dest.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: it keeps no sigstore signatures (only docker:// and dir: do)${hint}`);
   const cfg = await attachmentConfig(dest.docker, topts);
   if (!cfg.enabled) throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: writing sigstore attachments is disabled by configuration (registries.d ${cfg.registriesDir} does not set use-sigstore-attachments for it)${hint}`);
   await putSigstoreSignatures(dest.docker, digest, sigs, topts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${name}`)));

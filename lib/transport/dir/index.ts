@@ -7,7 +7,8 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import { MAX_SIGNATURE_SIZE, type SignatureStore } from '../capabilities.js';
+import { MAX_SIGNATURE_SIZE, type FormattedSignatureStore, type SignatureStore } from '../capabilities.js';
+import { signatureBlob, signatureFromBlob, type FormattedSignature } from '../../sign/signature-blob.js';
 import { ImgError } from '../../errors.js';
 
 /** The version file skopeo writes and checks before it overwrites a directory. */
@@ -19,11 +20,11 @@ const SIGNATURE_NAME = /^(?:([a-f0-9]{64}|[a-f0-9]{128})\.)?signature-[0-9]+$/;
 
 /**
  * DirTransport is skopeo's directory format, byte-compatible: `version`, `manifest.json`, blobs
- * named by bare hex digest, children of an index as `HEX.manifest.json`, signatures as
- * `signature-N`. A directory holds one image: writing a new top-level manifest replaces the old
+ * named by bare hex digest, children of an index as `HEX.manifest.json`, signatures of both kinds
+ * as `signature-N` in containers/image's stored form. A directory holds one image: writing a new top-level manifest replaces the old
  * image, and files of the old one are removed only after the new manifest.json has landed.
  */
-export class DirTransport implements Transport, SignatureStore {
+export class DirTransport implements Transport, SignatureStore, FormattedSignatureStore {
   readonly name: string;
   private readonly path: string;
   private prepared?: Promise<void>;
@@ -79,23 +80,34 @@ export class DirTransport implements Transport, SignatureStore {
     return join(this.path, child ? `${hex}.signature-${n}` : `signature-${n}`);
   }
 
+  /** getSignatures reads the simple signatures of the manifest `digest` (sigstore ones are left out: getSignaturesWithFormat has all). */
   async getSignatures(digest: string, opts: { child?: boolean } = {}): Promise<Buffer[]> {
-    const out: Buffer[] = [];
+    return (await this.getSignaturesWithFormat(digest, opts)).flatMap((s) => (s.format === 'simple-signing' ? [s.blob] : []));
+  }
+
+  /** getSignaturesWithFormat reads `signature-1`… in order, each in containers/image's stored form (a file of an unknown format is an error naming it). */
+  async getSignaturesWithFormat(digest: string, opts: { child?: boolean } = {}): Promise<FormattedSignature[]> {
+    const out: FormattedSignature[] = [];
     for (let n = 1; ; n++) {
       const path = this.signaturePath(n, digest, opts.child === true);
       const size = await fileSize(path);
       if (size === undefined) return out;
       if (size > MAX_SIGNATURE_SIZE) throw new ImgError('TOO_LARGE', `signature ${path} is ${size} bytes, over the ${MAX_SIGNATURE_SIZE}-byte limit`);
-      out.push(await fsp.readFile(path));
+      out.push(signatureFromBlob(await fsp.readFile(path), path));
     }
   }
 
-  /** putSignatures writes `signature-1`… (each atomically) and removes the numbers above them; the manifest must be stored already. */
+  /** putSignatures writes simple signatures as `signature-1`… (replacing every signature there, sigstore ones too); the manifest must be stored already. */
   async putSignatures(digest: string, signatures: Uint8Array[], opts: { child?: boolean } = {}): Promise<void> {
+    await this.putSignaturesWithFormat(digest, signatures.map((s) => ({ format: 'simple-signing', blob: Buffer.from(s) })), opts);
+  }
+
+  /** putSignaturesWithFormat writes `signature-1`… (each atomically, in containers/image's stored form) and removes the numbers above them; the manifest must be stored already. */
+  async putSignaturesWithFormat(digest: string, signatures: FormattedSignature[], opts: { child?: boolean } = {}): Promise<void> {
     const child = opts.child === true;
     const stored = await this.getManifest(child ? digest : undefined);
     if (stored.digest !== digest) throw new ImgError('DIGEST_MISMATCH', `${this.name} holds manifest ${stored.digest}, not ${digest}: its signatures are not written`);
-    for (const [i, sig] of signatures.entries()) await writeFileAtomic(this.signaturePath(i + 1, digest, child), sig);
+    for (const [i, sig] of signatures.entries()) await writeFileAtomic(this.signaturePath(i + 1, digest, child), signatureBlob(sig));
     for (let n = signatures.length + 1; ; n++) {
       const path = this.signaturePath(n, digest, child);
       if ((await fileSize(path)) === undefined) return;
