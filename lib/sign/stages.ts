@@ -11,7 +11,6 @@ import { checkPolicy } from '../policy/evaluate.js';
 import { imageScopes } from '../policy/load.js';
 import type { Policy } from '../policy/parse.js';
 import { imageDockerReference, requirementsFor } from '../policy/scope.js';
-import { formatDockerRef, withDefaultTag } from '../ref/docker.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
 import { requireString } from '../cli/records.js';
 import { manifestAt } from '../image/manifests.js';
@@ -19,6 +18,7 @@ import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/ca
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import type { FormattedSignature } from './signature-blob.js';
 import { signManifest } from './standalone.js';
+import { signingTarget } from './target.js';
 import { putDestSigstore, sourceSigstoreSignatures } from './sigstore/stages.js';
 
 /** passBy says whether an earlier stage marked the record as nothing to do (decision 9). */
@@ -140,13 +140,7 @@ export interface SignOptions {
 export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<ImageRecord> {
   if (passBy(rec)) return rec;
   const child = typeof rec.parent === 'string';
-  const destRef = parseRef(requireString(rec, 'dest'));
-  const destName = formatRef(destRef);
-  if (destRef.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
-  const identity = formatDockerRef(withDefaultTag(destRef.docker));
-  const digest = requireString(rec, 'digest');
-  const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
-  if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${destName}: "raw" does not have digest ${digest}`);
+  const { destRef, destName, identity, digest, manifest } = signingTarget(rec);
   const dest = openTransport(destRef, opts.destTopts);
   if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: it keeps no simple signatures`);
   const sig = await signManifest(manifest, identity, opts.keyIdentity, opts.passphrase).catch((e) => Promise.reject(wrap(e, `signing ${destName}`)));

@@ -8,16 +8,15 @@
 import type { KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { ImgError, wrap } from '../../errors.js';
-import { digestOf, parseDigest } from '../../oci/digest.js';
 import type { ImageRecord } from '../../oci/record.js';
-import { formatDockerRef, withDefaultTag, type DockerRef } from '../../ref/docker.js';
-import { formatRef, parseRef, type ImageRef } from '../../ref/index.js';
+import type { DockerRef } from '../../ref/docker.js';
+import { formatRef, type ImageRef } from '../../ref/index.js';
 import { canStoreFormattedSignatures } from '../../transport/capabilities.js';
 import { openTransport, type TransportOptions } from '../../transport/index.js';
-import { requireString } from '../../cli/records.js';
 import { loadPrivateKey } from './keys.js';
 import { getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
 import { createSigstoreSignature, type SigstoreSignature } from './signature.js';
+import { signingTarget } from '../target.js';
 
 /** AttachmentConfig: whether registries.d turns on sigstore attachments for an image, and which directory said so. */
 export interface AttachmentConfig {
@@ -89,13 +88,7 @@ export async function loadSigningKey(keyFile: string, passphrase: string): Promi
  * --sign-by-sigstore-private-key. With --all each image of an index is signed as well as the index.
  */
 export async function signRecordSigstore(rec: ImageRecord, key: KeyObject, destTopts: TransportOptions): Promise<ImageRecord> {
-  const destRef = parseRef(requireString(rec, 'dest'));
-  const destName = formatRef(destRef);
-  if (destRef.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
-  const identity = formatDockerRef(withDefaultTag(destRef.docker));
-  const digest = requireString(rec, 'digest');
-  const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
-  if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${destName}: "raw" does not have digest ${digest}`);
+  const { destRef, identity, digest, manifest } = signingTarget(rec);
   const sig = createSigstoreSignature(manifest, identity, key);
   await putDestSigstore(destRef, digest, [sig], destTopts, 'sign');
   return rec;
