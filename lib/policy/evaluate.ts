@@ -30,10 +30,10 @@ export interface PolicyImage {
 
 /** rejected is the error for an image the policy does not allow; the message gives the reason. */
 function rejected(reason: string): ImgError {
-  return new ImgError('DENIED', reason);
+  return new ImgError('POLICY_DENIED', reason);
 }
 
-/** checkPolicy resolves if every requirement accepts the image, and throws DENIED with the first reason otherwise. */
+/** checkPolicy resolves if every requirement accepts the image, and throws POLICY_DENIED with the first reason otherwise. */
 export async function checkPolicy(requirements: Requirement[], image: PolicyImage): Promise<void> {
   if (requirements.length === 0) throw rejected('policy requirements list is empty');
   for (const req of requirements) await checkRequirement(req, image);
@@ -78,7 +78,7 @@ async function checkSignedBy(req: Extract<Requirement, { type: 'signedBy' }>, im
         }
         return;
       } catch (e) {
-        if (!(e instanceof ImgError) || (e.code !== 'DENIED' && e.code !== 'UNSUPPORTED')) throw e;
+        if (!(e instanceof ImgError) || !['POLICY_DENIED', 'SIGNATURE_INVALID', 'UNSUPPORTED'].includes(e.code)) throw e;
         reasons.push(e.message);
       }
     }

@@ -22,7 +22,7 @@ export interface UntrustedPayload {
 
 /** invalidSignature is the error for a signature that is refused; the message says why. */
 export function invalidSignature(reason: string): ImgError {
-  return new ImgError('DENIED', `invalid signature: ${reason}`);
+  return new ImgError('SIGNATURE_INVALID', `invalid signature: ${reason}`);
 }
 
 /**

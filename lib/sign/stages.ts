@@ -56,7 +56,7 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
   try {
     await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures, sigstoreSignatures: sigstore?.signatures });
   } catch (e) {
-    if (e instanceof ImgError && e.code === 'DENIED') {
+    if (e instanceof ImgError && (e.code === 'POLICY_DENIED' || e.code === 'SIGNATURE_INVALID')) {
       const note = sigstore && 'notRead' in sigstore ? ` (${sigstore.notRead})` : '';
       throw new ImgError('POLICY_DENIED', `source image ${name} rejected by ${policy.path} (${section}): ${e.message}${note}`, { ref: name, cause: e });
     }

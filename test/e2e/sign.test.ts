@@ -249,16 +249,16 @@ describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
   });
 
   it('refuses a signature for one tag presented for another tag with the same digest', async () => {
-    expect(await reason(checkPolicy(signedBy(), imageAt('docker://registry.example.com/team/app:v2', [byPlain])))).toBe(`DENIED: signature for identity "${REF}" is not accepted`);
+    expect(await reason(checkPolicy(signedBy(), imageAt('docker://registry.example.com/team/app:v2', [byPlain])))).toBe(`POLICY_DENIED: signature for identity "${REF}" is not accepted`);
     await checkPolicy(signedBy({ type: 'matchRepository' }), imageAt('docker://registry.example.com/team/app:v2', [byPlain]));
     await checkPolicy(signedBy(), imageAt(`docker://registry.example.com/team/app@${DIGEST}`, [byPlain])); // by digest: the repository must match
   });
 
   it('refuses an unsigned image, a wrong key and another manifest, with the reason', async () => {
-    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [])))).toBe('DENIED: a signature was required, but no signature exists');
-    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byLocked])))).toMatch(/^DENIED: invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys$/);
+    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [])))).toBe('POLICY_DENIED: a signature was required, but no signature exists');
+    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byLocked])))).toMatch(/^POLICY_DENIED: invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys$/);
     const other = { ...imageAt(`docker://${REF}`, [byPlain, byLocked]), manifest: new TextEncoder().encode(`${manifest} `) };
-    expect(await reason(checkPolicy(signedBy(), other))).toMatch(/^DENIED: none of the signatures were accepted, reasons: signature for digest sha256:\w+ does not match; invalid signature: signed by key ID/);
+    expect(await reason(checkPolicy(signedBy(), other))).toMatch(/^POLICY_DENIED: none of the signatures were accepted, reasons: signature for digest sha256:\w+ does not match; invalid signature: signed by key ID/);
   });
 
   it('dir: images have no docker reference: only exactReference/exactRepository can match', async () => {
@@ -287,7 +287,7 @@ describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
     const { policy } = await loadPolicy(path);
     const check = (ref: string, sigs: Buffer[]) => checkPolicy(requirementsFor(policy, policyScopes(parseRef(ref))).requirements, imageAt(ref, sigs));
     await check(`docker://${REF}`, [byPlain]);
-    expect(await reason(check('docker://other.example.com/x:1', [byPlain]))).toBe('DENIED: running image docker://other.example.com/x:1 is rejected by policy');
-    expect(await reason(check('docker://cosign.example.com/x:1', []))).toBe('DENIED: a signature was required, but no signature exists');
+    expect(await reason(check('docker://other.example.com/x:1', [byPlain]))).toBe('POLICY_DENIED: running image docker://other.example.com/x:1 is rejected by policy');
+    expect(await reason(check('docker://cosign.example.com/x:1', []))).toBe('POLICY_DENIED: a signature was required, but no signature exists');
   });
 });

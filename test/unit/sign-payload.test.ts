@@ -57,7 +57,7 @@ describe('signature payload', () => {
     expect(caught(() => parsePayload(good(undefined, '{"creator":"a","creator":"b"}'))).message).toMatch(/duplicate key "creator"/);
     expect(caught(() => parsePayload(good(undefined, '{"x":{"y":1,"y":2}}'))).message).toMatch(/duplicate key "y"/);
     const dupTop = enc(`{"critical":{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"},"optional":{},"optional":{}}`);
-    expect(caught(() => parsePayload(dupTop)).code).toBe('DENIED');
+    expect(caught(() => parsePayload(dupTop)).code).toBe('SIGNATURE_INVALID');
   });
   it('rejects unknown or missing keys in critical, image, identity and the top level', () => {
     const cases: [Uint8Array, RegExp][] = [

@@ -179,5 +179,5 @@ export async function verifyImage(imageArg: string, keyFiles: string[], topts: T
       }
     }
   }
-  throw new ImgError('DENIED', reasons.length === 1 ? reasons[0]! : `none of the ${sigs.length} sigstore signatures was accepted: ${reasons.join('; ')}`);
+  throw new ImgError('SIGNATURE_INVALID', reasons.length === 1 ? reasons[0]! : `none of the ${sigs.length} sigstore signatures was accepted: ${reasons.join('; ')}`);
 }

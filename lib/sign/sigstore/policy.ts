@@ -16,7 +16,7 @@ import { digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, verifySigstoreSignature } fro
 type SigstoreSigned = Extract<Requirement, { type: 'sigstoreSigned' }>;
 
 function rejected(reason: string): ImgError {
-  return new ImgError('DENIED', reason);
+  return new ImgError('POLICY_DENIED', reason);
 }
 
 async function policyKeys(req: SigstoreSigned): Promise<KeyObject[]> {
@@ -34,7 +34,7 @@ async function policyKeys(req: SigstoreSigned): Promise<KeyObject[]> {
   });
 }
 
-/** checkSigstoreSigned resolves when the requirement accepts the image, else throws DENIED with the reason (or UNSUPPORTED). */
+/** checkSigstoreSigned resolves when the requirement accepts the image, else throws POLICY_DENIED with the reason (or UNSUPPORTED). */
 export async function checkSigstoreSigned(req: SigstoreSigned, image: PolicyImage): Promise<void> {
   if (req.fulcio) throw new ImgError('UNSUPPORTED', 'sigstoreSigned with fulcio is not supported by imgpipe (only public keys: keyPath, keyPaths, keyData, keyDatas)');
   if (req.pki) throw new ImgError('UNSUPPORTED', 'sigstoreSigned with pki is not supported by imgpipe (only public keys: keyPath, keyPaths, keyData, keyDatas)');

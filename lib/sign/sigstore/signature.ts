@@ -71,7 +71,7 @@ export interface AcceptanceRules {
 /**
  * verifySigstoreSignature checks one signature in containers/image's order: the annotation, the
  * base64, the cryptographic signature (by any of `publicKeys`), the payload, then `rules` on its
- * digest and reference. It returns the payload or throws the reason (DENIED).
+ * digest and reference. It returns the payload or throws the reason (SIGNATURE_INVALID).
  */
 export function verifySigstoreSignature(publicKeys: KeyObject[], sig: SigstoreSignature, rules: AcceptanceRules): UntrustedPayload {
   if (publicKeys.length === 0) throw new ImgError('USAGE', 'no public keys to verify with');
