@@ -53,6 +53,8 @@ export interface BlobSummary {
   mounted: number;
   existed: number;
   bytes: number;
+  /** With --dry-run: the blobs that would be copied. */
+  planned?: { digest: string; size: number; mediaType: string }[];
 }
 
 /**
@@ -99,12 +101,15 @@ export class BlobMover {
     if (isArchiveWriter(dest)) {
       // An archive is written whole by img-manifest put, which streams the blobs from `ref` itself.
       if (!this.opts.dryRun) return rec;
+      summary.planned = [];
       for (const b of parsed.kind === 'image' ? dedupe(referencedBlobs(parsed.manifest)) : []) {
         summary.copied++;
         summary.bytes += b.size;
+        summary.planned.push({ digest: b.digest, size: b.size, mediaType: b.mediaType });
       }
       return { ...rec, status: 'planned', blobs: summary };
     }
+    if (this.opts.dryRun) summary.planned = [];
     if (parsed.kind === 'image') {
       const blobs = dedupe(referencedBlobs(parsed.manifest));
       const outcomes = await Promise.allSettled(blobs.map((b) => this.moveBlob(b, src, dest)));
@@ -115,6 +120,7 @@ export class BlobMover {
         if (v === 'copied' || v === 'planned') {
           summary.copied++;
           summary.bytes += blobs[i]!.size;
+          summary.planned?.push({ digest: blobs[i]!.digest, size: blobs[i]!.size, mediaType: blobs[i]!.mediaType });
         } else if (v === 'mounted') summary.mounted++;
         else summary.existed++;
       });

@@ -278,6 +278,18 @@ describe('failures leave nothing at PATH', () => {
     expect(plan).toHaveLength(1);
     expect(plan[0]).toMatchObject({ status: 'planned', blobs: { copied: 3 } });
     expect(plan[0]!.blobs.bytes).toBeGreaterThan(0);
+    // Which blobs would move: the image's config and layers, their sizes adding up to the bytes.
+    const m = plan[0]!.manifest;
+    expect(plan[0]!.blobs.planned.map((b: { digest: string }) => b.digest).sort()).toEqual([m.config.digest, ...m.layers.map((l: { digest: string }) => l.digest)].sort());
+    expect(plan[0]!.blobs.planned.reduce((n: number, b: { size: number }) => n + b.size, 0)).toBe(plan[0]!.blobs.bytes);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('--dry-run into a layout that has the blobs already plans none of them', async () => {
+    const dest = `oci:${out('dry-partial')}:x`;
+    ok(await copy(src.oci!, dest));
+    const r = ok(await copy('--dry-run', '--all', src.oci!, `oci:${out('dry-partial')}:y`));
+    const [rec] = records(r.stdout);
+    expect(rec).toMatchObject({ status: 'planned', blobs: { copied: 0, existed: 3, bytes: 0, planned: [] } });
   });
 });
