@@ -26,7 +26,7 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
         --missing-at-dest  check each record's "dest" first (a HEAD where the registry allows): when it
                     has the same manifest, print one record with status "exists", which img-blob-put
                     and img-manifest put pass by. --dest-creds, --dest-tls-verify… apply to that check
-        --jobs N    records looked up at once (default 8); output stays in input order
+        --jobs N    records looked up at once (default 16); output stays in input order
         --config    add the image's parsed config as "config" (with --raw: print the config's exact bytes)
         --raw       print the manifest's exact bytes instead of a record (one REF)
         --inspect   print what skopeo inspect prints (Name, Digest, RepoTags, Created, …) for each REF
@@ -71,7 +71,7 @@ run('img-manifest', HELP, async (argv) => {
         process.stdout.write(`${goJson(out)}\n`);
       });
     }
-    const jobs = flags.jobs === undefined ? 8 : Math.max(1, parseSize(flags.jobs, '--jobs'));
+    const jobs = flags.jobs === undefined ? 16 : Math.max(1, parseSize(flags.jobs, '--jobs'));
     return processRecordsInOrder('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
       const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch: multiArch as MultiArch } : {}) };
       return getManifestRecords(rec, opts, sides.src, sides.dest);

@@ -55,23 +55,18 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
   if (opts.missingAtDest) {
     if (typeof rec.dest !== 'string' || rec.dest === '') throw new ImgError('RECORD_INVALID', `record for ${ref} has no "dest" for --missing-at-dest (add one with img-ref --to or --dest)`);
     const dest = formatRef(parseRef(rec.dest));
-    try {
-      destDigest = (await manifestAt(openTransport(dest, destTopts)))?.digest;
-    } catch (e) {
-      throw wrap(e, `checking manifest ${dest}`, dest);
-    }
-    if (destDigest !== undefined && canHead(src) && mode !== 'subset') {
-      // A HEAD on the source can settle it without fetching anything, unless an image must be picked from an index.
-      let head: Awaited<ReturnType<typeof src.headManifest>>;
-      try {
-        head = await src.headManifest();
-      } catch (e) {
-        throw wrap(e, `fetching manifest ${ref}`, ref);
-      }
-      if (head?.digest === destDigest && (mode !== 'system' || (head.mediaType !== undefined && !isIndexType(head.mediaType)))) {
-        const out: ImageRecord = { ...rec, ref, digest: head.digest, status: 'exists' };
-        if (head.mediaType !== undefined) out.mediaType = head.mediaType;
-        if (head.size !== undefined) out.size = head.size;
+    // Both sides at once: a HEAD on the source can settle it without fetching anything, unless an image must be picked from an index.
+    const srcHead = canHead(src) && mode !== 'subset';
+    const [atDest, head] = await Promise.allSettled([manifestAt(openTransport(dest, destTopts)), srcHead ? src.headManifest() : Promise.resolve(undefined)]);
+    if (atDest.status === 'rejected') throw wrap(atDest.reason, `checking manifest ${dest}`, dest);
+    destDigest = atDest.value?.digest;
+    if (destDigest !== undefined && srcHead) {
+      if (head.status === 'rejected') throw wrap(head.reason, `fetching manifest ${ref}`, ref);
+      const h = head.value;
+      if (h?.digest === destDigest && (mode !== 'system' || (h.mediaType !== undefined && !isIndexType(h.mediaType)))) {
+        const out: ImageRecord = { ...rec, ref, digest: h.digest, status: 'exists' };
+        if (h.mediaType !== undefined) out.mediaType = h.mediaType;
+        if (h.size !== undefined) out.size = h.size;
         return [out];
       }
     }
