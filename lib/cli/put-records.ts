@@ -2,6 +2,7 @@ import { toImgError } from '../errors.js';
 import type { ManifestPutter } from '../image/put.js';
 import type { ImageRecord } from '../oci/record.js';
 import { RecordWriter } from '../stream/ndjson.js';
+import { failedRecord } from './records.js';
 
 /**
  * putRecords is img-manifest put's loop: processRecords (lib/cli/records.ts) plus an end of input,
@@ -16,11 +17,8 @@ export async function putRecords(command: string, input: AsyncIterable<ImageReco
     if (!putter.toStdout(r)) await out.write(r);
   };
   const report = (rec: ImageRecord, err: unknown): ImageRecord => {
-    const e = toImgError(err);
-    const message = e.message.replace(/\s*\n\s*/g, ' ');
     failed = true;
-    process.stderr.write(`${command}: ${message}\n`);
-    return { ...rec, error: { code: e.code, message, stage: command } };
+    return failedRecord(command, rec, err);
   };
   try {
     for await (const rec of input) {

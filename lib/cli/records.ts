@@ -19,6 +19,14 @@ export async function* records(args: string[], command: string): AsyncGenerator<
   }
 }
 
+/** failedRecord reports a stage's failure on a record: one line on stderr, and the record with its `error` to pass on. */
+export function failedRecord(command: string, rec: ImageRecord, err: unknown): ImageRecord {
+  const e = toImgError(err);
+  const message = e.message.replace(/\s*\n\s*/g, ' ');
+  process.stderr.write(`${command}: ${message}\n`);
+  return { ...rec, error: { code: e.code, message, stage: command } };
+}
+
 /**
  * processRecords is the loop of a record stage: each input record goes to `stage`, whose records
  * are written to stdout. A record that already carries an error is passed on untouched; a stage
@@ -42,11 +50,8 @@ export async function processRecords(
     try {
       await stage(rec, emit);
     } catch (err) {
-      const e = toImgError(err);
       failed = true;
-      const message = e.message.replace(/\s*\n\s*/g, ' ');
-      process.stderr.write(`${command}: ${message}\n`);
-      await emit({ ...rec, error: { code: e.code, message, stage: command } });
+      await emit(failedRecord(command, rec, err));
     }
     if (out.closed) break;
   }
@@ -86,11 +91,8 @@ export async function processRecordsConcurrently(
         try {
           result = await stage(rec);
         } catch (err) {
-          const e = toImgError(err);
-          const message = e.message.replace(/\s*\n\s*/g, ' ');
           failed = true;
-          process.stderr.write(`${command}: ${message}\n`);
-          result = { ...rec, error: { code: e.code, message, stage: command } };
+          result = failedRecord(command, rec, err);
         }
       }
       await Promise.all(children);
@@ -131,11 +133,8 @@ export async function processRecordsInOrder(
     try {
       return await stage(rec);
     } catch (err) {
-      const e = toImgError(err);
-      const message = e.message.replace(/\s*\n\s*/g, ' ');
       failed = true;
-      process.stderr.write(`${command}: ${message}\n`);
-      return [{ ...rec, error: { code: e.code, message, stage: command } }];
+      return [failedRecord(command, rec, err)];
     }
   };
   const flush = async (): Promise<void> => {

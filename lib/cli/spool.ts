@@ -3,28 +3,7 @@ import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { ImgError, toImgError } from '../errors.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
-import { tempPathIn } from '../util/fs.js';
-
-const spooled = new Set<string>();
-let hooked = false;
-
-/** removeSpooled deletes every spool file of this process (at exit, and on SIGINT/SIGTERM/SIGHUP before dying of it). */
-function removeSpooled(): void {
-  for (const p of spooled) rmSync(p, { force: true });
-  spooled.clear();
-}
-
-function hook(): void {
-  if (hooked) return;
-  hooked = true;
-  process.once('exit', removeSpooled);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      removeSpooled();
-      process.kill(process.pid, sig);
-    });
-  }
-}
+import { forgetAtExit, removeAtExit, tempPathIn } from '../util/fs.js';
 
 /**
  * spoolArchive makes an archive source readable by several processes: archives are read in place,
@@ -39,14 +18,13 @@ export async function spoolArchive(refString: string): Promise<string> {
   const own = /^\/(?:dev\/(?:stdin|fd\/\d+)|proc\/self\/fd\/\d+)$/.test(ref.path);
   const st = await fsp.stat(ref.path).catch(() => undefined);
   if (st === undefined || (st.isFile() && !own)) return refString;
-  hook();
   const tmp = tempPathIn(tmpdir(), `spool-${ref.transport}.tar`);
-  spooled.add(tmp);
+  removeAtExit(tmp);
   try {
     await pipeline(createReadStream(ref.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
   } catch (e) {
     rmSync(tmp, { force: true });
-    spooled.delete(tmp);
+    forgetAtExit(tmp);
     throw new ImgError('IO', `reading archive ${ref.path}: ${toImgError(e).message}`);
   }
   return formatRef({ ...ref, path: tmp } as ImageRef);

@@ -8,7 +8,8 @@ import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatDockerRef, formatRef, parseRef, type ImageRef } from '../ref/index.js';
 import { readSourceBlob } from '../transport/archive/common.js';
 import { MAX_CONFIG_SIZE } from '../transport/archive/reader.js';
-import { canHead, isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
+import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
+import { manifestAt } from './manifests.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import type { StoredManifest } from '../transport/types.js';
 
@@ -267,7 +268,7 @@ function archiveKey(ref: ImageRef): string {
  */
 async function writeTo(target: Transport, p: Prepared, child: boolean, skipLookup = false): Promise<'copied' | 'exists'> {
   if (!child && !skipLookup) {
-    const existing = canHead(target) ? await target.headManifest() : await target.getManifest().catch(() => undefined);
+    const existing = await manifestAt(target);
     if (existing?.digest === p.stored.digest) return 'exists';
   }
   for (const [digest, bytes] of p.blobs) {

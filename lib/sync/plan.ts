@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { forgetAtExit, removeAtExit } from '../util/fs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImgError } from '../errors.js';
@@ -58,15 +59,13 @@ export function yamlRegistryFlags(flags: Record<string, unknown>, src: SyncSourc
  */
 export class TempAuthFiles {
   private dir: string | undefined;
-  private readonly cleanup = () => this.remove();
 
   /** write makes an auth.json for the source's registry with its credentials, and returns its path. */
   write(src: SyncSource): string {
     if (!src.credentials) throw new ImgError('USAGE', `registry ${src.key} has no credentials`);
     if (this.dir === undefined) {
       this.dir = mkdtempSync(join(tmpdir(), 'img-sync-auth-'));
-      process.on('exit', this.cleanup);
-      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => { this.remove(); process.kill(process.pid, sig); });
+      removeAtExit(this.dir);
     }
     const file = join(this.dir, `${Buffer.from(src.key).toString('hex')}.json`);
     const auth = Buffer.from(`${src.credentials.username}:${src.credentials.password}`).toString('base64');
@@ -75,8 +74,9 @@ export class TempAuthFiles {
   }
 
   remove(): void {
-    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir === undefined) return;
+    rmSync(this.dir, { recursive: true, force: true });
+    forgetAtExit(this.dir);
     this.dir = undefined;
-    process.off('exit', this.cleanup);
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, rmSync, promises as fsp } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,38 @@ const TEMP_PREFIX = '.imgpipe-tmp-';
 
 export function tempPathIn(dir: string, hint: string): string {
   return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}-${basename(hint)}`);
+}
+
+const exitRemovals = new Set<string>();
+let exitHooked = false;
+
+function removeAll(): void {
+  for (const p of exitRemovals) rmSync(p, { recursive: true, force: true });
+  exitRemovals.clear();
+}
+
+/**
+ * removeAtExit removes `path` (a temp file or directory) when the process exits, also on SIGINT,
+ * SIGTERM and SIGHUP (after which the process dies of the signal as it would have), unless
+ * forgetAtExit(path) is called first.
+ */
+export function removeAtExit(path: string): void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', removeAll);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.once(sig, () => {
+        removeAll();
+        process.kill(process.pid, sig);
+      });
+    }
+  }
+  exitRemovals.add(path);
+}
+
+/** forgetAtExit undoes removeAtExit for `path` (it was renamed into place, or removed already). */
+export function forgetAtExit(path: string): void {
+  exitRemovals.delete(path);
 }
 
 /** fsyncDir makes a rename in dir durable. */

@@ -1,4 +1,4 @@
-import { createWriteStream, rmSync, promises as fsp, type WriteStream } from 'node:fs';
+import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises';
 import type tar from 'tar-stream';
 import { ImgError, toImgError } from '../../errors.js';
 import { closeFd, fdWriteStream, fsyncFd, openFd } from './fd.js';
-import { fsyncDir, removeStaleTemps, tempPathIn } from '../../util/fs.js';
+import { forgetAtExit, fsyncDir, removeAtExit, removeStaleTemps, tempPathIn } from '../../util/fs.js';
 
 /** Every entry is written with this time, so that the same images give the same archive bytes. */
 const EPOCH = new Date(0);
@@ -59,7 +59,7 @@ export class TarSink {
     await removeStaleTemps(dir);
     const tmp = tempPathIn(dir, path);
     const fd = await openFd(tmp, 'wx', 0o644);
-    liveTemps.add(tmp);
+    removeAtExit(tmp);
     return new TarSink(path, fdWriteStream(fd), pack, { path: tmp, fd, final: path });
   }
 
@@ -137,7 +137,7 @@ export class TarSink {
         await fsyncFd(this.temp.fd);
         await closeFd(this.temp.fd);
         await fsp.rename(this.temp.path, this.temp.final);
-        liveTemps.delete(this.temp.path);
+        forgetAtExit(this.temp.path);
         await fsyncDir(dirname(resolve(this.temp.final)));
       } else if (this.out !== process.stdout) {
         this.out.end();
@@ -161,16 +161,10 @@ export class TarSink {
       this.out.destroy();
       await closeFd(this.temp.fd).catch(() => undefined);
       await fsp.rm(this.temp.path, { force: true });
-      liveTemps.delete(this.temp.path);
+      forgetAtExit(this.temp.path);
     } else if (this.out !== process.stdout) {
       this.out.destroy();
     }
   }
 }
-
-/** Temp files of archives being written, removed if the process exits before finish(). */
-const liveTemps = new Set<string>();
-process.once('exit', () => {
-  for (const t of liveTemps) rmSync(t, { force: true });
-});
 
