@@ -3,7 +3,7 @@ import { formatDockerRef, formatRef, parseDockerRef, parseRef, repositoryOf, typ
 import { openTransport, type TransportOptions } from '../transport/index.js';
 import { canListRepositories, canListTags } from '../transport/capabilities.js';
 import { matchRegex, matchSemver, newest, parseConstraint, compileGoRegex } from '../sync/tagfilter.js';
-import { expandSource, type SyncSource } from '../sync/source.js';
+import { expandSource, validTags, type SyncSource } from '../sync/source.js';
 import { listLocalImages } from './list.js';
 
 /** repositoryArg reads the repository img-tags lists: docker://NAME without tag or digest, as skopeo list-tags takes it. */
@@ -74,17 +74,6 @@ export function filterTags(tags: readonly string[], f: TagFilters): string[] {
   if (f.semver !== undefined) out = matchSemver(out, f.semver);
   if (f.newest !== undefined) out = newest(out, f.newest);
   return out;
-}
-
-/** validTags drops listed tags that are not valid tags (as skopeo sync skips them). */
-function validTags(repo: DockerRef, tags: readonly string[]): string[] {
-  return tags.filter((t) => {
-    try {
-      return parseDockerRef(`${repositoryOf(repo)}:${t}`).tag === t;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** The tag part of an oci: image name, which filters look at: after the last ":", or the whole name. */

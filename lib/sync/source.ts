@@ -1,7 +1,7 @@
 /** A source of skopeo sync's YAML file, and its expansion into references (no YAML parsing here: lib/sync/yaml.ts). */
 import { ImgError } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
-import { formatDockerRef, parseDockerRef } from '../ref/docker.js';
+import { formatDockerRef, parseDockerRef, repositoryOf, type DockerRef } from '../ref/docker.js';
 import { compileGoRegex, matchRegex, matchSemver, parseConstraint } from './tagfilter.js';
 
 export type SyncSelection =
@@ -36,14 +36,6 @@ export async function expandSource(src: SyncSource, listTags: (registry: string,
     throw new ImgError('REF_INVALID', `invalid sync source ${JSON.stringify(`${src.registry}/${src.repository}`)}: expected a normalised registry and repository`);
   }
   const tagRef = (tag: string) => `docker://${formatDockerRef({ domain: repo.domain, path: repo.path, tag })}`;
-  const validTags = (tags: readonly string[]) =>
-    tags.filter((t) => {
-      try {
-        return parseDockerRef(`${src.registry}/${src.repository}:${t}`).tag === t;
-      } catch {
-        return false;
-      }
-    });
   const sel = src.selection;
   switch (sel.kind) {
     case 'tags':
@@ -51,14 +43,25 @@ export async function expandSource(src: SyncSource, listTags: (registry: string,
       for (const t of sel.tags) parseDockerRef(`${src.registry}/${src.repository}:${t}`);
       return [...sel.tags.map(tagRef), ...sel.digests.map((digest) => `docker://${formatDockerRef({ domain: repo.domain, path: repo.path, digest })}`)];
     case 'all':
-      return validTags(await listTags(repo.domain, repo.path)).map(tagRef);
+      return validTags(repo, await listTags(repo.domain, repo.path)).map(tagRef);
     case 'regex': {
       compileGoRegex(sel.pattern);
-      return matchRegex(validTags(await listTags(repo.domain, repo.path)), sel.pattern).map(tagRef);
+      return matchRegex(validTags(repo, await listTags(repo.domain, repo.path)), sel.pattern).map(tagRef);
     }
     case 'semver': {
       const c = parseConstraint(sel.constraint);
-      return matchSemver(validTags(await listTags(repo.domain, repo.path)), c).map(tagRef);
+      return matchSemver(validTags(repo, await listTags(repo.domain, repo.path)), c).map(tagRef);
     }
   }
+}
+
+/** validTags drops listed tags that are not valid tags of `repo` (as skopeo sync skips them). */
+export function validTags(repo: DockerRef, tags: readonly string[]): string[] {
+  return tags.filter((t) => {
+    try {
+      return parseDockerRef(`${repositoryOf(repo)}:${t}`).tag === t;
+    } catch {
+      return false;
+    }
+  });
 }
