@@ -56,7 +56,7 @@ describe('malformed references and digests on the command line: exit 2, one line
 describe('malformed manifests: exit 1, an error record, one line naming the image and the fault', () => {
   const bad: [string, Parameters<typeof writeDirImage>[1], string, string][] = [
     ['schema1', { manifest: () => ({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }) }, 'MANIFEST_UNSUPPORTED', 'schema 1'],
-    ['both', { manifest: (m) => ({ ...m, manifests: [] }) }, 'MANIFEST_INVALID', 'both "layers" and "manifests"'],
+    ['both', { manifest: (m) => ({ ...m, manifests: [] }) }, 'MANIFEST_INVALID', 'is ambiguous: it has image manifest fields "config", "layers" and index field "manifests"'],
     ['notjson', { raw: Buffer.from('{"schemaVersion": 2,') }, 'MANIFEST_INVALID', 'not JSON'],
     ['baddigest', { manifest: (m) => ({ ...m, config: { ...m.config, digest: 'sha256:xyz' } }) }, 'MANIFEST_INVALID', 'config'],
     ['huge', { raw: Buffer.alloc(4 * 1024 * 1024 + 1, 32) }, 'TOO_LARGE', 'over the 4194304-byte limit'],

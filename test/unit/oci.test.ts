@@ -153,12 +153,12 @@ describe('parseManifest', () => {
     });
   });
 
-  it('refuses a document with both layers and manifests', () => {
+  it('refuses a document with both layers and manifests as ambiguous', () => {
     const e = caught(() => parseManifest(json({ ...ociManifest(), manifests: [] }), 'X'));
     expect(e.code).toBe('MANIFEST_INVALID');
-    expect(e.message).toBe('manifest X has both "layers" and "manifests": it is neither a manifest nor an index');
+    expect(e.message).toBe('manifest X is ambiguous: it has image manifest fields "config", "layers" and index field "manifests"');
     const e2 = caught(() => parseManifest(json({ ...ociIndex(), layers: [] }), 'X'));
-    expect(e2.message).toContain('both "layers" and "manifests"');
+    expect(e2.message).toBe('manifest X is ambiguous: it has image manifest field "layers" and index field "manifests"');
   });
 
   it('refuses a document whose mediaType disagrees with how it was served', () => {
@@ -209,9 +209,10 @@ describe('parseManifest', () => {
     ['no layers', { schemaVersion: 2, mediaType: MediaType.ociManifest, config: ociManifest().config }, 'has no "layers" array'],
     ['layers not an array', { ...ociManifest(), layers: {} }, 'has no "layers" array'],
     ['no manifests', { schemaVersion: 2, mediaType: MediaType.ociIndex }, 'has no "manifests" array'],
-    ['an index with config', { ...ociIndex(), config: ociManifest().config }, 'is an index with a "config" field'],
-    ['an index with config and no manifests', { schemaVersion: 2, mediaType: MediaType.ociIndex, config: ociManifest().config }, 'is an index with a "config" field'],
-    ['a manifest with manifests', { schemaVersion: 2, mediaType: MediaType.ociManifest, config: ociManifest().config, manifests: [] }, 'is an image manifest with a "manifests" field'],
+    ['an index with config', { ...ociIndex(), config: ociManifest().config }, 'is ambiguous: it has image manifest field "config" and index field "manifests"'],
+    ['an index with config and no manifests', { schemaVersion: 2, mediaType: MediaType.ociIndex, config: ociManifest().config }, `is ambiguous: an index (${MediaType.ociIndex}) with image manifest field "config"`],
+    ['a manifest with manifests', { schemaVersion: 2, mediaType: MediaType.ociManifest, manifests: [] }, `is ambiguous: an image manifest (${MediaType.ociManifest}) with index field "manifests"`],
+    ['no mediaType and nothing to tell the type by', { schemaVersion: 2 }, 'has no "config" descriptor'],
   ])('refuses %s', (_what, doc, why) => {
     const e = caught(() => validateManifest(doc, 'X'));
     expect(e.code).toBe('MANIFEST_INVALID');
@@ -221,10 +222,8 @@ describe('parseManifest', () => {
   it('refuses a media type that is neither manifest nor index with MANIFEST_UNSUPPORTED', () => {
     const e = caught(() => validateManifest({ schemaVersion: 2, mediaType: MediaType.ociConfig }, 'X'));
     expect(e.code).toBe('MANIFEST_UNSUPPORTED');
-    expect(e.message).toContain(MediaType.ociConfig);
-    const e2 = caught(() => validateManifest({ schemaVersion: 2 }, 'X'));
-    expect(e2.code).toBe('MANIFEST_UNSUPPORTED');
-    expect(e2.message).toContain('(none)');
+    expect(e.message).toBe(`manifest X has media type ${MediaType.ociConfig}, which is neither an image manifest nor an index`);
+    // with no mediaType, GuessMIMEType's answer for an artifact is an OCI manifest (see manifest-ambiguity.test.ts)
   });
 
   describe('descriptors', () => {
