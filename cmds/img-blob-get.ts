@@ -1,9 +1,10 @@
 import { pipeline } from 'node:stream/promises';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { openBlob } from '../lib/image/blobs.js';
 import { splitBlobRef } from '../lib/ref/index.js';
 import { parseSize } from '../lib/cli/args.js';
-import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
+import { REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
 import { streamToFileAtomic } from '../lib/util/fs.js';
 import { dirname, resolve } from 'node:path';
 
@@ -16,7 +17,7 @@ fails the command and, with -o, leaves no file.
 ${REGISTRY_HELP}`;
 
 run('img-blob-get', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: [...REGISTRY_FLAGS.string, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-get']);
   const args = flags._.map(String);
   if (args.length < 1 || args.length > 2) throw usage('expected REF@DIGEST or REF DIGEST');
   const { ref, digest } = splitBlobRef(args[0]!, args[1]);

@@ -1,6 +1,7 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecordsConcurrently, records } from '../lib/cli/records.js';
-import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
+import { TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { BlobMover, type MoverOptions } from '../lib/copy/mover.js';
 import { ProgressBars } from '../lib/copy/progress.js';
 import { parseSize } from '../lib/cli/args.js';
@@ -27,7 +28,7 @@ seen elsewhere on the destination registry are mounted instead of copied.
 ${TRANSFER_HELP}`;
 
 run('img-blob-put', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress'], boolean: [...TRANSFER_FLAGS.boolean, 'dry-run', 'quiet'], alias: { q: 'quiet' }, default: TRANSFER_FLAGS.default });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-put']);
   const sides = transferOptions(flags);
   const topts = sides.dest;
   const args = flags._.map(String);

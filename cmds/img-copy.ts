@@ -1,10 +1,10 @@
 import { writeFileAtomic } from '../lib/util/fs.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
-import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
-import { sideArgs, transferArgs } from '../lib/cli/stage-args.js';
+import { sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
 import { spoolArchive } from '../lib/cli/spool.js';
-import { SIGNATURE_FLAGS, SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
+import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import { hostPlatform } from '../lib/image/inspect.js';
 import { formatPlatform } from '../lib/oci/platform.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
@@ -37,12 +37,7 @@ ${TRANSFER_HELP}`;
 const ARCHIVE_STDOUT = /^(?:oci|docker)-archive:\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)(?::|$)/;
 
 run('img-copy', HELP, async (argv) => {
-  const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
-    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
-    alias: { a: 'all' },
-    default: TRANSFER_FLAGS.default,
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-copy']);
   const args = flags._.map(String);
   if (args.length !== 2) throw usage('expected SRC and DEST');
   const srcGiven = formatRef(parseRef(args[0]!));

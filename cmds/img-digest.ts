@@ -1,4 +1,5 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { fileDigest } from '../lib/image/digest.js';
 import { parseDigest, type Algorithm } from '../lib/oci/digest.js';
 
@@ -8,7 +9,7 @@ Prints the digest of each manifest (or any blob) file, as skopeo manifest-digest
 FILE reads stdin. --check DIGEST exits 1, naming the file, unless the digest matches.`;
 
 run('img-digest', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: ['check', 'algorithm'], default: { algorithm: 'sha256' } });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-digest']);
   const algorithm = String(flags.algorithm);
   if (algorithm !== 'sha256' && algorithm !== 'sha512') throw usage(`invalid --algorithm ${JSON.stringify(algorithm)}: sha256 or sha512`);
   const check = flags.check === undefined ? undefined : String(flags.check);

@@ -1,5 +1,6 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
-import { REGISTRY_FLAGS, registryOptions } from '../lib/cli/registry-flags.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
+import { registryOptions } from '../lib/cli/registry-flags.js';
 import { login, loginKey } from '../lib/auth/login.js';
 import { readSecret, readStdin } from '../lib/cli/prompt.js';
 
@@ -10,12 +11,7 @@ apply to part of a registry) and stores them in auth.json (mode 0600) where skop
 find them: --authfile, else $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json.`;
 
 run('img-login', HELP, async (argv) => {
-  const flags = parseFlags(argv, {
-    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times'],
-    boolean: ['password-stdin', 'tls-verify', 'debug'],
-    alias: { u: 'username', p: 'password' },
-    default: REGISTRY_FLAGS.default,
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-login']);
   const args = flags._.map(String);
   if (args.length !== 1) throw usage('expected one REGISTRY');
   const key = loginKey(args[0]!);

@@ -1,4 +1,5 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { logout, loginKey } from '../lib/auth/login.js';
 import { ImgError } from '../lib/errors.js';
 
@@ -8,7 +9,7 @@ const HELP = `usage: img-logout [--authfile FILE] REGISTRY
 Removes the stored credentials for REGISTRY (or, with --all, every registry) from auth.json.`;
 
 run('img-logout', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: ['authfile'], boolean: ['all'], alias: { a: 'all' } });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-logout']);
   const args = flags._.map(String);
   const authfile = flags.authfile === undefined ? undefined : String(flags.authfile);
   if (flags.all) {

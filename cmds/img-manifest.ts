@@ -1,8 +1,9 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecords, processRecordsInOrder, records } from '../lib/cli/records.js';
 import { parseSize } from '../lib/cli/args.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
-import { TRANSFER_FLAGS, transferOptions } from '../lib/cli/transfer-flags.js';
+import { transferOptions } from '../lib/cli/transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest, type MultiArch } from '../lib/image/manifests.js';
 import { goJson, inspectImage } from '../lib/image/inspect.js';
 import { ManifestPutter } from '../lib/image/put.js';
@@ -43,12 +44,7 @@ ${REGISTRY_HELP}
 get also takes --src-X and --dest-X forms of those flags (for the source and the --missing-at-dest check).`;
 
 run('img-manifest', HELP, async (argv) => {
-  const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, 'platform', 'multi-arch', 'format'],
-    // --no-tags is minimist's negation of "tags" (it never sets a "no-tags" key), so "tags" is the flag.
-    boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'tags', 'missing-at-dest', 'preserve-digests'],
-    default: { ...TRANSFER_FLAGS.default, tags: true },
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-manifest']);
   const [sub, ...rest] = flags._.map(String);
   const sides = transferOptions(flags);
   const topts = sub === 'get' ? sides.src : sides.dest;
@@ -67,7 +63,7 @@ run('img-manifest', HELP, async (argv) => {
     if (flags.inspect) {
       const warn = (line: string) => process.stderr.write(`img-manifest: ${line}\n`);
       return processRecords('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
-        const out = await inspectImage(String(rec.ref), topts, { noTags: flags.tags === false, warn, ...(platform ? { platform } : {}) });
+        const out = await inspectImage(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}) });
         process.stdout.write(`${goJson(out)}\n`);
       });
     }

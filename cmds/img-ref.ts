@@ -1,4 +1,5 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecords, records, requireString } from '../lib/cli/records.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
 import { destinationFor } from '../lib/ref/dest.js';
@@ -13,7 +14,7 @@ records on stdin, and prints one record per image with "ref" in canonical form.
   --dest REF           add "dest": REF itself, for every record (a copy of one image and its children)`;
 
 run('img-ref', HELP, async (argv) => {
-  const flags = parseFlags(argv, { string: ['to', 'append-suffix', 'dest'], boolean: ['scoped'] });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-ref']);
   if (flags.dest !== undefined && flags.to !== undefined) throw usage('--dest and --to exclude each other');
   const dest = flags.dest === undefined ? undefined : formatRef(parseRef(String(flags.dest)));
   if ((flags.scoped || flags['append-suffix']) && !flags.to) throw usage('--scoped and --append-suffix need --to PREFIX');

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { wrap } from '../lib/errors.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/sign/standalone.js';
 import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/sign/sigstore/cli.js';
 import { writeFileAtomic } from '../lib/util/fs.js';
-import { runCheck, runCopy, runSignStage, runSigstoreSignStage, SIGN_STAGE_FLAGS } from '../lib/cli/sign-stages.js';
-import { TRANSFER_FLAGS } from '../lib/cli/transfer-flags.js';
+import { runCheck, runCopy, runSignStage, runSigstoreSignStage } from '../lib/cli/sign-stages.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
 
 const HELP = `usage: img-sign sign --output|-o SIGNATURE [--passphrase-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
@@ -44,12 +44,7 @@ ${SIGSTORE_HELP}`;
 
 run('img-sign', HELP, async (argv) => {
   if (isSigstoreInvocation(argv)) return sigstoreMain(argv);
-  const flags = parseFlags(argv, {
-    string: ['output', 'passphrase-file', 'public-key-file', ...SIGN_STAGE_FLAGS.string, ...TRANSFER_FLAGS.string],
-    boolean: TRANSFER_FLAGS.boolean,
-    alias: { o: 'output' },
-    default: TRANSFER_FLAGS.default,
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-sign']);
   const [sub, ...args] = flags._.map(String);
   if (sub === 'check') return runCheck(flags, args);
   if (sub === 'copy') return runCopy(flags, args);

@@ -1,9 +1,9 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
-import { TRANSFER_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
-import { sideArgs, transferArgs } from '../lib/cli/stage-args.js';
-import { SIGNATURE_FLAGS, SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
+import { sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
+import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import type { SyncSource } from '../lib/sync/source.js';
 import { syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
 
@@ -43,12 +43,7 @@ ${TRANSFER_HELP}`;
 const FILTERS = ['regex', 'exclude', 'semver', 'newest'];
 
 run('img-sync', HELP, async (argv) => {
-  const flags = parseFlags(argv, {
-    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'platform', 'format', 'digestfile', 'jobs', 'progress', ...FILTERS],
-    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
-    alias: { a: 'all', s: 'src', d: 'dest' },
-    default: TRANSFER_FLAGS.default,
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-sync']);
   const args = flags._.map(String);
   if (args.length !== 2) throw usage('expected SOURCE and DESTINATION');
   if (flags.src === undefined || flags.dest === undefined) throw usage('--src and --dest name the transports of SOURCE and DESTINATION');
@@ -71,7 +66,7 @@ run('img-sync', HELP, async (argv) => {
     const blobPut = transferArgs(f);
     for (const k of ['jobs', 'progress']) if (f[k] !== undefined) blobPut.push(`--${k}=${String(f[k])}`);
     if (f['dry-run']) blobPut.push('--dry-run');
-    const put = ['put', ...sideArgs(f, 'dest')];
+    const put = ['put', ...transferArgs(f)];
     if (f.format !== undefined) put.push(`--format=${String(f.format)}`);
     if (f['preserve-digests']) put.push('--preserve-digests');
     const sigs = signatureStages(flags, String(flags.dest), transferArgs(f));

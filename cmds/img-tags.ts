@@ -1,8 +1,9 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecords, records, requireString } from '../lib/cli/records.js';
 import { parseSize } from '../lib/cli/args.js';
 import { RecordWriter } from '../lib/stream/ndjson.js';
-import { REGISTRY_FLAGS, REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
+import { REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
 import { catalogImages, checkFilters, filterTags, listRepositories, listTags, registryArg, repositoryArg, sourceImages, yamlImages, type TagFilters } from '../lib/image/tags.js';
 import { goJson } from '../lib/image/inspect.js';
 import { parseDockerRef, parseRef, repositoryOf } from '../lib/ref/index.js';
@@ -33,11 +34,7 @@ filters (on tags; for oci: on the part of the name after its last ":"):
 ${REGISTRY_HELP}`;
 
 run('img-tags', HELP, async (argv) => {
-  const flags = parseFlags(argv, {
-    string: [...REGISTRY_FLAGS.string, 'regex', 'exclude', 'semver', 'newest', 'yaml', 'registry'],
-    boolean: [...REGISTRY_FLAGS.boolean, 'json', 'catalog', 'tags'],
-    default: REGISTRY_FLAGS.default,
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-tags']);
   const args = flags._.map(String);
   const topts = { registry: registryOptions(flags) };
   const f: TagFilters = {};

@@ -29,7 +29,7 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
   if (str('password') !== undefined) c.password = str('password')!;
   if (str('registry-token') !== undefined) c.registryToken = str('registry-token')!;
   if (str('authfile') !== undefined) c.authfile = str('authfile')!;
-  if (flags['no-creds'] === true || flags.creds === false) c.noCreds = true;
+  if (flags['no-creds'] === true) c.noCreds = true;
   const exclusive = [c.creds !== undefined, c.username !== undefined, c.registryToken !== undefined, c.noCreds === true].filter(Boolean).length;
   if (exclusive > 1) throw new ImgError('USAGE', '--creds, --username, --registry-token and --no-creds exclude each other');
   if (c.password !== undefined && c.username === undefined) throw new ImgError('USAGE', '--password needs --username');

@@ -1,30 +1,11 @@
-import minimist from 'minimist';
 import { ImgError, isUsageCode, toImgError } from '../errors.js';
+import { parseArgs, type FlagSpec, type ParsedFlags } from './flags.js';
 
-export interface FlagSpec {
-  string?: string[];
-  boolean?: string[];
-  alias?: Record<string, string>;
-  default?: Record<string, unknown>;
-}
+export type { FlagSpec, ParsedFlags } from './flags.js';
 
-/** parseFlags parses argv with minimist and refuses flags the command does not know. */
-export function parseFlags(argv: string[], spec: FlagSpec): minimist.ParsedArgs {
-  const known = new Set<string>([...(spec.string ?? []), ...(spec.boolean ?? []), 'help', 'h']);
-  for (const [a, b] of Object.entries(spec.alias ?? {})) known.add(a).add(b);
-  return minimist(argv, {
-    string: spec.string ?? [],
-    boolean: [...(spec.boolean ?? []), 'help'],
-    alias: { h: 'help', ...(spec.alias ?? {}) },
-    default: spec.default ?? {},
-    unknown: (arg) => {
-      if (arg.startsWith('-') && arg !== '-') {
-        const name = arg.replace(/^--?/, '').split('=')[0]!.replace(/^no-/, '');
-        if (!known.has(name)) throw new ImgError('USAGE', `unknown flag ${arg.split('=')[0]}`);
-      }
-      return true;
-    },
-  });
+/** parseFlags parses argv by `spec` (see parseArgs); --help and -h are known to every command. */
+export function parseFlags(argv: string[], spec: FlagSpec): ParsedFlags {
+  return parseArgs(argv, { ...spec, boolean: [...(spec.boolean ?? []), 'help'], alias: { h: 'help', ...(spec.alias ?? {}) } });
 }
 
 /** usage makes the error for a wrong command line. */

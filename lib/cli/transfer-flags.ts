@@ -3,44 +3,82 @@ import type { TransportOptions } from '../transport/index.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-flags.js';
 
 /** Registry flags for both ends of a transfer: --src-X and --dest-X, each falling back to --X, as skopeo copy names them. */
-const SIDE_STRINGS = ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'tls-verify'];
-const SIDE_BOOLEANS = ['no-creds'];
+const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir'];
+const SIDE_BOOLEANS = ['tls-verify', 'no-creds'];
+const SIDE = [...SIDE_VALUES, ...SIDE_BOOLEANS];
+const CREDENTIALS = ['creds', 'username', 'password', 'registry-token', 'no-creds'];
+const SHARED = ['retry-times', 'debug'];
+type Side = 'src' | 'dest';
+
+const sided = (names: string[]) => ['src', 'dest'].flatMap((side) => names.map((f) => `${side}-${f}`));
+
+/** Every --src-X and --dest-X flag. */
+export const SIDED_FLAGS = sided(SIDE);
 
 export const TRANSFER_FLAGS = {
-  string: [...REGISTRY_FLAGS.string, ...['src', 'dest'].flatMap((side) => SIDE_STRINGS.map((f) => `${side}-${f}`))],
-  boolean: [...REGISTRY_FLAGS.boolean, ...['src', 'dest'].flatMap((side) => SIDE_BOOLEANS.map((f) => `${side}-${f}`))],
+  string: [...REGISTRY_FLAGS.string, ...sided(SIDE_VALUES)],
+  boolean: [...REGISTRY_FLAGS.boolean, ...sided(SIDE_BOOLEANS)],
   default: REGISTRY_FLAGS.default,
 };
 
 export const TRANSFER_HELP = `source and destination registry flags (each falls back to the flag without src-/dest-):
   --src-creds, --dest-creds USER[:PASS]    --src-no-creds, --dest-no-creds
+  --src-username, --dest-username USER     --src-password, --dest-password PASS
   --src-registry-token, --dest-registry-token TOKEN
   --src-authfile, --dest-authfile FILE     --src-cert-dir, --dest-cert-dir DIR
   --src-tls-verify=false, --dest-tls-verify=false
   --authfile, --creds, --cert-dir, --tls-verify=false, --retry-times N, --debug as for every command`;
 
+const isFalse = (v: unknown) => v === false || v === 'false';
+
+/**
+ * sideFlags gives the plain registry flags (--creds, --tls-verify, …) one end of a transfer uses:
+ * its own --src-X or --dest-X where given, else the shared --X. A side's own credentials (or its
+ * --X-no-creds) replace every shared credential flag.
+ */
+export function sideFlags(flags: Record<string, unknown>, side: Side): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const f of [...SIDE, ...SHARED]) if (flags[f] !== undefined) merged[f] = flags[f];
+  const own = (f: string) => flags[`${side}-${f}`];
+  if (['creds', 'username', 'registry-token'].some((f) => own(f) !== undefined) || own('no-creds') === true) for (const k of CREDENTIALS) delete merged[k];
+  for (const f of SIDE) {
+    const v = own(f);
+    if (v === undefined) continue;
+    if (f === 'tls-verify') {
+      if (typeof v === 'string' && !['', 'true', 'false'].includes(v)) throw new ImgError('USAGE', `invalid --${side}-tls-verify=${v}: true or false`);
+      merged[f] = !isFalse(v);
+    } else if (f === 'no-creds') {
+      if (v === true) merged[f] = true;
+    } else merged[f] = v;
+  }
+  return merged;
+}
+
 /** transferOptions builds the options for each end from the --src- and --dest- flags and the shared ones. */
 export function transferOptions(flags: Record<string, unknown>): { src: TransportOptions; dest: TransportOptions } {
-  const side = (prefix: 'src' | 'dest'): TransportOptions => {
-    const merged: Record<string, unknown> = { ...flags };
-    for (const f of SIDE_STRINGS) {
-      const v = flags[`${prefix}-${f}`];
-      if (v === undefined) continue;
-      if (f === 'tls-verify') {
-        const s = String(v);
-        if (!['', 'true', 'false'].includes(s)) throw new ImgError('USAGE', `invalid --${prefix}-tls-verify=${s}: true or false`);
-        merged['tls-verify'] = s !== 'false';
-      } else {
-        // A side's own credentials replace the shared ones entirely.
-        if (['creds', 'username', 'registry-token'].includes(f)) for (const k of ['creds', 'username', 'password', 'registry-token', 'no-creds']) delete merged[k];
-        merged[f] = v;
-      }
-    }
-    if (flags[`${prefix}-no-creds`] === true) {
-      for (const k of ['creds', 'username', 'password', 'registry-token']) delete merged[k];
-      merged['no-creds'] = true;
-    }
-    return { registry: registryOptions(merged) };
-  };
-  return { src: side('src'), dest: side('dest') };
+  return { src: { registry: registryOptions(sideFlags(flags, 'src')) }, dest: { registry: registryOptions(sideFlags(flags, 'dest')) } };
+}
+
+/** flagArgs writes one flag's value as arguments: `--as`, `--as=false`, `--as=VALUE`, once per value of a list. */
+export function flagArgs(name: string, v: unknown): string[] {
+  if (v === undefined) return [];
+  if (v === true) return [`--${name}`];
+  if (v === false) return [`--${name}=false`];
+  if (Array.isArray(v)) return v.flatMap((x) => flagArgs(name, x));
+  return [`--${name}=${String(v)}`];
+}
+
+/**
+ * sideArgs gives the registry flags one end of a transfer uses, for a stage that knows only plain
+ * flags (img-tags and img-manifest get for the source, img-manifest put for the destination).
+ */
+export function sideArgs(flags: Record<string, unknown>, side: Side): string[] {
+  const merged = sideFlags(flags, side);
+  return [...SIDE, ...SHARED].flatMap((f) => (f === 'tls-verify' && merged[f] === true ? [] : flagArgs(f, merged[f])));
+}
+
+/** transferArgs gives a stage that reads both ends (--src-X and --dest-X) every registry flag as given. */
+export function transferArgs(flags: Record<string, unknown>): string[] {
+  const names = [...SIDE, ...sided(SIDE), ...SHARED];
+  return names.flatMap((f) => (f === 'tls-verify' && flags[f] === true ? [] : flagArgs(f, flags[f])));
 }

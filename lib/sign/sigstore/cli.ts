@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import { ImgError, wrap } from '../../errors.js';
 import { readSecret } from '../../cli/prompt.js';
-import { REGISTRY_FLAGS, registryOptions } from '../../cli/registry-flags.js';
+import { registryOptions } from '../../cli/registry-flags.js';
+import { COMMAND_FLAGS, SIGSTORE_CLI_FLAGS } from '../../cli/command-flags.js';
 import { parseFlags, usage } from '../../cli/run.js';
 import { matchesSignedIdentity } from '../../policy/identity.js';
 import { formatDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../../ref/docker.js';
@@ -34,7 +35,7 @@ verify   checks that one of the image's sigstore signatures is by one of the pub
          prints "Signature verified using sigstore public key FILE, digest DIGEST".
          sign and verify take the registry flags (--creds, --tls-verify=false, --authfile, ...).`;
 
-const SIGSTORE_FLAGS = ['output-prefix', 'sigstore-private-key', 'sigstore-public-key', 'sign-identity'];
+const SIGSTORE_FLAGS = SIGSTORE_CLI_FLAGS;
 
 /** isSigstoreInvocation says whether img-sign's arguments are for the sigstore subcommands. */
 export function isSigstoreInvocation(argv: string[]): boolean {
@@ -43,11 +44,7 @@ export function isSigstoreInvocation(argv: string[]): boolean {
 
 /** sigstoreMain runs `img-sign keygen|sign|verify` for sigstore; returns the exit status. */
 export async function sigstoreMain(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    string: [...SIGSTORE_FLAGS, 'passphrase-file', ...REGISTRY_FLAGS.string],
-    boolean: REGISTRY_FLAGS.boolean,
-    default: REGISTRY_FLAGS.default,
-  });
+  const flags = parseFlags(argv, COMMAND_FLAGS['img-sign sigstore']);
   const [sub, ...args] = flags._.map(String);
   const str = (k: string) => (flags[k] === undefined || flags[k] === '' ? undefined : String(flags[k]));
   const only = (allowed: string[]) => {
