@@ -5,8 +5,7 @@ import { openBlob } from '../lib/image/blobs.js';
 import { splitBlobRef } from '../lib/ref/index.js';
 import { parseSize } from '../lib/cli/args.js';
 import { REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
-import { streamToFileAtomic } from '../lib/util/fs.js';
-import { dirname, resolve } from 'node:path';
+import { streamToOutput } from '../lib/util/fs.js';
 
 const HELP = `usage: img-blob-get REF@DIGEST [-o FILE] [--size N]
        img-blob-get REF DIGEST [-o FILE] [--size N]
@@ -24,8 +23,7 @@ run('img-blob-get', HELP, async (argv) => {
   const size = flags.size === undefined ? undefined : parseSize(flags.size, '--size');
   const blob = await openBlob(ref, digest, size, { registry: registryOptions(flags) });
   if (flags.output) {
-    const out = resolve(String(flags.output));
-    await streamToFileAtomic(blob, out, dirname(out));
+    await streamToOutput(blob, String(flags.output));
   } else {
     await pipeline(blob, process.stdout);
   }

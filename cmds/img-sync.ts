@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { openOutput } from '../lib/util/fs.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
@@ -100,7 +100,8 @@ run('img-sync', HELP, async (argv) => {
   }
 
   const digestfile = flags.digestfile === undefined || flags['dry-run'] ? undefined : String(flags.digestfile);
-  if (digestfile !== undefined) writeFileSync(digestfile, '');
+  // Written as images are synced and committed at the end, also after a failure: it lists what was synced.
+  const digests = digestfile === undefined ? undefined : await openOutput(digestfile);
   let failed = false;
   let images = 0;
   try {
@@ -113,7 +114,7 @@ run('img-sync', HELP, async (argv) => {
           }
           if (r.parent !== undefined) return;
           images++;
-          if (digestfile !== undefined && typeof r.digest === 'string' && typeof r.dest === 'string') appendFileSync(digestfile, `${r.digest} ${r.dest}\n`);
+          if (digests !== undefined && typeof r.digest === 'string' && typeof r.dest === 'string') digests.stream.write(`${r.digest} ${r.dest}\n`);
         },
       });
       if (status !== 0) failed = true;
@@ -121,6 +122,7 @@ run('img-sync', HELP, async (argv) => {
     }
   } finally {
     auth.remove();
+    await digests?.commit();
   }
   if (images === 0 && !failed && flags.src !== 'yaml' && !FILTERS.some((k) => flags[k] !== undefined)) {
     process.stderr.write(`img-sync: no images to sync found in ${source}\n`);

@@ -11,6 +11,7 @@ import { MAX_CONFIG_SIZE } from '../transport/archive/reader.js';
 import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
 import { manifestAt } from './manifests.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import { isStdout } from '../util/fs.js';
 import type { StoredManifest } from '../transport/types.js';
 
 export interface PutOptions {
@@ -24,9 +25,6 @@ export interface PutOptions {
   /** Refuse any record whose digest would change (a conversion, an edited manifest). */
   preserveDigests?: boolean;
 }
-
-/** Paths that mean this process's stdout, where an archive's bytes are the output. */
-const STDOUT_PATHS = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
 
 /** One archive being written: images are added as their top-level records come; finish at end of input. */
 interface ArchiveJob {
@@ -72,7 +70,7 @@ export class ManifestPutter {
       const d = this.destOf(rec);
       if (d === undefined) return false;
       const ref = parseRef(d);
-      return (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') && STDOUT_PATHS.has(ref.path);
+      return (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') && isStdout(ref.path);
     } catch {
       return false;
     }

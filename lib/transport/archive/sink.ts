@@ -1,22 +1,20 @@
-import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type tar from 'tar-stream';
 import { ImgError, toImgError } from '../../errors.js';
-import { closeFd, fdWriteStream, fsyncFd, openFd } from './fd.js';
-import { forgetAtExit, fsyncDir, removeAtExit, removeStaleTemps, tempPathIn } from '../../util/fs.js';
+import { openOutput, removeStaleTemps, type Output } from '../../util/fs.js';
 
 /** Every entry is written with this time, so that the same images give the same archive bytes. */
 const EPOCH = new Date(0);
-const STDOUT_PATHS = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
 
 /**
- * TarSink writes one tar archive in one pass with tar-stream. A regular destination is written to a
- * temp file beside PATH, fsynced and renamed over PATH by finish(): until then nothing is at PATH,
- * and abort() (or a failed write, or process exit) removes the temp file. /dev/stdout, a FIFO or a
- * device is written as it goes; an abort there leaves the reader a tar without its end blocks.
+ * TarSink writes one tar archive in one pass with tar-stream, to PATH opened by openOutput
+ * (lib/util/fs.ts). A regular destination (or a new one, or the regular target of a symlink) is
+ * written to a temp file beside it, fsynced and renamed over it by finish(): until then nothing is
+ * there, and abort() (or a failed write, or process exit) removes the temp file. /dev/stdout, a
+ * FIFO, a device or a socket is written as it goes; an abort there leaves the reader a tar without
+ * its end blocks.
  */
 export class TarSink {
   private readonly pump: Promise<void>;
@@ -26,10 +24,10 @@ export class TarSink {
   private constructor(
     /** The destination path as given, for messages. */
     readonly archive: string,
-    private readonly out: Writable,
+    private readonly output: Output,
     private readonly pack: tar.Pack,
-    private readonly temp?: { path: string; fd: number; final: string },
   ) {
+    const out: Writable = output.stream;
     this.pump = (async () => {
       for await (const chunk of this.pack) {
         if (!out.write(chunk)) await once(out, 'drain');
@@ -44,23 +42,9 @@ export class TarSink {
   static async open(path: string): Promise<TarSink> {
     // Loaded only here: commands that write no archive do not pay for tar-stream at start-up.
     const pack = (await import('tar-stream')).default.pack();
-    if (STDOUT_PATHS.has(path)) return new TarSink(path, process.stdout, pack);
-    const st = await fsp.stat(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw e;
-    });
-    if (st && st.isDirectory()) throw new ImgError('NOT_IMAGE_DIR', `cannot write archive ${path}: it is a directory`);
-    if (st && !st.isFile()) {
-      const ws: WriteStream = createWriteStream(path, { flags: 'w' });
-      await once(ws, 'open');
-      return new TarSink(path, ws, pack);
-    }
-    const dir = dirname(resolve(path));
-    await removeStaleTemps(dir);
-    const tmp = tempPathIn(dir, path);
-    const fd = await openFd(tmp, 'wx', 0o644);
-    removeAtExit(tmp);
-    return new TarSink(path, fdWriteStream(fd), pack, { path: tmp, fd, final: path });
+    const output = await openOutput(path);
+    if (output.plan.how === 'replace') await removeStaleTemps(dirname(output.plan.target));
+    return new TarSink(path, output, pack);
   }
 
   /** addBuffer writes a file entry holding `data`. */
@@ -121,28 +105,14 @@ export class TarSink {
     void this.abort(this.failed);
   }
 
-  /** finish writes the end-of-archive blocks and, for a file, fsyncs the temp file and renames it to PATH. */
+  /** finish writes the end-of-archive blocks and commits the output (for a file: fsync, then rename over PATH). */
   async finish(): Promise<void> {
     this.check();
     this.pack.finalize();
     try {
       await this.pump;
       this.check();
-      if (this.temp) {
-        // autoClose is off (the handle is fsynced below), so wait for 'finish', not 'close'.
-        await new Promise<void>((res, rej) => {
-          this.out.once('error', rej);
-          this.out.end(() => res());
-        });
-        await fsyncFd(this.temp.fd);
-        await closeFd(this.temp.fd);
-        await fsp.rename(this.temp.path, this.temp.final);
-        forgetAtExit(this.temp.path);
-        await fsyncDir(dirname(resolve(this.temp.final)));
-      } else if (this.out !== process.stdout) {
-        this.out.end();
-        await finished(this.out);
-      }
+      await this.output.commit();
       this.done = true;
     } catch (e) {
       const err = this.failed ?? toImgError(e);
@@ -151,20 +121,12 @@ export class TarSink {
     }
   }
 
-  /** abort stops writing and removes the temp file: nothing appears at PATH. */
+  /** abort stops writing; for a file the temp file is removed and nothing appears at PATH. */
   async abort(err?: ImgError): Promise<void> {
     if (this.done) return;
     this.done = true;
     if (err && !this.failed) this.failed = err;
     this.pack.destroy();
-    if (this.temp) {
-      this.out.destroy();
-      await closeFd(this.temp.fd).catch(() => undefined);
-      await fsp.rm(this.temp.path, { force: true });
-      forgetAtExit(this.temp.path);
-    } else if (this.out !== process.stdout) {
-      this.out.destroy();
-    }
+    await this.output.abort();
   }
 }
-
