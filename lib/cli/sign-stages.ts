@@ -1,21 +1,24 @@
 /** img-sign's record stages (check, copy, sign --sign-by) as commands: flags in, exit status out. */
-import type { ParsedFlags as ParsedArgs } from './flags.js';
+import type { ParsedArgs } from 'minimist';
 import { wrap } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import { readPassphraseFile } from '../sign/standalone.js';
-import { checkRecord, copyRecordSignatures, passBy, signRecord } from '../sign/stages.js';
-import { loadSigningKey, signRecordSigstore } from '../sign/sigstore/stages.js';
+import { checkRecord, copyRecordSignatures, signRecord, withGpgSigner } from '../sign/stages.js';
+import { loadSigningKey, signRecordSigstore, sigstoreSigner } from '../sign/sigstore/stages.js';
 import type { TransportOptions } from '../transport/index.js';
 import type { Stage } from './pipeline.js';
 import { processRecordsInOrder, records } from './records.js';
 import { usage } from './run.js';
 import { transferOptions } from './transfer-flags.js';
 
+/** Flags of the record stages, besides the registry flags (TRANSFER_FLAGS). */
+export const SIGN_STAGE_FLAGS = { string: ['sign-by', 'sign-by-sigstore-private-key', 'policy', 'registries.d', 'jobs'] };
 
-/** registriesDirFlag reads --registries.d. */
+/** registriesDirFlag reads --registries.d (minimist files a dotted flag under registries.d). */
 export function registriesDirFlag(flags: ParsedArgs): string | undefined {
-  const v = flags['registries.d'];
+  const v = (flags.registries as { d?: unknown } | undefined)?.d ?? flags['registries.d'];
   if (v === undefined) return undefined;
+  if (Array.isArray(v)) throw usage('--registries.d is given more than once');
   if (String(v) === '') throw usage('--registries.d needs a directory');
   return String(v);
 }
@@ -48,7 +51,11 @@ export async function runCopy(flags: ParsedArgs, args: string[]): Promise<number
   return processRecordsInOrder('img-sign copy', records([], 'img-sign copy'), async (r) => [await copyRecordSignatures(r, s.src, s.dest)], jobs(flags));
 }
 
-/** runSignStage is `img-sign sign --sign-by FPR`: each record's destination image gets a new signature. */
+/**
+ * runSignStage is `img-sign sign --sign-by FPR`: each record's destination image gets a new
+ * signature, unless it has one by that key for that reference already. The key is checked (signed
+ * with once) before any record is read, so a wrong passphrase fails at once.
+ */
 export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<number> {
   if (args.length > 0 || flags.output !== undefined) throw usage('img-sign sign --sign-by reads records on stdin; it takes no MANIFEST, reference or --output');
   const keyIdentity = String(flags['sign-by']);
@@ -57,13 +64,16 @@ export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<n
   const passphrase = pf === undefined ? undefined : await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
   const { dest } = sides(flags);
   // One record at a time: gpg-agent may have to ask for the passphrase once.
-  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecord(r, { keyIdentity, passphrase, destTopts: dest })], 1);
+  return withGpgSigner(keyIdentity, passphrase, (signer) =>
+    processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecord(r, { signer, destTopts: dest })], 1),
+  );
 }
 
 /**
  * runSigstoreSignStage is `img-sign sign --sign-by-sigstore-private-key FILE --passphrase-file F`:
- * each record's destination image gets a sigstore signature in its .sig attachment. The key is
- * opened before any record is read, so a wrong passphrase fails at once.
+ * each record's destination image gets a sigstore signature in its .sig attachment, unless one by
+ * that key for that reference is there already. The key is opened before any record is read, so a
+ * wrong passphrase fails at once.
  */
 export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): Promise<number> {
   if (args.length > 0 || flags.output !== undefined) throw usage('img-sign sign --sign-by-sigstore-private-key reads records on stdin; it takes no reference or --output');
@@ -74,13 +84,17 @@ export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): P
   // stdin carries the records, so the passphrase cannot be asked for.
   if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --passphrase-file in a pipeline (stdin holds the records)');
   const passphrase = await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
-  const key = await loadSigningKey(keyFile, passphrase);
+  const signer = sigstoreSigner(await loadSigningKey(keyFile, passphrase));
   const { dest } = sides(flags);
   // One record at a time: records of the same digest append to the same attachment.
-  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [passBy(r) ? r : await signRecordSigstore(r, key, dest)], 1);
+  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecordSigstore(r, signer, dest)], 1);
 }
 
-export { SIGNATURE_FLAGS } from './command-flags.js';
+/** The signature and policy flags of img-copy and img-sync, as skopeo names them. */
+export const SIGNATURE_FLAGS = {
+  string: ['sign-by', 'sign-by-sigstore-private-key', 'sign-passphrase-file', 'policy', 'registries.d'],
+  boolean: ['remove-signatures', 'insecure-policy'],
+};
 
 export const SIGNATURE_HELP = `signatures and trust policy (stages of img-sign):
   --policy FILE                policy.json for img-sign check (default ~/.config/containers/policy.json,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ImgError } from '../errors.js';
+import { forgetAtExit, removeAtExit } from '../util/fs.js';
 import { invalidSignature } from './simple.js';
 
 interface GpgResult {
@@ -87,6 +88,14 @@ export async function gpgSign(payload: Uint8Array, keyIdentity: string, passphra
   throw new ImgError('IO', `${doing}: ${lastGpgMessage(r)}`);
 }
 
+/** gpgExportPublicKeys exports the public keys (binary) that `keyIdentity` names in the user's keyring. */
+export async function gpgExportPublicKeys(keyIdentity: string): Promise<Buffer> {
+  if (keyIdentity.trim() === '' || /[\n\r]/.test(keyIdentity)) throw new ImgError('USAGE', `invalid key identity ${JSON.stringify(keyIdentity)}`);
+  const r = await runGpg(['--export', '--', keyIdentity]);
+  if (r.code !== 0 || r.stdout.length === 0) throw new ImgError('IO', `exporting the public key ${keyIdentity}: ${r.stdout.length === 0 ? 'gpg exported nothing' : lastGpgMessage(r)}`);
+  return r.stdout;
+}
+
 /** Verified is what gpg vouched for: the signed content and the fingerprints of the key that signed it. */
 export interface Verified {
   content: Buffer;
@@ -137,6 +146,8 @@ export async function gpgVerify(signature: Uint8Array, homedir?: string): Promis
  */
 export async function withPublicKeys<T>(blobs: Uint8Array[], fn: (homedir: string, fingerprints: string[]) => Promise<T>): Promise<T> {
   const homedir = await fsp.mkdtemp(join(tmpdir(), 'imgpipe-gpg-'));
+  // A stage may hold it for a whole pipeline, and be stopped with SIGTERM.
+  removeAtExit(homedir);
   try {
     await fsp.chmod(homedir, 0o700);
     const fingerprints: string[] = [];
@@ -148,5 +159,6 @@ export async function withPublicKeys<T>(blobs: Uint8Array[], fn: (homedir: strin
     return await fn(homedir, fingerprints);
   } finally {
     await fsp.rm(homedir, { recursive: true, force: true });
+    forgetAtExit(homedir);
   }
 }

@@ -1,8 +1,10 @@
 /**
  * img-sign's pipeline stages on records: `check` (policy.json on the source, before any blob
- * moves), `copy` (the source's simple signatures to the destination) and `sign --sign-by` (a new
- * signature at the destination). Each works on one record and throws the reason it refuses one;
- * records whose status says "pass me by" (exists, planned) are returned untouched.
+ * moves), `copy` (the source's signatures to the destination) and `sign --sign-by` (a new
+ * signature at the destination). Each works on one record and throws the reason it refuses one.
+ * Dry-run records (status `planned`) are returned untouched. Records whose destination had the
+ * image already (status `exists`) are worked on as the others, as skopeo copies and signs an image
+ * the destination has: only what is missing there is written, never a second copy of a signature.
  */
 import { ImgError, wrap } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
@@ -16,14 +18,22 @@ import { requireString } from '../cli/records.js';
 import { manifestAt } from '../image/manifests.js';
 import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
-import type { FormattedSignature } from './signature-blob.js';
+import { gpgExportPublicKeys, gpgSign, gpgVerify, withPublicKeys } from './gpg.js';
+import { signatureBlob, type FormattedSignature } from './signature-blob.js';
+import { manifestMatchesDigest, parsePayload } from './simple.js';
 import { signManifest } from './standalone.js';
-import { signingTarget } from './target.js';
+import { namesTarget, signingManifest, signingTarget, type SigningTarget } from './target.js';
 import { putDestSigstore, sourceSigstoreSignatures } from './sigstore/stages.js';
 
-/** passBy says whether an earlier stage marked the record as nothing to do (decision 9). */
+/**
+ * passBy says whether an earlier stage marked the record as a plan only (`--dry-run`: status
+ * `planned`), which no stage acts on. Status `exists` (the destination has the manifest, decision 9)
+ * is passed by img-blob-put and img-manifest put, but not by these stages: the source is still
+ * checked against the policy, its signatures still carried and the image still signed, as skopeo
+ * does.
+ */
 export function passBy(r: ImageRecord): boolean {
-  return r.status === 'exists' || r.status === 'planned';
+  return r.status === 'planned';
 }
 
 /** isSourceChild: the record is an instance of an index at its source (--all child, or the image picked by --multi-arch system). */
@@ -48,9 +58,9 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
   // insecureAcceptAnything needs nothing of the image: its signatures are not read.
   if (requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything')) return rec;
   const digest = requireString(rec, 'digest');
-  const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
-  if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${name}: "raw" does not have digest ${digest}`);
-  const signatures = await sourceSignatures(openTransport(ref, srcTopts), digest, isSourceChild(rec));
+  const src = openTransport(ref, srcTopts);
+  const manifest = await sourceManifest(rec, ref, src, digest, name);
+  const signatures = await sourceSignatures(src, digest, isSourceChild(rec));
   // Sigstore attachments are read only for a sigstoreSigned requirement (and, as containers/image, only where registries.d turns them on).
   const sigstore = requirements.some((r) => r.type === 'sigstoreSigned') ? await sourceSigstoreSignatures(ref, digest, srcTopts, isSourceChild(rec)) : undefined;
   try {
@@ -66,6 +76,25 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
 }
 
 /**
+ * sourceManifest is the source manifest a record names: its `raw`, which MUST have the record's
+ * digest, or, for a record that carries none (status `exists` from `img-manifest get
+ * --missing-at-dest`), the one the source has now, which must still have that digest.
+ */
+async function sourceManifest(rec: ImageRecord, ref: ImageRef, src: Transport, digest: string, name: string): Promise<Buffer> {
+  const { algorithm } = parseDigest(digest);
+  if (typeof rec.raw === 'string' && rec.raw !== '') {
+    const manifest = Buffer.from(rec.raw, 'utf8');
+    if (digestOf(manifest, algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${name}: "raw" does not have digest ${digest}`);
+    return manifest;
+  }
+  // A registry serves any manifest by digest; the others are read by their reference (an index's child by digest).
+  const byDigest = ref.transport === 'docker' || isSourceChild(rec);
+  const stored = await (byDigest ? src.getManifest(digest) : src.getManifest()).catch((e) => Promise.reject(wrap(e, `fetching manifest ${name}`, name)));
+  if (digestOf(stored.bytes, algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `${name} has changed: its manifest is ${stored.digest}, not ${digest}`, { ref: name });
+  return stored.bytes;
+}
+
+/**
  * copyRecordSignatures copies the signatures of the record's source to its destination, for the
  * manifest the record names: simple signatures, and sigstore ones (the `.sig` attachment of a
  * docker:// source where registries.d turns attachments on for it; a dir: source's sigstore
@@ -74,6 +103,9 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
  * signatures that would not verify at the destination are refused (SIGNATURE_INVALID), as is a
  * destination that cannot keep them (UNSUPPORTED: no simple signatures, or sigstore attachments
  * not turned on for it); both say to use --remove-signatures. No signatures: nothing to do.
+ * The destination's own signatures are kept, and a source signature it has already (the same
+ * bytes) is not added again, so a destination that had the image (status `exists`) gets what it
+ * lacks, and a re-run adds nothing.
  */
 export async function copyRecordSignatures(rec: ImageRecord, srcTopts: TransportOptions, destTopts: TransportOptions): Promise<ImageRecord> {
   if (passBy(rec)) return rec;
@@ -100,14 +132,20 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const destChild = typeof rec.parent === 'string';
   // dir: keeps both kinds in one ordered list, as the source gave them.
   if (canStoreFormattedSignatures(dest)) {
-    await dest.putSignaturesWithFormat(digest, all, { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    const there = await dest.getSignaturesWithFormat(digest, { child: destChild }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
+    const held = there.map(signatureBlob);
+    const missing = all.filter((s) => !held.some((b) => b.equals(signatureBlob(s))));
+    if (missing.length === 0) return rec;
+    await dest.putSignaturesWithFormat(digest, [...there, ...missing], { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
     return rec;
   }
   if (sigs.length > 0 && !canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
   // Sigstore first, as containers/image: a destination that refuses them gets neither kind.
   if (sigstore.length > 0) await putDestSigstore(destRef, digest, sigstore, destTopts, `copy ${n} of ${src.name} to`, ' (copy with --remove-signatures)');
   if (sigs.length > 0 && canStoreSignatures(dest)) {
-    await dest.putSignatures(digest, sigs, { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    const there = await dest.getSignatures(digest, { child: destChild }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
+    const missing = sigs.filter((s) => !there.some((b) => b.equals(s)));
+    if (missing.length > 0) await dest.putSignatures(digest, [...there, ...missing], { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
   }
   return rec;
 }
@@ -124,27 +162,78 @@ async function sourceAllSignatures(src: Transport, srcRef: ImageRef, digest: str
   return [...simple.map((blob): FormattedSignature => ({ format: 'simple-signing', blob })), ...sigstore.map((s): FormattedSignature => ({ format: 'sigstore-json', sigstore: s }))];
 }
 
-/** SignOptions: the gpg key, its passphrase (else gpg-agent asks), and the destination's options. */
-export interface SignOptions {
+/** GpgSigner: a gpg key checked to sign, the primary key it signs for, and a keyring holding only its public keys. */
+export interface GpgSigner {
+  /** The key as the user named it (--sign-by). */
   keyIdentity: string;
   passphrase?: string;
+  /** Fingerprint of the primary key of the key gpg signs with. */
+  primaryFingerprint: string;
+  /** A temporary GNUPGHOME with the public keys that keyIdentity names, to verify existing signatures in. */
+  homedir: string;
+}
+
+/** PROBE is what withGpgSigner signs to check the key; the signature is thrown away. */
+const PROBE = Buffer.from('imgpipe: checking the signing key\n');
+
+/**
+ * withGpgSigner checks the gpg key before any record is read: it signs a probe, so that a wrong
+ * passphrase or a key missing from the keyring fails at once, also when every image turns out to be
+ * signed already. The probe's signature says which key gpg signs with. fn runs with a temporary
+ * keyring that holds only the key's public keys (removed afterwards): existing signatures are
+ * verified there, so the user's keyring and its key servers are not involved.
+ */
+export async function withGpgSigner<T>(keyIdentity: string, passphrase: string | undefined, fn: (signer: GpgSigner) => Promise<T>): Promise<T> {
+  const probe = await gpgSign(PROBE, keyIdentity, passphrase);
+  const publicKeys = await gpgExportPublicKeys(keyIdentity);
+  return withPublicKeys([publicKeys], async (homedir) => {
+    const v = await gpgVerify(probe, homedir).catch((e) => Promise.reject(wrap(e, `checking the signing key ${keyIdentity}`)));
+    return fn({ keyIdentity, passphrase, primaryFingerprint: v.primaryKeyIdentity, homedir });
+  });
+}
+
+/** SignOptions: the checked gpg key (withGpgSigner) and the destination's options. */
+export interface SignOptions {
+  signer: GpgSigner;
   destTopts: TransportOptions;
 }
 
 /**
- * signRecord signs the record's destination image (the manifest in `raw`, whose digest must be the
- * record's) as the destination's docker reference, and adds the signature to those the destination
- * has, as skopeo copy --sign-by. With --all each image of an index is signed as well as the index
- * (the check stage reads each one's own signatures).
+ * signRecord signs the record's destination image as the destination's docker reference and adds
+ * the signature to those the destination has, as skopeo copy --sign-by: also when the destination
+ * had the image already (status `exists`; a record without `raw` has its manifest fetched from the
+ * destination). A signature there by the same key (its primary key) for this reference and digest
+ * is enough: none is added then, so a re-run adds no duplicate. With --all each image of an index
+ * is signed as well as the index (the check stage reads each one's own signatures). Dry-run records
+ * (`planned`) are passed by.
  */
 export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<ImageRecord> {
   if (passBy(rec)) return rec;
-  const child = typeof rec.parent === 'string';
-  const { destRef, destName, identity, digest, manifest } = signingTarget(rec);
-  const dest = openTransport(destRef, opts.destTopts);
-  if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: it keeps no simple signatures`);
-  const sig = await signManifest(manifest, identity, opts.keyIdentity, opts.passphrase).catch((e) => Promise.reject(wrap(e, `signing ${destName}`)));
-  const existing = await dest.getSignatures(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
-  await dest.putSignatures(digest, [...existing, sig], { child }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+  const t = signingTarget(rec);
+  const dest = openTransport(t.destRef, opts.destTopts);
+  if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${t.destName}: it keeps no simple signatures`);
+  const manifest = await signingManifest(rec, t, opts.destTopts);
+  const existing = await dest.getSignatures(t.digest, { child: t.child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${t.destName}`)));
+  for (const s of existing) if (await signedByKey(s, opts.signer, t, manifest)) return rec;
+  const { keyIdentity, passphrase } = opts.signer;
+  const sig = await signManifest(manifest, t.identity, keyIdentity, passphrase).catch((e) => Promise.reject(wrap(e, `signing ${t.destName}`)));
+  await dest.putSignatures(t.digest, [...existing, sig], { child: t.child }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${t.destName}`)));
   return rec;
+}
+
+/**
+ * signedByKey says whether a simple signature was made by the signer's key (the same primary key)
+ * and names the target's reference and the manifest's digest. A signature gpg does not accept
+ * (another key, expired, tampered) or whose payload is not readable does not count.
+ */
+async function signedByKey(sig: Buffer, signer: GpgSigner, t: SigningTarget, manifest: Buffer): Promise<boolean> {
+  try {
+    const v = await gpgVerify(sig, signer.homedir);
+    if (v.primaryKeyIdentity.toUpperCase() !== signer.primaryFingerprint.toUpperCase()) return false;
+    const payload = parsePayload(v.content);
+    return manifestMatchesDigest(manifest, payload.dockerManifestDigest) && namesTarget(payload.dockerReference, t);
+  } catch (e) {
+    if (e instanceof ImgError && (e.code === 'SIGNATURE_INVALID' || e.code === 'DIGEST_INVALID')) return false;
+    throw e;
+  }
 }

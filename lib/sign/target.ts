@@ -1,23 +1,60 @@
-import { ImgError } from '../errors.js';
+import { ImgError, wrap } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import type { ImageRecord } from '../oci/record.js';
-import { formatDockerRef, withDefaultTag } from '../ref/docker.js';
+import { formatDockerRef, parseDockerRef, withDefaultTag } from '../ref/docker.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
 import { requireString } from '../cli/records.js';
+import { openTransport, type TransportOptions } from '../transport/index.js';
+
+/** SigningTarget: the destination image a record's signature is made for. */
+export interface SigningTarget {
+  destRef: Extract<ImageRef, { transport: 'docker' }>;
+  destName: string;
+  /** The docker reference signed for: the destination, normalised, `:latest` added when it has no tag. */
+  identity: string;
+  digest: string;
+  /** The record is a child of an index at the destination (stored by digest only). */
+  child: boolean;
+}
 
 /**
  * signingTarget is what signing a record's destination needs: its docker:// reference, the identity
- * to sign for (the reference, `:latest` added when it has no tag) and the manifest in `raw`, which
- * MUST have the record's digest.
+ * to sign for (the reference, `:latest` added when it has no tag) and the record's digest.
  */
-export function signingTarget(rec: ImageRecord): { destRef: Extract<ImageRef, { transport: 'docker' }>; destName: string; identity: string; digest: string; manifest: Buffer } {
+export function signingTarget(rec: ImageRecord): SigningTarget {
   const destRef = parseRef(requireString(rec, 'dest'));
   const destName = formatRef(destRef);
   if (destRef.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
   const identity = formatDockerRef(withDefaultTag(destRef.docker));
   const digest = requireString(rec, 'digest');
-  const manifest = Buffer.from(requireString(rec, 'raw'), 'utf8');
-  if (digestOf(manifest, parseDigest(digest).algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `record for ${destName}: "raw" does not have digest ${digest}`);
-  return { destRef, destName, identity, digest, manifest };
+  parseDigest(digest);
+  return { destRef, destName, identity, digest, child: typeof rec.parent === 'string' };
 }
 
+/**
+ * signingManifest is the manifest to sign: the record's `raw`, which MUST have the record's digest,
+ * or, for a record that carries none (status `exists` from `img-manifest get --missing-at-dest`),
+ * the manifest of that digest fetched from the destination.
+ */
+export async function signingManifest(rec: ImageRecord, t: SigningTarget, destTopts: TransportOptions): Promise<Buffer> {
+  const { algorithm } = parseDigest(t.digest);
+  if (typeof rec.raw === 'string' && rec.raw !== '') {
+    const manifest = Buffer.from(rec.raw, 'utf8');
+    if (digestOf(manifest, algorithm) !== t.digest) throw new ImgError('DIGEST_MISMATCH', `record for ${t.destName}: "raw" does not have digest ${t.digest}`);
+    return manifest;
+  }
+  const stored = await openTransport(t.destRef, destTopts)
+    .getManifest(t.digest)
+    .catch((e) => Promise.reject(wrap(e, `fetching manifest ${t.digest} of ${t.destName}`)));
+  if (digestOf(stored.bytes, algorithm) !== t.digest) throw new ImgError('DIGEST_MISMATCH', `${t.destName}: manifest ${t.digest} does not have that digest`);
+  return stored.bytes;
+}
+
+/** namesTarget says whether a signed docker reference (untrusted, from a payload) names the target's identity, after normalising. */
+export function namesTarget(signedReference: string, t: SigningTarget): boolean {
+  try {
+    return formatDockerRef(parseDockerRef(signedReference)) === t.identity;
+  } catch {
+    return false;
+  }
+}

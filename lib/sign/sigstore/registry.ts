@@ -73,6 +73,8 @@ export async function putSigstoreSignatures(image: DockerRef, manifestDigest: st
   const existing = await readAttachment(t);
   const config = existing ? await readBlob(t, existing.config, `sigstore attachment config ${existing.config.digest}`) : undefined;
   const update = appendSignatures(existing && config ? { manifest: existing, config } : undefined, sigs);
+  // Every signature is there already: the attachment stays as it is.
+  if (existing && update.added === 0) return 0;
   for (const b of update.blobs) {
     await t.putBlob(Readable.from([b.bytes]), { digest: b.digest, size: b.size }).catch((e) => Promise.reject(wrap(e, `writing blob ${b.digest}`)));
   }

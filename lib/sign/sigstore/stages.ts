@@ -5,7 +5,7 @@
  * use-sigstore-attachments (read from a source only when on for it; writing to a destination where
  * it is off is refused).
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { ImgError, wrap } from '../../errors.js';
 import type { ImageRecord } from '../../oci/record.js';
@@ -15,8 +15,9 @@ import { canStoreFormattedSignatures } from '../../transport/capabilities.js';
 import { openTransport, type TransportOptions } from '../../transport/index.js';
 import { loadPrivateKey } from './keys.js';
 import { getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
-import { createSigstoreSignature, type SigstoreSignature } from './signature.js';
-import { signingTarget } from '../target.js';
+import { createSigstoreSignature, digestRule, verifySigstoreSignature, type SigstoreSignature } from './signature.js';
+import { invalidSignature } from '../simple.js';
+import { namesTarget, signingManifest, signingTarget, type SigningTarget } from '../target.js';
 
 /** AttachmentConfig: whether registries.d turns on sigstore attachments for an image, and which directory said so. */
 export interface AttachmentConfig {
@@ -63,16 +64,25 @@ export async function sourceSigstoreSignatures(src: ImageRef, digest: string, to
 }
 
 /**
- * putDestSigstore adds signatures to the attachment of `digest` at a docker:// destination, where
- * registries.d must turn attachments on (containers/image: "writing sigstore attachments is
- * disabled by configuration"); elsewhere it is UNSUPPORTED. `hint` ends the refusal's message.
+ * destAttachments checks that a destination can take sigstore signatures: docker://, with registries.d
+ * turning attachments on for it (containers/image: "writing sigstore attachments is disabled by
+ * configuration"); elsewhere it is UNSUPPORTED. `hint` ends the refusal's message.
  */
-export async function putDestSigstore(dest: ImageRef, digest: string, sigs: SigstoreSignature[], topts: TransportOptions, what: string, hint = ''): Promise<void> {
+export async function destAttachments(dest: ImageRef, topts: TransportOptions, what: string, hint = ''): Promise<DockerRef> {
   const name = formatRef(dest);
   if (dest.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: it keeps no sigstore signatures (only docker:// and dir: do)${hint}`);
   const cfg = await attachmentConfig(dest.docker, topts);
   if (!cfg.enabled) throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: writing sigstore attachments is disabled by configuration (registries.d ${cfg.registriesDir} does not set use-sigstore-attachments for it)${hint}`);
-  await putSigstoreSignatures(dest.docker, digest, sigs, topts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${name}`)));
+  return dest.docker;
+}
+
+/**
+ * putDestSigstore adds signatures to the attachment of `digest` at a docker:// destination (see
+ * destAttachments for where); those already there are not added twice.
+ */
+export async function putDestSigstore(dest: ImageRef, digest: string, sigs: SigstoreSignature[], topts: TransportOptions, what: string, hint = ''): Promise<void> {
+  const docker = await destAttachments(dest, topts, what, hint);
+  await putSigstoreSignatures(docker, digest, sigs, topts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${formatRef(dest)}`)));
 }
 
 /** loadSigningKey reads and decrypts a sigstore private key file (cosign's format) with its passphrase. */
@@ -81,15 +91,50 @@ export async function loadSigningKey(keyFile: string, passphrase: string): Promi
   return loadPrivateKey(pem, passphrase).catch((e) => Promise.reject(wrap(e, `initializing private key ${keyFile}`)));
 }
 
+/** SigstoreSigner: a decrypted private key and the public key derived from it (to recognise its signatures). */
+export interface SigstoreSigner {
+  key: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** sigstoreSigner derives the public key of a private key. */
+export function sigstoreSigner(key: KeyObject): SigstoreSigner {
+  return { key, publicKey: createPublicKey(key) };
+}
+
 /**
- * signRecordSigstore signs the record's destination image (the manifest in `raw`, whose digest must
- * be the record's) as the destination's docker reference (`:latest` added when there is no tag),
- * and appends the signature to the destination's attachment, as skopeo copy
- * --sign-by-sigstore-private-key. With --all each image of an index is signed as well as the index.
+ * signRecordSigstore signs the record's destination image as the destination's docker reference
+ * (`:latest` added when there is no tag) and appends the signature to the destination's attachment,
+ * as skopeo copy --sign-by-sigstore-private-key: also when the destination had the image already
+ * (status `exists`; a record without `raw` has its manifest fetched from the destination). A
+ * signature already in the attachment that verifies with the signer's public key and names this
+ * reference and digest is enough: none is added then. With --all each image of an index is signed
+ * as well as the index. Dry-run records (`planned`) are passed by.
  */
-export async function signRecordSigstore(rec: ImageRecord, key: KeyObject, destTopts: TransportOptions): Promise<ImageRecord> {
-  const { destRef, identity, digest, manifest } = signingTarget(rec);
-  const sig = createSigstoreSignature(manifest, identity, key);
-  await putDestSigstore(destRef, digest, [sig], destTopts, 'sign');
+export async function signRecordSigstore(rec: ImageRecord, signer: SigstoreSigner, destTopts: TransportOptions): Promise<ImageRecord> {
+  if (rec.status === 'planned') return rec;
+  const t = signingTarget(rec);
+  const docker = await destAttachments(t.destRef, destTopts, 'sign');
+  const manifest = await signingManifest(rec, t, destTopts);
+  const existing = await getSigstoreSignatures(docker, t.digest, destTopts).catch((e) => Promise.reject(wrap(e, `reading the sigstore attachment of ${t.destName}`)));
+  if (existing.some((s) => signedByKey(s, signer, t, manifest))) return rec;
+  const sig = createSigstoreSignature(manifest, t.identity, signer.key);
+  await putSigstoreSignatures(docker, t.digest, [sig], destTopts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${t.destName}`)));
   return rec;
+}
+
+/** signedByKey says whether an attachment's signature verifies with the signer's public key and names the target's reference and the manifest's digest. */
+function signedByKey(sig: SigstoreSignature, signer: SigstoreSigner, t: SigningTarget, manifest: Buffer): boolean {
+  try {
+    verifySigstoreSignature([signer.publicKey], sig, {
+      checkDigest: digestRule(manifest),
+      checkReference: (ref) => {
+        if (!namesTarget(ref, t)) throw invalidSignature(`signature for identity ${JSON.stringify(ref)} is not for ${t.identity}`);
+      },
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof ImgError && e.code === 'SIGNATURE_INVALID') return false;
+    throw e;
+  }
 }
