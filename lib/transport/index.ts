@@ -29,6 +29,9 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
   'docker-archive': (ref) => new DockerArchiveTransport(ref as Extract<ImageRef, { transport: 'docker-archive' }>),
 };
 
+/** OPENED_TRANSPORTS lists the transports that can be opened (the contract suite runs over each). */
+export const OPENED_TRANSPORTS = Object.keys(OPENERS) as TransportName[];
+
 /** openTransport opens the location a reference (string or parsed) names. Nothing is touched on disk until it is used. */
 export function openTransport(ref: string | ImageRef, opts: TransportOptions = {}): Transport {
   const parsed = typeof ref === 'string' ? parseRef(ref) : ref;

@@ -43,7 +43,12 @@ export class DirTransport implements Transport, SignatureStore, FormattedSignatu
   }
 
   async getManifest(digest?: string): Promise<StoredManifest> {
+    // A digest names a child of an index (HEX.manifest.json) or the top-level manifest itself.
     const path = this.manifestPath(digest);
+    if (digest !== undefined && (await fileSize(path)) === undefined) {
+      const top = await this.getManifest().catch(() => undefined);
+      if (top?.digest === digest) return top;
+    }
     const { parsed: _parsed, ...stored } = storedManifest(await readManifestFile(path), path, digest);
     return stored;
   }
