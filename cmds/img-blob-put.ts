@@ -6,6 +6,7 @@ import { BlobMover, type MoverOptions } from '../lib/copy/mover.js';
 import { ProgressBars } from '../lib/copy/progress.js';
 import { parseSize } from '../lib/cli/args.js';
 import { putBlob } from '../lib/image/blobs.js';
+import { parseFormat } from '../lib/image/conversion.js';
 import { parseDigest } from '../lib/oci/digest.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
 import { RecordWriter } from '../lib/stream/ndjson.js';
@@ -20,6 +21,9 @@ to "dest" that "dest" lacks, verified, and passes the record on once they are al
 distinct blob moves once per destination repository, up to --jobs N (default 6) blobs over 1 MiB
 at once and 3 × N smaller ones beside them; blobs
 seen elsewhere on the destination registry are mounted instead of copied.
+  --format oci|v2s2, --preserve-digests   as given to img-manifest put: a Docker config that the
+                               conversion to OCI rewrites (also into oci:, which holds only OCI) is
+                               left for put to write, so that no unreferenced blob is left behind
   --progress=tty|ndjson|none   batch mode progress on stderr: per-blob bars when stderr is a
                                terminal (tty, the default; also "bars"), JSON events (ndjson),
                                or nothing (none)
@@ -36,7 +40,8 @@ run('img-blob-put', HELP, async (argv) => {
     if (process.stdin.isTTY) throw usage('give a REF and the blob on stdin, or records on stdin');
     const progress = progressMode(flags.progress, flags.quiet === true);
     const jobs = flags.jobs === undefined ? undefined : Math.max(1, parseSize(flags.jobs, '--jobs'));
-    const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], ...(jobs ? { jobs } : {}) };
+    const format = parseFormat(flags.format);
+    const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], preserveDigests: flags['preserve-digests'], ...(format ? { format } : {}), ...(jobs ? { jobs } : {}) };
     let bars: ProgressBars | undefined;
     if (progress === 'ndjson') Object.assign(opts, { onEvent: (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`), progressEvery: 500 });
     else if (progress === 'tty' && process.stderr.isTTY) {

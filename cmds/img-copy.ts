@@ -60,13 +60,13 @@ run('img-copy', HELP, async (argv) => {
     const variant = flags['override-variant'] ?? (flags['override-arch'] === undefined ? host.variant : undefined);
     get.push(`--platform=${formatPlatform({ os: String(os), architecture: String(arch), ...(variant ? { variant: String(variant) } : {}) })}`);
   }
-  const blobPut = transferArgs(flags);
+  // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
+  const convert = [...(flags.format !== undefined ? [`--format=${String(flags.format)}`] : []), ...(flags['preserve-digests'] ? ['--preserve-digests'] : [])];
+  const blobPut = [...transferArgs(flags), ...convert];
   for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
   if (flags['dry-run']) blobPut.push('--dry-run');
   // put reads the source too when DEST is an archive, so it gets both ends' flags.
-  const put = ['put', ...transferArgs(flags)];
-  if (flags.format !== undefined) put.push(`--format=${String(flags.format)}`);
-  if (flags['preserve-digests']) put.push('--preserve-digests');
+  const put = ['put', ...transferArgs(flags), ...convert];
   const stages: Stage[] = [
     { command: 'img-manifest', args: get },
     ...(sigs.check ? [sigs.check] : []),

@@ -63,12 +63,12 @@ run('img-sync', HELP, async (argv) => {
     if (f['append-suffix'] !== undefined) ref.push(`--append-suffix=${String(f['append-suffix'])}`);
     const get = ['get', '--missing-at-dest', `--multi-arch=${f.all ? 'all' : String(f['multi-arch'] ?? 'system')}`, ...transferArgs(f)];
     for (const p of ([] as unknown[]).concat(f.platform ?? [])) get.push(`--platform=${String(p)}`);
-    const blobPut = transferArgs(f);
+    // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
+    const convert = [...(f.format !== undefined ? [`--format=${String(f.format)}`] : []), ...(f['preserve-digests'] ? ['--preserve-digests'] : [])];
+    const blobPut = [...transferArgs(f), ...convert];
     for (const k of ['jobs', 'progress']) if (f[k] !== undefined) blobPut.push(`--${k}=${String(f[k])}`);
     if (f['dry-run']) blobPut.push('--dry-run');
-    const put = ['put', ...transferArgs(f)];
-    if (f.format !== undefined) put.push(`--format=${String(f.format)}`);
-    if (f['preserve-digests']) put.push('--preserve-digests');
+    const put = ['put', ...transferArgs(f), ...convert];
     const sigs = signatureStages(flags, String(flags.dest), transferArgs(f));
     const out: Stage[] = [
       { command: 'img-tags', args: list },

@@ -1,14 +1,16 @@
 import type { Readable } from 'node:stream';
 import { ImgError, toImgError, wrap } from '../errors.js';
-import { isForeign, parseManifest, referencedBlobs, type Descriptor } from '../oci/manifest.js';
+import { formatOf } from '../oci/convert.js';
+import { isForeign, parseManifest, referencedBlobs, type Descriptor, type ParsedManifest } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef, repositoryOf, type DockerRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { canMount, isArchiveWriter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
+import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } from '../image/conversion.js';
 import { Limiter } from '../util/limiter.js';
 
-export interface MoverOptions {
+export interface MoverOptions extends ConversionOptions {
   src?: TransportOptions;
   dest?: TransportOptions;
   /** Blobs moved at once across all records. */
@@ -102,7 +104,7 @@ export class BlobMover {
       // An archive is written whole by img-manifest put, which streams the blobs from `ref` itself.
       if (!this.opts.dryRun) return rec;
       summary.planned = [];
-      for (const b of parsed.kind === 'image' ? dedupe(referencedBlobs(parsed.manifest)) : []) {
+      for (const b of parsed.kind === 'image' ? await this.blobsFor(parsed, src, dest) : []) {
         summary.copied++;
         summary.bytes += b.size;
         summary.planned.push({ digest: b.digest, size: b.size, mediaType: b.mediaType });
@@ -111,7 +113,7 @@ export class BlobMover {
     }
     if (this.opts.dryRun) summary.planned = [];
     if (parsed.kind === 'image') {
-      const blobs = dedupe(referencedBlobs(parsed.manifest));
+      const blobs = await this.blobsFor(parsed, src, dest);
       const outcomes = await Promise.allSettled(blobs.map((b) => this.moveBlob(b, src, dest)));
       const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed) throw failed.reason;
@@ -128,6 +130,19 @@ export class BlobMover {
     // Not "exists": that would tell img-manifest put to pass the record by, and the manifest may still be missing.
     const status = this.opts.dryRun ? 'planned' : summary.copied > 0 ? 'copied' : summary.mounted > 0 ? 'mounted' : 'ready';
     return { ...rec, status, blobs: summary };
+  }
+
+  /**
+   * blobsFor lists the blobs an image needs at `dest`, each once: its config and layers. When the
+   * manifest will be converted there (--format, or a destination of one format) and the conversion
+   * rewrites the config, the source's config is left out: img-manifest put writes the rewritten one,
+   * and the source's would be a blob nothing references. A dry run plans the rewritten one instead.
+   */
+  private async blobsFor(image: Extract<ParsedManifest, { kind: 'image' }>, src: Transport, dest: Transport): Promise<Descriptor[]> {
+    const m = image.manifest;
+    if (!replacesConfig(m, formatAt(formatOf(image.mediaType), dest, this.opts))) return dedupe(referencedBlobs(m));
+    const layers = dedupe(m.layers);
+    return this.opts.dryRun ? [(await convertedConfig(src, m, src.name)).descriptor, ...layers] : layers;
   }
 
   /** moveBlob moves one blob once per destination repository, however many records ask for it. */

@@ -1,14 +1,12 @@
 import { Readable } from 'node:stream';
 import { ImgError, wrap } from '../errors.js';
-import { convertManifest, formatOf, ociConfigFromDocker, type Format } from '../oci/convert.js';
+import { convertManifest, formatOf, type Format } from '../oci/convert.js';
 import { digestOf } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
-import { MediaType } from '../oci/mediatype.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatDockerRef, formatRef, parseRef, type ImageRef } from '../ref/index.js';
-import { readSourceBlob } from '../transport/archive/common.js';
-import { MAX_CONFIG_SIZE } from '../transport/archive/reader.js';
 import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
+import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
 import { manifestAt } from './manifests.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { isStdout } from '../util/fs.js';
@@ -202,7 +200,7 @@ export class ManifestPutter {
     const blobs = new Map<string, Buffer>();
     let stored: StoredManifest = { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
     const from = formatOf(parsed.mediaType);
-    const to = this.opts.format ?? (this.opts.preserveDigests ? undefined : formatFor(dest)) ?? from;
+    const to = formatAt(from, openTransport(dest, this.opts.destTopts ?? {}), this.opts);
     if (parsed.kind === 'index') {
       const moved = parsed.manifest.manifests.some((d) => {
         const c = this.children.get(d.digest);
@@ -210,11 +208,12 @@ export class ManifestPutter {
       });
       if (moved || to !== from) stored = withDigest(convertManifest(parsed, to, what, this.children));
     } else if (to !== from) {
+      // The config a conversion rewrites is written here: img-blob-put left the source's out.
       let config: Descriptor | undefined;
-      if (to === 'oci' && parsed.manifest.config.mediaType === MediaType.dockerConfig) {
-        const bytes = ociConfigFromDocker(await readSourceBlob(this.source(rec, blobs), parsed.manifest.config, MAX_CONFIG_SIZE, 'config'), `config of ${what}`);
-        config = { mediaType: MediaType.ociConfig, digest: digestOf(bytes), size: bytes.length };
-        blobs.set(config.digest, bytes);
+      if (replacesConfig(parsed.manifest, to)) {
+        const c = await convertedConfig(this.source(rec, blobs), parsed.manifest, what);
+        config = c.descriptor;
+        blobs.set(config.digest, c.bytes);
       }
       stored = withDigest(convertManifest(parsed, to, what, undefined, config));
     }
@@ -237,16 +236,6 @@ export class ManifestPutter {
 function recordFields(m: StoredManifest): Partial<ImageRecord> {
   const raw = m.bytes.toString('utf8');
   return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: JSON.parse(raw), raw };
-}
-
-/**
- * formatFor is the format a destination needs when none is asked for: skopeo 1.9 writes only OCI
- * manifests into oci: layouts and oci-archive: (a Docker manifest is converted, as here), unless
- * --format v2s2 insists.
- */
-function formatFor(dest: string): Format | undefined {
-  const t = parseRef(dest).transport;
-  return t === 'oci' || t === 'oci-archive' ? 'oci' : undefined;
 }
 
 function withDigest(c: { bytes: Buffer; mediaType: string }): StoredManifest {

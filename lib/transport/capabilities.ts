@@ -1,3 +1,4 @@
+import type { Format } from '../oci/convert.js';
 import type { FormattedSignature } from '../sign/signature-blob.js';
 import type { Transport } from './types.js';
 
@@ -33,6 +34,18 @@ export const canListRepositories = (t: Transport): t is Transport & Catalog => t
 export const canDelete = (t: Transport): t is Transport & ManifestDeleter => typeof (t as Partial<ManifestDeleter>).deleteManifest === 'function';
 export const canHead = (t: Transport): t is Transport & ManifestHead => typeof (t as Partial<ManifestHead>).headManifest === 'function';
 export const canMount = (t: Transport): t is Transport & BlobMounter => typeof (t as Partial<BlobMounter>).mountBlob === 'function';
+
+/**
+ * SingleFormat is declared by the transports that hold manifests of one format only: oci: and
+ * oci-archive: hold OCI manifests, so a Docker manifest written there is converted to OCI (its
+ * config rewritten), as skopeo 1.9 does, unless --preserve-digests keeps it as it is. img-manifest put
+ * converts; img-blob-put leaves out the Docker config that the conversion replaces.
+ */
+export interface SingleFormat {
+  readonly manifestFormat: Format;
+}
+
+export const isSingleFormat = (t: Transport): t is Transport & SingleFormat => typeof (t as Partial<SingleFormat>).manifestFormat === 'string';
 
 /**
  * ArchiveWriter is implemented by the archive transports (oci-archive:, docker-archive:). An archive

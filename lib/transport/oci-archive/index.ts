@@ -7,7 +7,7 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { ArchiveReader, archiveExists, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite, SinkHolder, sourceBlob } from '../archive/common.js';
 import { TarSink } from '../archive/sink.js';
-import type { ArchiveWriter } from '../capabilities.js';
+import type { ArchiveWriter, SingleFormat } from '../capabilities.js';
 import { storedManifest } from '../manifest.js';
 import { parseLayoutIndex, REF_NAME_ANNOTATION, resolveIndexEntry } from '../oci-layout/index.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
@@ -25,8 +25,10 @@ const blobEntry = (digest: string) => {
  * writes). It is read in place, without extracting: see ArchiveReader. Names and @N resolve as for
  * oci:. It is written whole, in one pass, through the ArchiveWriter capability.
  */
-export class OciArchiveTransport implements Transport, ArchiveWriter {
+export class OciArchiveTransport implements Transport, ArchiveWriter, SingleFormat {
   readonly name: string;
+  /** An OCI archive holds OCI manifests: Docker ones are converted on the way in (as skopeo 1.9 does). */
+  readonly manifestFormat = 'oci';
   private readonly path: string;
   private readonly imageName?: string;
   private readonly imageIndex?: number;

@@ -9,6 +9,7 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, pathExists, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { withLock } from '../../util/lock.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
+import type { SingleFormat } from '../capabilities.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -55,8 +56,10 @@ export function resolveIndexEntry(entries: Descriptor[], sel: { name?: string | 
  * are named by the org.opencontainers.image.ref.name annotation of their index.json entry. Writers
  * update index.json under a lock with an atomic rewrite, so concurrent writers all keep their names.
  */
-export class OciLayoutTransport implements Transport {
+export class OciLayoutTransport implements Transport, SingleFormat {
   readonly name: string;
+  /** A layout holds OCI manifests: Docker ones are converted on the way in (as skopeo 1.9 does). */
+  readonly manifestFormat = 'oci';
   private readonly path: string;
   private readonly imageName?: string;
   private readonly imageIndex?: number;

@@ -50,6 +50,20 @@ export async function registryError(res: Res, domain: string, what: string): Pro
   return new ImgError(code, `${msg}${detail && !msg.includes(String(status)) ? ` (HTTP ${status})` : ''}`, { status });
 }
 
+/**
+ * deleteRefused says in words what a refused manifest DELETE means: a registry answers 405 (with
+ * distribution's error code UNSUPPORTED, "The operation is unsupported.") when it does not allow
+ * deletes at all, which distribution allows only with storage.delete.enabled. Other errors pass.
+ */
+export function deleteRefused(e: unknown): unknown {
+  if (!(e instanceof ImgError) || (e.status !== 405 && !(e.code === 'UNSUPPORTED' && e.status !== undefined && e.status < 500))) return e;
+  return new ImgError(
+    'UNSUPPORTED',
+    `the registry does not allow deletes (HTTP ${e.status}); for distribution (docker-registry) set storage.delete.enabled: true or REGISTRY_STORAGE_DELETE_ENABLED=true`,
+    { status: e.status, cause: e },
+  );
+}
+
 function oneLine(s: string): string {
   const line = s.replace(/\s*\n\s*/g, ' ').trim();
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;

@@ -10,7 +10,7 @@ import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore } from '../capabilities.js';
 import { readLookaside, writeLookaside } from './lookaside.js';
 import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
-import { networkError } from './errors.js';
+import { deleteRefused, networkError } from './errors.js';
 
 /** Blobs up to this size with a known digest are verified in memory and sent in one PUT. */
 const MONOLITHIC_MAX = 1024 * 1024;
@@ -156,13 +156,18 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   async deleteManifest(): Promise<string> {
     const digest = this.docker.digest ?? (await this.headManifest())?.digest;
     if (!digest) throw new ImgError('MANIFEST_UNKNOWN', `manifest unknown: no manifest tagged ${JSON.stringify(this.reference)} in ${this.docker.domain}/${this.repo}`);
-    const res = await this.client.request({
-      method: 'DELETE',
-      path: `/v2/${this.repo}/manifests/${digest}`,
-      scopes: this.scopes('delete'),
-      ok: [200, 202],
-      what: `deleting manifest ${digest}`,
-    });
+    let res: Res;
+    try {
+      res = await this.client.request({
+        method: 'DELETE',
+        path: `/v2/${this.repo}/manifests/${digest}`,
+        scopes: this.scopes('delete'),
+        ok: [200, 202],
+        what: `deleting manifest ${digest}`,
+      });
+    } catch (e) {
+      throw deleteRefused(e);
+    }
     await res.body.dump();
     return digest;
   }
