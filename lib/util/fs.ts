@@ -79,11 +79,13 @@ const FD_DIR = /^\/proc\/(self|thread-self|\d+)(?:\/task\/\d+)?\/fd$/;
 /** As many links as the kernel follows before ELOOP. */
 const MAX_LINKS = 40;
 
-/** outputError is a one-line error naming the path as the user gave it. */
+/** outputError is a one-line error naming the path as the user gave it: `cannot write PATH: permission denied`. */
 function outputError(path: string, e: unknown): ImgError {
   const sys = e as NodeJS.ErrnoException;
-  if (sys && typeof sys.code === 'string' && sys.syscall) return toImgError(Object.assign(sys, { path }));
-  return toImgError(e);
+  if (!(sys && typeof sys.code === 'string' && sys.syscall)) return toImgError(e);
+  const err = toImgError(Object.assign(sys, { path }));
+  const prefix = `${sys.syscall} ${path}: `;
+  return err.message.startsWith(prefix) ? new ImgError(err.code, `cannot write ${path}: ${err.message.slice(prefix.length)}`, { cause: e }) : err;
 }
 
 /**
@@ -111,6 +113,8 @@ export function outputPlan(path: string): OutputPlan {
       if (dir === undefined) throw new ImgError('IO', `cannot write ${path}: cannot resolve the directory of ${p}`);
       const m = FD_DIR.exec(dir);
       if (m && /^\d+$/.test(basename(p))) {
+        // An eventfd or epoll descriptor of the runtime, not one the caller handed over.
+        if (readlinkSync(p).startsWith('anon_inode:')) throw new ImgError('IO', `cannot write ${path}: file descriptor ${basename(p)} is not a file, pipe or socket`);
         const own = m[1] === 'self' || m[1] === 'thread-self' || Number(m[1]) === process.pid;
         return own ? { how: 'fd', fd: Number(basename(p)) } : { how: 'open', target: p };
       }
@@ -171,7 +175,11 @@ export async function openOutput(path: string, mode = 0o644): Promise<Output> {
   const once = (fn: () => Promise<void>) => async () => {
     if (settled) return;
     settled = true;
-    await fn();
+    try {
+      await fn();
+    } catch (e) {
+      throw outputError(path, e);
+    }
   };
   switch (plan.how) {
     case 'replace': {

@@ -253,6 +253,25 @@ describe.skipIf(!asRoot)('output paths keep what is there', () => {
       expect(tempsIn(dir)).toEqual([]);
     });
     it('a directory is refused', () => refusesDirectory(get, 'img-blob-get'));
+    it('paths that cannot be written give one line naming them, and nothing is made', async () => {
+      const dir = join(work, `bad-paths-${++seq}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'file'), 'x');
+      symlinkSync('loop-b', join(dir, 'loop-a'));
+      symlinkSync('loop-a', join(dir, 'loop-b'));
+      const cases: [string, string][] = [
+        [join(dir, 'missing', 'out'), `cannot write ${join(dir, 'missing', 'out')}: directory ${join(dir, 'missing')} does not exist`],
+        [join(dir, 'file', 'out'), `cannot write ${join(dir, 'file', 'out')}: not a directory`],
+        [join(dir, 'loop-a'), `cannot write ${join(dir, 'loop-a')}: too many levels of symbolic links`],
+        ['/dev/fd/33', 'cannot write /dev/fd/33: file descriptor 33 is not open'],
+      ];
+      for (const [p, message] of cases) {
+        const r = await get(p);
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr).toBe(`img-blob-get: ${message}\n`);
+      }
+      expect(readdirSync(dir).sort()).toEqual(['file', 'loop-a', 'loop-b']);
+    });
   });
 
   describe('img-sign keygen --output-prefix', () => {
