@@ -1,5 +1,5 @@
 /** img-sign's record stages (check, copy, sign --sign-by) as commands: flags in, exit status out. */
-import type { ParsedArgs } from 'minimist';
+import type { ParsedFlags as ParsedArgs } from './flags.js';
 import { wrap } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import { readPassphraseFile } from '../sign/standalone.js';
@@ -11,14 +11,10 @@ import { processRecordsInOrder, records } from './records.js';
 import { usage } from './run.js';
 import { transferOptions } from './transfer-flags.js';
 
-/** Flags of the record stages, besides the registry flags (TRANSFER_FLAGS). */
-export const SIGN_STAGE_FLAGS = { string: ['sign-by', 'sign-by-sigstore-private-key', 'policy', 'registries.d', 'jobs'] };
-
-/** registriesDirFlag reads --registries.d (minimist files a dotted flag under registries.d). */
+/** registriesDirFlag reads --registries.d. */
 export function registriesDirFlag(flags: ParsedArgs): string | undefined {
-  const v = (flags.registries as { d?: unknown } | undefined)?.d ?? flags['registries.d'];
+  const v = flags['registries.d'];
   if (v === undefined) return undefined;
-  if (Array.isArray(v)) throw usage('--registries.d is given more than once');
   if (String(v) === '') throw usage('--registries.d needs a directory');
   return String(v);
 }
@@ -90,11 +86,7 @@ export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): P
   return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecordSigstore(r, signer, dest)], 1);
 }
 
-/** The signature and policy flags of img-copy and img-sync, as skopeo names them. */
-export const SIGNATURE_FLAGS = {
-  string: ['sign-by', 'sign-by-sigstore-private-key', 'sign-passphrase-file', 'policy', 'registries.d'],
-  boolean: ['remove-signatures', 'insecure-policy'],
-};
+export { SIGNATURE_FLAGS } from './command-flags.js';
 
 export const SIGNATURE_HELP = `signatures and trust policy (stages of img-sign):
   --policy FILE                policy.json for img-sign check (default ~/.config/containers/policy.json,
