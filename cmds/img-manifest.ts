@@ -5,14 +5,14 @@ import { parseSize } from '../lib/cli/args.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
 import { transferOptions } from '../lib/cli/transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest, type MultiArch } from '../lib/image/manifests.js';
-import { goJson, inspectImage } from '../lib/image/inspect.js';
+import { inspectPrinter } from '../lib/image/inspect.js';
 import { ManifestPutter } from '../lib/image/put.js';
 import { putRecords } from '../lib/cli/put-records.js';
 import { parsePlatform } from '../lib/oci/platform.js';
 import { parseRef } from '../lib/ref/index.js';
 
 const HELP = `usage: img-manifest get [REF...] [--all | --multi-arch M] [--platform OS/ARCH[/VARIANT]]... [--missing-at-dest]
-                        [--config] [--raw] [--inspect [--no-tags]]
+                        [--config] [--raw] [--inspect [--no-tags] [--config] [--format TEMPLATE]]
        img-manifest put [DEST] [--format oci|v2s2] [--preserve-digests]
        img-manifest delete [REF...]
 
@@ -32,6 +32,9 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
         --raw       print the manifest's exact bytes instead of a record (one REF)
         --inspect   print what skopeo inspect prints (Name, Digest, RepoTags, Created, …) for each REF
         --no-tags   with --inspect, do not list the repository's tags
+        --inspect --config   print what skopeo inspect --config prints (the config as OCI's)
+        -f, --format TEMPLATE   with --inspect: print through this Go template, as skopeo inspect --format
+                    (e.g. '{{.Digest}}', '{{index .Labels "a.b"}}', '{{range .Env}}{{.}}\\n{{end}}'; "json": the JSON)
 put     writes each stdin record's manifest to DEST (or the record's "dest"), byte for byte unless the
         record's "manifest" was edited. Blobs must be there already; children of an index go first.
         An oci-archive: or docker-archive: DEST is written whole (its blobs read from each record's
@@ -55,6 +58,7 @@ run('img-manifest', HELP, async (argv) => {
     const multiArch = flags['multi-arch'] === undefined ? undefined : String(flags['multi-arch']);
     if (multiArch !== undefined && !['system', 'all', 'index-only'].includes(multiArch)) throw usage(`invalid --multi-arch ${JSON.stringify(multiArch)}: system, all or index-only`);
     if (flags.all && multiArch !== undefined && multiArch !== 'all') throw usage(`--all and --multi-arch ${multiArch} exclude each other`);
+    if (flags.format !== undefined && (flags.raw || !flags.inspect)) throw usage(flags.raw ? '--raw does not take --format' : 'get takes --format only with --inspect (a Go template, as skopeo inspect --format)');
     if (flags.raw) {
       if (rest.length !== 1) throw usage('--raw takes exactly one REF');
       process.stdout.write(await getRawManifest(rest[0]!, topts, flags.config, platform));
@@ -62,9 +66,9 @@ run('img-manifest', HELP, async (argv) => {
     }
     if (flags.inspect) {
       const warn = (line: string) => process.stderr.write(`img-manifest: ${line}\n`);
+      const show = inspectPrinter({ config: flags.config, format: flags.format });
       return processRecords('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
-        const out = await inspectImage(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}) });
-        process.stdout.write(`${goJson(out)}\n`);
+        process.stdout.write(await show(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}) }));
       });
     }
     const jobs = flags.jobs === undefined ? 16 : Math.max(1, parseSize(flags.jobs, '--jobs'));

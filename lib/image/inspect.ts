@@ -4,6 +4,8 @@ import { readCapped } from '../stream/verify.js';
 import { formatRef, parseRef, repositoryOf } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { canListTags } from '../transport/capabilities.js';
+import { MediaType } from '../oci/mediatype.js';
+import { compileFormat, configJSON, configValue, inspectJSON, inspectValue, isJSONFormat, renderFormat } from './inspect-format.js';
 
 /** Image configs are read whole; larger ones are refused. */
 const MAX_CONFIG_SIZE = 16 * 1024 * 1024;
@@ -14,7 +16,7 @@ export interface InspectOptions {
   warn?: (line: string) => void;
 }
 
-/** The shape of `skopeo inspect` output, key for key and in its order. */
+/** What `skopeo inspect` prints (key for key, and LayersData, which skopeo 1.9 lacks; see INSPECT_OUTPUT in inspect-format.ts). */
 export interface InspectOutput {
   Name?: string;
   Digest: string;
@@ -24,7 +26,6 @@ export interface InspectOutput {
   Labels: Record<string, string> | null;
   Architecture: string;
   Os: string;
-  Variant?: string;
   Layers: string[];
   LayersData: { MIMEType: string; Digest: string; Size: number; Annotations: Record<string, string> | null }[];
   Env: string[] | null;
@@ -87,7 +88,8 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
     const out: InspectOutput = {
       Digest: topDigest,
       RepoTags: [],
-      Created: goTime(config.created),
+      // containers/image reads a Docker config's created as a time.Time (zero when absent), an OCI one's as a *time.Time (null)
+      Created: goTime(config.created) ?? (manifest.mediaType === MediaType.dockerManifest ? '0001-01-01T00:00:00Z' : null),
       DockerVersion: typeof config.docker_version === 'string' ? config.docker_version : '',
       Labels: nonEmptyObject(config.config?.Labels),
       Architecture: typeof config.architecture === 'string' ? config.architecture : '',
@@ -96,7 +98,6 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
       LayersData: manifest.layers.map((l) => ({ MIMEType: l.mediaType, Digest: l.digest, Size: l.size, Annotations: l.annotations ?? null })),
       Env: Array.isArray(config.config?.Env) ? config.config.Env : null,
     };
-    if (typeof config.variant === 'string' && config.variant !== '') out.Variant = config.variant;
     if (ref.transport === 'docker') {
       const named: InspectOutput = { Name: repositoryOf(ref.docker), ...out };
       if (!opts.noTags && canListTags(t)) {
@@ -110,6 +111,46 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
       return named;
     }
     return out;
+  } catch (e) {
+    throw wrap(e, `inspecting ${name}`, name);
+  }
+}
+
+/** inspectConfig reads the config of the image inspectImage shows (for an index, the platform's child). */
+export async function inspectConfig(refString: string, topts: TransportOptions, opts: InspectOptions = {}): Promise<{ raw: Buffer; config: Record<string, any> }> {
+  const name = formatRef(parseRef(refString));
+  try {
+    const t = openTransport(parseRef(refString), topts);
+    const { manifest } = await imageOf(t, opts.platform ?? hostPlatform());
+    return await readConfig(t, manifest);
+  } catch (e) {
+    throw wrap(e, `inspecting ${name}`, name);
+  }
+}
+
+/**
+ * inspectPrinter gives what `get --inspect` prints for a reference: skopeo inspect's JSON, or with
+ * `config` skopeo inspect --config's (the config read as image-spec's v1.Image), or either
+ * through a --format Go template. The template is parsed here, before anything is fetched, so a bad
+ * one is a usage error at once; an error while running it (an unknown field) fails that reference.
+ */
+export function inspectPrinter(show: { config?: boolean; format?: string }): (ref: string, topts: TransportOptions, opts: InspectOptions) => Promise<string> {
+  const format = show.format ?? '';
+  const tmpl = format === '' || isJSONFormat(format) ? undefined : compileFormat(format);
+  return async (ref, topts, opts) => {
+    const name = formatRef(parseRef(ref));
+    if (show.config) {
+      const v = configValue((await inspectConfig(ref, topts, opts)).config, `inspecting ${name}: reading its config`);
+      return tmpl ? formatOrWrap(() => renderFormat(tmpl, v), name) : configJSON(v);
+    }
+    const out = await inspectImage(ref, topts, opts);
+    return formatOrWrap(() => (tmpl ? renderFormat(tmpl, inspectValue(out)) : inspectJSON(out)), name);
+  };
+}
+
+function formatOrWrap(render: () => string, name: string): string {
+  try {
+    return render();
   } catch (e) {
     throw wrap(e, `inspecting ${name}`, name);
   }
