@@ -6,7 +6,7 @@
 import { ImgError } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { parseDockerRef } from '../ref/docker.js';
-import { isObject, parseStrictJSON, StrictJSONError, type JSONObject, type JSONValue } from '../sign/strict-json.js';
+import { isObject, parseStrictJSON, StrictJSONError, type JSONObject, type JSONValue } from '../util/strict-json.js';
 import { IDENTITY_TYPES, isValidRemapPrefix, type SignedIdentity } from './identity.js';
 
 export type KeyType = 'GPGKeys' | 'signedByGPGKeys' | 'X509Certificates' | 'signedByX509CAs';

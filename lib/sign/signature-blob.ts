@@ -7,7 +7,7 @@
  */
 import { ImgError } from '../errors.js';
 import { goString } from './simple.js';
-import { isObject, parseStrictJSON, StrictJSONError } from './strict-json.js';
+import { isObject, parseStrictJSON, StrictJSONError } from '../util/strict-json.js';
 import type { SigstoreSignature } from './sigstore/signature.js';
 
 /** FormattedSignature: one signature of an image, of either kind (containers/image's signature.Signature). */

@@ -6,7 +6,7 @@
 import { ImgError } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { formatDockerRef, parseDockerRef } from '../ref/docker.js';
-import { isObject, parseStrictJSON, StrictJSONError, type JSONObject, type JSONValue } from './strict-json.js';
+import { isObject, parseStrictJSON, StrictJSONError, type JSONObject, type JSONValue } from '../util/strict-json.js';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
 /** CREATOR is what imgpipe writes as optional.creator (containers/image writes "atomic VERSION"). */

@@ -10,7 +10,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { ImgError } from '../../errors.js';
-import { isObject, parseStrictJSON, type JSONValue } from '../strict-json.js';
+import { isObject, parseStrictJSON, type JSONValue } from '../../util/strict-json.js';
 
 /** The PEM type containers/image (skopeo generate-sigstore-key) and cosign 1.x write. */
 export const COSIGN_PRIVATE_KEY_PEM = 'ENCRYPTED COSIGN PRIVATE KEY';
