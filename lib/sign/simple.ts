@@ -6,6 +6,7 @@
 import { ImgError } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { formatDockerRef, parseDockerRef } from '../ref/docker.js';
+import { goString } from '../util/gostring.js';
 import { isObject, parseStrictJSON, StrictJSONError, type JSONObject, type JSONValue } from '../util/strict-json.js';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
@@ -40,21 +41,6 @@ export function makePayload(p: UntrustedPayload, type = SIGNATURE_TYPE): Uint8Ar
     `"image":{"docker-manifest-digest":${goString(p.dockerManifestDigest)}},` +
     `"type":${goString(type)}},"optional":{${optional.join(',')}}}`;
   return new TextEncoder().encode(json);
-}
-
-/** goString encodes a string as Go's encoding/json does (HTML-safe escaping). */
-export function goString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
 }
 
 /**

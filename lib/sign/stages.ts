@@ -19,7 +19,7 @@ import { manifestAt } from '../image/manifests.js';
 import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { gpgExportPublicKeys, gpgSign, gpgVerify, withPublicKeys } from './gpg.js';
-import { signatureBlob, type FormattedSignature } from './signature-blob.js';
+import { signatureBlob, type FormattedSignature } from '../transport/signature-blob.js';
 import { manifestMatchesDigest, parsePayload } from './simple.js';
 import { signManifest } from './standalone.js';
 import { namesTarget, signingManifest, signingTarget, type SigningTarget } from './target.js';

@@ -1,5 +1,5 @@
 import type { Format } from '../oci/convert.js';
-import type { FormattedSignature } from '../sign/signature-blob.js';
+import type { FormattedSignature } from './signature-blob.js';
 import type { Transport } from './types.js';
 
 /** Optional capabilities of a transport, each detected with its type guard. */
@@ -89,7 +89,7 @@ export const MAX_SIGNATURE_SIZE = 4 * 1024 * 1024;
  * FormattedSignatureStore is implemented by the transports that keep signatures of either kind,
  * simple and sigstore, in one ordered list (containers/image's GetSignaturesWithFormat and
  * PutSignaturesWithFormat): dir:, as `signature-N` files in containers/image's stored form
- * (lib/sign/signature-blob.ts). Its getSignatures/putSignatures see the simple ones only.
+ * (lib/transport/signature-blob.ts). Its getSignatures/putSignatures see the simple ones only.
  */
 export interface FormattedSignatureStore {
   /** getSignaturesWithFormat reads every signature of the manifest `digest`, in order; a file of an unknown format is an error naming it. */

@@ -1,7 +1,7 @@
 // The stored form of signatures (dir: signature-N files), against bytes hand-built from
 // containers/image's internal/signature Blob/FromBlob and Go's json.Marshal.
 import { describe, expect, it } from 'vitest';
-import { signatureBlob, signatureFromBlob } from '../../lib/sign/signature-blob.js';
+import { signatureBlob, signatureFromBlob } from '../../lib/transport/signature-blob.js';
 
 const sigstore = { mimeType: 'application/vnd.dev.cosign.simplesigning.v1+json', payload: Buffer.from('{"a":1}'), annotations: { z: 'last', 'dev.cosignproject.cosign/signature': 'MEU=' } };
 

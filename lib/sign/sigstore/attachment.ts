@@ -9,7 +9,7 @@ import { ImgError } from '../../errors.js';
 import { digestOf, parseDigest } from '../../oci/digest.js';
 import { MediaType } from '../../oci/mediatype.js';
 import type { Descriptor, ImageManifest, Platform } from '../../oci/manifest.js';
-import { goString } from '../simple.js';
+import { goString } from '../../util/gostring.js';
 import type { SigstoreSignature } from './signature.js';
 
 /** attachmentTag is the tag of the attachment for a manifest digest: sha256:HEX → sha256-HEX.sig. */

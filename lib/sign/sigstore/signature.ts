@@ -12,6 +12,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { formatDockerRef, parseDockerRef } from '../../ref/docker.js';
 import { CREATOR, invalidSignature, makePayload, manifestMatchesDigest, parsePayload, type UntrustedPayload } from '../simple.js';
 import { manifestDigest } from '../standalone.js';
+import type { SigstoreSignature } from '../../transport/signature-blob.js';
 
 export const SIGSTORE_SIGNATURE_TYPE = 'cosign container image signature';
 /** The media type of a sigstore signature layer (cosign's SimpleSigningMediaType). */
@@ -19,12 +20,8 @@ export const SIGSTORE_SIGNATURE_MIME_TYPE = 'application/vnd.dev.cosign.simplesi
 /** The layer annotation that holds the base64 signature (cosign's SignatureAnnotationKey). */
 export const SIGSTORE_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
-/** SigstoreSignature: one attachment layer as containers/image keeps it — all untrusted until verified. */
-export interface SigstoreSignature {
-  mimeType: string;
-  payload: Buffer;
-  annotations: Record<string, string>;
-}
+/** SigstoreSignature: one attachment layer (defined with the stored form the transports keep, lib/transport/signature-blob.ts). */
+export type { SigstoreSignature };
 
 /** makeSigstorePayload writes the payload byte for byte as containers/image's json.Marshal does (sorted keys, Go escaping). */
 export function makeSigstorePayload(p: UntrustedPayload): Buffer {

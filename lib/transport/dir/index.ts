@@ -8,7 +8,7 @@ import { fileSize, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import { MAX_SIGNATURE_SIZE, type FormattedSignatureStore, type SignatureStore } from '../capabilities.js';
-import { signatureBlob, signatureFromBlob, type FormattedSignature } from '../../sign/signature-blob.js';
+import { signatureBlob, signatureFromBlob, type FormattedSignature } from '../signature-blob.js';
 import { ImgError } from '../../errors.js';
 
 /** The version file skopeo writes and checks before it overwrites a directory. */

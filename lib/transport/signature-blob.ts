@@ -3,12 +3,22 @@
  * FromBlob write and read it (dir: `signature-N` files): a simple signature is its raw OpenPGP
  * bytes (recognised by its first byte); any other kind is a zero byte, the format name, a newline
  * and the format's data. A sigstore signature's data is Go's json.Marshal of
- * {mimeType, payload (base64), annotations (keys sorted)}. No I/O.
+ * {mimeType, payload (base64), annotations (keys sorted)}. No I/O. It lives with the transports,
+ * below the signature formats, because dir: keeps signatures in this form (docs/decisions.md 16).
  */
 import { ImgError } from '../errors.js';
-import { goString } from './simple.js';
+import { goString } from '../util/gostring.js';
 import { isObject, parseStrictJSON, StrictJSONError } from '../util/strict-json.js';
-import type { SigstoreSignature } from './sigstore/signature.js';
+
+/**
+ * SigstoreSignature: one sigstore signature, as containers/image keeps it (an attachment layer's
+ * media type, its bytes and its annotations) — all untrusted until verified.
+ */
+export interface SigstoreSignature {
+  mimeType: string;
+  payload: Buffer;
+  annotations: Record<string, string>;
+}
 
 /** FormattedSignature: one signature of an image, of either kind (containers/image's signature.Signature). */
 export type FormattedSignature = { format: 'simple-signing'; blob: Buffer } | { format: 'sigstore-json'; sigstore: SigstoreSignature };
