@@ -114,10 +114,11 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     storedManifest(m.bytes, m.digest, m.digest, m.mediaType);
     let target = m.digest;
     if (!opts.child) {
-      if (this.docker.tag !== undefined) target = this.docker.tag;
-      else if (this.docker.digest !== m.digest) {
+      // NAME:TAG@DIGEST is written under the tag, and only when the manifest has that digest.
+      if (this.docker.digest !== undefined && this.docker.digest !== m.digest) {
         throw new ImgError('DIGEST_MISMATCH', `the manifest has digest ${m.digest}, but the destination reference asks for ${this.docker.digest}`);
       }
+      if (this.docker.tag !== undefined) target = this.docker.tag;
     }
     const res = await this.client.request({
       method: 'PUT',
