@@ -6,7 +6,8 @@
 import { ImgError } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { parseDockerRef } from '../ref/docker.js';
-import { isObject, parseStrictJSON, StrictJSONError, type JSONObject, type JSONValue } from '../util/strict-json.js';
+import { isObject, parseStrictJSON, StrictJSONError, type JSONValue } from '../util/strict-json.js';
+import { Fields } from '../util/fields.js';
 import { IDENTITY_TYPES, isValidRemapPrefix, type SignedIdentity } from './identity.js';
 
 export type KeyType = 'GPGKeys' | 'signedByGPGKeys' | 'X509Certificates' | 'signedByX509CAs';
@@ -74,14 +75,14 @@ export function parsePolicy(bytes: Uint8Array | string, source = 'policy'): Poli
     throw e;
   }
   try {
-    const top = new Fields(doc, 'the policy', ['default', 'transports']);
+    const top = new JSONFields(doc, 'the policy', ['default', 'transports']);
     if (!top.has('default')) throw new PolicySyntax('default policy is missing');
     const policy: Policy = { default: requirements(top.get('default'), 'default'), transports: new Map() };
     if (top.has('transports')) {
-      const t = new Fields(top.get('transports'), 'transports');
+      const t = new JSONFields(top.get('transports'), 'transports');
       for (const name of t.keys()) {
         if (!POLICY_TRANSPORTS.includes(name)) throw new PolicySyntax(`unknown transport ${JSON.stringify(name)} in transports (known: ${POLICY_TRANSPORTS.join(', ')})`);
-        const scopes = new Fields(t.get(name), `transports.${name}`);
+        const scopes = new JSONFields(t.get(name), `transports.${name}`);
         const m = new Map<string, Requirement[]>();
         for (const scope of scopes.keys()) {
           const where = `transports.${name}[${JSON.stringify(scope)}]`;
@@ -127,47 +128,32 @@ export function scopeProblem(transport: string, scope: string): string | undefin
   }
 }
 
-/** Fields reads one JSON object: refuses keys outside `allowed` (when given) and checks value types. */
-class Fields {
-  readonly o: JSONObject;
-  constructor(
-    v: JSONValue | undefined,
-    readonly where: string,
-    allowed?: string[],
-  ) {
+/** JSONFields reads one JSON object of the policy: refuses keys outside `allowed` (when given) and checks value types. */
+class JSONFields extends Fields<JSONValue> {
+  constructor(v: JSONValue | undefined, where: string, allowed?: string[]) {
     if (!isObject(v)) throw new PolicySyntax(`${where} must be a JSON object`);
-    this.o = v;
-    for (const k of Object.keys(v)) if (allowed && !allowed.includes(k)) throw new PolicySyntax(`unknown key ${JSON.stringify(k)} in ${where}`);
-  }
-  keys(): string[] {
-    return Object.keys(this.o);
-  }
-  has(k: string): boolean {
-    return k in this.o;
-  }
-  get(k: string): JSONValue | undefined {
-    return this.o[k];
+    super(Object.entries(v), where, allowed, (k) => new PolicySyntax(`unknown key ${JSON.stringify(k)} in ${where}`));
   }
   str(k: string): string | undefined {
     if (!this.has(k)) return undefined;
-    const v = this.o[k];
+    const v = this.get(k);
     if (typeof v !== 'string') throw new PolicySyntax(`${k} in ${this.where} must be a string`);
     if (v === '') throw new PolicySyntax(`${k} in ${this.where} must not be empty`);
     return v;
   }
   strs(k: string): string[] | undefined {
     if (!this.has(k)) return undefined;
-    const v = this.o[k];
+    const v = this.get(k);
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw new PolicySyntax(`${k} in ${this.where} must be a list of non-empty strings`);
     if (v.length === 0) throw new PolicySyntax(`${k} in ${this.where} contains no entries`);
     return v as string[];
   }
   bytes(k: string): Uint8Array | undefined {
-    return this.has(k) ? base64(this.o[k], `${k} in ${this.where}`) : undefined;
+    return this.has(k) ? base64(this.get(k), `${k} in ${this.where}`) : undefined;
   }
   bytesList(k: string): Uint8Array[] | undefined {
     if (!this.has(k)) return undefined;
-    const v = this.o[k];
+    const v = this.get(k);
     if (!Array.isArray(v) || v.length === 0) throw new PolicySyntax(`${k} in ${this.where} must be a non-empty list of base64 strings`);
     return v.map((x, i) => base64(x, `${k}[${i}] in ${this.where}`));
   }
@@ -197,17 +183,17 @@ function requirement(v: JSONValue | undefined, where: string): Requirement {
   switch (type) {
     case 'insecureAcceptAnything':
     case 'reject':
-      new Fields(v, at, ['type']);
+      new JSONFields(v, at, ['type']);
       return { type };
     case 'signedBy': {
-      const f = new Fields(v, at, ['type', 'keyType', 'keyPath', 'keyPaths', 'keyData', 'signedIdentity']);
+      const f = new JSONFields(v, at, ['type', 'keyType', 'keyPath', 'keyPaths', 'keyData', 'signedIdentity']);
       const keyType = f.get('keyType');
       if (!KEY_TYPES.includes(keyType as KeyType)) throw new PolicySyntax(`invalid keyType ${JSON.stringify(keyType ?? null)} in ${at} (one of ${KEY_TYPES.join(', ')})`);
       const keys = keySources(f, at, ['keyPath', 'keyPaths', 'keyData']);
       return { type, keyType: keyType as KeyType, ...keys, signedIdentity: identityOf(f, at) };
     }
     case 'signedBaseLayer': {
-      const f = new Fields(v, at, ['type', 'baseLayerIdentity']);
+      const f = new JSONFields(v, at, ['type', 'baseLayerIdentity']);
       if (!f.has('baseLayerIdentity')) throw new PolicySyntax(`baseLayerIdentity missing in ${at}`);
       return { type, baseLayerIdentity: signedIdentity(f.get('baseLayerIdentity'), `baseLayerIdentity of ${at}`) };
     }
@@ -218,7 +204,7 @@ function requirement(v: JSONValue | undefined, where: string): Requirement {
   }
 }
 
-function keySources(f: Fields, at: string, names: string[]): KeySources & { keyDatas?: Uint8Array[] } {
+function keySources(f: JSONFields, at: string, names: string[]): KeySources & { keyDatas?: Uint8Array[] } {
   const present = names.filter((n) => f.has(n));
   if (present.length !== 1) throw new PolicySyntax(`exactly one of ${names.join(', ')} must be given in ${at}${present.length ? `, not ${present.join(' and ')}` : ''}`);
   const out: KeySources & { keyDatas?: Uint8Array[] } = {};
@@ -229,13 +215,13 @@ function keySources(f: Fields, at: string, names: string[]): KeySources & { keyD
   return out;
 }
 
-function identityOf(f: Fields, at: string): SignedIdentity {
+function identityOf(f: JSONFields, at: string): SignedIdentity {
   return f.has('signedIdentity') ? signedIdentity(f.get('signedIdentity'), `signedIdentity of ${at}`) : { type: 'matchRepoDigestOrExact' };
 }
 
 function sigstoreSigned(v: JSONValue | undefined, at: string): Requirement {
   const rekorKeys = ['rekorPublicKeyPath', 'rekorPublicKeyPaths', 'rekorPublicKeyData', 'rekorPublicKeyDatas'];
-  const f = new Fields(v, at, ['type', 'keyPath', 'keyPaths', 'keyData', 'keyDatas', 'fulcio', 'pki', ...rekorKeys, 'signedIdentity']);
+  const f = new JSONFields(v, at, ['type', 'keyPath', 'keyPaths', 'keyData', 'keyDatas', 'fulcio', 'pki', ...rekorKeys, 'signedIdentity']);
   const sources = ['keyPath', 'keyPaths', 'keyData', 'keyDatas', 'fulcio', 'pki'];
   const present = sources.filter((n) => f.has(n));
   if (present.length !== 1) throw new PolicySyntax(`exactly one of ${sources.join(', ')} must be given in ${at}${present.length ? `, not ${present.join(' and ')}` : ''}`);
@@ -250,7 +236,7 @@ function sigstoreSigned(v: JSONValue | undefined, at: string): Requirement {
   if (f.has('rekorPublicKeyData')) out.rekorPublicKeyData = f.bytes('rekorPublicKeyData');
   if (f.has('rekorPublicKeyDatas')) out.rekorPublicKeyDatas = f.bytesList('rekorPublicKeyDatas');
   if (f.has('fulcio')) {
-    const g = new Fields(f.get('fulcio'), `fulcio of ${at}`, ['caPath', 'caData', 'oidcIssuer', 'subjectEmail']);
+    const g = new JSONFields(f.get('fulcio'), `fulcio of ${at}`, ['caPath', 'caData', 'oidcIssuer', 'subjectEmail']);
     if (g.has('caPath') === g.has('caData')) throw new PolicySyntax(`exactly one of caPath, caData must be given in fulcio of ${at}`);
     const oidcIssuer = g.str('oidcIssuer');
     const subjectEmail = g.str('subjectEmail');
@@ -259,7 +245,7 @@ function sigstoreSigned(v: JSONValue | undefined, at: string): Requirement {
     out.fulcio = { oidcIssuer, subjectEmail, ...(g.has('caPath') ? { caPath: g.str('caPath') } : { caData: g.bytes('caData') }) };
   }
   if (f.has('pki')) {
-    const g = new Fields(f.get('pki'), `pki of ${at}`, ['caRootsPath', 'caRootsData', 'caIntermediatesPath', 'caIntermediatesData', 'subjectEmail', 'subjectHostname']);
+    const g = new JSONFields(f.get('pki'), `pki of ${at}`, ['caRootsPath', 'caRootsData', 'caIntermediatesPath', 'caIntermediatesData', 'subjectEmail', 'subjectHostname']);
     if (g.has('caRootsPath') === g.has('caRootsData')) throw new PolicySyntax(`exactly one of caRootsPath, caRootsData must be given in pki of ${at}`);
     if (g.has('caIntermediatesPath') && g.has('caIntermediatesData')) throw new PolicySyntax(`caIntermediatesPath and caIntermediatesData cannot both be given in pki of ${at}`);
     if (!g.has('subjectEmail') && !g.has('subjectHostname')) throw new PolicySyntax(`at least one of subjectEmail, subjectHostname must be given in pki of ${at}`);
@@ -278,7 +264,7 @@ function signedIdentity(v: JSONValue | undefined, at: string): SignedIdentity {
   const where = `${at} (${type})`;
   switch (type) {
     case 'exactReference': {
-      const f = new Fields(v, where, ['type', 'dockerReference']);
+      const f = new JSONFields(v, where, ['type', 'dockerReference']);
       const r = f.str('dockerReference');
       if (r === undefined) throw new PolicySyntax(`dockerReference missing in ${where}`);
       const parsed = parseRef(r, `dockerReference in ${where}`);
@@ -286,14 +272,14 @@ function signedIdentity(v: JSONValue | undefined, at: string): SignedIdentity {
       return { type, dockerReference: r };
     }
     case 'exactRepository': {
-      const f = new Fields(v, where, ['type', 'dockerRepository']);
+      const f = new JSONFields(v, where, ['type', 'dockerRepository']);
       const r = f.str('dockerRepository');
       if (r === undefined) throw new PolicySyntax(`dockerRepository missing in ${where}`);
       parseRef(r, `dockerRepository in ${where}`);
       return { type, dockerRepository: r };
     }
     case 'remapIdentity': {
-      const f = new Fields(v, where, ['type', 'prefix', 'signedPrefix']);
+      const f = new JSONFields(v, where, ['type', 'prefix', 'signedPrefix']);
       const prefix = f.str('prefix');
       const signedPrefix = f.str('signedPrefix');
       for (const [k, p] of [['prefix', prefix], ['signedPrefix', signedPrefix]] as const) {
@@ -303,7 +289,7 @@ function signedIdentity(v: JSONValue | undefined, at: string): SignedIdentity {
       return { type, prefix: prefix!, signedPrefix: signedPrefix! };
     }
     default:
-      new Fields(v, where, ['type']);
+      new JSONFields(v, where, ['type']);
       return { type: type as 'matchExact' | 'matchRepoDigestOrExact' | 'matchRepository' };
   }
 }

@@ -36,12 +36,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
-import { ImgError, toImgError } from '../errors.js';
+import { ImgError, toImgError, type ErrorCode } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { parseDockerRef } from '../ref/docker.js';
+import { Fields } from '../util/fields.js';
 import { compileGoRegex, parseConstraint } from './tagfilter.js';
 
-import type { SyncSource } from './source.js';
+import type { SyncSelection, SyncSource } from './source.js';
 export type { SyncSelection, SyncSource } from './source.js';
 export { expandSource } from './source.js';
 
@@ -79,6 +80,10 @@ interface Entry {
   value: YNode | null;
 }
 
+type RegistryOptions = Pick<SyncSource, 'tlsVerify' | 'certDir' | 'credentials'>;
+
+const NO_IMAGES = 'lists no images: give images, images-by-tag-regex or images-by-semver';
+
 /**
  * parseSyncYaml reads the text of a skopeo sync YAML file into one SyncSource per repository
  * and section. `file` names the file in messages. Errors are ImgError with code USAGE (or
@@ -86,217 +91,298 @@ interface Entry {
  * path (`quay.io.images.app[2]`), line and column.
  */
 export function parseSyncYaml(text: string, file: string): SyncSource[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { schema: 'failsafe', lineCounter: lc, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
-  const at = (offset: number | undefined) => {
-    const { line, col } = lc.linePos(offset ?? 0);
-    return `${file} at line ${line}, column ${col}`;
-  };
-  const firstError = doc.errors[0];
-  if (firstError) {
-    const why = QUOTING_CODES[firstError.code] ?? firstError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new ImgError('USAGE', `${at(firstError.pos[0])}: invalid YAML: ${why}`);
-  }
-  const where = (path: string, node: YNode | null | undefined, fallback?: YNode) => `${path} in ${at((node ?? fallback)?.range?.[0])}`;
-  const fail = (path: string, node: YNode | null | undefined, why: string, fallback?: YNode) => new ImgError('USAGE', `${where(path, node, fallback)}: ${why}`);
+  const y = new SyncFile(text, file);
+  const root = y.resolve(y.doc.contents, 'the top level');
+  if (root === null) return [];
+  if (!isMap(root)) throw y.fail('the top level', root, `expected a mapping of registries, not ${kindOf(root)}`);
+  return y.entries(root, '').flatMap((reg) => registrySources(y, reg));
+}
 
-  const resolve = (node: unknown, path: string): YNode | null => {
+/** registrySources reads one registry: its options, then its sections in skopeo's order. */
+function registrySources(y: SyncFile, reg: Entry): SyncSource[] {
+  const key = reg.key;
+  if (!isRegistryHost(key)) {
+    const hint = 'give a domain ("registry.example.com"), a port ("myhost:5000") or "localhost" (for Docker Hub, "docker.io")';
+    throw y.fail(key, reg.keyNode, `"${key}" is not a registry host: ${hint}`);
+  }
+  if (reg.value === null) throw y.fail(key, reg.keyNode, NO_IMAGES);
+  const f = new MappingFields(y, reg.value, key, REGISTRY_KEYS, `registry ${JSON.stringify(key)}`);
+  const options = registryOptions(f, key);
+  const sources: SyncSource[] = [];
+  for (const [section, selectionOf] of SECTIONS) {
+    for (const repo of f.entriesOf(section)) {
+      const path = `${key}.${section}.${repo.key}`;
+      const { registry, repository } = repositoryOf(y, key, repo, path);
+      sources.push({ key, registry, repository, selection: selectionOf(y, repo, path, `${key}/${repo.key}`), ...options });
+    }
+  }
+  if (sources.length === 0) throw y.fail(key, reg.keyNode, NO_IMAGES);
+  return sources;
+}
+
+/**
+ * isRegistryHost says whether a registry key starts with a host as the reference grammar reads
+ * it: with a "." or a ":", "localhost", or an upper-case letter (refused later, by that grammar).
+ * Anything else would be read as a Docker Hub namespace.
+ */
+function isRegistryHost(key: string): boolean {
+  const first = key.split('/')[0]!;
+  return key !== '' && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase());
+}
+
+/** registryOptions reads a registry's tls-verify, cert-dir and credentials. */
+function registryOptions(f: MappingFields, registryKey: string): RegistryOptions {
+  const options: RegistryOptions = {};
+  const tls = f.str('tls-verify', 'true or false');
+  if (tls !== undefined) {
+    if (TRUE_WORDS.has(tls)) options.tlsVerify = true;
+    else if (FALSE_WORDS.has(tls)) options.tlsVerify = false;
+    else throw f.fail('tls-verify', `expected true or false, not ${JSON.stringify(tls)}`);
+  }
+  const certDir = f.str('cert-dir', 'a directory path');
+  if (certDir === '') throw f.fail('cert-dir', 'expected a directory path, not an empty string');
+  if (certDir !== undefined) options.certDir = certDir;
+  if (f.has('credentials')) options.credentials = credentials(f, registryKey);
+  return options;
+}
+
+/** credentials reads a registry's username and password. No message quotes a value: it may be the password. */
+function credentials(f: MappingFields, registryKey: string): { username: string; password: string } {
+  const node = f.get('credentials')!.value;
+  if (node === null) throw f.fail('credentials', 'expected a mapping with username and password, not null');
+  const what = `the credentials of registry ${JSON.stringify(registryKey)}`;
+  const c = new MappingFields(f.y, node, f.pathOf('credentials'), CREDENTIAL_KEYS, what);
+  const username = c.required('username', 'a string');
+  const password = c.required('password', 'a string');
+  if (username === '') throw c.fail('username', 'is empty');
+  return { username, password };
+}
+
+/** repositoryOf validates a repository key under its registry: a name only, in valid grammar. */
+function repositoryOf(y: SyncFile, registryKey: string, repo: Entry, path: string): { registry: string; repository: string } {
+  const input = `${registryKey}/${repo.key}`;
+  const ref = y.checked(path, repo.keyNode, () => parseDockerRef(input));
+  if (ref.tag !== undefined || ref.digest !== undefined) {
+    const why = `${JSON.stringify(input)} names an image, not a repository: list tags and digests under it instead`;
+    throw new ImgError('REF_INVALID', `${y.where(path, repo.keyNode)}: ${why}`);
+  }
+  return { registry: ref.domain, repository: ref.path };
+}
+
+/** A section's reader of one repository's value; `repository` is `registry-key/repository-key`. */
+type SelectionOf = (y: SyncFile, repo: Entry, path: string, repository: string) => SyncSelection;
+
+/** The sections of a registry, in the order skopeo reads them. */
+const SECTIONS: [string, SelectionOf][] = [
+  ['images', tagsSelection],
+  ['images-by-tag-regex', regexSelection],
+  ['images-by-semver', semverSelection],
+];
+
+/** tagsSelection reads a repository of `images`: tags and digests, each kept once, or none for every tag. */
+function tagsSelection(y: SyncFile, repo: Entry, path: string, repository: string): SyncSelection {
+  const list = repo.value;
+  if (list === null || (isSeq(list) && list.items.length === 0)) return { kind: 'all' };
+  if (!isSeq(list)) throw y.fail(path, list, `expected a list of tags and digests (or [] for all tags), not ${kindOf(list)}`);
+  const tags: string[] = [];
+  const digests: string[] = [];
+  list.items.forEach((item, i) => {
+    const ipath = `${path}[${i}]`;
+    const node = y.resolve(item, ipath);
+    const s = y.str(node, ipath, 'a tag or a digest', repo.keyNode);
+    const isDigest = s.includes(':');
+    y.checked(ipath, node, () => (isDigest ? parseDigest(s, 'digest') : parseDockerRef(`${repository}:${s}`)));
+    const into = isDigest ? digests : tags;
+    if (!into.includes(s)) into.push(s);
+  });
+  return { kind: 'tags', tags, digests };
+}
+
+/** regexSelection reads a repository of `images-by-tag-regex`: a Go regular expression. */
+function regexSelection(y: SyncFile, repo: Entry, path: string): SyncSelection {
+  const pattern = y.str(repo.value, path, 'a regular expression', repo.keyNode);
+  y.checked(path, repo.value, () => compileGoRegex(pattern), 'USAGE');
+  return { kind: 'regex', pattern };
+}
+
+/** semverSelection reads a repository of `images-by-semver`: a semver constraint. */
+function semverSelection(y: SyncFile, repo: Entry, path: string): SyncSelection {
+  const constraint = y.str(repo.value, path, 'a semver constraint', repo.keyNode);
+  y.checked(path, repo.value, () => parseConstraint(constraint), 'USAGE');
+  return { kind: 'semver', constraint };
+}
+
+/**
+ * SyncFile is a parsed sync file and what reading any of it needs: positions for messages,
+ * aliases followed, `<<` merges expanded, scalars read as strings.
+ */
+class SyncFile {
+  readonly doc: Document.Parsed;
+  private readonly lines = new LineCounter();
+
+  constructor(
+    text: string,
+    readonly file: string,
+  ) {
+    const options = { schema: 'failsafe', lineCounter: this.lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false } as const;
+    this.doc = parseDocument(text, options);
+    const first = this.doc.errors[0];
+    if (first) {
+      const why = QUOTING_CODES[first.code] ?? first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw new ImgError('USAGE', `${this.at(first.pos[0])}: invalid YAML: ${why}`);
+    }
+  }
+
+  /** lineCol is `line L, column C` of a source offset. */
+  lineCol(offset: number | undefined): string {
+    const { line, col } = this.lines.linePos(offset ?? 0);
+    return `line ${line}, column ${col}`;
+  }
+
+  at(offset: number | undefined): string {
+    return `${this.file} at ${this.lineCol(offset)}`;
+  }
+
+  /** where names a YAML path and where it is: the node, or `fallback` for a missing (null) one. */
+  where(path: string, node: YNode | null | undefined, fallback?: YNode): string {
+    return `${path} in ${this.at((node ?? fallback)?.range?.[0])}`;
+  }
+
+  fail(path: string, node: YNode | null | undefined, why: string, fallback?: YNode): ImgError {
+    return new ImgError('USAGE', `${this.where(path, node, fallback)}: ${why}`);
+  }
+
+  /** checked runs `check` on a value; its error is prefixed with where the value is, keeping its code unless `code` is given. */
+  checked<T>(path: string, node: YNode | null, check: () => T, code?: ErrorCode): T {
+    try {
+      return check();
+    } catch (e) {
+      const err = toImgError(e);
+      throw new ImgError(code ?? err.code, `${this.where(path, node)}: ${err.message}`);
+    }
+  }
+
+  /** resolve follows aliases and refuses tags other than str, map and seq; a null scalar is null. */
+  resolve(node: unknown, path: string): YNode | null {
     let n = node as YNode | null | undefined;
     for (let hops = 0; n && isAlias(n); hops++) {
-      if (hops > 100) throw fail(path, n, 'alias chain too long');
-      const target = n.resolve(doc as Document) as YNode | undefined;
-      if (!target) throw fail(path, n, `unknown alias "*${n.source}"`);
+      if (hops > 100) throw this.fail(path, n, 'alias chain too long');
+      const target = n.resolve(this.doc as Document) as YNode | undefined;
+      if (!target) throw this.fail(path, n, `unknown alias "*${n.source}"`);
       n = target;
     }
     if (!n) return null;
     if (n.tag !== undefined && !ALLOWED_TAGS.has(n.tag)) {
       // Name standard tags only: a custom tag is source text, which may be a misplaced secret.
       const std = /^tag:yaml\.org,2002:([a-z]+)$/.exec(n.tag);
-      throw fail(path, n, std ? `the YAML tag !!${std[1]} is not supported here` : 'custom YAML tags are not supported');
+      throw this.fail(path, n, std ? `the YAML tag !!${std[1]} is not supported here` : 'custom YAML tags are not supported');
     }
     if (isScalar(n) && n.type === 'PLAIN' && n.tag === undefined && NULL_WORDS.has(String(n.value))) return null;
     return n;
-  };
-  const kindOf = (n: YNode | null) => (n === null ? 'null' : isMap(n) ? 'a mapping' : isSeq(n) ? 'a list' : 'a string');
+  }
 
   /** entries lists a mapping's keys with `<<` merges expanded (explicit keys win, then earlier merges). */
-  const entries = (map: YNode, path: string, depth = 0): Entry[] => {
-    if (!isMap(map)) throw fail(path, map, `expected a mapping, not ${kindOf(map)}`);
-    if (depth > 20) throw fail(path, map, 'merges nested too deeply');
-    const keyOf = (pair: { key: unknown }): { key: string; keyNode: YNode } => {
-      const k = resolve(pair.key, path);
-      if (k === null) throw fail(path, map, 'a key is empty');
-      if (!isScalar(k)) throw fail(path, k, `keys must be strings, not ${kindOf(k)}`);
-      return { key: String(k.value), keyNode: k };
-    };
-    const isMerge = (pair: { key: unknown }) => isScalar(pair.key) && pair.key.type === 'PLAIN' && pair.key.value === '<<';
-    const explicit = new Set(map.items.filter((p) => isPair(p) && !isMerge(p)).map((p) => keyOf(p).key));
+  entries(map: YNode, path: string, depth = 0): Entry[] {
+    if (!isMap(map)) throw this.fail(path, map, `expected a mapping, not ${kindOf(map)}`);
+    if (depth > 20) throw this.fail(path, map, 'merges nested too deeply');
+    const explicit = new Set(map.items.filter((p) => isPair(p) && !isMerge(p)).map((p) => this.keyOf(p, map, path).key));
     const seen = new Set<string>();
     const out: Entry[] = [];
     for (const pair of map.items) {
       if (!isMerge(pair)) {
-        const { key, keyNode } = keyOf(pair);
-        out.push({ key, keyNode, value: resolve(pair.value, path === '' ? key : `${path}.${key}`) });
+        const { key, keyNode } = this.keyOf(pair, map, path);
+        out.push({ key, keyNode, value: this.resolve(pair.value, path === '' ? key : `${path}.${key}`) });
         seen.add(key);
         continue;
       }
-      const mpath = path === '' ? '<<' : `${path}.<<`;
-      const src = resolve(pair.value, mpath);
-      const sources = src !== null && isSeq(src) ? src.items.map((s) => resolve(s, mpath)) : [src];
-      for (const s of sources) {
-        if (s === null || !isMap(s)) throw fail(mpath, s, `a merge needs a mapping or a list of mappings, not ${kindOf(s)}`, pair.key as YNode);
-        for (const e of entries(s, path, depth + 1)) {
-          if (explicit.has(e.key) || seen.has(e.key)) continue;
-          seen.add(e.key);
-          out.push(e);
-        }
+      for (const e of this.merged(pair, path, depth)) {
+        if (explicit.has(e.key) || seen.has(e.key)) continue;
+        seen.add(e.key);
+        out.push(e);
       }
     }
     return out;
-  };
-
-  const str = (node: YNode | null, path: string, what: string, fallback: YNode): string => {
-    if (node === null || !isScalar(node)) throw fail(path, node, `expected ${what}, not ${kindOf(node)}`, fallback);
-    return String(node.value);
-  };
-
-  const root = resolve(doc.contents, 'the top level');
-  if (root === null) return [];
-  if (!isMap(root)) throw fail('the top level', root, `expected a mapping of registries, not ${kindOf(root)}`);
-
-  const sources: SyncSource[] = [];
-  for (const reg of entries(root, '')) {
-    const registryKey = reg.key;
-    const first = registryKey.split('/')[0]!;
-    if (registryKey === '' || (!/[.:]/.test(first) && first !== 'localhost' && first === first.toLowerCase())) {
-      throw fail(registryKey, reg.keyNode, `"${registryKey}" is not a registry host: give a domain ("registry.example.com"), a port ("myhost:5000") or "localhost" (for Docker Hub, "docker.io")`);
-    }
-    if (reg.value === null) throw fail(registryKey, reg.value, 'lists no images: give images, images-by-tag-regex or images-by-semver', reg.keyNode);
-    const regEntries = entries(reg.value, registryKey);
-    const byKey = new Map<string, Entry>();
-    for (const e of regEntries) {
-      if (!(REGISTRY_KEYS as readonly string[]).includes(e.key)) {
-        throw new ImgError('USAGE', `unknown key ${JSON.stringify(e.key)} in registry ${JSON.stringify(registryKey)} of ${file} (expected one of ${REGISTRY_KEYS.join(', ')}) at line ${lc.linePos(e.keyNode.range?.[0] ?? 0).line}, column ${lc.linePos(e.keyNode.range?.[0] ?? 0).col}`);
-      }
-      byKey.set(e.key, e);
-    }
-
-    const options: Pick<SyncSource, 'tlsVerify' | 'certDir' | 'credentials'> = {};
-    const tls = byKey.get('tls-verify');
-    if (tls) {
-      const path = `${registryKey}.tls-verify`;
-      const v = str(tls.value, path, 'true or false', tls.keyNode);
-      if (TRUE_WORDS.has(v)) options.tlsVerify = true;
-      else if (FALSE_WORDS.has(v)) options.tlsVerify = false;
-      else throw fail(path, tls.value, `expected true or false, not ${JSON.stringify(v)}`);
-    }
-    const certDir = byKey.get('cert-dir');
-    if (certDir) {
-      const path = `${registryKey}.cert-dir`;
-      const v = str(certDir.value, path, 'a directory path', certDir.keyNode);
-      if (v === '') throw fail(path, certDir.value, 'expected a directory path, not an empty string');
-      options.certDir = v;
-    }
-    const creds = byKey.get('credentials');
-    if (creds) {
-      const path = `${registryKey}.credentials`;
-      if (creds.value === null) throw fail(path, creds.value, 'expected a mapping with username and password, not null', creds.keyNode);
-      const got = new Map<string, Entry>();
-      for (const e of entries(creds.value, path)) {
-        if (!(CREDENTIAL_KEYS as readonly string[]).includes(e.key)) {
-          const pos = lc.linePos(e.keyNode.range?.[0] ?? 0);
-          throw new ImgError('USAGE', `unknown key ${JSON.stringify(e.key)} in the credentials of registry ${JSON.stringify(registryKey)} of ${file} (expected one of ${CREDENTIAL_KEYS.join(', ')}) at line ${pos.line}, column ${pos.col}`);
-        }
-        got.set(e.key, e);
-      }
-      const field = (name: string): string => {
-        const e = got.get(name);
-        if (!e) throw fail(path, creds.value, `missing ${name}`);
-        // str() never quotes the value, so a misplaced password stays out of the message.
-        return str(e.value, `${path}.${name}`, 'a string', e.keyNode);
-      };
-      const username = field('username');
-      const password = field('password');
-      if (username === '') throw fail(`${path}.username`, got.get('username')!.value, 'is empty');
-      options.credentials = { username, password };
-    }
-
-    /** repositoryOf validates a repository key under this registry: name only, valid grammar. */
-    const repositoryOf = (repoKey: string, path: string, node: YNode): { registry: string; repository: string } => {
-      const input = `${registryKey}/${repoKey}`;
-      let ref;
-      try {
-        ref = parseDockerRef(input);
-      } catch (e) {
-        const err = toImgError(e);
-        throw new ImgError(err.code, `${where(path, node)}: ${err.message}`);
-      }
-      if (ref.tag !== undefined || ref.digest !== undefined) {
-        throw new ImgError('REF_INVALID', `${where(path, node)}: ${JSON.stringify(input)} names an image, not a repository: list tags and digests under it instead`);
-      }
-      return { registry: ref.domain, repository: ref.path };
-    };
-
-    const section = (name: string): Entry[] => {
-      const e = byKey.get(name);
-      return e && e.value !== null ? entries(e.value, `${registryKey}.${name}`) : [];
-    };
-
-    const before = sources.length;
-    for (const repo of section('images')) {
-      const path = `${registryKey}.images.${repo.key}`;
-      const { registry, repository } = repositoryOf(repo.key, path, repo.keyNode);
-      if (repo.value === null || (isSeq(repo.value) && repo.value.items.length === 0)) {
-        sources.push({ key: registryKey, registry, repository, selection: { kind: 'all' }, ...options });
-        continue;
-      }
-      if (!isSeq(repo.value)) throw fail(path, repo.value, `expected a list of tags and digests (or [] for all tags), not ${kindOf(repo.value)}`);
-      const tags: string[] = [];
-      const digests: string[] = [];
-      repo.value.items.forEach((item, i) => {
-        const ipath = `${path}[${i}]`;
-        const node = resolve(item, ipath);
-        const s = str(node, ipath, 'a tag or a digest', repo.keyNode);
-        try {
-          if (s.includes(':')) {
-            parseDigest(s, 'digest');
-            if (!digests.includes(s)) digests.push(s);
-          } else {
-            parseDockerRef(`${registryKey}/${repo.key}:${s}`);
-            if (!tags.includes(s)) tags.push(s);
-          }
-        } catch (e) {
-          const err = toImgError(e);
-          throw new ImgError(err.code, `${where(ipath, node)}: ${err.message}`);
-        }
-      });
-      sources.push({ key: registryKey, registry, repository, selection: { kind: 'tags', tags, digests }, ...options });
-    }
-    for (const repo of section('images-by-tag-regex')) {
-      const path = `${registryKey}.images-by-tag-regex.${repo.key}`;
-      const { registry, repository } = repositoryOf(repo.key, path, repo.keyNode);
-      const pattern = str(repo.value, path, 'a regular expression', repo.keyNode);
-      try {
-        compileGoRegex(pattern);
-      } catch (e) {
-        throw new ImgError('USAGE', `${where(path, repo.value)}: ${toImgError(e).message}`);
-      }
-      sources.push({ key: registryKey, registry, repository, selection: { kind: 'regex', pattern }, ...options });
-    }
-    for (const repo of section('images-by-semver')) {
-      const path = `${registryKey}.images-by-semver.${repo.key}`;
-      const { registry, repository } = repositoryOf(repo.key, path, repo.keyNode);
-      const constraint = str(repo.value, path, 'a semver constraint', repo.keyNode);
-      try {
-        parseConstraint(constraint);
-      } catch (e) {
-        throw new ImgError('USAGE', `${where(path, repo.value)}: ${toImgError(e).message}`);
-      }
-      sources.push({ key: registryKey, registry, repository, selection: { kind: 'semver', constraint }, ...options });
-    }
-    if (sources.length === before) {
-      throw fail(registryKey, reg.keyNode, 'lists no images: give images, images-by-tag-regex or images-by-semver');
-    }
   }
-  return sources;
+
+  /** merged lists the entries a `<<` pair brings in: of one mapping or of a list of mappings, in order. */
+  private merged(pair: { key: unknown; value: unknown }, path: string, depth: number): Entry[] {
+    const mpath = path === '' ? '<<' : `${path}.<<`;
+    const src = this.resolve(pair.value, mpath);
+    const sources = src !== null && isSeq(src) ? src.items.map((s) => this.resolve(s, mpath)) : [src];
+    return sources.flatMap((s) => {
+      if (s === null || !isMap(s)) {
+        throw this.fail(mpath, s, `a merge needs a mapping or a list of mappings, not ${kindOf(s)}`, pair.key as YNode);
+      }
+      return this.entries(s, path, depth + 1);
+    });
+  }
+
+  private keyOf(pair: { key: unknown }, map: YNode, path: string): { key: string; keyNode: YNode } {
+    const k = this.resolve(pair.key, path);
+    if (k === null) throw this.fail(path, map, 'a key is empty');
+    if (!isScalar(k)) throw this.fail(path, k, `keys must be strings, not ${kindOf(k)}`);
+    return { key: String(k.value), keyNode: k };
+  }
+
+  /** str reads a scalar as its source text; the message never quotes a value, so a misplaced password stays out of it. */
+  str(node: YNode | null, path: string, what: string, fallback: YNode): string {
+    if (node === null || !isScalar(node)) throw this.fail(path, node, `expected ${what}, not ${kindOf(node)}`, fallback);
+    return String(node.value);
+  }
+}
+
+/**
+ * MappingFields is one YAML mapping read by key (merges expanded); `where` is its YAML path.
+ * An unknown key is an error naming the mapping (`what`), the keys expected and its place.
+ */
+class MappingFields extends Fields<Entry> {
+  constructor(
+    readonly y: SyncFile,
+    readonly node: YNode,
+    path: string,
+    allowed: readonly string[],
+    what: string,
+  ) {
+    const unknownKey = (key: string, e: Entry) => {
+      const expected = `(expected one of ${allowed.join(', ')})`;
+      return new ImgError('USAGE', `unknown key ${JSON.stringify(key)} in ${what} of ${y.file} ${expected} at ${y.lineCol(e.keyNode.range?.[0])}`);
+    };
+    super(y.entries(node, path).map((e) => [e.key, e] as const), path, allowed, unknownKey);
+  }
+
+  pathOf(name: string): string {
+    return `${this.where}.${name}`;
+  }
+
+  fail(name: string, why: string): ImgError {
+    const e = this.get(name)!;
+    return this.y.fail(this.pathOf(name), e.value, why, e.keyNode);
+  }
+
+  /** str reads the string value of `name`, undefined when the key is absent. */
+  str(name: string, what: string): string | undefined {
+    const e = this.get(name);
+    return e && this.y.str(e.value, this.pathOf(name), what, e.keyNode);
+  }
+
+  /** required reads the string value of `name`, which must be there. */
+  required(name: string, what: string): string {
+    const s = this.str(name, what);
+    if (s === undefined) throw this.y.fail(this.where, this.node, `missing ${name}`);
+    return s;
+  }
+
+  /** entriesOf lists the entries of the mapping under `name`: none when the key is absent or null. */
+  entriesOf(name: string): Entry[] {
+    const e = this.get(name);
+    return e && e.value !== null ? this.y.entries(e.value, this.pathOf(name)) : [];
+  }
+}
+
+function isMerge(pair: { key: unknown }): boolean {
+  return isScalar(pair.key) && pair.key.type === 'PLAIN' && pair.key.value === '<<';
+}
+
+function kindOf(n: YNode | null): string {
+  return n === null ? 'null' : isMap(n) ? 'a mapping' : isSeq(n) ? 'a list' : 'a string';
 }
