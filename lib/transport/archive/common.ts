@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ImgError, wrap } from '../../errors.js';
 import type { Descriptor } from '../../oci/manifest.js';
-import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
+import { checked, readCapped } from '../../stream/verify.js';
 import type { TarSink } from './sink.js';
 import type { Transport } from '../types.js';
 

@@ -75,7 +75,6 @@ export class RegistryClient {
   private challenge?: Challenge;
   private readonly tokens = new Map<string, Promise<Token>>();
   private creds?: Promise<Credentials | undefined>;
-  private repoForCreds = '';
 
   constructor(domain: string, opts: RegistryOptions = {}) {
     this.domain = domain;
@@ -86,7 +85,6 @@ export class RegistryClient {
   /** credentialsFor resolves credentials once, for the first repository asked about. */
   private credentials(repository: string): Promise<Credentials | undefined> {
     if (!this.creds) {
-      this.repoForCreds = repository;
       this.creds = lookupCredentials(this.domain, repository, this.opts.credentials ?? {});
     }
     return this.creds;
@@ -309,7 +307,7 @@ export class RegistryClient {
         await this.backoff(attempt, after, `${req.what}: HTTP ${res.statusCode}`);
         continue;
       }
-      throw await registryError(res, this.domain, req.what);
+      throw await registryError(res, this.domain);
     }
   }
 

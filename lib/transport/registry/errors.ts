@@ -23,7 +23,7 @@ const CODES: Record<string, ErrorCode> = {
 };
 
 /** registryError turns an unexpected response into one typed error with the registry's own message. */
-export async function registryError(res: Res, domain: string, what: string): Promise<ImgError> {
+export async function registryError(res: Res, domain: string): Promise<ImgError> {
   let detail = '';
   let code: ErrorCode | undefined;
   try {
