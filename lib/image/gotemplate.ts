@@ -389,6 +389,9 @@ class Parser {
     this.i = save;
     return t;
   }
+  private skipSpaces(): void {
+    while (this.peek().typ === 'space') this.i++;
+  }
   private itemString(t: Tok): string {
     if (t.typ === 'eof') return 'EOF';
     if (t.typ === 'keyword') return `<${t.val}>`;
@@ -566,7 +569,7 @@ class Parser {
   private command(): Cmd {
     const cmd: Cmd = { type: 'command', pos: this.peekNonSpace().pos, args: [] };
     for (;;) {
-      this.i = this.toks.indexOf(this.peekNonSpace());
+      this.skipSpaces();
       const op = this.operand();
       if (op) cmd.args.push(op);
       const t = this.next();
@@ -765,12 +768,11 @@ function index(args: Val[]): Val {
       if (x === len) throw new Error(`reflect: ${it.t.kind} index out of range`);
       item = it.t.kind === 'string' ? val(UINT8, Buffer.from(it.v, 'utf8')[x]) : val(it.t.elem!, (it.v as unknown[])[x]);
     } else if (it.t.kind === 'map') {
-      let k = indirectInterface(raw);
+      const k = indirectInterface(raw);
       if (k === undefined) throw new Error(`value is nil; should be of type ${it.t.key!.name}`);
       if (k.t.name !== it.t.key!.name) throw new Error(`value has type ${k.t.name}; should be ${it.t.key!.name}`);
       const m = it.v as Map<string, unknown> | null;
       item = m?.has(k.v) ? val(it.t.elem!, m.get(k.v)) : val(it.t.elem!, zero(it.t.elem!));
-      k = undefined;
     } else throw new Error(`can't index item of type ${it.t.name}`);
   }
   return item;

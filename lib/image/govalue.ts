@@ -500,40 +500,134 @@ function fmtInteger(n: number | bigint, verb: string, f: Fmt): string | undefine
   return padTo(sign + prefix + digits, { ...f, zero: false });
 }
 
-/** shortest digits and decimal exponent of |x| (x finite, non-zero) */
-function digitsOf(x: number, precision?: number): { digits: string; exp: number } {
-  const s = precision === undefined ? Math.abs(x).toExponential() : Math.abs(x).toExponential(Math.max(precision - 1, 0));
-  const [mant, e] = s.split('e') as [string, string];
-  return { digits: mant.replace('.', ''), exp: Number(e) };
+/**
+ * A decimal as strconv keeps one: digits (no leading or trailing zeros; '' for zero) and the
+ * position of the decimal point, so that the value is 0.DIGITS × 10^dp.
+ */
+interface Decimal {
+  digits: string;
+  dp: number;
 }
 
-const expSuffix = (e: number, verb: string) => `${verb === 'G' || verb === 'E' ? 'E' : 'e'}${e < 0 ? '-' : '+'}${pad(e, 2)}`;
+/** floatBits splits a finite |x| into an integer mantissa and a power of two: x = mant × 2^e2. */
+function floatBits(x: number): { mant: bigint; e2: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  return biased === 0 ? { mant: frac, e2: -1074 } : { mant: frac | (1n << 52n), e2: biased - 1075 };
+}
+
+/** exactDecimal is the exact decimal value of a finite |x| (every double has one). */
+function exactDecimal(x: number): Decimal {
+  if (x === 0) return { digits: '', dp: 0 };
+  const { mant, e2 } = floatBits(x);
+  const s = e2 >= 0 ? (mant << BigInt(e2)).toString() : (mant * 5n ** BigInt(-e2)).toString();
+  const dp = e2 >= 0 ? s.length : s.length + e2;
+  const digits = s.replace(/0+$/, '');
+  return { digits, dp };
+}
+
+/** shortestDecimal is the shortest decimal that reads back as |x| (what strconv's -1 precision gives). */
+function shortestDecimal(x: number): Decimal {
+  if (x === 0) return { digits: '', dp: 0 };
+  const [mant, e] = Math.abs(x).toExponential().split('e') as [string, string];
+  return { digits: mant.replace('.', '').replace(/0+$/, ''), dp: Number(e) + 1 };
+}
+
+/** roundTo keeps nd digits of d, rounding as strconv does: half to even when exactly halfway. */
+function roundTo(d: Decimal, nd: number): Decimal {
+  if (nd < 0 || nd >= d.digits.length) return nd < 0 ? { digits: '', dp: 0 } : d;
+  const next = d.digits[nd]!;
+  const up = next === '5' && nd + 1 === d.digits.length ? nd > 0 && Number(d.digits[nd - 1]) % 2 === 1 : next >= '5';
+  if (!up) return { digits: d.digits.slice(0, nd).replace(/0+$/, ''), dp: nd === 0 ? 0 : d.dp };
+  let i = nd - 1;
+  while (i >= 0 && d.digits[i] === '9') i--;
+  if (i < 0) return { digits: '1', dp: d.dp + 1 };
+  return { digits: d.digits.slice(0, i) + String(Number(d.digits[i]) + 1), dp: d.dp };
+}
+
+/** fmtE writes d as %e with prec digits after the point. */
+function fmtE(d: Decimal, prec: number, verb: string): string {
+  const first = d.digits[0] ?? '0';
+  const rest = d.digits.slice(1).padEnd(prec, '0').slice(0, prec);
+  const exp = d.digits === '' ? 0 : d.dp - 1;
+  return `${first}${prec > 0 ? `.${rest}` : ''}${verb === 'E' || verb === 'G' ? 'E' : 'e'}${exp < 0 ? '-' : '+'}${pad(exp, 2)}`;
+}
+
+/** fmtF writes d as %f with prec digits after the point. */
+function fmtF(d: Decimal, prec: number): string {
+  const int = d.dp > 0 ? d.digits.slice(0, d.dp).padEnd(d.dp, '0') : '0';
+  let frac = '';
+  for (let i = 0; i < prec; i++) frac += d.digits[d.dp + i] ?? '0';
+  return prec > 0 ? `${int}.${frac}` : int;
+}
+
+/** fmtG is %g: %e for exponents < -4 or ≥ the precision (6 for the shortest form), else %f; no trailing zeros. */
+function fmtG(x: number, prec: number | undefined, verb: string): string {
+  const shortest = prec === undefined;
+  const p = shortest ? 0 : prec === 0 ? 1 : prec;
+  const d = shortest ? shortestDecimal(x) : roundTo(exactDecimal(x), p);
+  const nd = d.digits.length;
+  let eprec = shortest ? nd : p;
+  if (eprec > nd && nd >= d.dp) eprec = nd;
+  if (shortest) eprec = 6;
+  const exp = d.dp - 1;
+  if (exp < -4 || exp >= eprec) return fmtE(d, (shortest ? nd : Math.min(p, nd)) - 1, verb);
+  return fmtF(d, Math.max((shortest || p > d.dp ? nd : p) - d.dp, 0));
+}
+
+/** fmtHex is %x and %X of a float: 0x1.cp+01. */
+function fmtHex(x: number, prec: number | undefined, verb: string): string {
+  let out: string;
+  if (x === 0) out = `0x0${prec ? `.${'0'.repeat(prec)}` : ''}p+00`;
+  else {
+    let { mant, e2 } = floatBits(x);
+    while (mant < 1n << 52n) {
+      mant <<= 1n;
+      e2--;
+    }
+    let exp = e2 + 52;
+    let frac = mant - (1n << 52n);
+    let lead = 1n;
+    let digits = 13;
+    if (prec !== undefined && prec < 13) {
+      const drop = BigInt(4 * (13 - prec));
+      const rem = frac & ((1n << drop) - 1n);
+      frac >>= drop;
+      const half = 1n << (drop - 1n);
+      if (rem > half || (rem === half && (frac & 1n) === 1n)) frac++;
+      if (frac >> BigInt(4 * prec) > 0n) {
+        frac = 0n;
+        lead = 1n;
+        exp++;
+      }
+      digits = prec;
+    }
+    let hex = digits > 0 ? frac.toString(16).padStart(digits, '0') : '';
+    if (prec === undefined) hex = hex.replace(/0+$/, '');
+    else hex = hex.padEnd(prec, '0');
+    out = `0x${lead}${hex ? `.${hex}` : ''}p${exp < 0 ? '-' : '+'}${pad(exp, 2)}`;
+  }
+  return verb === 'X' ? out.toUpperCase() : out;
+}
 
 function fmtFloat(x: number, verb: string, f: Fmt): string | undefined {
-  if (!'vgGeEfF'.includes(verb)) return undefined;
+  if (!'vgGeEfFxXb'.includes(verb)) return undefined;
   let body: string;
-  if (!Number.isFinite(x)) body = Number.isNaN(x) ? 'NaN' : x > 0 ? (f.plus ? '+Inf' : 'Inf') : '-Inf';
-  else if (verb === 'e' || verb === 'E') {
-    const { digits, exp } = digitsOf(x, (f.prec ?? 6) + 1);
-    body = (digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits) + expSuffix(x === 0 ? 0 : exp, verb);
-  } else if (verb === 'f' || verb === 'F') {
-    body = Math.abs(x).toFixed(f.prec ?? 6);
-  } else {
-    // %g and %v: %e when the exponent is < -4 or ≥ the precision (6 for the shortest form)
-    const shortest = f.prec === undefined;
-    if (x === 0) body = '0';
-    else {
-      let { digits, exp } = digitsOf(x, shortest ? undefined : f.prec === 0 ? 1 : f.prec);
-      digits = digits.replace(/0+$/, '') || '0';
-      let eprec = shortest ? 6 : f.prec === 0 ? 1 : f.prec!;
-      if (!shortest && eprec > digits.length && digits.length >= exp + 1) eprec = digits.length;
-      if (exp < -4 || exp >= eprec) body = (digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits) + expSuffix(exp, verb);
-      else if (exp < 0) body = `0.${'0'.repeat(-exp - 1)}${digits}`;
-      else body = digits.length > exp + 1 ? `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}` : digits + '0'.repeat(exp + 1 - digits.length);
-    }
-  }
+  if (!Number.isFinite(x)) body = Number.isNaN(x) ? 'NaN' : 'Inf';
+  else if (verb === 'e' || verb === 'E') body = fmtE(roundTo(exactDecimal(x), (f.prec ?? 6) + 1), f.prec ?? 6, verb);
+  else if (verb === 'f' || verb === 'F') {
+    const d = exactDecimal(x);
+    body = fmtF(roundTo(d, d.dp + (f.prec ?? 6)), f.prec ?? 6);
+  } else if (verb === 'x' || verb === 'X') body = fmtHex(x, f.prec, verb);
+  else if (verb === 'b') {
+    const { mant, e2 } = floatBits(x);
+    body = `${mant}p${e2 < 0 ? '-' : '+'}${Math.abs(e2)}`;
+  } else body = fmtG(x, f.prec, verb);
   const neg = x < 0 || Object.is(x, -0);
-  const sign = neg && Number.isFinite(x) ? '-' : !neg && f.plus && Number.isFinite(x) ? '+' : !neg && f.space ? ' ' : '';
+  const sign = Number.isNaN(x) ? (f.plus ? '+' : f.space ? ' ' : '') : neg ? '-' : f.plus ? '+' : f.space ? ' ' : '';
   return padTo(sign + body, f, Number.isFinite(x));
 }
 

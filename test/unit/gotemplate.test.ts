@@ -174,6 +174,17 @@ describe('printf', () => {
     expect(fmt('{{printf "%q" 65}} {{printf "%c|%q" 233 233}}')).toBe("'A' é|'é'\n");
   });
 
+  it('floats: exact halves round to even, %g switches to %e as Go does, hex and binary forms', () => {
+    expect(fmt('{{printf "%.0f %.0f %.0f %.1f %.2f %.3g %.3g %g %g %g" 0.5 1.5 2.5 0.25 1.005 1.5 1234.5 0.000012345 123456789.0 1e100}}')).toBe(
+      '0 2 2 0.2 1.00 1.5 1.23e+03 1.2345e-05 1.23456789e+08 1e+100\n',
+    );
+    expect(fmt('{{printf "%6.2f|%-8.3e|%G|%E" 3.14159 1234.5 1e-7 1e-7}} {{printf "%5.1f" 2.25}}')).toBe('  3.14|1.234e+03|1E-07|1.000000E-07   2.2\n');
+    expect(fmt('{{printf "%e %f %g %v %.3e %.0e %x %X %.2x %b" 0.0 0.0 0.0 0.0 0.0 5.5 0.1 1e300 1.999 3.5}}')).toBe(
+      '0.000000e+00 0.000000 0 0 0.000e+00 6e+00 0x1.999999999999ap-04 0X1.7E43C8800759CP+996 0x1.00p+01 7881299347898368p-51\n',
+    );
+    expect(fmt('{{printf "%v %v %v %v %v" 1e20 1e21 123456.0 1234567.0 0.000123}}')).toBe('1e+20 1e+21 123456 1.234567e+06 0.000123\n');
+  });
+
   it('values: maps, slices, Stringers; and the notes for bad verbs, missing and extra arguments', () => {
     expect(fmt('{{printf "%v|%s|%d|%q|%x" .Labels .Env .Env .Env .Os}}')).toBe('map[a.b:dotted html:<x>& version:1.0]|[FOO=bar B=2]|[%!d(string=FOO=bar) %!d(string=B=2)]|["FOO=bar" "B=2"]|6c696e7578\n');
     expect(fmt('{{printf "%q" .Labels}}')).toBe('map["a.b":"dotted" "html":"<x>&" "version":"1.0"]\n');
