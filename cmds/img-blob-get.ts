@@ -4,7 +4,8 @@ import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { openBlob } from '../lib/image/blobs.js';
 import { splitBlobRef } from '../lib/ref/index.js';
 import { parseSize } from '../lib/cli/args.js';
-import { REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
+import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
+import { DAEMON_HELP, transportOptions } from '../lib/cli/transfer-flags.js';
 import { streamToOutput } from '../lib/util/fs.js';
 
 const HELP = `usage: img-blob-get REF@DIGEST [-o FILE] [--size N]
@@ -13,7 +14,9 @@ const HELP = `usage: img-blob-get REF@DIGEST [-o FILE] [--size N]
 Writes one blob's bytes to stdout (or atomically to FILE), verified against DIGEST: a mismatch
 fails the command and, with -o, leaves no file.
 
-${REGISTRY_HELP}`;
+${REGISTRY_HELP}
+
+${DAEMON_HELP}`;
 
 run('img-blob-get', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-get']);
@@ -21,7 +24,7 @@ run('img-blob-get', HELP, async (argv) => {
   if (args.length < 1 || args.length > 2) throw usage('expected REF@DIGEST or REF DIGEST');
   const { ref, digest } = splitBlobRef(args[0]!, args[1]);
   const size = flags.size === undefined ? undefined : parseSize(flags.size, '--size');
-  const blob = await openBlob(ref, digest, size, { registry: registryOptions(flags) });
+  const blob = await openBlob(ref, digest, size, transportOptions(flags));
   if (flags.output) {
     await streamToOutput(blob, String(flags.output));
   } else {

@@ -1,7 +1,7 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecordsConcurrently, records } from '../lib/cli/records.js';
-import { TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
+import { DAEMON_TRANSFER_HELP, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { BlobMover, type MoverOptions } from '../lib/copy/mover.js';
 import { ProgressBars } from '../lib/copy/progress.js';
 import { parseSize } from '../lib/cli/args.js';
@@ -29,7 +29,9 @@ seen elsewhere on the destination registry are mounted instead of copied.
                                or nothing (none)
   -q, --quiet                  as --progress=none
 
-${TRANSFER_HELP}`;
+${TRANSFER_HELP}
+
+${DAEMON_TRANSFER_HELP}`;
 
 run('img-blob-put', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-put']);

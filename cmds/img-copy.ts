@@ -2,7 +2,7 @@ import { writeFileAtomic } from '../lib/util/fs.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
-import { sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
+import { DAEMON_TRANSFER_HELP, sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
 import { spoolArchive } from '../lib/cli/spool.js';
 import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import { hostPlatform } from '../lib/image/inspect.js';
@@ -32,7 +32,9 @@ copied to a temp file, removed at exit.
 
 ${SIGNATURE_HELP}
 
-${TRANSFER_HELP}`;
+${TRANSFER_HELP}
+
+${DAEMON_TRANSFER_HELP}`;
 
 const ARCHIVE_STDOUT = /^(?:oci|docker)-archive:\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)(?::|$)/;
 

@@ -3,7 +3,7 @@ import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecords, processRecordsInOrder, records } from '../lib/cli/records.js';
 import { parseSize } from '../lib/cli/args.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
-import { transferOptions } from '../lib/cli/transfer-flags.js';
+import { DAEMON_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest, type MultiArch } from '../lib/image/manifests.js';
 import { inspectPrinter } from '../lib/image/inspect.js';
 import { ManifestPutter } from '../lib/image/put.js';
@@ -44,7 +44,11 @@ put     writes each stdin record's manifest to DEST (or the record's "dest"), by
 delete  deletes each image from its registry, by digest, as skopeo delete does.
 
 ${REGISTRY_HELP}
-get also takes --src-X and --dest-X forms of those flags (for the source and the --missing-at-dest check).`;
+
+${DAEMON_HELP}
+get and put also take --src-X and --dest-X forms of those flags (get: for the source and the
+--missing-at-dest check; put: for the destination, and the source an archive or a Docker engine
+DEST reads blobs from), e.g. --src-daemon-host and --dest-daemon-host.`;
 
 run('img-manifest', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-manifest']);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { wrap } from '../lib/errors.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
-import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/sign/standalone.js';
+import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/signature/standalone.js';
 import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/sign/sigstore/cli.js';
 import { writeFileAtomic } from '../lib/util/fs.js';
 import { runCheck, runCopy, runSignStage, runSigstoreSignStage } from '../lib/cli/sign-stages.js';
@@ -16,7 +16,8 @@ stages on records (stdin → stdout):
        img-sign sign --sign-by FPR [--passphrase-file FILE]   sign each record's dest image and store the signature there
        img-sign sign --sign-by-sigstore-private-key FILE --passphrase-file FILE   the same with a sigstore key
                                               (the signature goes to the dest's .sig attachment)
-       (all three: --registries.d DIR for docker:// lookaside signature storage, --jobs N, registry flags)
+       (all three: --registries.d DIR for docker:// lookaside signature storage, --jobs N, registry flags,
+        --src-daemon-host/--dest-daemon-host/--daemon-host for a docker-daemon: source read by check)
 
 Simple signing ("atomic container signature", OpenPGP through gpg), as skopeo standalone-sign and
 standalone-verify do it; either tool verifies the other's signatures.

@@ -4,7 +4,7 @@
  */
 import type { FlagSpec } from './flags.js';
 import { REGISTRY_FLAGS } from './registry-flags.js';
-import { SIDED_FLAGS, TRANSFER_FLAGS } from './transfer-flags.js';
+import { DAEMON_FLAGS, SIDED_FLAGS, TRANSFER_FLAGS } from './transfer-flags.js';
 
 /** The signature and policy flags of img-copy and img-sync, as skopeo names them. */
 export const SIGNATURE_FLAGS = {
@@ -39,7 +39,7 @@ export const COMMAND_FLAGS = {
       ...only(SIDED_FLAGS, ['get', 'put']),
     },
   },
-  'img-blob-get': { string: [...REGISTRY_FLAGS.string, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default },
+  'img-blob-get': { string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default },
   'img-blob-put': {
     string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress', 'format'],
     boolean: [...TRANSFER_FLAGS.boolean, 'dry-run', 'quiet', 'preserve-digests'],
@@ -87,7 +87,8 @@ export const COMMAND_FLAGS = {
     default: TRANSFER_FLAGS.default,
   },
   'img-sync': {
-    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'regex', 'exclude', 'semver', 'newest'],
+    // No sync source or destination is a Docker engine (as in skopeo sync): no --daemon-host flags.
+    string: [...TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host')), ...SIGNATURE_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'regex', 'exclude', 'semver', 'newest'],
     list: ['platform'],
     boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all', s: 'src', d: 'dest' },

@@ -2,8 +2,8 @@ import { ImgError } from '../errors.js';
 import type { TransportOptions } from '../transport/index.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-flags.js';
 
-/** Registry flags for both ends of a transfer: --src-X and --dest-X, each falling back to --X, as skopeo copy names them. */
-const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir'];
+/** Registry (and Docker engine) flags for both ends of a transfer: --src-X and --dest-X, each falling back to --X, as skopeo copy names them. */
+const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'daemon-host'];
 const SIDE_BOOLEANS = ['tls-verify', 'no-creds'];
 const SIDE = [...SIDE_VALUES, ...SIDE_BOOLEANS];
 const CREDENTIALS = ['creds', 'username', 'password', 'registry-token', 'no-creds'];
@@ -15,8 +15,11 @@ const sided = (names: string[]) => ['src', 'dest'].flatMap((side) => names.map((
 /** Every --src-X and --dest-X flag. */
 export const SIDED_FLAGS = sided(SIDE);
 
+/** The Docker engine flag of a command that reads or writes images (docker-daemon:), as skopeo inspect names it. */
+export const DAEMON_FLAGS = ['daemon-host'];
+
 export const TRANSFER_FLAGS = {
-  string: [...REGISTRY_FLAGS.string, ...sided(SIDE_VALUES)],
+  string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, ...sided(SIDE_VALUES)],
   boolean: [...REGISTRY_FLAGS.boolean, ...sided(SIDE_BOOLEANS)],
   default: REGISTRY_FLAGS.default,
 };
@@ -28,6 +31,20 @@ export const TRANSFER_HELP = `source and destination registry flags (each falls 
   --src-authfile, --dest-authfile FILE     --src-cert-dir, --dest-cert-dir DIR
   --src-tls-verify=false, --dest-tls-verify=false
   --authfile, --creds, --cert-dir, --tls-verify=false, --retry-times N, --debug as for every command`;
+
+const DAEMON_HOST_HELP = `  --daemon-host HOST      the engine: unix:///PATH, tcp://HOST:PORT (TLS, with ca.pem, cert.pem and
+                          key.pem from --cert-dir; --tls-verify=false) or http://HOST:PORT
+                          (default: $DOCKER_HOST, else unix:///var/run/docker.sock)`;
+
+/** DAEMON_HELP: the Docker engine flag of a command with one end. */
+export const DAEMON_HELP = `Docker engine flags (docker-daemon:):
+${DAEMON_HOST_HELP}`;
+
+/** DAEMON_TRANSFER_HELP: the Docker engine flags of a command with two ends. */
+export const DAEMON_TRANSFER_HELP = `Docker engine flags (docker-daemon:):
+  --src-daemon-host, --dest-daemon-host HOST   the engine of a docker-daemon: source or destination
+                          (each falls back to --daemon-host; TLS from --src-cert-dir, --dest-cert-dir)
+${DAEMON_HOST_HELP}`;
 
 const isFalse = (v: unknown) => v === false || v === 'false';
 
@@ -56,7 +73,14 @@ export function sideFlags(flags: Record<string, unknown>, side: Side): Record<st
 
 /** transferOptions builds the options for each end from the --src- and --dest- flags and the shared ones. */
 export function transferOptions(flags: Record<string, unknown>): { src: TransportOptions; dest: TransportOptions } {
-  return { src: { registry: registryOptions(sideFlags(flags, 'src')) }, dest: { registry: registryOptions(sideFlags(flags, 'dest')) } };
+  return { src: transportOptions(sideFlags(flags, 'src')), dest: transportOptions(sideFlags(flags, 'dest')) };
+}
+
+/** transportOptions builds the options of a command with one end from its plain flags (--creds, --daemon-host, …). */
+export function transportOptions(flags: Record<string, unknown>): TransportOptions {
+  const host = flags['daemon-host'];
+  if (host !== undefined && String(host) === '') throw new ImgError('USAGE', '--daemon-host needs a host (unix:///PATH, tcp://HOST:PORT or http://HOST:PORT)');
+  return { registry: registryOptions(flags), ...(host !== undefined ? { daemonHost: String(host) } : {}) };
 }
 
 /** flagArgs writes one flag's value as arguments: `--as`, `--as=false`, `--as=VALUE`, once per value of a list. */

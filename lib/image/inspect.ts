@@ -1,9 +1,9 @@
 import { ImgError, wrap } from '../errors.js';
 import { parseManifest, type Descriptor, type ImageManifest, type Platform } from '../oci/manifest.js';
 import { readCapped } from '../stream/verify.js';
-import { formatRef, parseRef, repositoryOf } from '../ref/index.js';
+import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
-import { canListTags } from '../transport/capabilities.js';
+import { canListTags, dockerNameOf } from '../transport/capabilities.js';
 import { MediaType } from '../oci/mediatype.js';
 import { compileFormat, configJSON, configValue, inspectJSON, inspectValue, isJSONFormat, renderFormat } from './inspect-format.js';
 
@@ -98,8 +98,9 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
       LayersData: manifest.layers.map((l) => ({ MIMEType: l.mediaType, Digest: l.digest, Size: l.size, Annotations: l.annotations ?? null })),
       Env: Array.isArray(config.config?.Env) ? config.config.Env : null,
     };
-    if (ref.transport === 'docker') {
-      const named: InspectOutput = { Name: repositoryOf(ref.docker), ...out };
+    const dockerName = dockerNameOf(t);
+    if (dockerName !== undefined) {
+      const named: InspectOutput = { Name: dockerName, ...out };
       if (!opts.noTags && canListTags(t)) {
         try {
           named.RepoTags = await t.listTags();

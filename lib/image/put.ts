@@ -4,7 +4,7 @@ import { convertManifest, formatOf, type Format } from '../oci/convert.js';
 import { digestOf } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
-import { formatDockerRef, formatRef, parseRef, type ImageRef } from '../ref/index.js';
+import { formatRef, parseRef } from '../ref/index.js';
 import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
 import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
 import { manifestAt } from './manifests.js';
@@ -76,15 +76,15 @@ export class ManifestPutter {
 
   /** failed tells the putter that an earlier stage failed on a record: an archive it was headed for is given up. */
   async failed(rec: ImageRecord): Promise<void> {
-    let ref: ImageRef | undefined;
+    let target: Transport | undefined;
     try {
       const d = this.destOf(rec);
-      ref = d === undefined ? undefined : parseRef(d);
+      target = d === undefined ? undefined : openTransport(d, this.opts.destTopts ?? {});
     } catch {
       return;
     }
     // Whether the archive was begun or not, it is not written without this image.
-    const job = ref && (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') ? this.archiveJob(ref) : undefined;
+    const job = target && isArchiveWriter(target) ? this.archiveJob(target.archive) : undefined;
     if (job) await this.abortJob(job, new ImgError('IO', `not written: ${typeof rec.ref === 'string' ? rec.ref : 'a record'} failed before it (${rec.error?.message ?? 'error'})`));
   }
 
@@ -96,10 +96,11 @@ export class ManifestPutter {
     }
     // img-manifest get --missing-at-dest found the image at its destination already.
     if (rec.status === 'exists') return [rec];
-    const destRef = parseRef(dest);
-    const archive = destRef.transport === 'oci-archive' || destRef.transport === 'docker-archive';
-    const job = archive ? this.archiveJob(destRef) : undefined;
+    let job: ArchiveJob | undefined;
     try {
+      const destTarget = openTransport(dest, this.opts.destTopts ?? {});
+      const archive = isArchiveWriter(destTarget) ? destTarget : undefined;
+      job = archive ? this.archiveJob(archive.archive) : undefined;
       if (job?.failed) throw job.failed;
       const p = await this.prepare(rec, dest);
       const child = typeof rec.parent === 'string';
@@ -109,16 +110,15 @@ export class ManifestPutter {
         if (child) job.children.push(p.stored);
         else {
           // docker-archive serves a manifest of its own (uncompressed layers): the record names that one.
-          const served = await this.addToArchive(job, rec, destRef, p);
+          const served = await this.addToArchive(job, rec, archive!, p);
           if (served.digest !== p.stored.digest) Object.assign(out, recordFields(served));
         }
         job.held.push({ ...out, status: 'copied' });
         return [];
       }
-      const target = openTransport(dest, this.opts.destTopts ?? {});
       // Blobs img-blob-put had to copy or mount mean the manifest cannot be there yet: no lookup first.
       const fresh = rec.status === 'copied' || rec.status === 'mounted';
-      out.status = await writeTo(target, p, child, fresh);
+      out.status = await writeTo(destTarget, p, child, fresh);
       return [out];
     } catch (e) {
       const err = wrap(e, `writing manifest ${dest}`, dest);
@@ -150,8 +150,8 @@ export class ManifestPutter {
     for (const job of this.archives.values()) await this.abortJob(job, new ImgError('IO', 'aborted'));
   }
 
-  private archiveJob(ref: ImageRef): ArchiveJob {
-    const key = archiveKey(ref);
+  /** archiveJob is the job writing the archive `key` (an ArchiveWriter's `archive`), begun on first use. */
+  private archiveJob(key: string): ArchiveJob {
     let job = this.archives.get(key);
     if (!job) {
       const target = openTransport(key, this.opts.destTopts ?? {});
@@ -168,10 +168,9 @@ export class ManifestPutter {
     await job.target.abort().catch(() => undefined);
   }
 
-  private async addToArchive(job: ArchiveJob, rec: ImageRecord, dest: ImageRef, p: Prepared): Promise<StoredManifest> {
+  private async addToArchive(job: ArchiveJob, rec: ImageRecord, dest: ArchiveWriter, p: Prepared): Promise<StoredManifest> {
+    const name = dest.nameInArchive();
     const src = this.source(rec, p.blobs);
-    const name = dest.transport === 'oci-archive' ? dest.name : dest.transport === 'docker-archive' && dest.docker ? formatDockerRef(dest.docker) : undefined;
-    if ('index' in dest && dest.index !== undefined) throw new ImgError('USAGE', `cannot write to ${formatRef(dest)}: @N selects an image to read; name the image instead`);
     const children = job.children;
     job.children = [];
     return job.target.addImage({ manifest: p.stored, children }, src, name);
@@ -240,12 +239,6 @@ function recordFields(m: StoredManifest): Partial<ImageRecord> {
 
 function withDigest(c: { bytes: Buffer; mediaType: string }): StoredManifest {
   return { ...c, digest: digestOf(c.bytes) };
-}
-
-/** archiveKey names an archive by transport and path: several images (tags, names) may go into one. */
-function archiveKey(ref: ImageRef): string {
-  if (ref.transport !== 'oci-archive' && ref.transport !== 'docker-archive') throw new ImgError('UNSUPPORTED', `${formatRef(ref)} is not an archive`);
-  return formatRef({ transport: ref.transport, path: ref.path });
 }
 
 /**

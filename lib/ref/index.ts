@@ -66,17 +66,18 @@ export function parseRef(input: string): ImageRef {
     case 'docker-daemon': {
       // As containers/image: sha256:ID is an image ID; a digest of another algorithm is refused
       // (it would otherwise read as the repository "sha512" with a tag), as is the repository
-      // name sha256 and a name with no tag (the daemon would take it as every tag). NAME@DIGEST,
-      // which containers/image accepts, is refused here: a deliberate restriction of imgpipe.
+      // name sha256, a name with neither tag nor digest (the daemon would take it as every tag)
+      // and a name with both. NAME@DIGEST (an image the engine pulled by that digest) can be
+      // read; writing needs NAME:TAG (checked where the image is written).
       if (rest.startsWith('sha256:')) {
         parseDigest(rest, `image ID in ${JSON.stringify(input)}`);
         return { transport, id: rest };
       }
       if (/^(?:sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/.test(rest)) throw bad('docker-daemon image IDs are sha256:<64 hex digits>');
       const docker = parseDockerRef(rest, input);
-      if (docker.digest !== undefined) throw bad('docker-daemon references name an image by NAME:TAG or by sha256:ID, not by digest');
+      if (docker.digest !== undefined && docker.tag !== undefined) throw bad('docker-daemon references name an image by NAME:TAG, NAME@DIGEST or sha256:ID, not by a tag and a digest at once');
       if (docker.domain === 'docker.io' && docker.path === 'library/sha256') throw bad('the repository name "sha256" is reserved for sha256:ID image references');
-      if (docker.tag === undefined) throw bad('docker-daemon references need a tag: NAME:TAG (the name alone has neither a tag nor an ID)');
+      if (docker.tag === undefined && docker.digest === undefined) throw bad('docker-daemon references need a tag: NAME:TAG (the name alone has neither a tag nor a digest)');
       return { transport, docker };
     }
     case 'containers-storage':

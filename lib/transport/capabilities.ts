@@ -29,6 +29,20 @@ export interface BlobMounter {
   mountBlob(digest: string, fromRepository: string): Promise<boolean>;
 }
 
+/**
+ * DockerNamed is declared by the transports whose reference can name a docker repository
+ * (docker://, docker-daemon:NAME:TAG, docker-archive:PATH:NAME:TAG): skopeo inspect prints it as Name.
+ */
+export interface DockerNamed {
+  /** dockerName is the repository the reference names (docker.io/library/busybox), or undefined when it names none (an image ID, an unnamed archive). */
+  readonly dockerName?: string;
+}
+
+export const dockerNameOf = (t: Transport): string | undefined => {
+  const n = (t as Partial<DockerNamed>).dockerName;
+  return typeof n === 'string' ? n : undefined;
+};
+
 export const canListTags = (t: Transport): t is Transport & TagLister => typeof (t as Partial<TagLister>).listTags === 'function';
 export const canListRepositories = (t: Transport): t is Transport & Catalog => typeof (t as Partial<Catalog>).listRepositories === 'function';
 export const canDelete = (t: Transport): t is Transport & ManifestDeleter => typeof (t as Partial<ManifestDeleter>).deleteManifest === 'function';
@@ -53,6 +67,14 @@ export const isSingleFormat = (t: Transport): t is Transport & SingleFormat => t
  * through putBlob, which these transports refuse with UNSUPPORTED.
  */
 export interface ArchiveWriter {
+  /**
+   * archive is the reference of what is written in one pass (`oci-archive:PATH` for
+   * `oci-archive:PATH:NAME`; a docker-daemon: reference is its own, one load per image):
+   * img-manifest put writes every image bound for it through one writer, opened with this.
+   */
+  readonly archive: string;
+  /** nameInArchive is the name this reference gives the image written to it (NAME of `oci-archive:PATH:NAME`), or undefined; USAGE for a reference that cannot be written (`:@N`). */
+  nameInArchive(): string | undefined;
   /**
    * addImage writes one image (its blobs streamed from `source`, then its manifests) into the archive
    * being written, and returns the manifest the archive will serve for it (docker-archive serves a

@@ -4,6 +4,7 @@ import { DirTransport } from './dir/index.js';
 import { OciLayoutTransport } from './oci-layout/index.js';
 import { OciArchiveTransport } from './oci-archive/index.js';
 import { DockerArchiveTransport } from './docker-archive/index.js';
+import { DockerDaemonTransport } from './docker-daemon/index.js';
 import { RegistryTransport } from './registry/index.js';
 import type { RegistryOptions } from './registry/client.js';
 import type { Transport } from './types.js';
@@ -16,6 +17,8 @@ export interface TransportOptions {
   registry?: RegistryOptions;
   /** --registries.d: where docker:// finds its lookaside signature store (else the containers tools' default). */
   registriesDir?: string;
+  /** --daemon-host (--src-daemon-host, --dest-daemon-host): the Docker engine of docker-daemon: (else $DOCKER_HOST, else unix:///var/run/docker.sock); a tcp:// engine's TLS uses registry.certDir and registry.tlsVerify, as skopeo's --cert-dir and --tls-verify. */
+  daemonHost?: string;
 }
 
 type Opener = (ref: ImageRef, opts: TransportOptions) => Transport;
@@ -27,6 +30,8 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
   oci: (ref) => new OciLayoutTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
   'oci-archive': (ref) => new OciArchiveTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
   'docker-archive': (ref) => new DockerArchiveTransport(ref as Extract<ImageRef, { transport: 'docker-archive' }>),
+  'docker-daemon': (ref, opts) =>
+    new DockerDaemonTransport(ref as Extract<ImageRef, { transport: 'docker-daemon' }>, { host: opts.daemonHost, certDir: opts.registry?.certDir, tlsVerify: opts.registry?.tlsVerify }),
 };
 
 /** OPENED_TRANSPORTS lists the transports that can be opened (the contract suite runs over each). */

@@ -23,15 +23,35 @@ import {
   isArchiveWriter,
   isSingleFormat,
 } from '../../lib/transport/capabilities.js';
+import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/run.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const UNKNOWN = `sha256:${'0'.repeat(64)}`;
 
-/** An image made of bytes alone: a layer, a config and an OCI manifest naming them. */
+/** tarOf is a tar archive holding one file (a layer a Docker engine can apply), made by hand. */
+function tarOf(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
+}
+
+/** An image made of bytes alone: a layer (a tar of one file), a config and an OCI manifest naming them. */
 function makeImage(seed: string) {
-  const layer = Buffer.from(`layer of ${seed}\n`.repeat(2000));
+  const layer = tarOf('f', Buffer.from(`layer of ${seed}\n`.repeat(2000)));
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
   const bytes = Buffer.from(
     JSON.stringify({
@@ -75,9 +95,15 @@ interface Kind {
   holding: (img: ReturnType<typeof makeImage>) => Promise<string>;
   /** whether putManifest can tell that blobs are missing */
   checksBlobs: boolean;
+  /** whether it serves a manifest of its own (Docker schema 2 with uncompressed layers) rather than the bytes written */
+  ownManifest?: boolean;
+  /** why it cannot be tested here (its cases are skipped, saying so) */
+  unavailable?: string;
 }
 
 let registry: Registry;
+let dockerd: Dockerd | undefined;
+const daemonWhy = dockerdUnavailable();
 let work: string;
 let n = 0;
 const next = () => `${++n}`;
@@ -94,6 +120,18 @@ async function archiveHolding(scheme: string, img: ReturnType<typeof makeImage>,
   return `${scheme}:${path}:${tag}`;
 }
 
+/** daemonHolding loads `img` into the test's dockerd through the ArchiveWriter of docker-daemon:, from a dir: copy. */
+async function daemonHolding(img: ReturnType<typeof makeImage>): Promise<string> {
+  const src = openTransport(`dir:${join(work, `src-${next()}`)}`);
+  await stored(src, img);
+  const ref = `docker-daemon:contract/d${next()}:t`;
+  const w = open(ref);
+  if (!isArchiveWriter(w)) throw new Error('docker-daemon: is not an archive writer');
+  await w.addImage({ manifest: img.manifest }, src);
+  await w.finish();
+  return ref;
+}
+
 const KINDS: Kind[] = [
   { name: 'dir:', fresh: () => `dir:${join(work, `dir-${next()}`)}`, holding: async (img) => withImage(`dir:${join(work, `dir-${next()}`)}`, img), checksBlobs: true },
   { name: 'oci:', fresh: () => `oci:${join(work, `oci-${next()}`)}:img`, holding: async (img) => withImage(`oci:${join(work, `oci-${next()}`)}:img`, img), checksBlobs: true },
@@ -104,10 +142,11 @@ const KINDS: Kind[] = [
     checksBlobs: true,
   },
   { name: 'oci-archive:', holding: (img) => archiveHolding('oci-archive', img, 'img'), checksBlobs: false },
-  { name: 'docker-archive:', holding: (img) => archiveHolding('docker-archive', img, 'contract/img:t'), checksBlobs: false },
+  { name: 'docker-archive:', holding: (img) => archiveHolding('docker-archive', img, 'contract/img:t'), checksBlobs: false, ownManifest: true },
+  { name: 'docker-daemon:', holding: daemonHolding, checksBlobs: false, ownManifest: true, ...(daemonWhy ? { unavailable: daemonWhy } : {}) },
 ];
 
-const topts = () => ({ registry: { tlsVerify: false, credentials: {} } });
+const topts = () => ({ registry: { tlsVerify: false, credentials: {} }, ...(dockerd ? { daemonHost: dockerd.host } : {}) });
 const open = (ref: string) => openTransport(ref, topts());
 
 async function withImage(ref: string, img: ReturnType<typeof makeImage>): Promise<string> {
@@ -118,17 +157,24 @@ async function withImage(ref: string, img: ReturnType<typeof makeImage>): Promis
 beforeAll(async () => {
   work = tempDir('imgpipe-contract-');
   mkdirSync(work, { recursive: true });
-  registry = await startRegistry({ configure: (c) => (c.storage.delete = { enabled: true }) });
-});
-afterAll(async () => registry?.stop());
+  [registry, dockerd] = await Promise.all([startRegistry({ configure: (c) => (c.storage.delete = { enabled: true }) }), daemonWhy ? undefined : startDockerd()]);
+}, 90_000);
+afterAll(async () => {
+  await Promise.all([registry?.stop(), dockerd?.stop()]);
+}, 60_000);
 
 describe.each(KINDS)('transport contract: $name', (kind) => {
+  if (kind.unavailable) {
+    it.skip(`skipped: ${kind.unavailable}`, () => undefined);
+    return;
+  }
+
   it('reads back what it holds, and verifies what it reads', async () => {
     const img = makeImage(`read ${kind.name}`);
     const t = open(await kind.holding(img));
     const m = await t.getManifest();
-    // docker-archive: serves a manifest of its own (Docker schema 2); the others serve the bytes written.
-    if (kind.name !== 'docker-archive:') expect(m.bytes.equals(img.manifest.bytes)).toBe(true);
+    // docker-archive: and docker-daemon: serve a manifest of their own (Docker schema 2); the others serve the bytes written.
+    if (!kind.ownManifest) expect(m.bytes.equals(img.manifest.bytes)).toBe(true);
     expect(m.digest).toBe(sha256(m.bytes));
     expect((await t.getManifest(m.digest)).bytes.equals(m.bytes)).toBe(true);
     expect(await t.statBlob(sha256(img.layer))).toBe(img.layer.length);

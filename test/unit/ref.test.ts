@@ -352,9 +352,13 @@ describe('parseRef: other transports', () => {
       });
       expect(formatRef(parseRef('docker-daemon:localhost:5000/a:b'))).toBe('docker-daemon:localhost:5000/a:b');
     });
-    it('refuses a digest reference', () => {
-      expectRefError(`docker-daemon:busybox@${D64}`, 'not by digest');
-      expectRefError(`docker-daemon:busybox:1@${D64}`, 'not by digest');
+    it('NAME@DIGEST, as containers/image (for reading), but not a tag and a digest at once', () => {
+      expect(parseRef(`docker-daemon:busybox@${D64}`)).toEqual({
+        transport: 'docker-daemon',
+        docker: { domain: 'docker.io', path: 'library/busybox', digest: D64 },
+      });
+      expect(formatRef(parseRef(`docker-daemon:busybox@${D64}`))).toBe(`docker-daemon:docker.io/library/busybox@${D64}`);
+      expectRefError(`docker-daemon:busybox:1@${D64}`, 'a tag and a digest at once');
     });
     it('refuses a name without a tag, as containers/image does', () => {
       expectRefError('docker-daemon:busybox', 'neither a tag nor');

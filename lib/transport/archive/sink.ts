@@ -8,6 +8,9 @@ import { openOutput, removeStaleTemps, type Output } from '../../util/fs.js';
 /** Every entry is written with this time, so that the same images give the same archive bytes. */
 const EPOCH = new Date(0);
 
+/** Where a TarSink writes: an output path (openOutput), or any stream with its own commit and abort (an engine's load request). */
+export type SinkOutput = Pick<Output, 'stream' | 'commit' | 'abort'>;
+
 /**
  * TarSink writes one tar archive in one pass with tar-stream, to PATH opened by openOutput
  * (lib/util/fs.ts). A regular destination (or a new one, or the regular target of a symlink) is
@@ -24,7 +27,7 @@ export class TarSink {
   private constructor(
     /** The destination path as given, for messages. */
     readonly archive: string,
-    private readonly output: Output,
+    private readonly output: SinkOutput,
     private readonly pack: tar.Pack,
   ) {
     const out: Writable = output.stream;
@@ -45,6 +48,12 @@ export class TarSink {
     const output = await openOutput(path);
     if (output.plan.how === 'replace') await removeStaleTemps(dirname(output.plan.target));
     return new TarSink(path, output, pack);
+  }
+
+  /** onStream writes the archive to `output` (commit at finish, abort on failure); `archive` names it in messages. */
+  static async onStream(archive: string, output: SinkOutput): Promise<TarSink> {
+    const pack = (await import('tar-stream')).default.pack();
+    return new TarSink(archive, output, pack);
   }
 
   /** addBuffer writes a file entry holding `data`. */

@@ -2,12 +2,12 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ImgError } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
-import { formatDockerRef, formatRef, parseDockerRef, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
+import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { DigestingStream } from '../../stream/verify.js';
 import { ArchiveReader, archiveExists, MAX_CONFIG_SIZE, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite } from '../archive/common.js';
 import { checkedName, type TarEntry } from '../archive/tar.js';
-import type { ArchiveWriter } from '../capabilities.js';
+import type { ArchiveWriter, DockerNamed } from '../capabilities.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import { DockerArchiveBuilder } from './write.js';
 import { compressionOf, diffIDsOf, synthesisedManifest, type Compression, type DockerManifestItem } from './format.js';
@@ -32,19 +32,30 @@ interface LoadedImage {
  * agree with `skopeo inspect docker-archive:…`: layers are named by their diff IDs and served
  * uncompressed.
  */
-export class DockerArchiveTransport implements Transport, ArchiveWriter {
+export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerNamed {
   readonly name: string;
+  readonly dockerName?: string;
   private readonly path: string;
   private readonly docker?: DockerRef;
   private readonly imageIndex?: number;
   private loaded?: Promise<LoadedImage>;
   private writer?: DockerArchiveBuilder;
+  readonly archive: string;
 
   constructor(ref: Extract<ImageRef, { transport: 'docker-archive' }>) {
     this.name = formatRef(ref);
     this.path = ref.path;
-    if (ref.docker !== undefined) this.docker = ref.docker;
+    this.archive = formatRef({ transport: 'docker-archive', path: ref.path });
+    if (ref.docker !== undefined) {
+      this.docker = ref.docker;
+      this.dockerName = repositoryOf(ref.docker);
+    }
     if (ref.index !== undefined) this.imageIndex = ref.index;
+  }
+
+  nameInArchive(): string | undefined {
+    if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
+    return this.docker ? formatDockerRef(this.docker) : undefined;
   }
 
   private load(): Promise<LoadedImage> {

@@ -35,11 +35,13 @@ export class DockerArchiveBuilder {
   private readonly items: DockerManifestItem[] = [];
   private readonly repositories = new Map<string, Map<string, string>>();
 
+  /** `open` opens where the archive goes (default: the file at `path`; docker-daemon: gives an engine's load request). */
   constructor(
     path: string,
     private readonly name: string,
+    open: () => Promise<TarSink> = () => TarSink.open(path),
   ) {
-    this.holder = new SinkHolder(() => TarSink.open(path));
+    this.holder = new SinkHolder(open);
   }
 
   /** addImage writes one image and returns the manifest the archive will serve for it (its digest is what reading it back gives). */

@@ -33,12 +33,19 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   private readonly imageName?: string;
   private readonly imageIndex?: number;
   private writer?: OciArchiveBuilder;
+  readonly archive: string;
 
   constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>) {
     this.name = formatRef(ref);
     this.path = ref.path;
+    this.archive = formatRef({ transport: 'oci-archive', path: ref.path });
     if (ref.name !== undefined) this.imageName = ref.name;
     if (ref.index !== undefined) this.imageIndex = ref.index;
+  }
+
+  nameInArchive(): string | undefined {
+    if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
+    return this.imageName;
   }
 
   private async reader(): Promise<ArchiveReader> {

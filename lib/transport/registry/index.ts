@@ -3,11 +3,11 @@ import { ImgError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import { MANIFEST_TYPES, SCHEMA1_TYPES, baseMediaType } from '../../oci/mediatype.js';
 import { MAX_MANIFEST_SIZE } from '../../oci/manifest.js';
-import { formatRef, type DockerRef, type ImageRef } from '../../ref/index.js';
+import { formatRef, repositoryOf, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
 import { storedManifest } from '../manifest.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import type { Catalog, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore } from '../capabilities.js';
+import type { Catalog, DockerNamed, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore } from '../capabilities.js';
 import { readLookaside, writeLookaside } from './lookaside.js';
 import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
 import { deleteRefused, networkError } from './errors.js';
@@ -35,9 +35,10 @@ function clientFor(domain: string, opts: RegistryOptions): RegistryClient {
  * Besides the Transport interface it lists tags and repositories, deletes manifests, mounts blobs
  * across repositories and answers HEAD for manifests.
  */
-export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter, SignatureStore {
+export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter, SignatureStore, DockerNamed {
   readonly name: string;
   readonly docker: DockerRef;
+  readonly dockerName: string;
   private readonly client: RegistryClient;
   private readonly retries: number;
 
@@ -45,6 +46,7 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   constructor(ref: Extract<ImageRef, { transport: 'docker' }>, opts: RegistryOptions = {}, private readonly registriesDir?: string) {
     this.name = formatRef(ref);
     this.docker = ref.docker;
+    this.dockerName = repositoryOf(ref.docker);
     this.client = clientFor(ref.docker.domain, opts);
     this.retries = opts.retryTimes ?? 3;
   }
