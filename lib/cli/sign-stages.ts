@@ -2,7 +2,7 @@
 import type { ParsedFlags as ParsedArgs } from './flags.js';
 import { wrap } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
-import { readPassphraseFile } from '../sign/standalone.js';
+import { readPassphraseFile } from '../signature/standalone.js';
 import { checkRecord, copyRecordSignatures, signRecord, withGpgSigner } from '../sign/stages.js';
 import { loadSigningKey, signRecordSigstore, sigstoreSigner } from '../sign/sigstore/stages.js';
 import type { TransportOptions } from '../transport/index.js';

@@ -2,16 +2,16 @@
  * Policy evaluation for one image, as containers/image's IsRunningImageAllowed: every requirement
  * of the applicable list must accept the image. signedBy checks simple signatures with a fresh
  * keyring of the policy's keys; sigstoreSigned checks sigstore signatures with the policy's public
- * keys (lib/sign/sigstore); Fulcio, PKI and Rekor, and signedBaseLayer, are refused as not supported.
+ * keys (lib/signature/sigstore); Fulcio, PKI and Rekor, and signedBaseLayer, are refused as not supported.
  */
 import { promises as fsp } from 'node:fs';
 import { ImgError, wrap } from '../errors.js';
 import type { DockerRef } from '../ref/docker.js';
-import { gpgVerify, withPublicKeys } from '../sign/gpg.js';
-import { manifestMatchesDigest, parsePayload } from '../sign/simple.js';
-import { acceptedKeyIdentity } from '../sign/standalone.js';
+import { gpgVerify, withPublicKeys } from '../signature/gpg.js';
+import { manifestMatchesDigest, parsePayload } from '../signature/simple.js';
+import { acceptedKeyIdentity } from '../signature/standalone.js';
 import { checkSigstoreSigned } from '../sign/sigstore/policy.js';
-import type { SigstoreSignature } from '../sign/sigstore/signature.js';
+import type { SigstoreSignature } from '../signature/sigstore/signature.js';
 import { matchesSignedIdentity } from './identity.js';
 import type { Requirement } from './parse.js';
 

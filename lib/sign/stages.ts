@@ -18,10 +18,10 @@ import { requireString } from '../cli/records.js';
 import { manifestAt } from '../image/manifests.js';
 import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
-import { gpgExportPublicKeys, gpgSign, gpgVerify, withPublicKeys } from './gpg.js';
+import { gpgExportPublicKeys, gpgSign, gpgVerify, withPublicKeys } from '../signature/gpg.js';
 import { signatureBlob, type FormattedSignature } from '../transport/signature-blob.js';
-import { manifestMatchesDigest, parsePayload } from './simple.js';
-import { signManifest } from './standalone.js';
+import { manifestMatchesDigest, parsePayload } from '../signature/simple.js';
+import { signManifest } from '../signature/standalone.js';
 import { namesTarget, signingManifest, signingTarget, type SigningTarget } from './target.js';
 import { putDestSigstore, sourceSigstoreSignatures } from './sigstore/stages.js';
 

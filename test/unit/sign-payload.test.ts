@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { caught } from '../helpers/errors.js';
-import { makePayload, parsePayload, checkSignedReference, SIGNATURE_TYPE } from '../../lib/sign/simple.js';
+import { makePayload, parsePayload, checkSignedReference, SIGNATURE_TYPE } from '../../lib/signature/simple.js';
 import { goString } from '../../lib/util/gostring.js';
 import { parseStrictJSON, StrictJSONError } from '../../lib/util/strict-json.js';
 

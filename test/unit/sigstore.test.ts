@@ -2,8 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ImgError } from '../../lib/errors.js';
 import { digestOf } from '../../lib/oci/digest.js';
-import { appendSignatures, attachmentTag } from '../../lib/sign/sigstore/attachment.js';
-import { decryptKeyData, encryptKeyData, loadPrivateKey, loadPublicKey, pemDecode, pemEncode } from '../../lib/sign/sigstore/keys.js';
+import { appendSignatures, attachmentTag } from '../../lib/signature/sigstore/attachment.js';
+import { decryptKeyData, encryptKeyData, loadPrivateKey, loadPublicKey, pemDecode, pemEncode } from '../../lib/signature/sigstore/keys.js';
 import {
   createSigstoreSignature,
   digestRule,
@@ -11,7 +11,7 @@ import {
   parseSigstorePayload,
   SIGSTORE_SIGNATURE_ANNOTATION,
   verifySigstoreSignature,
-} from '../../lib/sign/sigstore/signature.js';
+} from '../../lib/signature/sigstore/signature.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 const refused = (f: () => unknown, re: RegExp) => {

@@ -13,11 +13,11 @@ import { matchesSignedIdentity } from '../../policy/identity.js';
 import { formatDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../../ref/docker.js';
 import { openTransport, type TransportOptions } from '../../transport/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { invalidSignature } from '../simple.js';
-import { readPassphraseFile } from '../standalone.js';
-import { generateKeyPair, loadPrivateKey, loadPublicKey } from './keys.js';
+import { invalidSignature } from '../../signature/simple.js';
+import { readPassphraseFile } from '../../signature/standalone.js';
+import { generateKeyPair, loadPrivateKey, loadPublicKey } from '../../signature/sigstore/keys.js';
 import { dockerImageArg, getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
-import { createSigstoreSignature, digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, signatureIdentity, verifySigstoreSignature } from './signature.js';
+import { createSigstoreSignature, digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, signatureIdentity, verifySigstoreSignature } from '../../signature/sigstore/signature.js';
 
 export const SIGSTORE_HELP = `       img-sign keygen --output-prefix PREFIX [--passphrase-file FILE]
        img-sign sign --sigstore-private-key FILE [--passphrase-file FILE] [--sign-identity REF] DOCKER-REF

@@ -10,8 +10,8 @@ import { ImgError, wrap } from '../../errors.js';
 import { matchesSignedIdentity } from '../../policy/identity.js';
 import type { PolicyImage } from '../../policy/evaluate.js';
 import type { Requirement } from '../../policy/parse.js';
-import { loadPublicKey } from './keys.js';
-import { digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, verifySigstoreSignature } from './signature.js';
+import { loadPublicKey } from '../../signature/sigstore/keys.js';
+import { digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, verifySigstoreSignature } from '../../signature/sigstore/signature.js';
 
 type SigstoreSigned = Extract<Requirement, { type: 'sigstoreSigned' }>;
 

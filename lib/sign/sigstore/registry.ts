@@ -11,8 +11,8 @@ import { MediaType } from '../../oci/mediatype.js';
 import { formatDockerRef, parseDockerRef, TRANSPORTS, type DockerRef } from '../../ref/index.js';
 import { readCapped } from '../../stream/verify.js';
 import { openTransport, type Transport, type TransportOptions } from '../../transport/index.js';
-import { appendSignatures, attachmentTag } from './attachment.js';
-import type { SigstoreSignature } from './signature.js';
+import { appendSignatures, attachmentTag } from '../../signature/sigstore/attachment.js';
+import type { SigstoreSignature } from '../../signature/sigstore/signature.js';
 
 /** Attachment configs and signature payloads larger than this are refused (containers/image's limits: 4 MiB). */
 const MAX_ATTACHMENT_BLOB = 4 * 1024 * 1024;

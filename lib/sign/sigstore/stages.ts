@@ -13,10 +13,10 @@ import type { DockerRef } from '../../ref/docker.js';
 import { formatRef, type ImageRef } from '../../ref/index.js';
 import { canStoreFormattedSignatures } from '../../transport/capabilities.js';
 import { openTransport, type TransportOptions } from '../../transport/index.js';
-import { loadPrivateKey } from './keys.js';
+import { loadPrivateKey } from '../../signature/sigstore/keys.js';
 import { getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
-import { createSigstoreSignature, digestRule, verifySigstoreSignature, type SigstoreSignature } from './signature.js';
-import { invalidSignature } from '../simple.js';
+import { createSigstoreSignature, digestRule, verifySigstoreSignature, type SigstoreSignature } from '../../signature/sigstore/signature.js';
+import { invalidSignature } from '../../signature/simple.js';
 import { namesTarget, signingManifest, signingTarget, type SigningTarget } from '../target.js';
 
 /** AttachmentConfig: whether registries.d turns on sigstore attachments for an image, and which directory said so. */

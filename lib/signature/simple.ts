@@ -1,7 +1,7 @@
 /**
  * Simple signing ("atomic container signature"): the payload containers/image signs, written
  * byte for byte as its json.Marshal writes it, and read back as strictly as its
- * ParanoidUnmarshalJSONObject reads it. Pure: no I/O (the OpenPGP envelope is lib/sign/gpg.ts).
+ * ParanoidUnmarshalJSONObject reads it. Pure: no I/O (the OpenPGP envelope is lib/signature/gpg.ts).
  */
 import { ImgError } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
