@@ -81,7 +81,18 @@ const goRune = (c: string | undefined) => (c === undefined ? 'EOF' : `U+${c.code
 
 function lex(name: string, input: string): Tok[] {
   const toks: Tok[] = [];
-  const lineAt = (p: number) => 1 + (input.slice(0, p).match(/\n/g)?.length ?? 0);
+  const newlines: number[] = [];
+  for (let i = input.indexOf('\n'); i >= 0; i = input.indexOf('\n', i + 1)) newlines.push(i);
+  const lineAt = (p: number) => {
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid]! < p) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
   const fail = (p: number, msg: string): never => {
     throw new TemplateError(`template: ${name}:${lineAt(p)}: ${msg}`);
   };
