@@ -55,6 +55,11 @@ export function wrap(err: unknown, doing: string, ref?: string): ImgError {
   return out;
 }
 
+/** wrapping is `p` with its error wrapped as `wrap` does it: `await wrapping(readFile(f), 'reading the key file')`. */
+export function wrapping<T>(p: Promise<T>, doing: string, ref?: string): Promise<T> {
+  return p.catch((e: unknown) => Promise.reject(wrap(e, doing, ref)));
+}
+
 /** toImgError turns anything thrown into an ImgError; node system errors keep their path in the message. */
 export function toImgError(err: unknown): ImgError {
   if (err instanceof ImgError) return err;

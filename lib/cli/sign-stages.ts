@@ -1,6 +1,6 @@
 /** img-sign's record stages (check, copy, sign --sign-by) as commands: flags in, exit status out. */
 import type { ParsedFlags as ParsedArgs } from './flags.js';
-import { wrap } from '../errors.js';
+import { wrapping } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import { readPassphraseFile } from '../signature/standalone.js';
 import { checkRecord, copyRecordSignatures, signRecord, withGpgSigner } from '../sign/stages.js';
@@ -57,7 +57,7 @@ export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<n
   const keyIdentity = String(flags['sign-by']);
   if (keyIdentity === '') throw usage('--sign-by needs a key fingerprint');
   const pf = flags['passphrase-file'];
-  const passphrase = pf === undefined ? undefined : await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
+  const passphrase = pf === undefined ? undefined : await wrapping(readPassphraseFile(String(pf)), 'reading the passphrase file');
   const { dest } = sides(flags);
   // One record at a time: gpg-agent may have to ask for the passphrase once.
   return withGpgSigner(keyIdentity, passphrase, (signer) =>
@@ -79,7 +79,7 @@ export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): P
   const pf = flags['passphrase-file'];
   // stdin carries the records, so the passphrase cannot be asked for.
   if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --passphrase-file in a pipeline (stdin holds the records)');
-  const passphrase = await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
+  const passphrase = await wrapping(readPassphraseFile(String(pf)), 'reading the passphrase file');
   const signer = sigstoreSigner(await loadSigningKey(keyFile, passphrase));
   const { dest } = sides(flags);
   // One record at a time: records of the same digest append to the same attachment.
