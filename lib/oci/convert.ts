@@ -62,7 +62,7 @@ function convertImage(m: ImageManifest, to: Format, what: string, config?: Descr
     if (m.annotations && Object.keys(m.annotations).length) throw new ImgError('UNSUPPORTED', `${what}: the manifest has annotations, which Docker schema 2 cannot hold`);
     if (m.subject) throw new ImgError('UNSUPPORTED', `${what}: the manifest has a subject, which Docker schema 2 cannot hold`);
     const doc = { schemaVersion: 2, mediaType: MediaType.dockerManifest, config: dockerDesc({ ...m.config, mediaType: MediaType.dockerConfig }), layers: layers.map(dockerDesc) };
-    return { bytes: Buffer.from(JSON.stringify(doc)), mediaType: MediaType.dockerManifest };
+    return { bytes: goJSON(doc), mediaType: MediaType.dockerManifest };
   }
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociManifest };
   if (m.artifactType) doc.artifactType = m.artifactType;
@@ -71,8 +71,8 @@ function convertImage(m: ImageManifest, to: Format, what: string, config?: Descr
   doc.config = ociDesc({ ...m.config, mediaType: MediaType.ociConfig, digest: cfg.digest, size: cfg.size });
   doc.layers = layers.map(ociDesc);
   if (m.subject) doc.subject = ociDesc(m.subject);
-  if (m.annotations) doc.annotations = m.annotations;
-  return { bytes: Buffer.from(JSON.stringify(doc)), mediaType: MediaType.ociManifest };
+  if (m.annotations && Object.keys(m.annotations).length) doc.annotations = goMap(m.annotations);
+  return { bytes: goJSON(doc), mediaType: MediaType.ociManifest };
 }
 
 function convertIndex(m: ImageIndex, to: Format, what: string, children: Map<string, Descriptor>): { bytes: Buffer; mediaType: string } {
@@ -85,11 +85,11 @@ function convertIndex(m: ImageIndex, to: Format, what: string, children: Map<str
   if (to === 'v2s2') {
     if (m.annotations && Object.keys(m.annotations).length) throw new ImgError('UNSUPPORTED', `${what}: the index has annotations, which a Docker manifest list cannot hold`);
     const doc = { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests: manifests.map((d) => ({ ...dockerDesc(d), platform: dockerPlatform(d.platform) })) };
-    return { bytes: Buffer.from(JSON.stringify(doc)), mediaType: MediaType.dockerManifestList };
+    return { bytes: goJSON(doc), mediaType: MediaType.dockerManifestList };
   }
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: manifests.map(ociDesc) };
-  if (m.annotations) doc.annotations = m.annotations;
-  return { bytes: Buffer.from(JSON.stringify(doc)), mediaType: MediaType.ociIndex };
+  if (m.annotations && Object.keys(m.annotations).length) doc.annotations = goMap(m.annotations);
+  return { bytes: goJSON(doc), mediaType: MediaType.ociIndex };
 }
 
 /** dockerDesc orders a descriptor's fields as Docker's Go struct does: mediaType, size, digest, urls. */
@@ -103,7 +103,7 @@ function dockerDesc(d: Descriptor): Record<string, unknown> {
 function ociDesc(d: Descriptor): Record<string, unknown> {
   const out: Record<string, unknown> = { mediaType: d.mediaType, digest: d.digest, size: d.size };
   if (d.urls?.length) out.urls = d.urls;
-  if (d.annotations && Object.keys(d.annotations).length) out.annotations = d.annotations;
+  if (d.annotations && Object.keys(d.annotations).length) out.annotations = goMap(d.annotations);
   if (d.data) out.data = d.data;
   if (d.platform) out.platform = ociPlatform(d.platform);
   if (d.artifactType) out.artifactType = d.artifactType;
@@ -151,17 +151,15 @@ export function ociConfigFromDocker(bytes: Buffer, what: string): Buffer {
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw bad(field);
     return v.length ? v : undefined;
   };
-  const set = (v: unknown, field: string): Record<string, object> | undefined => {
+  const set = (v: unknown, field: string): Map<string, object> | undefined => {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'object' || Array.isArray(v)) throw bad(field);
-    const keys = Object.keys(v).sort();
-    return keys.length ? Object.fromEntries(keys.map((k) => [k, {}])) : undefined;
+    return Object.keys(v).length ? goMap(Object.fromEntries(Object.keys(v).map((k) => [k, {}]))) : undefined;
   };
-  const labels = (v: unknown): Record<string, string> | undefined => {
+  const labels = (v: unknown): Map<string, string> | undefined => {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) throw bad('config.Labels');
-    const keys = Object.keys(v).sort();
-    return keys.length ? Object.fromEntries(keys.map((k) => [k, (v as Record<string, string>)[k]!])) : undefined;
+    return Object.keys(v).length ? goMap(v as Record<string, string>) : undefined;
   };
   const time = (v: unknown, field: string): string | undefined => (v === undefined || v === null ? undefined : goTime(str(v, field) ?? '', what, field));
   const cfg = (c.config ?? {}) as Record<string, unknown>;
@@ -201,7 +199,7 @@ export function ociConfigFromDocker(bytes: Buffer, what: string): Buffer {
     ),
   });
   if (Array.isArray(out.history) && out.history.length === 0) delete out.history;
-  return Buffer.from(goEscape(JSON.stringify(out)), 'utf8');
+  return goJSON(out);
 }
 
 function prune(o: Record<string, unknown>): Record<string, unknown> {
@@ -216,6 +214,35 @@ function goTime(s: string, what: string, field: string): string {
   const frac = (m[2] ?? '').slice(0, 9).replace(/0+$/, '');
   const zone = m[3] === 'Z' || m[3] === 'z' || m[3] === '+00:00' || m[3] === '-00:00' ? 'Z' : m[3];
   return `${m[1]}${frac ? `.${frac}` : ''}${zone}`;
+}
+
+/** goMap marks an object as a Go map, which goJSON writes with its keys sorted. */
+function goMap<T>(o: Record<string, T>): Map<string, T> {
+  return new Map(Object.entries(o));
+}
+
+/**
+ * goJSON writes a value as Go's encoding/json writes the structs containers/image marshals: plain
+ * objects (structs) in their field order without undefined fields, Maps (Go maps) with keys sorted
+ * bytewise (JSON.stringify would put integer-like keys such as "9" and "10" first, in numeric
+ * order), and <, >, & escaped.
+ */
+function goJSON(v: unknown): Buffer {
+  const enc = (x: unknown): string => {
+    if (x instanceof Map) {
+      const keys = [...x.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${enc(x.get(k))}`).join(',')}}`;
+    }
+    if (Array.isArray(x)) return `[${x.map(enc).join(',')}]`;
+    if (x !== null && typeof x === 'object') {
+      return `{${Object.entries(x)
+        .filter(([, y]) => y !== undefined)
+        .map(([k, y]) => `${JSON.stringify(k)}:${enc(y)}`)
+        .join(',')}}`;
+    }
+    return JSON.stringify(x);
+  };
+  return Buffer.from(goEscape(enc(v)), 'utf8');
 }
 
 /** goEscape escapes what Go's encoding/json escapes and JSON.stringify does not. */
