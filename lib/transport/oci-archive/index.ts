@@ -123,7 +123,7 @@ class OciArchiveBuilder {
   private readonly dirs = new Set<string>();
   private entries: Descriptor[] = [];
 
-  constructor(private readonly path: string) {
+  constructor(path: string) {
     this.holder = new SinkHolder(async () => {
       const sink = await TarSink.open(path);
       await sink.addBuffer('oci-layout', LAYOUT_CONTENT);
