@@ -6,18 +6,14 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { ImgError, wrap } from '../../errors.js';
-import { matchesSignedIdentity } from '../../policy/identity.js';
-import type { PolicyImage } from '../../policy/evaluate.js';
-import type { Requirement } from '../../policy/parse.js';
-import { loadPublicKey } from '../../signature/sigstore/keys.js';
-import { digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, verifySigstoreSignature } from '../../signature/sigstore/signature.js';
+import { ImgError, wrap } from '../errors.js';
+import { loadPublicKey } from '../signature/sigstore/keys.js';
+import { digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, verifySigstoreSignature } from '../signature/sigstore/signature.js';
+import { matchesSignedIdentity } from './identity.js';
+import { rejected, type PolicyImage } from './image.js';
+import type { Requirement } from './parse.js';
 
 type SigstoreSigned = Extract<Requirement, { type: 'sigstoreSigned' }>;
-
-function rejected(reason: string): ImgError {
-  return new ImgError('POLICY_DENIED', reason);
-}
 
 async function policyKeys(req: SigstoreSigned): Promise<KeyObject[]> {
   const datas: { pem: Uint8Array; what: string }[] = [];
