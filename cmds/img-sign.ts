@@ -3,7 +3,7 @@ import { wrap } from '../lib/errors.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/signature/standalone.js';
-import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/sign/sigstore/cli.js';
+import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/cli/sigstore.js';
 import { writeFileAtomic } from '../lib/util/fs.js';
 import { runCheck, runCopy, runSignStage, runSigstoreSignStage } from '../lib/cli/sign-stages.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';

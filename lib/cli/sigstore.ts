@@ -4,20 +4,20 @@
  * `verify --sigstore-public-key` on a registry image's `.sig` attachment.
  */
 import { promises as fsp } from 'node:fs';
-import { ImgError, wrap } from '../../errors.js';
-import { readSecret } from '../../cli/prompt.js';
-import { registryOptions } from '../../cli/registry-flags.js';
-import { COMMAND_FLAGS, SIGSTORE_CLI_FLAGS } from '../../cli/command-flags.js';
-import { parseFlags, usage } from '../../cli/run.js';
-import { matchesSignedIdentity } from '../../policy/identity.js';
-import { formatDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../../ref/docker.js';
-import { openTransport, type TransportOptions } from '../../transport/index.js';
-import { writeFileAtomic } from '../../util/fs.js';
-import { invalidSignature } from '../../signature/simple.js';
-import { readPassphraseFile } from '../../signature/standalone.js';
-import { generateKeyPair, loadPrivateKey, loadPublicKey } from '../../signature/sigstore/keys.js';
-import { dockerImageArg, getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
-import { createSigstoreSignature, digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, signatureIdentity, verifySigstoreSignature } from '../../signature/sigstore/signature.js';
+import { ImgError, wrap } from '../errors.js';
+import { readSecret } from './prompt.js';
+import { registryOptions } from './registry-flags.js';
+import { COMMAND_FLAGS, SIGSTORE_CLI_FLAGS } from './command-flags.js';
+import { parseFlags, usage } from './run.js';
+import { matchesSignedIdentity } from '../policy/identity.js';
+import { formatDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../ref/docker.js';
+import { openTransport, type TransportOptions } from '../transport/index.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { invalidSignature } from '../signature/simple.js';
+import { readPassphraseFile } from '../signature/standalone.js';
+import { generateKeyPair, loadPrivateKey, loadPublicKey } from '../signature/sigstore/keys.js';
+import { dockerImageArg, getSigstoreSignatures, putSigstoreSignatures } from '../sign/sigstore/registry.js';
+import { createSigstoreSignature, digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, signatureIdentity, verifySigstoreSignature } from '../signature/sigstore/signature.js';
 
 export const SIGSTORE_HELP = `       img-sign keygen --output-prefix PREFIX [--passphrase-file FILE]
        img-sign sign --sigstore-private-key FILE [--passphrase-file FILE] [--sign-identity REF] DOCKER-REF
