@@ -1,6 +1,7 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
-import { processRecords, records, requireString } from '../lib/cli/records.js';
+import { processRecords, records } from '../lib/cli/records.js';
+import { requireString } from '../lib/oci/record.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
 import { destinationFor } from '../lib/ref/dest.js';
 

@@ -1,4 +1,4 @@
-import { ImgError, toImgError } from '../errors.js';
+import { toImgError } from '../errors.js';
 import type { ImageRecord } from '../oci/record.js';
 import { readLines, RecordWriter } from '../stream/ndjson.js';
 import { usage } from './run.js';
@@ -56,13 +56,6 @@ export async function processRecords(
     if (out.closed) break;
   }
   return failed ? 1 : 0;
-}
-
-/** requireString reads a string field of a record, or fails naming the field. */
-export function requireString(r: ImageRecord, field: string): string {
-  const v = r[field];
-  if (typeof v !== 'string' || v === '') throw new ImgError('RECORD_INVALID', `record has no "${field}" field${typeof r.ref === 'string' ? ` (ref ${r.ref})` : ''}`);
-  return v;
 }
 
 /**

@@ -21,6 +21,13 @@ export interface ImageRecord {
   [field: string]: unknown;
 }
 
+/** requireString reads a string field of a record, or fails naming the field. */
+export function requireString(r: ImageRecord, field: string): string {
+  const v = r[field];
+  if (typeof v !== 'string' || v === '') throw new ImgError('RECORD_INVALID', `record has no "${field}" field${typeof r.ref === 'string' ? ` (ref ${r.ref})` : ''}`);
+  return v;
+}
+
 /**
  * manifestOfRecord gives the manifest bytes a record stands for: `raw` byte for byte, unless the
  * record's `manifest` was edited (it no longer equals the parsed raw), in which case the edited

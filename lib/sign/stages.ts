@@ -8,13 +8,12 @@
  */
 import { ImgError, wrap } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
-import type { ImageRecord } from '../oci/record.js';
+import { requireString, type ImageRecord } from '../oci/record.js';
 import { checkPolicy } from '../policy/evaluate.js';
 import { imageScopes } from '../policy/load.js';
 import type { Policy } from '../policy/parse.js';
 import { imageDockerReference, requirementsFor } from '../policy/scope.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
-import { requireString } from '../cli/records.js';
 import { manifestAt } from '../image/manifests.js';
 import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';

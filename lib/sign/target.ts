@@ -1,9 +1,8 @@
 import { ImgError, wrap } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
-import type { ImageRecord } from '../oci/record.js';
+import { requireString, type ImageRecord } from '../oci/record.js';
 import { formatDockerRef, parseDockerRef, withDefaultTag } from '../ref/docker.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
-import { requireString } from '../cli/records.js';
 import { openTransport, type TransportOptions } from '../transport/index.js';
 
 /** SigningTarget: the destination image a record's signature is made for. */
