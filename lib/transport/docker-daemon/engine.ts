@@ -13,6 +13,7 @@ export const MAX_API_VERSION = '1.41';
 const MIN_API_VERSION = '1.24';
 const PING_TIMEOUT_MS = 30_000;
 const MAX_ERROR_BODY = 64 * 1024;
+const MAX_JSON = 16 * 1024 * 1024;
 
 /** compareVersions compares "1.41"-style versions numerically. */
 function compareVersions(a: string, b: string): number {
@@ -127,6 +128,21 @@ export class Engine {
     if (res.statusCode === 404 && notFound) throw notFound(await engineMessage(res));
     if (res.statusCode !== 200) throw await engineError(res, this.ep, what);
     return res;
+  }
+
+  /** getJSON is get for a small JSON answer (at most 16 MiB), parsed. */
+  async getJSON(path: string, what: string, notFound?: (message: string) => ImgError): Promise<unknown> {
+    const res = await this.get(path, what, notFound);
+    let body = '';
+    for await (const chunk of res) {
+      body += (chunk as Buffer).toString('utf8');
+      if (body.length > MAX_JSON) throw new ImgError('TOO_LARGE', `the Docker engine at ${this.ep.host} answered ${what} with over ${MAX_JSON} bytes`);
+    }
+    try {
+      return JSON.parse(body);
+    } catch {
+      throw new ImgError('HTTP', `the Docker engine at ${this.ep.host} answered ${what} with text that is not JSON: ${JSON.stringify(body.slice(0, 200))}`);
+    }
   }
 
   /**

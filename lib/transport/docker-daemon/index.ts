@@ -77,16 +77,25 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     return p;
   }
 
-  /** save streams the engine's `docker save` of the image into a temp file and opens it as a docker archive. */
+  /**
+   * save streams the engine's `docker save` of the image into a temp file and opens it as a docker
+   * archive. The name is looked up first (GET /images/{name}/json: a missing image is a 404 there,
+   * where a save can answer 500) and the image is saved by its ID, so that a tag moved meanwhile
+   * cannot mix two images.
+   */
   private async save(): Promise<DockerArchiveTransport> {
     const engine = this.engine();
     const host = engine.ep.host;
-    const what = this.apiName();
-    const res = await engine.get(
-      `/images/${what}/get`,
-      `to save ${what}`,
-      (said) => new ImgError('MANIFEST_UNKNOWN', `the Docker engine at ${host} has no image ${what} (${said}); docker images lists what it has, docker pull fetches one`, { status: 404 }),
-    );
+    const name = this.apiName();
+    const info = (await engine.getJSON(
+      `/images/${name}/json`,
+      `to look up ${name}`,
+      (said) => new ImgError('MANIFEST_UNKNOWN', `the Docker engine at ${host} has no image ${name} (${said}); docker images lists what it has, docker pull fetches one`, { status: 404 }),
+    )) as { Id?: unknown };
+    if (typeof info?.Id !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(info.Id)) throw new ImgError('HTTP', `the Docker engine at ${host} gave no image ID for ${name}`);
+    const id = info.Id;
+    const what = name === id ? id : `${name} (image ${id})`;
+    const res = await engine.get(`/images/${id}/get`, `to save ${what}`);
     const path = tempPathIn(tmpdir(), 'docker-save.tar');
     removeAtExit(path);
     try {
@@ -106,9 +115,7 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     } catch (e) {
       throw this.relabel(e, path, `the Docker engine at ${host} saved ${what} as an archive imgpipe cannot read: `);
     }
-    if (this.ref.id !== undefined && config !== this.ref.id) {
-      throw new ImgError('DIGEST_MISMATCH', `asked the Docker engine at ${host} for image ${this.ref.id}, it saved image ${String(config)}`);
-    }
+    if (config !== id) throw new ImgError('DIGEST_MISMATCH', `asked the Docker engine at ${host} for image ${id}, it saved image ${String(config)}`);
     return archive;
   }
 
@@ -183,7 +190,7 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     const w: NonNullable<DockerDaemonTransport['writer']> = (this.writer ??= {
       builder: new DockerArchiveBuilder(`${ep.host}`, this.name, async () => {
         w.load = await openLoad(engine, this.name);
-        return TarSink.onStream(`(docker load into ${ep.host})`, w.load);
+        return TarSink.onStream(this.name, w.load);
       }),
     });
     const served = await w.builder.addImage(image.manifest, source, tag);

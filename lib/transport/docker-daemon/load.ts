@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { Writable } from 'node:stream';
 import { ImgError } from '../../errors.js';
 import type { SinkOutput } from '../archive/sink.js';
-import { engineError, type Engine } from './engine.js';
+import { connectError, engineError, type Engine } from './engine.js';
 
 /** The load answer is a few JSON lines per image; more than this is not an answer to read. */
 const MAX_ANSWER = 4 * 1024 * 1024;
@@ -17,24 +18,53 @@ export async function openLoad(engine: Engine, target: string): Promise<SinkOutp
   const { req, response } = await engine.post('/images/load?quiet=1', { 'content-type': 'application/x-tar' });
   const loaded: string[] = [];
   const answer = response.then(async (res) => {
-    if (res.statusCode !== 200) throw await engineError(res, engine.ep, `loading ${target} (POST /images/load)`);
+    if (res.statusCode !== 200) throw await engineError(res, engine.ep, 'the load (POST /images/load)');
     loaded.push(...(await readMessages(res, engine, target)));
+  });
+  answer.catch(() => undefined);
+  // The body goes through a stream of our own, so that a write refused because the engine answered
+  // early (an error, then a closed connection: EPIPE) fails with the engine's reason.
+  const body = new Writable({
+    write(chunk, _enc, cb) {
+      if (req.write(chunk)) cb();
+      else req.once('drain', () => cb());
+    },
+    final(cb) {
+      req.end(() => cb());
+    },
+    // Destroyed after final() too (autoDestroy): only an error cuts the request.
+    destroy(err, cb) {
+      if (err && !req.destroyed) req.destroy(err);
+      cb(err);
+    },
+  });
+  req.on('error', (e) => {
+    void reason(answer, e, engine).then((why) => body.destroy(why));
   });
   // An engine that answers with an error before the body is sent refuses it: stop sending, with its reason.
   answer.catch((e) => {
-    if (!req.writableEnded) req.destroy(e);
+    if (!body.writableFinished) body.destroy(e);
   });
   return {
-    stream: req,
+    stream: body,
     commit: async () => {
-      await new Promise<void>((res) => req.end(() => res()));
+      await new Promise<void>((res, rej) => {
+        body.end(() => res());
+        body.once('error', rej);
+      });
       await answer;
     },
     abort: async () => {
-      if (!req.destroyed) req.destroy(new ImgError('IO', `loading ${target} was given up`));
+      if (!body.destroyed) body.destroy(new ImgError('IO', `loading ${target} was given up`));
     },
     loaded: () => loaded,
   };
+}
+
+/** reason is why the request failed: the engine's answer when it gave one (waited for briefly), else the connection error. */
+async function reason(answer: Promise<void>, e: Error, engine: Engine): Promise<ImgError> {
+  const said = await Promise.race([answer.then(() => undefined, (err: unknown) => err), new Promise((r) => setTimeout(() => r(undefined), 2000))]);
+  return said instanceof ImgError ? said : connectError(e, engine.ep);
 }
 
 /** readMessages reads the engine's JSON message stream (one object per line) and throws on an error message. */
@@ -54,7 +84,7 @@ async function readMessages(res: IncomingMessage, engine: Engine, target: string
       throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} answered the load of ${target} with a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`);
     }
     const error = typeof m.errorDetail?.message === 'string' ? m.errorDetail.message : typeof m.error === 'string' ? m.error : undefined;
-    if (error !== undefined) throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} could not load the image, which was not loaded: ${error.replace(/\s*\n\s*/g, ' ').trim()}`);
+    if (error !== undefined) throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} refused the image (nothing was loaded): ${error.replace(/\s*\n\s*/g, ' ').trim()}`);
     const said = typeof m.stream === 'string' ? m.stream : typeof m.status === 'string' ? m.status : '';
     if (said.trim() !== '') lines.push(said.trim());
   }
