@@ -3,7 +3,7 @@
  * as containers/image's requirementsForImageRef with each transport's PolicyConfigurationIdentity
  * and PolicyConfigurationNamespaces. Pure: paths must be resolved beforehand (load.ts).
  */
-import { repositoryOf, type DockerRef } from '../ref/docker.js';
+import { dockerIdentity, dockerNamespaces, type DockerRef } from '../ref/docker.js';
 import type { ImageRef } from '../ref/index.js';
 import type { Policy, Requirement } from './parse.js';
 
@@ -12,33 +12,6 @@ export interface PolicyScopes {
   transport: string;
   identity: string;
   namespaces: string[];
-}
-
-/** dockerIdentity is NAME:TAG or NAME@DIGEST (the digest wins when both are given, as it is what is fetched). */
-export function dockerIdentity(r: DockerRef): string {
-  return r.digest !== undefined ? `${repositoryOf(r)}@${r.digest}` : `${repositoryOf(r)}:${r.tag ?? 'latest'}`;
-}
-
-/**
- * dockerNamespaces lists host/ns/repo, host/ns, host, then wildcard domains: for
- * registry.example.com:5000/a/b that is …/a/b, …/a, registry.example.com:5000, *.example.com, *.com.
- */
-export function dockerNamespaces(r: DockerRef): string[] {
-  const out: string[] = [];
-  let name = repositoryOf(r);
-  for (;;) {
-    out.push(name);
-    const slash = name.lastIndexOf('/');
-    if (slash === -1) break;
-    name = name.slice(0, slash);
-  }
-  const colon = name.indexOf(':');
-  if (colon !== -1) name = name.slice(0, colon);
-  for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.')) {
-    name = name.slice(dot + 1);
-    out.push(`*.${name}`);
-  }
-  return out;
 }
 
 /** pathParents lists /a/b, /a for /a/b/c (never "/", which is the "" default's job). */

@@ -112,3 +112,35 @@ export function familiarDockerRef(r: DockerRef): string {
   }
   return `${name}${r.tag !== undefined ? `:${r.tag}` : ''}${r.digest !== undefined ? `@${r.digest}` : ''}`;
 }
+
+/**
+ * dockerIdentity is a docker reference's own scope in policy.json and registries.d (containers/image's
+ * PolicyConfigurationIdentity): NAME:TAG or NAME@DIGEST (the digest wins when both are given, as it
+ * is what is fetched).
+ */
+export function dockerIdentity(r: DockerRef): string {
+  return r.digest !== undefined ? `${repositoryOf(r)}@${r.digest}` : `${repositoryOf(r)}:${r.tag ?? 'latest'}`;
+}
+
+/**
+ * dockerNamespaces lists its parent scopes (PolicyConfigurationNamespaces): host/ns/repo, host/ns,
+ * host, then wildcard domains: for
+ * registry.example.com:5000/a/b that is …/a/b, …/a, registry.example.com:5000, *.example.com, *.com.
+ */
+export function dockerNamespaces(r: DockerRef): string[] {
+  const out: string[] = [];
+  let name = repositoryOf(r);
+  for (;;) {
+    out.push(name);
+    const slash = name.lastIndexOf('/');
+    if (slash === -1) break;
+    name = name.slice(0, slash);
+  }
+  const colon = name.indexOf(':');
+  if (colon !== -1) name = name.slice(0, colon);
+  for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.')) {
+    name = name.slice(dot + 1);
+    out.push(`*.${name}`);
+  }
+  return out;
+}

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { caught } from '../helpers/errors.js';
 import { tempDir } from '../helpers/run.js';
-import { parseDockerRef } from '../../lib/ref/docker.js';
+import { dockerNamespaces, parseDockerRef } from '../../lib/ref/docker.js';
 import { parseRef } from '../../lib/ref/index.js';
 import { isValidRemapPrefix, matchesSignedIdentity, remapPrefixMatches, remapReference, type SignedIdentity } from '../../lib/policy/identity.js';
 import { parsePolicy, type Requirement } from '../../lib/policy/parse.js';
-import { dockerNamespaces, imageDockerReference, policyScopes, requirementsFor } from '../../lib/policy/scope.js';
+import { imageDockerReference, policyScopes, requirementsFor } from '../../lib/policy/scope.js';
 import { imageScopes, policyPath, resolveExplicitPath } from '../../lib/policy/load.js';
 import { formatDockerRef } from '../../lib/ref/docker.js';
 

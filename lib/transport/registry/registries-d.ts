@@ -12,8 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ImgError } from '../../errors.js';
-import { type DockerRef } from '../../ref/docker.js';
-import { dockerIdentity, dockerNamespaces } from '../../policy/scope.js';
+import { dockerIdentity, dockerNamespaces, type DockerRef } from '../../ref/docker.js';
 
 export const SYSTEM_REGISTRIES_D = '/etc/containers/registries.d';
 
