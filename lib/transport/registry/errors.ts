@@ -1,6 +1,6 @@
+import type { Readable } from 'node:stream';
 import { ImgError, type ErrorCode } from '../../errors.js';
 import { readCapped } from '../../stream/verify.js';
-import type { Res } from './client.js';
 
 const MAX_ERROR_BODY = 1024 * 1024;
 
@@ -22,8 +22,11 @@ const CODES: Record<string, ErrorCode> = {
   TOOMANYREQUESTS: 'HTTP',
 };
 
-/** registryError turns an unexpected response into one typed error with the registry's own message. */
-export async function registryError(res: Res, domain: string): Promise<ImgError> {
+/**
+ * registryError turns an unexpected response into one typed error with the registry's own message.
+ * It takes what it reads of the client's response (client.ts's Res), so this module imports no client.
+ */
+export async function registryError(res: { statusCode: number; body: Readable }, domain: string): Promise<ImgError> {
   let detail = '';
   let code: ErrorCode | undefined;
   try {
