@@ -1,6 +1,10 @@
+/**
+ * img-login's and img-logout's auth.json side: the key a login is stored under, and logout. The
+ * login itself checks the credentials with the registry first, so it is in the registry transport
+ * (lib/transport/registry/login.ts), above this layer.
+ */
 import { ImgError } from '../errors.js';
-import { RegistryClient, type RegistryOptions } from '../transport/registry/client.js';
-import { normaliseKey, removeCredentials, storeCredentials, writableAuthFile } from './credentials.js';
+import { normaliseKey, removeCredentials, writableAuthFile } from './credentials.js';
 
 /** loginKey is the auth.json key for what the user logs in to: a host, or host/namespace. */
 export function loginKey(arg: string): string {
@@ -9,20 +13,6 @@ export function loginKey(arg: string): string {
     throw new ImgError('REF_INVALID', `invalid registry ${JSON.stringify(arg)}: expected HOST[:PORT][/NAMESPACE]`);
   }
   return key;
-}
-
-/**
- * login checks username and password against the registry (the token or basic flow on /v2/), and
- * only then stores them in the auth file. Returns the file written.
- */
-export async function login(key: string, username: string, password: string, opts: RegistryOptions & { authfile?: string }): Promise<string> {
-  const host = key.split('/')[0]!;
-  const client = new RegistryClient(host, { ...opts, credentials: { username, password } });
-  const res = await client.request({ method: 'GET', path: '/v2/', scopes: [], ok: [200], what: `logging in to ${host}` });
-  await res.body.dump();
-  const file = writableAuthFile(opts.authfile);
-  await storeCredentials(file, key, username, password);
-  return file;
 }
 
 /** logout removes stored credentials for key (or every one with key undefined); false when there were none. */
