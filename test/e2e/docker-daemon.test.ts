@@ -6,14 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { writeDirImage } from '../helpers/fixtures.js';
 import { must, umociImage } from '../helpers/images.js';
-import { startRegistry, type Registry } from '../helpers/registry.js';
+import { makePki } from '../helpers/pki.js';
+import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
 import { exec, records, ROOT, tempDir } from '../helpers/run.js';
 import { sandbox, type Sandbox } from '../helpers/sandbox.js';
 
@@ -26,6 +27,10 @@ let s: Sandbox;
 /** The source images in the registry: an OCI image (umoci, gzip layers) and its Docker schema 2 copy. */
 let SRC: string;
 let SRC_V2: string;
+/** --cert-dir for the engine's TLS port: ca.pem, cert.pem and key.pem, as docker's and skopeo's; one with ca.pem only; one with the client certificate only. */
+let TLS_DIR: string;
+let CA_ONLY: string;
+let CLIENT_ONLY: string;
 
 /** inspectImage is what `docker inspect` says of an image: its ID and RootFS layers (diff IDs). */
 async function inspectImage(name: string): Promise<{ Id: string; RootFS: { Layers: string[] }; RepoTags: string[] }> {
@@ -55,7 +60,18 @@ const tmpLeft = () => readdirSync(s.env.TMPDIR!).filter((n) => n.startsWith('.im
 beforeAll(async () => {
   if (why) return;
   s = sandbox(work);
-  [d, reg] = await Promise.all([startDockerd(), startRegistry()]);
+  const pki = makePki(join(work, 'pki'));
+  const dirWith = (name: string, files: [string, string][]) => {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    for (const [from, to] of files) copyFileSync(from, join(dir, to));
+    return dir;
+  };
+  TLS_DIR = dirWith('daemon-certs', [[pki.caCert, 'ca.pem'], [pki.clientCert, 'cert.pem'], [pki.clientKey, 'key.pem']]);
+  CA_ONLY = dirWith('daemon-ca', [[pki.caCert, 'ca.pem']]);
+  CLIENT_ONLY = dirWith('daemon-client', [[pki.clientCert, 'cert.pem'], [pki.clientKey, 'key.pem']]);
+  const tls = { port: await freePort(), ca: pki.caCert, cert: pki.serverCert, key: pki.serverKey };
+  [d, reg] = await Promise.all([startDockerd({ tls }), startRegistry()]);
   const L = join(work, 'layout');
   await umociImage(work, L, 'app');
   SRC = `${reg.host}/src/app:1`;
@@ -175,6 +191,27 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
     expect(ex.status, ex.stderr).toBe(0);
     expect(ex.stderr).toMatch(new RegExp(`img-manifest get docker-daemon:docker.io/a/b:1 .*--daemon-host=${d.host.replace(/[/.]/g, '\\$&')}`));
     expect(ex.stderr).toContain('--dest-daemon-host=unix:///elsewhere.sock');
+  });
+
+  it('tcp:// with TLS: ca.pem, cert.pem and key.pem from --cert-dir (--src-cert-dir, --dest-cert-dir), as skopeo', async () => {
+    const tcp = d.tcpHost!;
+    const ours = await img('img-manifest', ['get', '--raw', '--daemon-host', tcp, '--cert-dir', TLS_DIR, 'docker-daemon:imgpipe/app:oci']);
+    expect(ours.status, ours.stderr).toBe(0);
+    const theirs = await s.sk(['inspect', '--raw', '--daemon-host', tcp, '--cert-dir', TLS_DIR, 'docker-daemon:imgpipe/app:oci']);
+    expect(ours.stdout).toBe(theirs.stdout);
+    // --tls-verify=false: the server's certificate is not checked (the engine still wants the client's).
+    const unverified = await img('img-manifest', ['get', '--raw', '--daemon-host', tcp, '--cert-dir', CLIENT_ONLY, '--tls-verify=false', 'docker-daemon:imgpipe/app:oci']);
+    expect(unverified.status, unverified.stderr).toBe(0);
+    const copy = await img('img-copy', ['--src-daemon-host', tcp, '--src-cert-dir', TLS_DIR, '--dest-daemon-host', tcp, '--dest-cert-dir', TLS_DIR, 'docker-daemon:imgpipe/app:oci', 'docker-daemon:over/tls:1']);
+    expect(copy.status, copy.stderr).toBe(0);
+    expect((await inspectImage('over/tls:1')).Id).toBe((await inspectImage('imgpipe/app:oci')).Id);
+    // Without the CA the engine's certificate is not trusted; without a client certificate the engine refuses.
+    const untrusted = await img('img-manifest', ['get', '--raw', '--daemon-host', tcp, 'docker-daemon:imgpipe/app:oci']);
+    expect(untrusted.status).toBe(1);
+    oneLine(untrusted.stderr, tcp, 'docker-daemon:docker.io/imgpipe/app:oci', 'TLS', '--cert-dir');
+    const noClient = await img('img-manifest', ['get', '--raw', '--daemon-host', tcp, '--cert-dir', CA_ONLY, 'docker-daemon:imgpipe/app:oci']);
+    expect(noClient.status).toBe(1);
+    oneLine(noClient.stderr, tcp, 'cert.pem');
   });
 
   describe('bad input: one line naming the engine and the reference and what to do, exit 1, nothing half-loaded', () => {

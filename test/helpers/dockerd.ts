@@ -15,6 +15,8 @@ import { exec, have, type Result } from './run.js';
 export interface Dockerd {
   /** unix:///…/d.sock */
   host: string;
+  /** with the tls option: tcp://127.0.0.1:PORT, where the engine wants TLS and a client certificate its CA signed */
+  tcpHost?: string;
   socket: string;
   dir: string;
   /** env for the docker CLI and for tests: DOCKER_HOST=host */
@@ -82,7 +84,15 @@ function ping(socket: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startDockerd(timeoutMs = 60_000): Promise<Dockerd> {
+export interface DockerdOptions {
+  /** how long to wait for /_ping (default 60 s) */
+  timeoutMs?: number;
+  /** also listen on tcp://127.0.0.1:port with TLS (dockerd --tlsverify: a client certificate signed by ca is required) */
+  tls?: { port: number; ca: string; cert: string; key: string };
+}
+
+export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const why = dockerdUnavailable();
   if (why) throw new Error(`startDockerd: ${why}`);
   hook();
@@ -103,6 +113,9 @@ export async function startDockerd(timeoutMs = 60_000): Promise<Dockerd> {
     '--containerd-namespace', ns,
     '--containerd-plugins-namespace', `${ns}-plugins`,
   ];
+  if (opts.tls) {
+    args.push('--host', `tcp://127.0.0.1:${opts.tls.port}`, '--tlsverify', '--tlscacert', opts.tls.ca, '--tlscert', opts.tls.cert, '--tlskey', opts.tls.key);
+  }
   const child = spawn('dockerd', args, { stdio: ['ignore', out, out] });
   closeSync(out);
   const logs = () => {
@@ -147,7 +160,8 @@ export async function startDockerd(timeoutMs = 60_000): Promise<Dockerd> {
     if (await ping(socket)) {
       const host = `unix://${socket}`;
       const env = { DOCKER_HOST: host };
-      return { host, socket, dir, env, docker: (a) => exec('docker', a, undefined, env), stop, logs };
+      const tcpHost = opts.tls ? { tcpHost: `tcp://127.0.0.1:${opts.tls.port}` } : {};
+      return { host, ...tcpHost, socket, dir, env, docker: (a) => exec('docker', a, undefined, env), stop, logs };
     }
     await sleep(100);
   }
