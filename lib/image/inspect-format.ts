@@ -7,7 +7,6 @@
 import { ImgError } from '../errors.js';
 import { BOOL, DIGEST, EMPTY_STRUCT, IFACE, INT64, STRING, TIME, jsonDecode, jsonEncode, jsonIndent, mapOf, parseTime, ptrTo, sliceOf, struct, val, type TypedVal } from './govalue.js';
 import { BUILTINS, REPORT_FUNCS, TemplateError, executeTemplate, parseTemplate, type Template } from './gotemplate.js';
-import type { InspectOutput } from './inspect.js';
 
 const STRINGS = sliceOf(STRING);
 const LABELS = mapOf(STRING, STRING);
@@ -19,6 +18,21 @@ const INSPECT_LAYER = struct('types.ImageInspectLayer', [
   ['Size', INT64],
   ['Annotations', LABELS],
 ]);
+
+/** What `skopeo inspect` prints (key for key, and LayersData, which skopeo 1.9 lacks; its Go type is INSPECT_OUTPUT below). */
+export interface InspectOutput {
+  Name?: string;
+  Digest: string;
+  RepoTags: string[] | null;
+  Created: string | null;
+  DockerVersion: string;
+  Labels: Record<string, string> | null;
+  Architecture: string;
+  Os: string;
+  Layers: string[];
+  LayersData: { MIMEType: string; Digest: string; Size: number; Annotations: Record<string, string> | null }[];
+  Env: string[] | null;
+}
 
 /**
  * skopeo's inspect.Output. skopeo 1.9.3's has no LayersData (later ones have, after Layers); it is

@@ -5,7 +5,7 @@ import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { canListTags, dockerNameOf } from '../transport/capabilities.js';
 import { MediaType } from '../oci/mediatype.js';
-import { compileFormat, configJSON, configValue, inspectJSON, inspectValue, isJSONFormat, renderFormat } from './inspect-format.js';
+import { compileFormat, configJSON, configValue, inspectJSON, inspectValue, isJSONFormat, renderFormat, type InspectOutput } from './inspect-format.js';
 
 /** Image configs are read whole; larger ones are refused. */
 const MAX_CONFIG_SIZE = 16 * 1024 * 1024;
@@ -16,20 +16,8 @@ export interface InspectOptions {
   warn?: (line: string) => void;
 }
 
-/** What `skopeo inspect` prints (key for key, and LayersData, which skopeo 1.9 lacks; see INSPECT_OUTPUT in inspect-format.ts). */
-export interface InspectOutput {
-  Name?: string;
-  Digest: string;
-  RepoTags: string[] | null;
-  Created: string | null;
-  DockerVersion: string;
-  Labels: Record<string, string> | null;
-  Architecture: string;
-  Os: string;
-  Layers: string[];
-  LayersData: { MIMEType: string; Digest: string; Size: number; Annotations: Record<string, string> | null }[];
-  Env: string[] | null;
-}
+/** InspectOutput is what `skopeo inspect` prints (defined beside its Go type in inspect-format.ts, which renders it). */
+export type { InspectOutput };
 
 /** hostPlatform is the platform skopeo would pick from an index on this machine. */
 export function hostPlatform(): Platform {
