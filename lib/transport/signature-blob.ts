@@ -4,7 +4,7 @@
  * bytes (recognised by its first byte); any other kind is a zero byte, the format name, a newline
  * and the format's data. A sigstore signature's data is Go's json.Marshal of
  * {mimeType, payload (base64), annotations (keys sorted)}. No I/O. It lives with the transports,
- * below the signature formats, because dir: keeps signatures in this form (docs/decisions.md 16).
+ * below the signature formats, because dir: keeps signatures in this form (docs/decisions.md 17).
  */
 import { ImgError } from '../errors.js';
 import { goString } from '../util/gostring.js';
