@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImgError } from '../errors.js';
+import { forgetAtExit, removeAtExit } from '../util/fs.js';
 import { readLines } from '../stream/ndjson.js';
 import type { ImageRecord } from '../oci/record.js';
 
@@ -34,15 +38,37 @@ export function describe(stages: Stage[]): string {
  * stage reads our stdin; with `stdout: 'inherit'` the last stage writes straight to our stdout (raw
  * bytes, e.g. an archive to /dev/stdout) and `onRecord` sees nothing. Resolves with the exit
  * status: the first non-zero status of any stage, as with pipefail.
+ *
+ * The stages share a temp directory, IMGPIPE_SPOOL_DIR, removed when they are done (and at exit):
+ * a stage that has to spool what it reads (a Docker engine's image save) leaves it there under a
+ * name of its content, and the next stage reading the same thing reads that copy.
  */
 export async function runPipeline(
   stages: Stage[],
   opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' } = {},
 ): Promise<number> {
   const here = fileURLToPath(new URL('.', import.meta.url));
+  const spool = mkdtempSync(join(tmpdir(), 'imgpipe-spool-'));
+  removeAtExit(spool);
+  try {
+    return await run(stages, opts, here, spool);
+  } finally {
+    rmSync(spool, { recursive: true, force: true });
+    forgetAtExit(spool);
+  }
+}
+
+async function run(
+  stages: Stage[],
+  opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' },
+  here: string,
+  spool: string,
+): Promise<number> {
   const children: ChildProcess[] = [];
+  const env = { ...process.env, IMGPIPE_SPOOL_DIR: spool };
   for (const [i, s] of stages.entries()) {
     const child = spawn(process.execPath, [`${here}${s.command}.mjs`, ...s.args], {
+      env,
       stdio: [i === 0 ? (opts.stdin ?? 'ignore') : 'pipe', i === stages.length - 1 && opts.stdout === 'inherit' ? 'inherit' : 'pipe', 'inherit'],
     });
     if (i > 0) {

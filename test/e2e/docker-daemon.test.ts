@@ -193,6 +193,33 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
     expect(ex.stderr).toContain('--dest-daemon-host=unix:///elsewhere.sock');
   });
 
+  it('img-copy saves the image once: its stages share the spooled save (IMGPIPE_SPOOL_DIR), removed at the end', async () => {
+    // A counting proxy in front of the engine's socket.
+    const sock = join(work, 'count.sock');
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const up = http.request({ socketPath: d.socket, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(sock, r));
+    try {
+      for (const dest of [`docker://${reg.host}/once/app:1`, `dir:${join(work, 'once-dir')}`]) {
+        seen.length = 0;
+        const r = await img('img-copy', ['--src-daemon-host', `unix://${sock}`, '--dest-tls-verify=false', 'docker-daemon:imgpipe/app:oci', dest]);
+        expect(r.status, r.stderr).toBe(0);
+        expect(seen.filter((x) => x.endsWith('/get')), seen.join('\n')).toHaveLength(1);
+      }
+    } finally {
+      proxy.close();
+    }
+    expect(readdirSync(s.env.TMPDIR!).filter((n) => n.startsWith('imgpipe-spool-'))).toEqual([]);
+  });
+
   it('tcp:// with TLS: ca.pem, cert.pem and key.pem from --cert-dir (--src-cert-dir, --dest-cert-dir), as skopeo', async () => {
     const tcp = d.tcpHost!;
     const ours = await img('img-manifest', ['get', '--raw', '--daemon-host', tcp, '--cert-dir', TLS_DIR, 'docker-daemon:imgpipe/app:oci']);

@@ -1,5 +1,7 @@
-import { createWriteStream, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImgError, toImgError } from '../../errors.js';
@@ -81,7 +83,9 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
    * save streams the engine's `docker save` of the image into a temp file and opens it as a docker
    * archive. The name is looked up first (GET /images/{name}/json: a missing image is a 404 there,
    * where a save can answer 500) and the image is saved by its ID, so that a tag moved meanwhile
-   * cannot mix two images.
+   * cannot mix two images. In a pipeline run by img-copy (IMGPIPE_SPOOL_DIR, lib/cli/pipeline.ts)
+   * the save is kept there under a name of the engine and image ID, and the stages after the first
+   * read that copy instead of saving the image again.
    */
   private async save(): Promise<DockerArchiveTransport> {
     const engine = this.engine();
@@ -95,17 +99,31 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     if (typeof info?.Id !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(info.Id)) throw new ImgError('HTTP', `the Docker engine at ${host} gave no image ID for ${name}`);
     const id = info.Id;
     const what = name === id ? id : `${name} (image ${id})`;
-    const res = await engine.get(`/images/${id}/get`, `to save ${what}`);
-    const path = tempPathIn(tmpdir(), 'docker-save.tar');
-    removeAtExit(path);
-    try {
-      await pipeline(res, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
-    } catch (e) {
-      rmSync(path, { force: true });
-      forgetAtExit(path);
-      const sys = (e as NodeJS.ErrnoException).syscall;
-      // A failed write (ENOSPC) is the temp file's; anything else is the engine's connection.
-      throw sys === 'write' || sys === 'open' ? new ImgError('IO', `spooling ${what} from the Docker engine at ${host} into ${tmpdir()} ($TMPDIR): ${toImgError(e).message}`) : connectError(e, engine.ep);
+    const shared = process.env.IMGPIPE_SPOOL_DIR;
+    const kept = shared ? join(shared, `docker-save-${createHash('sha256').update(`${host}\0${id}`).digest('hex').slice(0, 32)}.tar`) : undefined;
+    let path: string;
+    if (kept !== undefined && (await fsp.stat(kept).catch(() => undefined))?.isFile()) {
+      path = kept;
+    } else {
+      const dir = shared ?? tmpdir();
+      const res = await engine.get(`/images/${id}/get`, `to save ${what}`);
+      path = tempPathIn(dir, 'docker-save.tar');
+      removeAtExit(path);
+      try {
+        await pipeline(res, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      } catch (e) {
+        rmSync(path, { force: true });
+        forgetAtExit(path);
+        const sys = (e as NodeJS.ErrnoException).syscall;
+        // A failed write (ENOSPC) is the temp file's; anything else is the engine's connection.
+        throw sys === 'write' || sys === 'open' ? new ImgError('IO', `spooling ${what} from the Docker engine at ${host} into ${dir}: ${toImgError(e).message}`) : connectError(e, engine.ep);
+      }
+      if (kept !== undefined) {
+        // Complete: under its name for the stages after this one (the pipeline removes the directory).
+        await fsp.rename(path, kept);
+        forgetAtExit(path);
+        path = kept;
+      }
     }
     const archive = new DockerArchiveTransport({ transport: 'docker-archive', path });
     let config: string | undefined;
