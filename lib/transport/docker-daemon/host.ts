@@ -1,15 +1,13 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ImgError } from '../../errors.js';
+import type { Endpoint } from '../engine/client.js';
 
 /** Where the engine is found when neither --daemon-host nor $DOCKER_HOST names one (as docker and containers/image). */
 export const DEFAULT_DAEMON_HOST = 'unix:///var/run/docker.sock';
 
-/** How to reach one Docker engine: a unix socket, or TCP with or without TLS. */
-export type Endpoint =
-  | { host: string; socketPath: string }
-  | { host: string; hostname: string; port: number; tls: false }
-  | { host: string; hostname: string; port: number; tls: true; certDir?: string; verify: boolean };
+/** How to reach one Docker engine: a unix socket, or TCP with or without TLS (the shared engine client's Endpoint). */
+export type { Endpoint } from '../engine/client.js';
 
 export interface DaemonHostOptions {
   /** --daemon-host (--src-daemon-host, --dest-daemon-host). */

@@ -1,21 +1,16 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fsp, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ImgError, toImgError } from '../../errors.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
-import { forgetAtExit, removeAtExit, tempPathIn } from '../../util/fs.js';
 import { TarSink } from '../archive/sink.js';
 import type { ArchiveWriter, DockerNamed } from '../capabilities.js';
 import { DockerArchiveTransport } from '../docker-archive/index.js';
 import { DockerArchiveBuilder } from '../docker-archive/write.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import { connectError, engineAt, type Engine } from './engine.js';
+import { engineAt, type Engine } from './engine.js';
 import { endpointOf, type DaemonHostOptions, type Endpoint } from './host.js';
 import { openLoad } from './load.js';
+import { spooled } from '../engine/spool.js';
 
 type DaemonRef = Extract<ImageRef, { transport: 'docker-daemon' }>;
 
@@ -99,32 +94,7 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     if (typeof info?.Id !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(info.Id)) throw new ImgError('HTTP', `the Docker engine at ${host} gave no image ID for ${name}`);
     const id = info.Id;
     const what = name === id ? id : `${name} (image ${id})`;
-    const shared = process.env.IMGPIPE_SPOOL_DIR;
-    const kept = shared ? join(shared, `docker-save-${createHash('sha256').update(`${host}\0${id}`).digest('hex').slice(0, 32)}.tar`) : undefined;
-    let path: string;
-    if (kept !== undefined && (await fsp.stat(kept).catch(() => undefined))?.isFile()) {
-      path = kept;
-    } else {
-      const dir = shared ?? tmpdir();
-      const res = await engine.get(`/images/${id}/get`, `to save ${what}`);
-      path = tempPathIn(dir, 'docker-save.tar');
-      removeAtExit(path);
-      try {
-        await pipeline(res, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
-      } catch (e) {
-        rmSync(path, { force: true });
-        forgetAtExit(path);
-        const sys = (e as NodeJS.ErrnoException).syscall;
-        // A failed write (ENOSPC) is the temp file's; anything else is the engine's connection.
-        throw sys === 'write' || sys === 'open' ? new ImgError('IO', `spooling ${what} from the Docker engine at ${host} into ${dir}: ${toImgError(e).message}`) : connectError(e, engine.ep);
-      }
-      if (kept !== undefined) {
-        // Complete: under its name for the stages after this one (the pipeline removes the directory).
-        await fsp.rename(path, kept);
-        forgetAtExit(path);
-        path = kept;
-      }
-    }
+    const path = await spooled(engine, `${host}\0${id}`, 'docker-save', what, () => engine.get(`/images/${id}/get`, `to save ${what}`));
     const archive = new DockerArchiveTransport({ transport: 'docker-archive', path });
     let config: string | undefined;
     try {

@@ -1,70 +1,25 @@
 import type { IncomingMessage } from 'node:http';
-import { Writable } from 'node:stream';
 import { ImgError } from '../../errors.js';
 import type { SinkOutput } from '../archive/sink.js';
-import { connectError, engineError, type Engine } from './engine.js';
+import { openUpload } from '../engine/upload.js';
+import type { Engine } from './engine.js';
 
 /** The load answer is a few JSON lines per image; more than this is not an answer to read. */
 const MAX_ANSWER = 4 * 1024 * 1024;
 
 /**
- * openLoad starts POST /images/load: the docker-archive tar written to the returned output's stream
- * is the request body, sent as it is written. commit() ends the body and reads the engine's answer,
- * a stream of JSON messages, failing on the first error message; it resolves with the "Loaded image"
- * lines. abort() cuts the connection before the body's end, so the engine, which unpacks the whole
- * tar before it loads anything, loads nothing.
+ * openLoad starts POST /images/load (through the shared openUpload, lib/transport/engine/upload.ts):
+ * the docker-archive tar written to the returned output's stream is the request body, sent as it is
+ * written. commit() ends the body and reads the engine's answer, a stream of JSON messages, failing
+ * on the first error message; it resolves with the "Loaded image" lines. abort() cuts the connection
+ * before the body's end, so the engine, which unpacks the whole tar before it loads anything, loads nothing.
  */
 export async function openLoad(engine: Engine, target: string): Promise<SinkOutput & { loaded: () => string[] }> {
-  const { req, response } = await engine.post('/images/load?quiet=1', { 'content-type': 'application/x-tar' });
   const loaded: string[] = [];
-  const answer = response.then(async (res) => {
-    if (res.statusCode !== 200) throw await engineError(res, engine.ep, 'the load (POST /images/load)');
+  const up = await openUpload(engine, '/images/load?quiet=1', { refused: 'the load (POST /images/load)', target }, async (res) => {
     loaded.push(...(await readMessages(res, engine, target)));
   });
-  answer.catch(() => undefined);
-  // The body goes through a stream of our own, so that a write refused because the engine answered
-  // early (an error, then a closed connection: EPIPE) fails with the engine's reason.
-  const body = new Writable({
-    write(chunk, _enc, cb) {
-      if (req.write(chunk)) cb();
-      else req.once('drain', () => cb());
-    },
-    final(cb) {
-      req.end(() => cb());
-    },
-    // Destroyed after final() too (autoDestroy): only an error cuts the request.
-    destroy(err, cb) {
-      if (err && !req.destroyed) req.destroy(err);
-      cb(err);
-    },
-  });
-  req.on('error', (e) => {
-    void reason(answer, e, engine).then((why) => body.destroy(why));
-  });
-  // An engine that answers with an error before the body is sent refuses it: stop sending, with its reason.
-  answer.catch((e) => {
-    if (!body.writableFinished) body.destroy(e);
-  });
-  return {
-    stream: body,
-    commit: async () => {
-      await new Promise<void>((res, rej) => {
-        body.end(() => res());
-        body.once('error', rej);
-      });
-      await answer;
-    },
-    abort: async () => {
-      if (!body.destroyed) body.destroy(new ImgError('IO', `loading ${target} was given up`));
-    },
-    loaded: () => loaded,
-  };
-}
-
-/** reason is why the request failed: the engine's answer when it gave one (waited for briefly), else the connection error. */
-async function reason(answer: Promise<void>, e: Error, engine: Engine): Promise<ImgError> {
-  const said = await Promise.race([answer.then(() => undefined, (err: unknown) => err), new Promise((r) => setTimeout(() => r(undefined), 2000))]);
-  return said instanceof ImgError ? said : connectError(e, engine.ep);
+  return { ...up, loaded: () => loaded };
 }
 
 /** readMessages reads the engine's JSON message stream (one object per line) and throws on an error message. */
