@@ -3,11 +3,11 @@ import { ImgError, wrap } from '../errors.js';
 import { isIndexType } from '../oci/mediatype.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import { formatPlatform } from '../oci/platform.js';
-import type { ImageRecord } from '../oci/record.js';
+import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import type { StoredManifest } from '../transport/types.js';
-import { canDelete, canHead, isArchiveWriter } from '../transport/capabilities.js';
+import { canDelete, canHead, hasLayersForCopy, isArchiveWriter } from '../transport/capabilities.js';
 import type { Platform } from '../oci/manifest.js';
 import { chooseInstance, hostPlatform, imageOf, readConfig } from './inspect.js';
 
@@ -52,6 +52,8 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
   const mode = modeOf(opts);
   const src = openTransport(ref, topts);
   let destDigest: string | undefined;
+  /** other manifests the destination holds under that reference too (ManifestHead's `also`) */
+  let atDestToo = new Set<string>();
   if (opts.missingAtDest) {
     if (typeof rec.dest !== 'string' || rec.dest === '') throw new ImgError('RECORD_INVALID', `record for ${ref} has no "dest" for --missing-at-dest (add one with img-ref --to or --dest)`);
     const dest = formatRef(parseRef(rec.dest));
@@ -60,10 +62,11 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
     const [atDest, head] = await Promise.allSettled([manifestAt(openTransport(dest, destTopts)), srcHead ? src.headManifest() : Promise.resolve(undefined)]);
     if (atDest.status === 'rejected') throw wrap(atDest.reason, `checking manifest ${dest}`, dest);
     destDigest = atDest.value?.digest;
+    if (atDest.value) atDestToo = new Set(atDest.value.also ?? []);
     if (destDigest !== undefined && srcHead) {
       if (head.status === 'rejected') throw wrap(head.reason, `fetching manifest ${ref}`, ref);
       const h = head.value;
-      if (h?.digest === destDigest && (mode !== 'system' || (h.mediaType !== undefined && !isIndexType(h.mediaType)))) {
+      if (h !== undefined && (h.digest === destDigest || atDestToo.has(h.digest)) && (mode !== 'system' || (h.mediaType !== undefined && !isIndexType(h.mediaType)))) {
         const out: ImageRecord = { ...rec, ref, digest: h.digest, status: 'exists' };
         if (h.mediaType !== undefined) out.mediaType = h.mediaType;
         if (h.size !== undefined) out.size = h.size;
@@ -84,6 +87,11 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
   });
   const push = async (r: ImageRecord, parsed: ParsedManifest): Promise<void> => {
     if (opts.config && parsed.kind === 'image') r.config = (await readConfig(src, parsed.manifest)).config;
+    // A store that cannot give back the layers its manifest names (containers-storage:) says which to copy instead: the record's manifest is edited to name them.
+    if (parsed.kind === 'image' && hasLayersForCopy(src)) {
+      const layers = await src.layersForCopy({ bytes: Buffer.from(r.raw as string, 'utf8'), digest: r.digest as string, mediaType: r.mediaType as string });
+      if (layers) r.manifest = { ...parsed.manifest, layers };
+    }
     out.push(r);
   };
   const visit = async (digest: string | undefined, extra: Partial<ImageRecord>, depth: number): Promise<void> => {
@@ -125,8 +133,13 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
     throw wrap(e, `fetching manifest ${ref}`, ref);
   }
   const top = out[out.length - 1]!;
-  if (destDigest !== undefined && destDigest === top.digest && (mode !== 'subset' || !isEdited(top))) {
+  if (destDigest !== undefined && (destDigest === top.digest || atDestToo.has(top.digest as string)) && (mode !== 'subset' || !isEdited(top))) {
     return [{ ...rec, ref, digest: top.digest, mediaType: top.mediaType, size: top.size, status: 'exists' }];
+  }
+  // An edited image manifest (layers as a store gives them) is at the destination when the destination has what put would write.
+  if (destDigest !== undefined && mode !== 'subset' && isEdited(top)) {
+    const written = manifestOfRecord(top, ref);
+    if (written.digest === destDigest || atDestToo.has(written.digest)) return [{ ...rec, ref, digest: written.digest, mediaType: written.mediaType, size: written.bytes.length, status: 'exists' }];
   }
   return out;
 }
@@ -137,9 +150,10 @@ function isEdited(r: ImageRecord): boolean {
 }
 
 /** manifestAt is the digest of the manifest a transport's reference names, or undefined when there is none. */
-export async function manifestAt(t: Transport): Promise<{ digest: string } | undefined> {
-  if (isArchiveWriter(t)) return undefined;
+export async function manifestAt(t: Transport): Promise<{ digest: string; also?: string[] } | undefined> {
+  // An archive is written whole, so nothing in it counts as there; a writer that can tell what a reference names (containers-storage:) says so.
   if (canHead(t)) return t.headManifest();
+  if (isArchiveWriter(t)) return undefined;
   try {
     return await t.getManifest();
   } catch (e) {

@@ -15,7 +15,7 @@ export interface DestOptions {
 /**
  * destinationFor names where a source image goes under a destination prefix, as skopeo sync names
  * it: docker://PREFIX/NAME:TAG, dir:PREFIX/NAME:TAG, and for oci: one layout holding every image
- * as oci:PATH:NAME:TAG. NAME is the last path component of the source repository, or with
+ * as oci:PATH:NAME:TAG, and containers-storage:[STORE]PREFIX/NAME:TAG. NAME is the last path component of the source repository, or with
  * `scoped` the whole of it with its registry.
  */
 export function destinationFor(source: string | ImageRef, prefix: string, opts: DestOptions = {}): string {
@@ -41,6 +41,22 @@ export function destinationFor(source: string | ImageRef, prefix: string, opts: 
       throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a registry or repository path without tag or digest`);
     }
     dest = `docker://${base}/${suffix}`;
+  } else if (prefix.startsWith('containers-storage:')) {
+    // [STORE]PREFIX: joined as text too, as for docker:// (PREFIX alone would parse as a name with :latest).
+    let rest = prefix.slice('containers-storage:'.length);
+    let store = '';
+    if (rest.startsWith('[')) {
+      const close = rest.indexOf(']');
+      if (close < 0) throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} has an unterminated [store specifier]`);
+      store = rest.slice(0, close + 1);
+      rest = rest.slice(close + 1);
+    }
+    const base = rest.replace(/\/+$/, '');
+    const last = base.split('/').pop()!;
+    if (base.includes('@') || (base.includes('/') && last.includes(':'))) {
+      throw new ImgError('REF_INVALID', `destination prefix ${JSON.stringify(prefix)} must be a repository path without tag, digest or image ID`);
+    }
+    dest = `containers-storage:${store}${base === '' ? '' : `${base}/`}${suffix}`;
   } else {
     const to = parseRef(prefix);
     switch (to.transport) {
@@ -55,7 +71,7 @@ export function destinationFor(source: string | ImageRef, prefix: string, opts: 
         dest = `${to.transport}:${to.path}:${suffix}`;
         break;
       default:
-        throw new ImgError('UNSUPPORTED', `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir: or oci:)`);
+        throw new ImgError('UNSUPPORTED', `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir:, oci: or containers-storage:)`);
     }
   }
   try {

@@ -98,13 +98,75 @@ function parseIndex(s: string, bad: (why: string) => ImgError): number {
   return Number(s);
 }
 
+/**
+ * A containers-storage: store specifier, `[DRIVER@GRAPHROOT+RUNROOT:OPTIONS]` without the brackets,
+ * read as containers/image (storage_transport.go, ParseReference) reads it: an optional `DRIVER@`
+ * first, then `:OPTIONS` (comma-separated) from the first colon, then `+RUNROOT` from the first plus;
+ * what is left is the graph root. Paths must be absolute. Each part left out is the store's default.
+ */
+export interface StoreSpec {
+  driver?: string;
+  graphRoot?: string;
+  runRoot?: string;
+  options?: string[];
+}
+
+/** parseStoreSpec reads a store specifier (without brackets); it throws an Error saying what is wrong. */
+export function parseStoreSpec(spec: string): StoreSpec {
+  const out: StoreSpec = {};
+  let rest = spec;
+  if (rest === '') throw new Error('the store specifier [] is empty: expected [DRIVER@GRAPHROOT+RUNROOT:OPTIONS], e.g. [vfs@/var/lib/containers/storage]');
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    if (at === 0) throw new Error(`store specifier [${spec}] has an empty driver before "@"`);
+    out.driver = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    if (rest === '') throw new Error(`store specifier [${spec}] has nothing after "${out.driver}@": expected a graph root, +RUNROOT or :OPTIONS`);
+  }
+  const colon = rest.indexOf(':');
+  if (colon >= 0) {
+    const options = rest.slice(colon + 1).split(',');
+    if (options.some((o) => o === '')) throw new Error(`store specifier [${spec}] has an empty storage option (options are :OPT1,OPT2)`);
+    out.options = options;
+    rest = rest.slice(0, colon);
+  }
+  const plus = rest.indexOf('+');
+  if (plus >= 0) {
+    const runRoot = rest.slice(plus + 1);
+    rest = rest.slice(0, plus);
+    if (runRoot !== '') {
+      if (!runRoot.startsWith('/')) throw new Error(`store specifier [${spec}]: the run root ${JSON.stringify(runRoot)} is not an absolute path`);
+      out.runRoot = runRoot;
+    }
+  }
+  if (rest !== '') {
+    if (!rest.startsWith('/')) throw new Error(`store specifier [${spec}]: the graph root ${JSON.stringify(rest)} is not an absolute path`);
+    out.graphRoot = rest;
+  }
+  return out;
+}
+
+/**
+ * parseStorageRef reads what follows `containers-storage:` as containers/image 5.23 does
+ * (storage_transport.go, ParseStoreReference): an optional [store specifier], then NAME[:TAG][@DIGEST],
+ * optionally followed by @ID, or ID / @ID alone. The part after the last "@" is an image ID unless it
+ * is shaped like a digest. A name is normalised as docker names are (busybox is
+ * docker.io/library/busybox:latest; localhost/app stays as it is) and gets :latest without a tag or
+ * digest. containers/image also takes a truncated ID of an image present in the store; imgpipe
+ * parses without a store, so an ID is all 64 hex digits.
+ */
 function parseStorageRef(rest: string, bad: (why: string) => ImgError): ImageRef {
   let store: string | undefined;
   let s = rest;
   if (s.startsWith('[')) {
     const close = s.indexOf(']');
-    if (close === -1) throw bad('unterminated [store specification]');
+    if (close === -1) throw bad('unterminated [store specifier]: expected [DRIVER@GRAPHROOT+RUNROOT:OPTIONS] before the image');
     store = s.slice(1, close);
+    try {
+      parseStoreSpec(store);
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
     s = s.slice(close + 1);
   }
   const base = store === undefined ? {} : { store };
@@ -112,10 +174,16 @@ function parseStorageRef(rest: string, bad: (why: string) => ImgError): ImageRef
   if (hex64Re.test(s)) return { transport: 'containers-storage', ...base, id: s };
   let id: string | undefined;
   const at = s.lastIndexOf('@');
-  if (at >= 0 && hex64Re.test(s.slice(at + 1))) {
-    id = s.slice(at + 1);
-    s = s.slice(0, at);
-    if (s === '') return { transport: 'containers-storage', ...base, id };
+  if (at >= 0) {
+    const tail = s.slice(at + 1);
+    if (tail === '') throw bad('nothing after "@": expected an image ID (64 hex digits) or a digest');
+    // A digest (ALGORITHM:HEX) is left for the name's parser; anything else must be an image ID.
+    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:/.test(tail)) {
+      if (!hex64Re.test(tail)) throw bad(`invalid digest or image ID "${tail}": an image ID is 64 lowercase hex digits (a truncated ID is not looked up), a digest is ALGORITHM:HEX`);
+      id = tail;
+      s = s.slice(0, at);
+      if (s === '') return { transport: 'containers-storage', ...base, id };
+    }
   }
   const docker = withDefaultTag(parseDockerRef(s, `containers-storage:${rest}`));
   return id === undefined ? { transport: 'containers-storage', ...base, docker } : { transport: 'containers-storage', ...base, docker, id };

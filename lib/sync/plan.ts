@@ -7,7 +7,7 @@ import type { SyncSource } from './source.js';
 
 /** The sync source kinds (skopeo sync --src) and destination kinds (--dest). */
 export const SYNC_SOURCES = ['docker', 'dir', 'oci', 'yaml'] as const;
-export const SYNC_DESTS = ['docker', 'dir', 'oci'] as const;
+export const SYNC_DESTS = ['docker', 'dir', 'oci', 'containers-storage'] as const;
 
 /**
  * syncSourceArg turns skopeo sync's SOURCE for `--src KIND` into what img-tags reads: a docker

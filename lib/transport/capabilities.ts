@@ -20,8 +20,13 @@ export interface ManifestDeleter {
 }
 
 export interface ManifestHead {
-  /** headManifest is the digest (and type and size) of the manifest the reference names, or undefined when there is none, without fetching it. */
-  headManifest(): Promise<{ digest: string; mediaType?: string; size?: number } | undefined>;
+  /**
+   * headManifest is the digest (and type and size) of the manifest the reference names, or undefined
+   * when there is none, without fetching it. `also` lists other manifests the reference holds as well:
+   * a containers-storage: image can hold several (an image stored again under another manifest with
+   * the same config), and its name does not say which one it was written with.
+   */
+  headManifest(): Promise<{ digest: string; mediaType?: string; size?: number; also?: string[] } | undefined>;
 }
 
 export interface BlobMounter {
@@ -42,6 +47,20 @@ export const dockerNameOf = (t: Transport): string | undefined => {
   const n = (t as Partial<DockerNamed>).dockerName;
   return typeof n === 'string' ? n : undefined;
 };
+
+/**
+ * LayersForCopy is declared by containers-storage:, whose store keeps layers uncompressed only: the
+ * manifest stored with an image (which it serves, as skopeo does, so digests agree) can name
+ * compressed layers it cannot give back. layersForCopy gives the layers to copy instead, each as the
+ * store gives it (uncompressed, by diff ID), as containers/image's LayerInfosForCopy does; undefined
+ * when the manifest's own layers can be read as named. img-manifest get puts them in the record's
+ * `manifest` (so the record is edited: put writes that manifest, img-blob-put copies its layers).
+ */
+export interface LayersForCopy {
+  layersForCopy(m: import('./types.js').StoredManifest): Promise<import('../oci/manifest.js').Descriptor[] | undefined>;
+}
+
+export const hasLayersForCopy = (t: Transport): t is Transport & LayersForCopy => typeof (t as Partial<LayersForCopy>).layersForCopy === 'function';
 
 export const canListTags = (t: Transport): t is Transport & TagLister => typeof (t as Partial<TagLister>).listTags === 'function';
 export const canListRepositories = (t: Transport): t is Transport & Catalog => typeof (t as Partial<Catalog>).listRepositories === 'function';

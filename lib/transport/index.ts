@@ -5,6 +5,7 @@ import { OciLayoutTransport } from './oci-layout/index.js';
 import { OciArchiveTransport } from './oci-archive/index.js';
 import { DockerArchiveTransport } from './docker-archive/index.js';
 import { DockerDaemonTransport } from './docker-daemon/index.js';
+import { ContainersStorageTransport } from './containers-storage/index.js';
 import { RegistryTransport } from './registry/index.js';
 import type { RegistryOptions } from './registry/client.js';
 import type { Transport } from './types.js';
@@ -32,6 +33,8 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
   'docker-archive': (ref) => new DockerArchiveTransport(ref as Extract<ImageRef, { transport: 'docker-archive' }>),
   'docker-daemon': (ref, opts) =>
     new DockerDaemonTransport(ref as Extract<ImageRef, { transport: 'docker-daemon' }>, { host: opts.daemonHost, certDir: opts.registry?.certDir, tlsVerify: opts.registry?.tlsVerify }),
+  // The store is in the reference ([DRIVER@ROOT+RUNROOT:OPTIONS]); no options.
+  'containers-storage': (ref) => new ContainersStorageTransport(ref as Extract<ImageRef, { transport: 'containers-storage' }>),
 };
 
 /** OPENED_TRANSPORTS lists the transports that can be opened (the contract suite runs over each). */

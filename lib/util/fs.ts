@@ -14,11 +14,41 @@ export function tempPathIn(dir: string, hint: string): string {
 }
 
 const exitRemovals = new Set<string>();
+const exitCalls = new Set<() => void>();
 let exitHooked = false;
 
 function removeAll(): void {
+  for (const f of exitCalls) {
+    try {
+      f();
+    } catch {
+      /* the others still run */
+    }
+  }
+  exitCalls.clear();
   for (const p of exitRemovals) rmSync(p, { recursive: true, force: true });
   exitRemovals.clear();
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', removeAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      removeAll();
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
+/**
+ * runAtExit runs `f` (synchronous: no awaiting at exit) when the process exits, also on SIGINT,
+ * SIGTERM and SIGHUP, before the removals of removeAtExit: e.g. to signal a child process to stop.
+ */
+export function runAtExit(f: () => void): void {
+  hookExit();
+  exitCalls.add(f);
 }
 
 /**
@@ -27,16 +57,7 @@ function removeAll(): void {
  * forgetAtExit(path) is called first.
  */
 export function removeAtExit(path: string): void {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once('exit', removeAll);
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.once(sig, () => {
-        removeAll();
-        process.kill(process.pid, sig);
-      });
-    }
-  }
+  hookExit();
   exitRemovals.add(path);
 }
 

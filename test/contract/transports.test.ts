@@ -23,7 +23,9 @@ import {
   isArchiveWriter,
   isSingleFormat,
 } from '../../lib/transport/capabilities.js';
+import { stopAll as stopPodmanServices } from '../../lib/transport/containers-storage/service.js';
 import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
+import { podmanStore, podmanUnavailable, type PodmanStore } from '../helpers/podman.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -104,6 +106,8 @@ interface Kind {
 let registry: Registry;
 let dockerd: Dockerd | undefined;
 const daemonWhy = dockerdUnavailable();
+let store: PodmanStore | undefined;
+const podmanWhy = podmanUnavailable();
 let work: string;
 let n = 0;
 const next = () => `${++n}`;
@@ -132,6 +136,18 @@ async function daemonHolding(img: ReturnType<typeof makeImage>): Promise<string>
   return ref;
 }
 
+/** storageHolding loads `img` into the test's private podman store through the ArchiveWriter of containers-storage:, from a dir: copy. */
+async function storageHolding(img: ReturnType<typeof makeImage>): Promise<string> {
+  const src = openTransport(`dir:${join(work, `src-${next()}`)}`);
+  await stored(src, img);
+  const ref = `containers-storage:[${store!.spec}]contract/s${next()}:t`;
+  const w = open(ref);
+  if (!isArchiveWriter(w)) throw new Error('containers-storage: is not an archive writer');
+  await w.addImage({ manifest: img.manifest }, src);
+  await w.finish();
+  return ref;
+}
+
 const KINDS: Kind[] = [
   { name: 'dir:', fresh: () => `dir:${join(work, `dir-${next()}`)}`, holding: async (img) => withImage(`dir:${join(work, `dir-${next()}`)}`, img), checksBlobs: true },
   { name: 'oci:', fresh: () => `oci:${join(work, `oci-${next()}`)}:img`, holding: async (img) => withImage(`oci:${join(work, `oci-${next()}`)}:img`, img), checksBlobs: true },
@@ -144,6 +160,8 @@ const KINDS: Kind[] = [
   { name: 'oci-archive:', holding: (img) => archiveHolding('oci-archive', img, 'img'), checksBlobs: false },
   { name: 'docker-archive:', holding: (img) => archiveHolding('docker-archive', img, 'contract/img:t'), checksBlobs: false, ownManifest: true },
   { name: 'docker-daemon:', holding: daemonHolding, checksBlobs: false, ownManifest: true, ...(daemonWhy ? { unavailable: daemonWhy } : {}) },
+  // Written through its ArchiveWriter (podman load); its layers here are uncompressed, so the stored manifest's blobs are all readable.
+  { name: 'containers-storage:', holding: storageHolding, checksBlobs: false, ...(podmanWhy ? { unavailable: podmanWhy } : {}) },
 ];
 
 const topts = () => ({ registry: { tlsVerify: false, credentials: {} }, ...(dockerd ? { daemonHost: dockerd.host } : {}) });
@@ -158,9 +176,10 @@ beforeAll(async () => {
   work = tempDir('imgpipe-contract-');
   mkdirSync(work, { recursive: true });
   [registry, dockerd] = await Promise.all([startRegistry({ configure: (c) => (c.storage.delete = { enabled: true }) }), daemonWhy ? undefined : startDockerd()]);
+  if (!podmanWhy) store = podmanStore(join(work, 'store'));
 }, 90_000);
 afterAll(async () => {
-  await Promise.all([registry?.stop(), dockerd?.stop()]);
+  await Promise.all([registry?.stop(), dockerd?.stop(), stopPodmanServices()]);
 }, 60_000);
 
 describe.each(KINDS)('transport contract: $name', (kind) => {

@@ -8,6 +8,7 @@ import {
   isValidRefName,
   parseDockerRef,
   parseRef,
+  parseStoreSpec,
   splitBlobRef,
   withDefaultTag,
   type ImageRef,
@@ -408,6 +409,39 @@ describe('parseRef: other transports', () => {
       expectRefError('containers-storage:Busybox', 'lowercase');
       expectRefError('containers-storage:busybox@abc', 'invalid digest');
     });
+    it('store specifiers as containers/image reads them: [DRIVER@GRAPHROOT+RUNROOT:OPTIONS]', () => {
+      expect(parseStoreSpec('vfs@/r+/rr:a=1,b')).toEqual({ driver: 'vfs', graphRoot: '/r', runRoot: '/rr', options: ['a=1', 'b'] });
+      expect(parseStoreSpec('/r')).toEqual({ graphRoot: '/r' });
+      expect(parseStoreSpec('overlay@/r')).toEqual({ driver: 'overlay', graphRoot: '/r' });
+      expect(parseStoreSpec('vfs@+/rr')).toEqual({ driver: 'vfs', runRoot: '/rr' });
+      expect(parseStoreSpec('vfs@/r:o')).toEqual({ driver: 'vfs', graphRoot: '/r', options: ['o'] });
+      // The first "+" and the first ":" split, as in Go: a "+" after the colon is part of an option.
+      expect(parseStoreSpec('vfs@/r:x+y')).toEqual({ driver: 'vfs', graphRoot: '/r', options: ['x+y'] });
+      expect(parseRef('containers-storage:[vfs@/r+/rr]example.com/t:1')).toEqual({
+        transport: 'containers-storage',
+        store: 'vfs@/r+/rr',
+        docker: { domain: 'example.com', path: 't', tag: '1' },
+      });
+      expectRefError('containers-storage:[]busybox', 'is empty');
+      expectRefError('containers-storage:[@/r]busybox', 'empty driver');
+      expectRefError('containers-storage:[vfs@]busybox', 'nothing after');
+      expectRefError('containers-storage:[vfs@r]busybox', 'not an absolute path');
+      expectRefError('containers-storage:[vfs@/r+rr]busybox', 'not an absolute path');
+      expectRefError('containers-storage:[vfs@/r:a,,b]busybox', 'empty storage option');
+    });
+    it('NAME:TAG@DIGEST, NAME@DIGEST@ID and the image ID after the last "@"', () => {
+      expect(parseRef(`containers-storage:busybox:1@${D64}@${HEX64}`)).toEqual({
+        transport: 'containers-storage',
+        docker: { domain: 'docker.io', path: 'library/busybox', tag: '1', digest: D64 },
+        id: HEX64,
+      });
+      expect(parseRef('containers-storage:localhost/app')).toEqual({
+        transport: 'containers-storage',
+        docker: { domain: 'localhost', path: 'app', tag: 'latest' },
+      });
+      expectRefError('containers-storage:busybox@', 'nothing after "@"');
+      expectRefError(`containers-storage:busybox@${HEX64.slice(0, 12)}`, 'truncated ID');
+    });
   });
 });
 
@@ -505,6 +539,10 @@ describe('destinationFor (skopeo sync naming)', () => {
     ['dir:/src/images/app', 'docker://m.local/ns', {}, 'docker://m.local/ns/app:latest'],
     ['docker-archive:/a.tar:reg.io/x/y:3', 'docker://m.local', {}, 'docker://m.local/y:3'],
     ['oci:/src:app', 'dir:/d', {}, 'dir:/d/app'],
+    [src, 'containers-storage:[vfs@/r+/rr]localhost/mirror', {}, 'containers-storage:[vfs@/r+/rr]localhost/mirror/app:1.2'],
+    [src, 'containers-storage:example.com/m/', { scoped: true }, 'containers-storage:example.com/m/quay.io/team/sub/app:1.2'],
+    [src, 'containers-storage:[vfs@/r]', {}, 'containers-storage:[vfs@/r]docker.io/library/app:1.2'],
+    ['docker://busybox', 'containers-storage:myorg', {}, 'containers-storage:docker.io/myorg/busybox:latest'],
   ] as const)('%s under %s %j → %s', (source, prefix, opts, dest) => {
     expect(destinationFor(source, prefix, opts)).toBe(dest);
   });
@@ -520,6 +558,8 @@ describe('destinationFor (skopeo sync naming)', () => {
     [`docker://mirror.local/ns:tag@${D64}`, 'without tag or digest'],
     ['oci:/layout:name', 'without an image name'],
     ['oci:/layout:@1', 'without an image name'],
+    ['containers-storage:[vfs@/r]localhost/m:1', 'without tag, digest or image ID'],
+    ['containers-storage:[vfs@/r', 'unterminated'],
   ])('refuses the prefix %s', (prefix, why) => {
     const e = caught(() => destinationFor(src, prefix));
     expect(e.code).toBe('REF_INVALID');

@@ -116,16 +116,19 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   }
 }
 
-/** OciArchiveBuilder writes oci-layout first, then each image's blobs and manifests, then index.json. */
-class OciArchiveBuilder {
+/**
+ * OciArchiveBuilder writes oci-layout first, then each image's blobs and manifests, then index.json,
+ * to the file at `path`, or to where `open` says (containers-storage: streams it into podman's load).
+ */
+export class OciArchiveBuilder {
   private readonly holder: SinkHolder;
   private readonly written = new Set<string>();
   private readonly dirs = new Set<string>();
   private entries: Descriptor[] = [];
 
-  constructor(path: string) {
+  constructor(path: string, open: () => Promise<TarSink> = () => TarSink.open(path)) {
     this.holder = new SinkHolder(async () => {
-      const sink = await TarSink.open(path);
+      const sink = await open();
       await sink.addBuffer('oci-layout', LAYOUT_CONTENT);
       await sink.addDir('blobs');
       return sink;
