@@ -348,7 +348,7 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
       ] as const) {
         const r = await img('img-manifest', ['get', ours.ref(name)]);
         expect(r.status, name).toBe(1);
-        oneLine(r.stderr, `[${ours.spec}]`, says, 'podman images');
+        oneLine(r.stderr, `[${ours.spec}]`, says, 'images lists what it has');
       }
       await noLeftovers(5000);
     });

@@ -35,8 +35,10 @@ const MAX_SOCKET_PATH = 100;
 
 export interface PodmanService {
   client: EngineClient;
-  /** the store, for messages: `[vfs@/r+/rr]` or `the default store` */
+  /** the store, for messages: `[vfs@/r+/rr]`, `the default store`, `the store of the Podman service at unix://…` */
   store: string;
+  /** the podman command that lists the store's images, for messages */
+  list: string;
   /** whether imgpipe started this service (and so stops it) */
   own: boolean;
 }
@@ -98,12 +100,17 @@ async function defaultService(): Promise<PodmanService> {
       await libpod(socket, lbl).get('/_ping', 'GET /_ping', undefined, PING_TIMEOUT_MS).then((r) => r.resume());
       throw new ImgError('UNREACHABLE', `${lbl.at} does not answer GET /_ping; ${lbl.start}`);
     }
-    return { client: libpod(socket, lbl), store: 'the default store', own: false };
+    return { client: libpod(socket, lbl), store: `the store of the Podman service at ${env}`, list: 'podman --remote images', own: false };
   }
   const xdg = process.env.XDG_RUNTIME_DIR;
   const socket = process.getuid?.() === 0 ? '/run/podman/podman.sock' : xdg ? join(xdg, 'podman', 'podman.sock') : undefined;
   if (socket !== undefined && (await ping(socket))) {
-    return { client: libpod(socket, label(`the Podman service at unix://${socket}`, 'check that the service runs (systemctl status podman.socket)')), store: 'the default store', own: false };
+    return {
+      client: libpod(socket, label(`the Podman service at unix://${socket}`, 'check that the service runs (systemctl status podman.socket)')),
+      store: 'the default store',
+      list: 'podman images',
+      own: false,
+    };
   }
   return ownService(undefined);
 }
@@ -278,7 +285,7 @@ async function ownService(spec: string | undefined): Promise<PodmanService> {
     if (Date.now() > deadline) return fail(`no answer on ${socket} within ${START_TIMEOUT_MS / 1000} s (is the store locked by another process for that long?)`);
     await new Promise((res) => setTimeout(res, 50));
   }
-  return { client: libpod(socket, lbl), store, own: true };
+  return { client: libpod(socket, lbl), store, list: `podman${flags.length ? ` ${flags.join(' ')}` : ''} images`, own: true };
 }
 
 /** alive says whether a process exists and is not a zombie (podman is the watchdog's child, reaped only when it waits). */
