@@ -1,10 +1,10 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecordsConcurrently, records } from '../lib/cli/records.js';
-import { DAEMON_TRANSFER_HELP, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
+import { DAEMON_TRANSFER_HELP, SIDED_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { BlobMover, type MoverOptions } from '../lib/copy/mover.js';
 import { ProgressBars } from '../lib/copy/progress.js';
-import { parseSize } from '../lib/cli/args.js';
+import { parseJobs, parseProgress, parseSize } from '../lib/cli/args.js';
 import { putBlob } from '../lib/image/blobs.js';
 import { parseFormat } from '../lib/image/conversion.js';
 import { parseDigest } from '../lib/oci/digest.js';
@@ -33,15 +33,24 @@ ${TRANSFER_HELP}
 
 ${DAEMON_TRANSFER_HELP}`;
 
+/** The flags of one mode only: a blob at REF is verified with these, */
+const SINGLE_ONLY = ['digest', 'size', 'media-type'] as const;
+/** and records are copied with these (the source is each record's "ref"). */
+const BATCH_ONLY = ['jobs', 'progress', 'quiet', 'dry-run', 'format', 'preserve-digests', ...SIDED_FLAGS.filter((f) => f.startsWith('src-'))];
+
 run('img-blob-put', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-put']);
   const sides = transferOptions(flags);
   const topts = sides.dest;
   const args = flags._.map(String);
+  // Each mode refuses the other's flags rather than ignore them.
+  const given = (names: readonly string[]) => names.filter((f) => flags[f] !== undefined);
   if (args.length === 0) {
+    const single = given(SINGLE_ONLY);
+    if (single.length > 0) throw usage(`--${single[0]} is for one blob (img-blob-put REF), not for records on stdin`);
     if (process.stdin.isTTY) throw usage('give a REF and the blob on stdin, or records on stdin');
-    const progress = progressMode(flags.progress, flags.quiet === true);
-    const jobs = flags.jobs === undefined ? undefined : Math.max(1, parseSize(flags.jobs, '--jobs'));
+    const progress = parseProgress(flags.progress, flags.quiet === true);
+    const jobs = flags.jobs === undefined ? undefined : parseJobs(flags.jobs);
     const format = parseFormat(flags.format);
     const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], preserveDigests: flags['preserve-digests'], ...(format ? { format } : {}), ...(jobs ? { jobs } : {}) };
     let bars: ProgressBars | undefined;
@@ -58,6 +67,8 @@ run('img-blob-put', HELP, async (argv) => {
     }
   }
   if (args.length !== 1) throw usage('expected one REF');
+  const batch = given(BATCH_ONLY);
+  if (batch.length > 0) throw usage(`--${batch[0]} is for records on stdin (batch mode), not for one blob at a REF`);
   const ref = parseRef(args[0]!);
   const expected: { digest?: string; size?: number } = {};
   if (flags.digest !== undefined) expected.digest = (parseDigest(String(flags.digest), '--digest'), String(flags.digest));
@@ -68,11 +79,3 @@ run('img-blob-put', HELP, async (argv) => {
   if (flags['media-type']) rec.mediaType = String(flags['media-type']);
   await new RecordWriter(process.stdout).write(rec);
 });
-
-/** progressMode reads --progress and --quiet: tty (bars when stderr is a terminal), ndjson or none. */
-function progressMode(flag: unknown, quiet: boolean): 'tty' | 'ndjson' | 'none' {
-  const mode = flag === undefined ? undefined : String(flag) === 'bars' ? 'tty' : String(flag);
-  if (mode !== undefined && !['tty', 'ndjson', 'none'].includes(mode)) throw usage(`invalid --progress ${JSON.stringify(mode)}: tty, ndjson or none`);
-  if (quiet && mode !== undefined && mode !== 'none') throw usage(`--quiet and --progress=${mode} contradict each other`);
-  return quiet ? 'none' : ((mode ?? 'tty') as 'tty' | 'ndjson' | 'none');
-}

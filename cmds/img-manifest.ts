@@ -1,10 +1,10 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { processRecords, processRecordsInOrder, records } from '../lib/cli/records.js';
-import { parseSize } from '../lib/cli/args.js';
+import { parseJobs, parseMultiArch } from '../lib/cli/args.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
-import { DAEMON_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
-import { deleteManifestRecord, getManifestRecords, getRawManifest, type MultiArch } from '../lib/image/manifests.js';
+import { DAEMON_HELP, SIDED_FLAGS, transferOptions } from '../lib/cli/transfer-flags.js';
+import { deleteManifestRecord, getManifestRecords, getRawManifest } from '../lib/image/manifests.js';
 import { inspectPrinter } from '../lib/image/inspect.js';
 import { ManifestPutter } from '../lib/image/put.js';
 import { putRecords } from '../lib/cli/put-records.js';
@@ -59,10 +59,22 @@ run('img-manifest', HELP, async (argv) => {
   if (sub === 'get') {
     const platforms = ([] as unknown[]).concat(flags.platform ?? []).map((p) => parsePlatform(String(p)));
     const platform = platforms[platforms.length - 1];
-    const multiArch = flags['multi-arch'] === undefined ? undefined : String(flags['multi-arch']);
-    if (multiArch !== undefined && !['system', 'all', 'index-only'].includes(multiArch)) throw usage(`invalid --multi-arch ${JSON.stringify(multiArch)}: system, all or index-only`);
-    if (flags.all && multiArch !== undefined && multiArch !== 'all') throw usage(`--all and --multi-arch ${multiArch} exclude each other`);
+    const multiArch = parseMultiArch(flags['multi-arch'], flags.all === true);
     if (flags.format !== undefined && (flags.raw || !flags.inspect)) throw usage(flags.raw ? '--raw does not take --format' : 'get takes --format only with --inspect (a Go template, as skopeo inspect --format)');
+    // No flag is taken and then ignored: each goes with the output it changes.
+    if (flags['no-tags'] && !flags.inspect) throw usage('--no-tags goes with --inspect');
+    if (flags.raw || flags.inspect) {
+      const mode = flags.raw ? '--raw' : '--inspect';
+      if (flags.raw && flags.inspect) throw usage('--raw and --inspect exclude each other');
+      const recordFlags = ['all', 'multi-arch', 'missing-at-dest', 'jobs'].filter((f) => flags[f] !== undefined);
+      if (recordFlags.length > 0) throw usage(`--${recordFlags[0]} does not go with ${mode} (it is for records)`);
+      if (platforms.length > 1) throw usage(`${mode} takes one --platform`);
+      if (flags.raw && platforms.length > 0 && !flags.config) throw usage('--raw prints the manifest REF names, whatever the platform: --platform goes with --raw only with --config');
+    }
+    // A Docker engine is written whole (as an archive is), so --missing-at-dest never looks in one.
+    if (flags['dest-daemon-host'] !== undefined) throw usage('--dest-daemon-host is for put: get --missing-at-dest finds nothing in a Docker engine (an image is loaded into it whole)');
+    const destFlags = SIDED_FLAGS.filter((f) => f.startsWith('dest-') && flags[f] !== undefined);
+    if (destFlags.length > 0 && !flags['missing-at-dest']) throw usage(`--${destFlags[0]} is for the --missing-at-dest check`);
     if (flags.raw) {
       if (rest.length !== 1) throw usage('--raw takes exactly one REF');
       process.stdout.write(await getRawManifest(rest[0]!, topts, flags.config, platform));
@@ -75,9 +87,9 @@ run('img-manifest', HELP, async (argv) => {
         process.stdout.write(await show(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}) }));
       });
     }
-    const jobs = flags.jobs === undefined ? 16 : Math.max(1, parseSize(flags.jobs, '--jobs'));
+    const jobs = flags.jobs === undefined ? 16 : parseJobs(flags.jobs);
     return processRecordsInOrder('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
-      const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch: multiArch as MultiArch } : {}) };
+      const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch } : {}) };
       return getManifestRecords(rec, opts, sides.src, sides.dest);
     }, jobs);
   }

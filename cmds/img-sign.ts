@@ -7,6 +7,7 @@ import { isSigstoreInvocation, SIGSTORE_HELP, sigstoreMain } from '../lib/cli/si
 import { writeFileAtomic } from '../lib/util/fs.js';
 import { runCheck, runCopy, runSignStage, runSigstoreSignStage } from '../lib/cli/sign-stages.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
+import { TRANSFER_FLAGS } from '../lib/cli/transfer-flags.js';
 
 const HELP = `usage: img-sign sign --output|-o SIGNATURE [--passphrase-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
        img-sign verify [--public-key-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE
@@ -55,6 +56,9 @@ run('img-sign', HELP, async (argv) => {
     const output = flags.output === undefined ? '' : String(flags.output);
     if (args.length !== 3 || output === '') throw usage('img-sign sign takes MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT and --output SIGNATURE');
     if (flags['public-key-file'] !== undefined) throw usage('--public-key-file is for img-sign verify');
+    // Signing a MANIFEST file talks to no registry: the registry flags are for the record stages.
+    const stageFlag = [...TRANSFER_FLAGS.string, ...TRANSFER_FLAGS.boolean, 'registries.d'].find((f) => flags[f] !== undefined && !(f === 'tls-verify' && flags[f] === true));
+    if (stageFlag !== undefined) throw usage(`--${stageFlag} is for the record stages (img-sign sign --sign-by FPR reading records), not for signing a MANIFEST file`);
     const [manifestPath, ref, fingerprint] = args as [string, string, string];
     const manifest = await readFile(manifestPath).catch((e) => Promise.reject(wrap(e, `reading ${manifestPath}`)));
     const pf = flags['passphrase-file'];

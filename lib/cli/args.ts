@@ -6,3 +6,44 @@ export function parseSize(v: unknown, flag: string): number {
   if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new ImgError('USAGE', `invalid ${flag} ${JSON.stringify(s)}: expected a number of bytes`);
   return Number(s);
 }
+
+/** parseJobs reads --jobs N: a positive number (0 would copy nothing, so it is refused rather than taken as 1). */
+export function parseJobs(v: unknown, flag = '--jobs'): number {
+  const s = String(v);
+  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s)) || Number(s) < 1) throw new ImgError('USAGE', `invalid ${flag} ${JSON.stringify(s)}: a positive number`);
+  return Number(s);
+}
+
+export type ProgressMode = 'tty' | 'ndjson' | 'none';
+
+/** parseProgress reads --progress and --quiet: tty (bars when stderr is a terminal; also "bars"), ndjson or none. */
+export function parseProgress(flag: unknown, quiet: boolean): ProgressMode {
+  const mode = flag === undefined ? undefined : String(flag) === 'bars' ? 'tty' : String(flag);
+  if (mode !== undefined && !['tty', 'ndjson', 'none'].includes(mode)) throw new ImgError('USAGE', `invalid --progress ${JSON.stringify(mode)}: tty, ndjson or none`);
+  if (quiet && mode !== undefined && mode !== 'none') throw new ImgError('USAGE', `--quiet and --progress=${mode} contradict each other`);
+  return quiet ? 'none' : ((mode ?? 'tty') as ProgressMode);
+}
+
+export type MultiArchMode = 'system' | 'all' | 'index-only';
+
+/** parseMultiArch reads --multi-arch (with --all, which is --multi-arch all): system, all, index-only or not given. */
+export function parseMultiArch(v: unknown, all = false): MultiArchMode | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v);
+  if (s !== 'system' && s !== 'all' && s !== 'index-only') throw new ImgError('USAGE', `invalid --multi-arch ${JSON.stringify(s)}: system, all or index-only`);
+  if (all && s !== 'all') throw new ImgError('USAGE', `--all and --multi-arch ${s} exclude each other`);
+  return s;
+}
+
+/**
+ * checkCopyFlags refuses the values img-copy and img-sync hand on to their stages before any stage
+ * starts, so that a bad one is one usage error of the command rather than a stage's; and
+ * --digestfile with --dry-run, which copies nothing and so has no digest to write.
+ */
+export function checkCopyFlags(flags: Record<string, unknown>): void {
+  if (flags.format !== undefined && !['oci', 'v2s2'].includes(String(flags.format))) throw new ImgError('USAGE', `invalid --format ${JSON.stringify(String(flags.format))}: oci or v2s2`);
+  parseMultiArch(flags['multi-arch'], flags.all === true);
+  if (flags.jobs !== undefined) parseJobs(flags.jobs);
+  parseProgress(flags.progress, false);
+  if (flags.digestfile !== undefined && flags['dry-run'] === true) throw new ImgError('USAGE', '--digestfile and --dry-run exclude each other: a dry run copies nothing, so there is no digest to write');
+}
