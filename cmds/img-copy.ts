@@ -1,13 +1,16 @@
 import { writeFileAtomic } from '../lib/util/fs.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { checkCopyFlags } from '../lib/cli/args.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { DAEMON_TRANSFER_HELP, sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
 import { spoolArchive } from '../lib/cli/spool.js';
 import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import { hostPlatform } from '../lib/image/inspect.js';
+import { writesToStdout } from '../lib/image/put.js';
 import { formatPlatform } from '../lib/oci/platform.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
+import { transportTraits } from '../lib/transport/index.js';
 
 const HELP = `usage: img-copy [flags] SRC DEST
 
@@ -36,8 +39,6 @@ ${TRANSFER_HELP}
 
 ${DAEMON_TRANSFER_HELP}`;
 
-const ARCHIVE_STDOUT = /^(?:oci|docker)-archive:\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)(?::|$)/;
-
 run('img-copy', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-copy']);
   const args = flags._.map(String);
@@ -45,9 +46,11 @@ run('img-copy', HELP, async (argv) => {
   const srcGiven = formatRef(parseRef(args[0]!));
   const dest = formatRef(parseRef(args[1]!));
   transferOptions(flags);
-  const toStdout = ARCHIVE_STDOUT.test(dest) && !flags['dry-run'];
+  checkCopyFlags(flags);
+  const toStdout = writesToStdout(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
-  const sigs = signatureStages(flags, parseRef(dest).transport, transferArgs(flags));
+  // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
+  const sigs = signatureStages(flags, transportTraits(parseRef(dest)), transferArgs(flags).filter((a) => !/^--(?:src-|dest-)?daemon-host=/.test(a)));
   const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
 
   const get = ['get', src, ...sideArgs(flags, 'src')];
@@ -64,7 +67,8 @@ run('img-copy', HELP, async (argv) => {
   }
   // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
   const convert = [...(flags.format !== undefined ? [`--format=${String(flags.format)}`] : []), ...(flags['preserve-digests'] ? ['--preserve-digests'] : [])];
-  const blobPut = [...transferArgs(flags), ...convert];
+  // img-blob-put writes nothing to a Docker engine (put loads the image whole): no --dest-daemon-host.
+  const blobPut = [...transferArgs(flags).filter((a) => !a.startsWith('--dest-daemon-host=')), ...convert];
   for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
   if (flags['dry-run']) blobPut.push('--dry-run');
   // put reads the source too when DEST is an archive, so it gets both ends' flags.

@@ -2,7 +2,7 @@ import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { registryOptions } from '../lib/cli/registry-flags.js';
 import { loginKey } from '../lib/auth/login.js';
-import { login } from '../lib/transport/registry/login.js';
+import { login } from '../lib/transport/index.js';
 import { readSecret, readStdin } from '../lib/cli/prompt.js';
 
 const HELP = `usage: img-login [-u USER] [-p PASS | --password-stdin] [--authfile FILE] [--tls-verify=false] [--cert-dir DIR] REGISTRY

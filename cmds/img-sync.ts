@@ -1,11 +1,13 @@
 import { openOutput } from '../lib/util/fs.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
+import { checkCopyFlags } from '../lib/cli/args.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
 import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import type { SyncSource } from '../lib/sync/source.js';
-import { syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
+import { syncDestKind, syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
+import { transportTraits } from '../lib/transport/index.js';
 
 const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci [flags] SOURCE DESTINATION
 
@@ -51,7 +53,9 @@ run('img-sync', HELP, async (argv) => {
   const prefix = syncDestPrefix(String(flags.dest), args[1]!);
   if (flags.all && flags['multi-arch'] !== undefined && flags['multi-arch'] !== 'all') throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
   transferOptions(flags);
-  signatureStages(flags, String(flags.dest), []);
+  checkCopyFlags(flags);
+  const destTraits = transportTraits(syncDestKind(String(flags.dest)));
+  signatureStages(flags, destTraits, []);
 
   /** stages builds one pipeline; `tags` are img-tags' source arguments. */
   const stages = (tags: string[], f: Record<string, unknown>): Stage[] => {
@@ -69,7 +73,7 @@ run('img-sync', HELP, async (argv) => {
     for (const k of ['jobs', 'progress']) if (f[k] !== undefined) blobPut.push(`--${k}=${String(f[k])}`);
     if (f['dry-run']) blobPut.push('--dry-run');
     const put = ['put', ...transferArgs(f), ...convert];
-    const sigs = signatureStages(flags, String(flags.dest), transferArgs(f));
+    const sigs = signatureStages(flags, destTraits, transferArgs(f));
     const out: Stage[] = [
       { command: 'img-tags', args: list },
       { command: 'img-ref', args: ref },
@@ -99,7 +103,7 @@ run('img-sync', HELP, async (argv) => {
     return 0;
   }
 
-  const digestfile = flags.digestfile === undefined || flags['dry-run'] ? undefined : String(flags.digestfile);
+  const digestfile = flags.digestfile === undefined ? undefined : String(flags.digestfile);
   // Written as images are synced and committed at the end, also after a failure: it lists what was synced.
   const digests = digestfile === undefined ? undefined : await openOutput(digestfile);
   let failed = false;

@@ -7,7 +7,8 @@ import { RecordWriter } from '../lib/stream/ndjson.js';
 import { REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
 import { catalogImages, checkFilters, filterTags, listRepositories, listTags, registryArg, repositoryArg, sourceImages, yamlImages, type TagFilters } from '../lib/image/tags.js';
 import { goJson } from '../lib/image/inspect.js';
-import { parseDockerRef, parseRef, repositoryOf } from '../lib/ref/index.js';
+import { repositoryOf } from '../lib/ref/index.js';
+import { parseSourceArg } from '../lib/ref/args.js';
 import { toImgError } from '../lib/errors.js';
 
 const HELP = `usage: img-tags [SOURCE...] [filters]          (or SOURCE records on stdin)
@@ -44,6 +45,10 @@ run('img-tags', HELP, async (argv) => {
   checkFilters(f);
   if (flags.registry !== undefined && flags.yaml === undefined) throw usage('--registry needs --yaml FILE');
   if (flags.tags && !flags.catalog) throw usage('--tags needs --catalog');
+  // The filters are on tags: a catalog of repositories alone has none to filter.
+  const filter = ['regex', 'exclude', 'semver', 'newest'].find((k) => flags[k] !== undefined);
+  if (flags.json && flags.tags) throw usage('--tags does not go with --json (--catalog --json lists repositories)');
+  if (filter !== undefined && flags.catalog && !flags.tags) throw usage(`--${filter} filters tags: with --catalog it needs --tags`);
   const out = new RecordWriter(process.stdout);
 
   if (flags.yaml !== undefined) {
@@ -84,16 +89,14 @@ run('img-tags', HELP, async (argv) => {
   }
 
   // A bad SOURCE on the command line is a usage error, found before anything is listed.
-  args.forEach((a) => (flags.catalog ? registryArg(a) : a.startsWith('docker://') ? parseDockerRef(a.slice('docker://'.length), a) : parseRef(a)));
+  args.forEach((a) => (flags.catalog ? registryArg(a) : parseSourceArg(a)));
   let catalogFailed = false;
   const status = await processRecords('img-tags', records(args, 'img-tags'), async (rec, emit) => {
     const source = requireString(rec, 'ref');
     const { ref: _drop, ...rest } = rec;
     if (!flags.catalog) {
       // dir: images found below SOURCE keep it as "base", for img-ref --to --scoped names (as skopeo sync's).
-      const srcRef = parseRef(source);
-      const base = srcRef.transport === 'dir' ? { base: srcRef.path } : {};
-      for (const ref of await sourceImages(source, f, topts)) await emit({ ref, ...base, ...rest });
+      for (const { ref, base } of await sourceImages(source, f, topts)) await emit({ ref, ...(base !== undefined ? { base } : {}), ...rest });
       return;
     }
     const host = registryArg(source);

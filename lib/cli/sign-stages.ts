@@ -5,7 +5,7 @@ import { loadPolicy } from '../policy/load.js';
 import { readPassphraseFile } from '../signature/standalone.js';
 import { checkRecord, copyRecordSignatures, signRecord, withGpgSigner } from '../sign/stages.js';
 import { loadSigningKey, signRecordSigstore, sigstoreSigner } from '../sign/sigstore/stages.js';
-import type { TransportOptions } from '../transport/index.js';
+import type { TransportOptions, TransportTraits } from '../transport/index.js';
 import type { Stage } from './pipeline.js';
 import { processRecordsInOrder, records } from './records.js';
 import { usage } from './run.js';
@@ -113,17 +113,20 @@ export interface SignatureStages {
 }
 
 /**
- * signatureStages builds the img-sign stages of img-copy and img-sync from their flags. `destKind`
- * is the destination's transport; `common` are the registry flags every stage gets.
+ * signatureStages builds the img-sign stages of img-copy and img-sync from their flags. `dest` is
+ * what the destination's transport is (transportTraits); `common` are the registry flags every stage gets.
  */
-export function signatureStages(flags: ParsedArgs, destKind: string, common: string[]): SignatureStages {
+export function signatureStages(flags: ParsedArgs, dest: TransportTraits, common: string[]): SignatureStages {
   const rd = registriesDirFlag(flags);
   const shared = [...(rd === undefined ? [] : [`--registries.d=${rd}`]), ...common];
+  // check reads only the source and sign writes only the destination: each gets the flags of its end.
+  const srcOnly = shared.filter((a) => !a.startsWith('--dest-'));
+  const destOnly = shared.filter((a) => !a.startsWith('--src-'));
   const out: SignatureStages = { afterPut: [] };
   if (flags['insecure-policy'] !== true) {
-    out.check = { command: 'img-sign', args: ['check', ...(flags.policy === undefined ? [] : [`--policy=${String(flags.policy)}`]), ...shared] };
+    out.check = { command: 'img-sign', args: ['check', ...(flags.policy === undefined ? [] : [`--policy=${String(flags.policy)}`]), ...srcOnly] };
   } else if (flags.policy !== undefined) throw usage('--policy and --insecure-policy exclude each other');
-  const keeps = destKind === 'docker' || destKind === 'dir';
+  const keeps = dest.keepsSignatures;
   if (flags['remove-signatures'] !== true) {
     const copy: Stage = { command: 'img-sign', args: ['copy', ...shared] };
     if (keeps) out.afterPut.push(copy);
@@ -134,14 +137,14 @@ export function signatureStages(flags: ParsedArgs, destKind: string, common: str
   // As skopeo: one passphrase file, for one of the two kinds of signing.
   if (pf !== undefined && flags['sign-by'] !== undefined && sigstoreKey !== undefined) throw usage('only one of --sign-by and --sign-by-sigstore-private-key can be used with --sign-passphrase-file');
   if (flags['sign-by'] !== undefined) {
-    if (destKind !== 'docker') throw usage('--sign-by needs a docker:// destination (the signature names its docker reference)');
+    if (dest.signedIdentity !== 'docker-reference') throw usage('--sign-by needs a docker:// destination (the signature names its docker reference)');
     const gpgPass = sigstoreKey === undefined && pf !== undefined ? [`--passphrase-file=${pf}`] : [];
-    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by=${String(flags['sign-by'])}`, ...gpgPass, ...shared] });
+    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by=${String(flags['sign-by'])}`, ...gpgPass, ...destOnly] });
   }
   if (sigstoreKey !== undefined) {
-    if (destKind !== 'docker') throw usage('--sign-by-sigstore-private-key needs a docker:// destination (the signature names its docker reference)');
+    if (dest.sigstore !== 'attachments') throw usage('--sign-by-sigstore-private-key needs a docker:// destination (the signature names its docker reference)');
     if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --sign-passphrase-file (the pipeline cannot ask on the terminal)');
-    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by-sigstore-private-key=${sigstoreKey}`, `--passphrase-file=${pf}`, ...shared] });
+    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by-sigstore-private-key=${sigstoreKey}`, `--passphrase-file=${pf}`, ...destOnly] });
   }
   if (pf !== undefined && flags['sign-by'] === undefined && sigstoreKey === undefined) throw usage('--sign-passphrase-file goes with --sign-by or --sign-by-sigstore-private-key');
   return out;

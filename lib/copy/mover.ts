@@ -3,9 +3,9 @@ import { ImgError, toImgError, wrap } from '../errors.js';
 import { formatOf } from '../oci/convert.js';
 import { isForeign, parseManifest, referencedBlobs, type Descriptor, type ParsedManifest } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
-import { formatRef, parseRef, repositoryOf, type DockerRef } from '../ref/index.js';
+import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
-import { canMount, isArchiveWriter } from '../transport/capabilities.js';
+import { blobScopeOf, canMount, isArchiveWriter, type BlobMounter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
 import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } from '../image/conversion.js';
 import { Limiter } from '../util/limiter.js';
@@ -147,12 +147,11 @@ export class BlobMover {
 
   /** moveBlob moves one blob once per destination repository, however many records ask for it. */
   private moveBlob(blob: Descriptor, src: Transport, dest: Transport): Promise<Outcome> {
-    const key = `${repoKey(dest)}|${blob.digest}`;
+    const key = `${blobScopeOf(dest)}|${blob.digest}`;
     let p = this.inFlight.get(key);
     if (!p) {
       // The same blob on its way to another repository of the same registry: wait for it, then mount it from there.
-      const d = dockerOf(dest);
-      const hostKey = d && canMount(dest) ? `${d.domain}|${blob.digest}` : undefined;
+      const hostKey = canMount(dest) ? `${dest.blobRepository.registry}|${blob.digest}` : undefined;
       const sibling = hostKey === undefined ? undefined : this.toRegistry.get(hostKey);
       const limiter = blob.size <= SMALL_BLOB ? this.smallLimiter : this.limiter;
       p = (sibling ?? Promise.resolve()).catch(() => undefined).then(() => limiter.run(() => this.transfer(blob, src, dest)));
@@ -218,12 +217,12 @@ export class BlobMover {
 
   /** tryMount links a blob from another repository of the destination's registry where it was seen, and names that repository. */
   private async tryMount(blob: Descriptor, dest: Transport): Promise<string | undefined> {
-    const d = dockerOf(dest);
-    if (!d || !canMount(dest)) return undefined;
-    const repos = this.seen.get(d.domain)?.get(blob.digest);
+    if (!canMount(dest)) return undefined;
+    const d = dest.blobRepository;
+    const repos = this.seen.get(d.registry)?.get(blob.digest);
     if (!repos) return undefined;
     for (const from of repos) {
-      if (from === d.path) continue;
+      if (from === d.repository) continue;
       try {
         if (await dest.mountBlob(blob.digest, from)) {
           this.note(dest, blob.digest);
@@ -264,27 +263,16 @@ export class BlobMover {
     };
   }
 
+  /** note records that a registry repository has a blob (a source's, or one moved there), to mount it from there later; other transports are no mount's source. */
   private note(t: Transport, digest: string): void {
-    const d = dockerOf(t);
-    if (!d) return;
-    let byDigest = this.seen.get(d.domain);
-    if (!byDigest) this.seen.set(d.domain, (byDigest = new Map()));
+    if (!canMount(t)) return;
+    const d: BlobMounter['blobRepository'] = t.blobRepository;
+    let byDigest = this.seen.get(d.registry);
+    if (!byDigest) this.seen.set(d.registry, (byDigest = new Map()));
     let repos = byDigest.get(digest);
     if (!repos) byDigest.set(digest, (repos = new Set()));
-    repos.add(d.path);
+    repos.add(d.repository);
   }
-}
-
-function dockerOf(t: Transport): DockerRef | undefined {
-  return (t as { docker?: DockerRef }).docker;
-}
-
-/** repoKey names the place blobs are shared in: a registry repository, a layout, a directory. */
-function repoKey(t: Transport): string {
-  const d = dockerOf(t);
-  if (d) return `docker://${repositoryOf(d)}`;
-  const ref = parseRef(t.name);
-  return 'path' in ref ? `${ref.transport}:${ref.path}` : t.name;
 }
 
 function dedupe(blobs: Descriptor[]): Descriptor[] {

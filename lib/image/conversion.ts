@@ -3,8 +3,7 @@ import { ociConfigFromDocker, type Format } from '../oci/convert.js';
 import { digestOf } from '../oci/digest.js';
 import type { Descriptor, ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/mediatype.js';
-import { readSourceBlob } from '../transport/archive/common.js';
-import { MAX_CONFIG_SIZE } from '../transport/archive/reader.js';
+import { MAX_CONFIG_SIZE, readSourceBlob } from '../transport/index.js';
 import { isSingleFormat } from '../transport/capabilities.js';
 import type { Transport } from '../transport/types.js';
 

@@ -9,7 +9,6 @@ import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.j
 import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
 import { manifestAt } from './manifests.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
-import { isStdout } from '../util/fs.js';
 import type { StoredManifest } from '../transport/types.js';
 
 export interface PutOptions {
@@ -66,9 +65,7 @@ export class ManifestPutter {
   toStdout(rec: ImageRecord): boolean {
     try {
       const d = this.destOf(rec);
-      if (d === undefined) return false;
-      const ref = parseRef(d);
-      return (ref.transport === 'oci-archive' || ref.transport === 'docker-archive') && isStdout(ref.path);
+      return d !== undefined && writesToStdout(d, this.opts.destTopts);
     } catch {
       return false;
     }
@@ -229,6 +226,12 @@ export class ManifestPutter {
     }
     return { stored, changed, blobs };
   }
+}
+
+/** writesToStdout says whether `dest` is an archive written to this process's stdout (ArchiveWriter's toStdout). */
+export function writesToStdout(dest: string, topts: TransportOptions = {}): boolean {
+  const t = openTransport(dest, topts);
+  return isArchiveWriter(t) && t.toStdout === true;
 }
 
 /** recordFields are the fields of a record that describe a manifest. */

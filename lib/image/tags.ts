@@ -1,31 +1,12 @@
 import { ImgError, wrap } from '../errors.js';
-import { formatDockerRef, formatRef, parseDockerRef, parseRef, repositoryOf, type DockerRef, type ImageRef } from '../ref/index.js';
+import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, type DockerRef } from '../ref/index.js';
+import { parseSourceArg } from '../ref/args.js';
 import { openTransport, type TransportOptions } from '../transport/index.js';
-import { canListRepositories, canListTags } from '../transport/capabilities.js';
+import { canListImages, canListRepositories, canListTags, type ListedImage } from '../transport/capabilities.js';
 import { matchRegex, matchSemver, newest, parseConstraint, compileGoRegex } from '../sync/tagfilter.js';
 import { expandSource, validTags, type SyncSource } from '../sync/source.js';
-import { listLocalImages } from './list.js';
 
-/** repositoryArg reads the repository img-tags lists: docker://NAME without tag or digest, as skopeo list-tags takes it. */
-export function repositoryArg(arg: string): DockerRef {
-  if (!arg.startsWith('docker://')) throw new ImgError('REF_INVALID', `invalid repository ${JSON.stringify(arg)}: tags are listed for docker://REPOSITORY`);
-  const ref = parseDockerRef(arg.slice('docker://'.length), arg);
-  if (ref.tag !== undefined || ref.digest !== undefined) throw new ImgError('REF_INVALID', `invalid repository ${JSON.stringify(arg)}: give the repository without a tag or digest`);
-  return ref;
-}
-
-/** registryArg reads the registry img-tags --catalog lists: docker://HOST[:PORT] or HOST[:PORT]. */
-export function registryArg(arg: string): string {
-  const host = arg.replace(/^docker:\/\//, '').replace(/\/+$/, '');
-  let parsed: DockerRef | undefined;
-  try {
-    parsed = parseDockerRef(`${host}/x`, arg);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || parsed.domain !== host || host.includes('/')) throw new ImgError('REF_INVALID', `invalid registry ${JSON.stringify(arg)}: expected docker://HOST[:PORT]`);
-  return host;
-}
+export { registryArg, repositoryArg } from '../ref/args.js';
 
 /** listTags lists a repository's tags. */
 export async function listTags(repo: DockerRef, topts: TransportOptions): Promise<string[]> {
@@ -76,52 +57,51 @@ export function filterTags(tags: readonly string[], f: TagFilters): string[] {
   return out;
 }
 
-/** The tag part of an oci: image name, which filters look at: after the last ":", or the whole name. */
-const ociTag = (name: string) => name.slice(name.lastIndexOf(':') + 1);
-
 /**
  * sourceImages lists the images a sync source names, as skopeo sync reads its SOURCE, with the
  * filters applied to their tags: docker://REPO gives every tag, docker://REPO:TAG and
- * docker://REPO@DIGEST that image alone (a digest passes every filter); oci:PATH every named
- * image of the layout (filtered by the tag part of its name), oci:PATH:NAME that one; dir:PATH every
- * image directory below PATH (no filters). `arg` is a reference as the user wrote it: a docker
- * reference without tag is a repository here, not NAME:latest.
+ * docker://REPO@DIGEST that image alone (a digest passes every filter); a source that lists images
+ * (ImageLister: oci:PATH every named image of the layout, filtered by the tag part of its name,
+ * oci:PATH:NAME that one; dir:PATH every image directory below PATH, which tag filters do not apply
+ * to) its images; any other reference itself. `arg` is a reference as the user wrote it: a docker
+ * reference without tag is a repository here, not NAME:latest. Each image comes with the base its
+ * --scoped name is relative to, where it has one.
  */
-export async function sourceImages(arg: string, f: TagFilters, topts: TransportOptions): Promise<string[]> {
-  if (arg.startsWith('docker://')) {
-    const ref = parseDockerRef(arg.slice('docker://'.length), arg);
-    if (ref.digest !== undefined) return [`docker://${formatDockerRef(ref)}`];
-    if (ref.tag !== undefined) return filterTags([ref.tag], f).map((tag) => `docker://${formatDockerRef({ ...ref, tag })}`);
+export async function sourceImages(arg: string, f: TagFilters, topts: TransportOptions): Promise<ListedImage[]> {
+  const src = parseSourceArg(arg);
+  if ('docker' in src) {
+    const ref = src.docker;
+    if (ref.digest !== undefined) return [{ ref: `docker://${formatDockerRef(ref)}` }];
+    if (ref.tag !== undefined) return filterTags([ref.tag], f).map((tag) => ({ ref: `docker://${formatDockerRef({ ...ref, tag })}` }));
     const tags = filterTags(validTags(ref, await listTags(ref, topts)), f);
-    return tags.map((tag) => `docker://${formatDockerRef({ ...ref, tag })}`);
+    return tags.map((tag) => ({ ref: `docker://${formatDockerRef({ ...ref, tag })}` }));
   }
-  const ref: ImageRef = parseRef(arg);
-  if (ref.transport === 'oci' && ref.name !== undefined) return filterTags([ociTag(ref.name)], f).length > 0 ? [formatRef(ref)] : [];
-  if (ref.transport === 'oci' && ref.index !== undefined) return [formatRef(ref)];
-  if (ref.transport === 'dir' && hasFilters(f)) throw new ImgError('USAGE', `cannot filter the images of ${arg}: tag filters apply to docker:// and oci: sources`);
-  const images = await listLocalImages(ref);
-  if (ref.transport !== 'oci' || !hasFilters(f)) return images;
-  const byTag = new Map<string, string[]>();
+  const t = openTransport(src.ref, topts);
+  if (!canListImages(t)) throw new ImgError('UNSUPPORTED', `cannot list the images of ${formatRef(src.ref)}: only docker://, dir: and oci: sources can be listed`);
+  if (!t.tagFilters && hasFilters(f)) throw new ImgError('USAGE', `cannot filter the images of ${arg}: tag filters apply to docker:// and oci: sources`);
+  const images = await t.listImages();
+  if (!hasFilters(f)) return images;
+  const byTag = new Map<string, ListedImage[]>();
+  const untagged: ListedImage[] = [];
   for (const image of images) {
-    const r = parseRef(image) as { name?: string };
-    const tag = ociTag(r.name ?? '');
-    byTag.set(tag, [...(byTag.get(tag) ?? []), image]);
+    if (image.tag === undefined) untagged.push(image);
+    else byTag.set(image.tag, [...(byTag.get(image.tag) ?? []), image]);
   }
-  return filterTags([...byTag.keys()], f).flatMap((t) => byTag.get(t)!);
+  return [...filterTags([...byTag.keys()], f).flatMap((tag) => byTag.get(tag)!), ...untagged];
 }
 
 /** catalogImages lists every tag of every repository of a registry; a repository that cannot be listed comes as {ref, error}. */
 export async function* catalogImages(host: string, f: TagFilters, topts: TransportOptions): AsyncGenerator<{ ref: string; error?: unknown }> {
   for (const repo of await listRepositories(host, topts)) {
     const name = `docker://${host}/${repo}`;
-    let refs: string[];
+    let refs: ListedImage[];
     try {
       refs = await sourceImages(name, f, topts);
     } catch (error) {
       yield { ref: name, error };
       continue;
     }
-    for (const ref of refs) yield { ref };
+    for (const { ref } of refs) yield { ref };
   }
 }
 

@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ImgError, wrap } from '../errors.js';
 import type { ImageRef } from '../ref/index.js';
 import { parsePolicy, type Policy } from './parse.js';
-import { policyScopes, type PolicyScopes } from './scope.js';
+import { policyScopes, scopedPath, type PolicyScopes } from '../ref/policy.js';
 
 export const SYSTEM_POLICY_PATH = '/etc/containers/policy.json';
 
@@ -54,6 +54,6 @@ export async function resolveExplicitPath(path: string): Promise<string> {
 
 /** imageScopes resolves a local image's path and gives its policy scopes. */
 export async function imageScopes(ref: ImageRef): Promise<PolicyScopes> {
-  if (ref.transport === 'dir' || ref.transport === 'oci' || ref.transport === 'oci-archive') return policyScopes(ref, await resolveExplicitPath(ref.path));
-  return policyScopes(ref);
+  const path = scopedPath(ref);
+  return policyScopes(ref, path === undefined ? undefined : await resolveExplicitPath(path));
 }

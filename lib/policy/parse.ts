@@ -4,8 +4,10 @@
  * it and where it is (`transports.docker["example.com"][0]`). Pure: no I/O.
  */
 import { ImgError } from '../errors.js';
-import { parseDigest } from '../oci/digest.js';
 import { parseDockerRef } from '../ref/docker.js';
+import { scopeProblem } from '../ref/policy.js';
+
+export { scopeProblem };
 import { isObject, parseStrictJSON, StrictJSONError, type JSONValue } from '../util/strict-json.js';
 import { Fields } from '../util/fields.js';
 import { IDENTITY_TYPES, isValidRemapPrefix, type SignedIdentity } from './identity.js';
@@ -101,32 +103,6 @@ export function parsePolicy(bytes: Uint8Array | string, source = 'policy'): Poli
 }
 
 class PolicySyntax extends Error {}
-
-/** scopeProblem says what is wrong with a non-default scope of a transport, as its ValidatePolicyConfigurationScope would. */
-export function scopeProblem(transport: string, scope: string): string | undefined {
-  switch (transport) {
-    case 'dir':
-    case 'oci':
-    case 'oci-archive': {
-      if (!scope.startsWith('/')) return 'must be an absolute path';
-      if (scope === '/') return 'use the default scope "" instead of "/"';
-      const parts = scope.split('/').slice(1);
-      if (parts.some((p) => p === '' || p === '.' || p === '..')) return 'not a canonical path (no "//", ".", ".." or trailing "/")';
-      return undefined;
-    }
-    case 'docker-archive':
-      return 'docker-archive: takes no scopes except the default ""';
-    case 'docker-daemon':
-      try {
-        parseDigest(scope);
-        return 'an algo:digest value cannot be a namespace';
-      } catch {
-        return undefined;
-      }
-    default:
-      return undefined;
-  }
-}
 
 /** JSONFields reads one JSON object of the policy: refuses keys outside `allowed` (when given) and checks value types. */
 class JSONFields extends Fields<JSONValue> {

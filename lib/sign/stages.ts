@@ -15,7 +15,7 @@ import type { Policy } from '../policy/parse.js';
 import { imageDockerReference, requirementsFor } from '../policy/scope.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
 import { manifestAt } from '../image/manifests.js';
-import { canStoreFormattedSignatures, canStoreSignatures } from '../transport/capabilities.js';
+import { canStoreFormattedSignatures, canStoreSignatures, isDigestAddressed } from '../transport/capabilities.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { gpgExportPublicKeys, gpgSign, gpgVerify, withPublicKeys } from '../signature/gpg.js';
 import { signatureBlob, type FormattedSignature } from '../transport/signature-blob.js';
@@ -58,7 +58,7 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
   if (requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything')) return rec;
   const digest = requireString(rec, 'digest');
   const src = openTransport(ref, srcTopts);
-  const manifest = await sourceManifest(rec, ref, src, digest, name);
+  const manifest = await sourceManifest(rec, src, digest, name);
   const signatures = await sourceSignatures(src, digest, isSourceChild(rec));
   // Sigstore attachments are read only for a sigstoreSigned requirement (and, as containers/image, only where registries.d turns them on).
   const sigstore = requirements.some((r) => r.type === 'sigstoreSigned') ? await sourceSigstoreSignatures(ref, digest, srcTopts, isSourceChild(rec)) : undefined;
@@ -79,7 +79,7 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
  * digest, or, for a record that carries none (status `exists` from `img-manifest get
  * --missing-at-dest`), the one the source has now, which must still have that digest.
  */
-async function sourceManifest(rec: ImageRecord, ref: ImageRef, src: Transport, digest: string, name: string): Promise<Buffer> {
+async function sourceManifest(rec: ImageRecord, src: Transport, digest: string, name: string): Promise<Buffer> {
   const { algorithm } = parseDigest(digest);
   if (typeof rec.raw === 'string' && rec.raw !== '') {
     const manifest = Buffer.from(rec.raw, 'utf8');
@@ -87,7 +87,7 @@ async function sourceManifest(rec: ImageRecord, ref: ImageRef, src: Transport, d
     return manifest;
   }
   // A registry serves any manifest by digest; the others are read by their reference (an index's child by digest).
-  const byDigest = ref.transport === 'docker' || isSourceChild(rec);
+  const byDigest = isDigestAddressed(src) || isSourceChild(rec);
   const stored = await (byDigest ? src.getManifest(digest) : src.getManifest()).catch((e) => Promise.reject(wrap(e, `fetching manifest ${name}`, name)));
   if (digestOf(stored.bytes, algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `${name} has changed: its manifest is ${stored.digest}, not ${digest}`, { ref: name });
   return stored.bytes;

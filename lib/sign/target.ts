@@ -1,13 +1,16 @@
 import { ImgError, wrap } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { requireString, type ImageRecord } from '../oci/record.js';
-import { formatDockerRef, parseDockerRef, withDefaultTag } from '../ref/docker.js';
+import { formatDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../ref/docker.js';
+import { imageDockerReference } from '../ref/policy.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
-import { openTransport, type TransportOptions } from '../transport/index.js';
+import { openTransport, transportTraits, type TransportOptions } from '../transport/index.js';
 
 /** SigningTarget: the destination image a record's signature is made for. */
 export interface SigningTarget {
-  destRef: Extract<ImageRef, { transport: 'docker' }>;
+  destRef: ImageRef;
+  /** The destination's docker reference, which a signature names. */
+  docker: DockerRef;
   destName: string;
   /** The docker reference signed for: the destination, normalised, `:latest` added when it has no tag. */
   identity: string;
@@ -23,11 +26,12 @@ export interface SigningTarget {
 export function signingTarget(rec: ImageRecord): SigningTarget {
   const destRef = parseRef(requireString(rec, 'dest'));
   const destName = formatRef(destRef);
-  if (destRef.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
-  const identity = formatDockerRef(withDefaultTag(destRef.docker));
+  const docker = transportTraits(destRef).signedIdentity === 'docker-reference' ? imageDockerReference(destRef) : undefined;
+  if (docker === undefined) throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
+  const identity = formatDockerRef(withDefaultTag(docker));
   const digest = requireString(rec, 'digest');
   parseDigest(digest);
-  return { destRef, destName, identity, digest, child: typeof rec.parent === 'string' };
+  return { destRef, docker, destName, identity, digest, child: typeof rec.parent === 'string' };
 }
 
 /**

@@ -5,28 +5,8 @@ import { join } from 'node:path';
 import { ImgError } from '../errors.js';
 import type { SyncSource } from './source.js';
 
-/** The sync source kinds (skopeo sync --src) and destination kinds (--dest). */
-export const SYNC_SOURCES = ['docker', 'dir', 'oci', 'yaml'] as const;
-export const SYNC_DESTS = ['docker', 'dir', 'oci', 'containers-storage'] as const;
-
-/**
- * syncSourceArg turns skopeo sync's SOURCE for `--src KIND` into what img-tags reads: a docker
- * repository or image (REPO, REPO:TAG, with or without docker://), a registry HOST with
- * `catalog`, or a dir:/oci: path.
- */
-export function syncSourceArg(kind: string, source: string, catalog: boolean): string {
-  if (!(SYNC_SOURCES as readonly string[]).includes(kind)) throw new ImgError('USAGE', `invalid --src ${JSON.stringify(kind)}: expected one of ${SYNC_SOURCES.join(', ')}`);
-  if (catalog && kind !== 'docker') throw new ImgError('USAGE', '--catalog needs --src docker');
-  if (kind === 'docker') return `docker://${source.replace(/^docker:\/\//, '')}`;
-  return kind === 'yaml' ? source : `${kind}:${source.replace(new RegExp(`^${kind}:`), '')}`;
-}
-
-/** syncDestPrefix turns skopeo sync's DESTINATION for `--dest KIND` into img-ref's --to PREFIX. */
-export function syncDestPrefix(kind: string, dest: string): string {
-  if (!(SYNC_DESTS as readonly string[]).includes(kind)) throw new ImgError('USAGE', `invalid --dest ${JSON.stringify(kind)}: expected one of ${SYNC_DESTS.join(', ')}`);
-  if (kind === 'docker') return `docker://${dest.replace(/^docker:\/\//, '')}`;
-  return `${kind}:${dest.replace(new RegExp(`^${kind}:`), '')}`;
-}
+// skopeo sync's --src/--dest KIND with its argument is reference grammar: lib/ref/args.ts.
+export { SYNC_DESTS, SYNC_SOURCES, syncDestKind, syncDestPrefix, syncSourceArg } from '../ref/args.js';
 
 const SRC_CREDENTIAL_FLAGS = ['creds', 'username', 'password', 'registry-token', 'no-creds'];
 

@@ -4,6 +4,21 @@ import type { Transport } from './types.js';
 
 /** Optional capabilities of a transport, each detected with its type guard. */
 
+/**
+ * TransportTraits are what a kind of transport is, known from a reference before anything is opened
+ * (img-copy and img-sync check their flags and place their stages with them). Each transport class
+ * declares its own as `static traits`; lib/transport/index.ts gives them by reference
+ * (`transportTraits`).
+ */
+export interface TransportTraits {
+  /** keepsSignatures: simple signatures of the images written there are kept (docker:// in its lookaside store, dir: as signature-N files), so they are copied after the manifest; elsewhere a signed source is refused before any blob moves. */
+  readonly keepsSignatures: boolean;
+  /** signedIdentity: what a signature made for an image there names: "docker-reference", its docker reference (docker://); absent, no signature can be made for it (--sign-by is refused). */
+  readonly signedIdentity?: 'docker-reference';
+  /** sigstore: where sigstore signatures are kept: "attachments", .sig manifests beside the image in the registry (where registries.d turns them on); "files", with the simple ones (FormattedSignatureStore); absent, nowhere. */
+  readonly sigstore?: 'attachments' | 'files';
+}
+
 export interface TagLister {
   /** listTags lists the tags of the reference's repository. */
   listTags(): Promise<string[]>;
@@ -29,10 +44,80 @@ export interface ManifestHead {
   headManifest(): Promise<{ digest: string; mediaType?: string; size?: number; also?: string[] } | undefined>;
 }
 
+/**
+ * BlobMounter is declared by the transports whose blobs live in a repository of a registry that links
+ * blobs across its repositories (docker://). The mover notes where it has seen each blob by
+ * `blobRepository`, and mounts into one repository what it saw in another of the same registry. A
+ * transport without it is never a mount's source or target, whatever its reference names.
+ */
 export interface BlobMounter {
+  /** blobRepository is where this reference's blobs live: the registry host and the repository in it. */
+  readonly blobRepository: { registry: string; repository: string };
   /** mountBlob asks the registry to link a blob from another repository; false when it would not. */
   mountBlob(digest: string, fromRepository: string): Promise<boolean>;
 }
+
+/**
+ * BlobScope is declared by the transports whose blobs are shared by several references: every
+ * image of an oci: layout (oci:PATH), every tag of a registry repository (docker://HOST/REPO). The
+ * mover moves each blob once per scope, however many records name it; without BlobScope a
+ * transport's scope is its name.
+ */
+export interface BlobScope {
+  readonly blobScope: string;
+}
+
+export const blobScopeOf = (t: Transport): string => {
+  const s = (t as Partial<BlobScope>).blobScope;
+  return typeof s === 'string' ? s : t.name;
+};
+
+/**
+ * DigestAddressed is declared by the transports that serve any manifest they hold by its digest,
+ * the reference's own included (a registry: GET /v2/REPO/manifests/DIGEST). The others read the
+ * manifest their reference names with getManifest() and only the children of an index by digest.
+ */
+export interface DigestAddressed {
+  readonly digestAddressed: true;
+}
+
+export const isDigestAddressed = (t: Transport): t is Transport & DigestAddressed => (t as Partial<DigestAddressed>).digestAddressed === true;
+
+/** An image a source lists: its reference, the tag filters look at (none: it passes every filter), and the base its name is scoped from. */
+export interface ListedImage {
+  ref: string;
+  tag?: string;
+  /** For img-ref --to --scoped: the part of the source's path the image's name is relative to (dir:). */
+  base?: string;
+}
+
+/**
+ * ImageLister is declared by the local sources that hold several images, listed as skopeo sync finds
+ * them: oci: every named image of a layout (oci:PATH:NAME, the tag being the part of the name after
+ * its last ":"), or the one image a name or @N picks; dir: every directory below the path that
+ * holds a manifest.json. `tagFilters` false: the images have no tags, so tag filters are refused.
+ */
+export interface ImageLister {
+  listImages(): Promise<ListedImage[]>;
+  readonly tagFilters: boolean;
+}
+
+export const canListImages = (t: Transport): t is Transport & ImageLister => typeof (t as Partial<ImageLister>).listImages === 'function';
+
+/**
+ * ReadInPlace is declared by the archive transports (oci-archive:, docker-archive:), which read their
+ * file in place, by offset, and by several processes of a pipeline: a path that is a pipe, a device
+ * or a descriptor of the process (/dev/stdin) must first be copied to a regular file.
+ */
+export interface ReadInPlace {
+  /** archivePath is the file read. */
+  readonly archivePath: string;
+  /** readingAt is this reference with its file at `path` instead (a spooled copy), as a reference string. */
+  readingAt(path: string): string;
+}
+
+export const readsInPlace = (t: Transport): t is Transport & ReadInPlace =>
+  typeof (t as Partial<ReadInPlace>).archivePath === 'string' && typeof (t as Partial<ReadInPlace>).readingAt === 'function';
 
 /**
  * DockerNamed is declared by the transports whose reference can name a docker repository
@@ -66,7 +151,33 @@ export const canListTags = (t: Transport): t is Transport & TagLister => typeof 
 export const canListRepositories = (t: Transport): t is Transport & Catalog => typeof (t as Partial<Catalog>).listRepositories === 'function';
 export const canDelete = (t: Transport): t is Transport & ManifestDeleter => typeof (t as Partial<ManifestDeleter>).deleteManifest === 'function';
 export const canHead = (t: Transport): t is Transport & ManifestHead => typeof (t as Partial<ManifestHead>).headManifest === 'function';
-export const canMount = (t: Transport): t is Transport & BlobMounter => typeof (t as Partial<BlobMounter>).mountBlob === 'function';
+export const canMount = (t: Transport): t is Transport & BlobMounter =>
+  typeof (t as Partial<BlobMounter>).mountBlob === 'function' && typeof (t as Partial<BlobMounter>).blobRepository === 'object';
+
+/**
+ * UncompressedLayers is declared by the transports whose layers are stored uncompressed and served
+ * as they are stored, whatever media type the manifest they serve names (docker-archive: and
+ * docker-daemon: serve skopeo's manifest, which names them …diff.tar.gzip). A copy to a destination
+ * that wants compressed layers compresses them on the way (lib/image/layers.ts); any transport whose
+ * store keeps layers uncompressed can declare it.
+ */
+export interface UncompressedLayers {
+  readonly layersUncompressed: true;
+}
+
+export const servesUncompressedLayers = (t: Transport): t is Transport & UncompressedLayers => (t as Partial<UncompressedLayers>).layersUncompressed === true;
+
+/**
+ * WantsCompressedLayers is declared by the destinations that store layers compressed (docker://,
+ * oci:), as containers/image's DesiredLayerCompression "Compress": an uncompressed layer is gzip-
+ * (or, with --dest-compress-format, zstd-) compressed on the way. The others (dir:) keep layers as
+ * they come unless --dest-compress or --dest-decompress asks.
+ */
+export interface WantsCompressedLayers {
+  readonly wantsCompressedLayers: true;
+}
+
+export const wantsCompressedLayers = (t: Transport): t is Transport & WantsCompressedLayers => (t as Partial<WantsCompressedLayers>).wantsCompressedLayers === true;
 
 /**
  * SingleFormat is declared by the transports that hold manifests of one format only: oci: and
@@ -101,6 +212,8 @@ export interface ArchiveWriter {
    * index (fetched from `source` when not given).
    */
   addImage(image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] }, source: Transport, name?: string): Promise<import('./types.js').StoredManifest>;
+  /** toStdout says whether the archive is written to this process's stdout (/dev/stdout, /dev/fd/1): then nothing else may be printed there. Absent: it is not. */
+  readonly toStdout?: boolean;
   /** finish writes the archive's index (index.json / manifest.json) and closes it; until then nothing is visible at PATH (temp file + rename), except for /dev/stdout and pipes, which are written as they go. */
   finish(): Promise<void>;
   /** abort gives up the archive: its temp file is removed and nothing appears at PATH. */

@@ -1,5 +1,5 @@
 import { ImgError } from '../errors.js';
-import { formatRef, parseRef, type ImageRef, type TransportName } from '../ref/index.js';
+import { formatRef, parseRef, type DockerRef, type ImageRef, type TransportName } from '../ref/index.js';
 import { DirTransport } from './dir/index.js';
 import { OciLayoutTransport } from './oci-layout/index.js';
 import { OciArchiveTransport } from './oci-archive/index.js';
@@ -9,6 +9,7 @@ import { ContainersStorageTransport } from './containers-storage/index.js';
 import { RegistryTransport } from './registry/index.js';
 import type { RegistryOptions } from './registry/client.js';
 import type { Transport } from './types.js';
+import type { TransportTraits } from './capabilities.js';
 
 export type { Transport, StoredManifest, BlobInfo } from './types.js';
 export type { RegistryOptions } from './registry/client.js';
@@ -24,6 +25,13 @@ export interface TransportOptions {
 
 type Opener = (ref: ImageRef, opts: TransportOptions) => Transport;
 
+export type { TransportTraits } from './capabilities.js';
+/** Reading a whole small blob (a config) from any transport, capped. */
+export { readSourceBlob } from './archive/common.js';
+export { MAX_CONFIG_SIZE } from './archive/reader.js';
+/** img-login: check credentials against a registry's /v2/, then store them. */
+export { login } from './registry/login.js';
+
 /** The transport registry: scheme → implementation. Transports not listed here parse but cannot be opened yet. */
 const OPENERS: Partial<Record<TransportName, Opener>> = {
   docker: (ref, opts) => new RegistryTransport(ref as Extract<ImageRef, { transport: 'docker' }>, opts.registry, opts.registriesDir),
@@ -36,6 +44,36 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
   // The store is in the reference ([DRIVER@ROOT+RUNROOT:OPTIONS]); no options.
   'containers-storage': (ref) => new ContainersStorageTransport(ref as Extract<ImageRef, { transport: 'containers-storage' }>),
 };
+
+/** What each kind of transport is (see TransportTraits), as its class declares it. */
+const TRAITS: Record<TransportName, TransportTraits> = {
+  docker: RegistryTransport.traits,
+  dir: DirTransport.traits,
+  oci: OciLayoutTransport.traits,
+  'oci-archive': OciArchiveTransport.traits,
+  'docker-archive': DockerArchiveTransport.traits,
+  'docker-daemon': DockerDaemonTransport.traits,
+  'containers-storage': ContainersStorageTransport.traits,
+};
+
+/**
+ * transportTraits gives what the transport of a reference (or of a kind, as img-sync's --dest names
+ * one) is, without opening anything: whether it keeps signatures, what a signature for it names.
+ */
+export function transportTraits(ref: ImageRef | TransportName): TransportTraits {
+  return TRAITS[typeof ref === 'string' ? ref : ref.transport];
+}
+
+/**
+ * sigstoreAttachmentsFor says whether registries.d (`registriesDir`, else the containers tools'
+ * default) turns on sigstore attachments (use-sigstore-attachments) for a docker reference, and
+ * which directory said so. Loaded on first use.
+ */
+export async function sigstoreAttachmentsFor(ref: DockerRef, registriesDir?: string): Promise<{ enabled: boolean; registriesDir: string }> {
+  const { loadRegistriesD, registriesDirPath, useSigstoreAttachments } = await import('./registry/registries-d.js');
+  const dir = await registriesDirPath(registriesDir);
+  return { enabled: useSigstoreAttachments(await loadRegistriesD(dir), ref), registriesDir: dir };
+}
 
 /** OPENED_TRANSPORTS lists the transports that can be opened (the contract suite runs over each). */
 export const OPENED_TRANSPORTS = Object.keys(OPENERS) as TransportName[];

@@ -336,15 +336,15 @@ describe('policy scopes', () => {
       '*.example.com',
       '*.com',
     ]);
-    expect(policyScopes(parseRef('docker://busybox'))).toEqual({ transport: 'docker', identity: 'docker.io/library/busybox:latest', namespaces: ['docker.io/library/busybox', 'docker.io/library', 'docker.io', '*.io'] });
+    expect(policyScopes(parseRef('docker://busybox'))).toEqual({ section: 'docker', identity: 'docker.io/library/busybox:latest', namespaces: ['docker.io/library/busybox', 'docker.io/library', 'docker.io', '*.io'] });
     expect(policyScopes(parseRef(`docker://example.com/a:1${dg}`)).identity).toBe(`example.com/a${dg}`);
     expect(dockerNamespaces(parseDockerRef('localhost/a'))).toEqual(['localhost/a', 'localhost']);
   });
 
   it('paths: dir from the parent up, oci from the layout itself up', () => {
-    expect(policyScopes(parseRef('dir:/srv/images/app'))).toEqual({ transport: 'dir', identity: '/srv/images/app', namespaces: ['/srv/images', '/srv'] });
-    expect(policyScopes(parseRef('oci:/srv/layout:app'))).toEqual({ transport: 'oci', identity: '/srv/layout', namespaces: ['/srv/layout', '/srv'] });
-    expect(policyScopes(parseRef('docker-archive:/x.tar:a:1'))).toEqual({ transport: 'docker-archive', identity: '', namespaces: [] });
+    expect(policyScopes(parseRef('dir:/srv/images/app'))).toEqual({ section: 'dir', identity: '/srv/images/app', namespaces: ['/srv/images', '/srv'] });
+    expect(policyScopes(parseRef('oci:/srv/layout:app'))).toEqual({ section: 'oci', identity: '/srv/layout', namespaces: ['/srv/layout', '/srv'] });
+    expect(policyScopes(parseRef('docker-archive:/x.tar:a:1'))).toEqual({ section: 'docker-archive', identity: '', namespaces: [] });
   });
 
   it('picks the most specific section, then the transport default, then the default', () => {

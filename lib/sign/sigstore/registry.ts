@@ -8,7 +8,8 @@ import { ImgError, wrap } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
 import { parseManifest, type ImageManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediatype.js';
-import { formatDockerRef, parseDockerRef, TRANSPORTS, type DockerRef } from '../../ref/index.js';
+import { formatDockerRef, type DockerRef } from '../../ref/index.js';
+import { dockerImageArg as dockerArg } from '../../ref/args.js';
 import { readCapped } from '../../stream/verify.js';
 import { openTransport, type Transport, type TransportOptions } from '../../transport/index.js';
 import { appendSignatures, attachmentTag } from '../../signature/sigstore/attachment.js';
@@ -84,9 +85,5 @@ export async function putSigstoreSignatures(image: DockerRef, manifestDigest: st
 
 /** dockerImageArg reads a DOCKER-REF argument: `docker://REF` or a bare reference; normalised, no tag added. */
 export function dockerImageArg(arg: string): DockerRef {
-  const scheme = /^([a-z-]+):/.exec(arg)?.[1];
-  if (scheme !== undefined && scheme !== 'docker' && (TRANSPORTS as readonly string[]).includes(scheme)) {
-    throw new ImgError('USAGE', `${arg}: sigstore attachments are kept in registries: give a docker:// reference`);
-  }
-  return parseDockerRef(arg.startsWith('docker://') ? arg.slice('docker://'.length) : arg, arg);
+  return dockerArg(arg, 'sigstore attachments are kept in registries');
 }

@@ -12,7 +12,8 @@ import type { ImageRecord } from '../../oci/record.js';
 import type { DockerRef } from '../../ref/docker.js';
 import { formatRef, type ImageRef } from '../../ref/index.js';
 import { canStoreFormattedSignatures } from '../../transport/capabilities.js';
-import { openTransport, type TransportOptions } from '../../transport/index.js';
+import { openTransport, sigstoreAttachmentsFor, transportTraits, type TransportOptions } from '../../transport/index.js';
+import { imageDockerReference } from '../../ref/policy.js';
 import { loadPrivateKey } from '../../signature/sigstore/keys.js';
 import { getSigstoreSignatures, putSigstoreSignatures } from './registry.js';
 import { createSigstoreSignature, digestRule, verifySigstoreSignature, type SigstoreSignature } from '../../signature/sigstore/signature.js';
@@ -27,9 +28,7 @@ export interface AttachmentConfig {
 
 /** attachmentConfig reads registries.d (--registries.d, else the containers tools' default) for a docker reference's use-sigstore-attachments. */
 export async function attachmentConfig(ref: DockerRef, topts: TransportOptions): Promise<AttachmentConfig> {
-  const { loadRegistriesD, registriesDirPath, useSigstoreAttachments } = await import('../../transport/registry/registries-d.js');
-  const registriesDir = await registriesDirPath(topts.registriesDir);
-  return { enabled: useSigstoreAttachments(await loadRegistriesD(registriesDir), ref), registriesDir };
+  return sigstoreAttachmentsFor(ref, topts.registriesDir);
 }
 
 /** disabledNote says why an image's attachments are not read or written. */
@@ -47,17 +46,19 @@ export type SourceSigstore = { signatures: SigstoreSignature[] } | { signatures:
 /** sourceSigstoreSignatures reads the sigstore signatures of the source manifest `digest` (`child`: an index's child, for dir:), as containers/image's GetSignaturesWithFormat. */
 export async function sourceSigstoreSignatures(src: ImageRef, digest: string, topts: TransportOptions, child = false): Promise<SourceSigstore> {
   const name = formatRef(src);
-  if (src.transport === 'dir') {
+  const kept = transportTraits(src).sigstore;
+  if (kept === 'files') {
     const t = openTransport(src, topts);
     if (!canStoreFormattedSignatures(t)) return { signatures: [], notRead: `${name} keeps no sigstore signatures` };
     const all = await t.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading the signatures of ${name}`)));
     return { signatures: all.flatMap((s) => (s.format === 'sigstore-json' ? [s.sigstore] : [])) };
   }
-  if (src.transport !== 'docker') return { signatures: [], notRead: `${name} keeps no sigstore signatures (only docker:// and dir: do)` };
-  const cfg = await attachmentConfig(src.docker, topts);
+  const docker = kept === 'attachments' ? imageDockerReference(src) : undefined;
+  if (docker === undefined) return { signatures: [], notRead: `${name} keeps no sigstore signatures (only docker:// and dir: do)` };
+  const cfg = await attachmentConfig(docker, topts);
   if (!cfg.enabled) return { signatures: [], notRead: disabledNote(name, cfg) };
   try {
-    return { signatures: await getSigstoreSignatures(src.docker, digest, topts) };
+    return { signatures: await getSigstoreSignatures(docker, digest, topts) };
   } catch (e) {
     throw wrap(e, `reading the sigstore signatures of ${name}`);
   }
@@ -70,10 +71,11 @@ export async function sourceSigstoreSignatures(src: ImageRef, digest: string, to
  */
 export async function destAttachments(dest: ImageRef, topts: TransportOptions, what: string, hint = ''): Promise<DockerRef> {
   const name = formatRef(dest);
-  if (dest.transport !== 'docker') throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: it keeps no sigstore signatures (only docker:// and dir: do)${hint}`);
-  const cfg = await attachmentConfig(dest.docker, topts);
+  const docker = transportTraits(dest).sigstore === 'attachments' ? imageDockerReference(dest) : undefined;
+  if (docker === undefined) throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: it keeps no sigstore signatures (only docker:// and dir: do)${hint}`);
+  const cfg = await attachmentConfig(docker, topts);
   if (!cfg.enabled) throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: writing sigstore attachments is disabled by configuration (registries.d ${cfg.registriesDir} does not set use-sigstore-attachments for it)${hint}`);
-  return dest.docker;
+  return docker;
 }
 
 /**

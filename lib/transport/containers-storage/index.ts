@@ -5,7 +5,7 @@ import { MediaType } from '../../oci/mediatype.js';
 import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { checked } from '../../stream/verify.js';
 import { TarSink } from '../archive/sink.js';
-import type { ArchiveWriter, DockerNamed, LayersForCopy, ManifestHead } from '../capabilities.js';
+import type { ArchiveWriter, DockerNamed, LayersForCopy, ManifestHead, TransportTraits } from '../capabilities.js';
 import { DockerArchiveTransport } from '../docker-archive/index.js';
 import { spooled } from '../engine/spool.js';
 import { storedManifest } from '../manifest.js';
@@ -62,6 +62,8 @@ const UNCOMPRESSED: Record<string, string> = {
  * loads nothing from a body cut short. Only NAME[:TAG] can be written; an index needs a platform picked.
  */
 export class ContainersStorageTransport implements Transport, ArchiveWriter, DockerNamed, ManifestHead, LayersForCopy {
+  /** Signatures are not written to the store (no SignatureStore): a signed source is refused unless they are removed. */
+  static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
   readonly dockerName?: string;
   /** Each reference is loaded on its own (one load per image). */

@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../../oci/digest.js';
 import { parseManifest, referencedBlobs, type ParsedManifest } from '../../oci/manifest.js';
@@ -7,7 +7,7 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import { MAX_SIGNATURE_SIZE, type FormattedSignatureStore, type SignatureStore } from '../capabilities.js';
+import { MAX_SIGNATURE_SIZE, type FormattedSignatureStore, type ImageLister, type ListedImage, type SignatureStore, type TransportTraits } from '../capabilities.js';
 import { signatureBlob, signatureFromBlob, type FormattedSignature } from '../signature-blob.js';
 import { ImgError } from '../../errors.js';
 
@@ -17,6 +17,8 @@ const KNOWN_VERSIONS = new Set([DIR_VERSION, 'Directory Transport Version: 1.0\n
 const BLOB_NAME = /^(?:[a-f0-9]{64}|[a-f0-9]{128})$/;
 const CHILD_MANIFEST_NAME = /^([a-f0-9]{64}|[a-f0-9]{128})\.manifest\.json$/;
 const SIGNATURE_NAME = /^(?:([a-f0-9]{64}|[a-f0-9]{128})\.)?signature-[0-9]+$/;
+/** The most directories walked when looking for images, so a wrong path cannot walk a whole disk. */
+const MAX_WALK = 100_000;
 
 /**
  * DirTransport is skopeo's directory format, byte-compatible: `version`, `manifest.json`, blobs
@@ -24,8 +26,11 @@ const SIGNATURE_NAME = /^(?:([a-f0-9]{64}|[a-f0-9]{128})\.)?signature-[0-9]+$/;
  * as `signature-N` in containers/image's stored form. A directory holds one image: writing a new top-level manifest replaces the old
  * image, and files of the old one are removed only after the new manifest.json has landed.
  */
-export class DirTransport implements Transport, SignatureStore, FormattedSignatureStore {
+export class DirTransport implements Transport, SignatureStore, FormattedSignatureStore, ImageLister {
+  static readonly traits: TransportTraits = { keepsSignatures: true, sigstore: 'files' };
   readonly name: string;
+  /** Image directories have no tags to filter. */
+  readonly tagFilters = false;
   private readonly path: string;
   private prepared?: Promise<void>;
 
@@ -118,6 +123,33 @@ export class DirTransport implements Transport, SignatureStore, FormattedSignatu
       if ((await fileSize(path)) === undefined) return;
       await fsp.rm(path, { force: true });
     }
+  }
+
+  /**
+   * listImages lists every directory below the path that holds a manifest.json (dir:PATH/SUB, the
+   * path itself when it holds one), in byte order of names as Go's filepath.WalkDir walks, as skopeo
+   * sync finds a dir: source's images; each keeps the path as its base for --scoped names.
+   */
+  async listImages(): Promise<ListedImage[]> {
+    const out: ListedImage[] = [];
+    let walked = 0;
+    const walk = async (dir: string): Promise<void> => {
+      if (++walked > MAX_WALK) throw new ImgError('TOO_LARGE', `${this.name}: more than ${MAX_WALK} directories below it`);
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        throw new ImgError('IO', `reading ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+      }
+      if (entries.some((e) => e.isFile() && e.name === 'manifest.json')) {
+        const rel = relative(this.path, dir);
+        out.push({ ref: formatRef({ transport: 'dir', path: rel === '' ? this.path : join(this.path, rel) }), base: this.path });
+        return;
+      }
+      for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) await walk(join(dir, e.name));
+    };
+    await walk(this.path);
+    return out;
   }
 
   private async has(digest: string, asManifest: boolean): Promise<boolean> {

@@ -7,7 +7,8 @@ import { DigestingStream } from '../../stream/verify.js';
 import { ArchiveReader, archiveExists, MAX_CONFIG_SIZE, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite } from '../archive/common.js';
 import { checkedName, type TarEntry } from '../archive/tar.js';
-import type { ArchiveWriter, DockerNamed } from '../capabilities.js';
+import type { ArchiveWriter, DockerNamed, ReadInPlace, TransportTraits, UncompressedLayers } from '../capabilities.js';
+import { isStdout } from '../../util/fs.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import { DockerArchiveBuilder } from './write.js';
 import { compressionOf, diffIDsOf, synthesisedManifest, type Compression, type DockerManifestItem } from './format.js';
@@ -32,8 +33,13 @@ interface LoadedImage {
  * agree with `skopeo inspect docker-archive:…`: layers are named by their diff IDs and served
  * uncompressed.
  */
-export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerNamed {
+export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerNamed, ReadInPlace, UncompressedLayers {
+  static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
+  /** The tar file, read in place. */
+  readonly archivePath: string;
+  /** Layers are served uncompressed, named by their diff IDs (a gzip entry is decompressed on the way). */
+  readonly layersUncompressed = true;
   readonly dockerName?: string;
   private readonly path: string;
   private readonly docker?: DockerRef;
@@ -45,12 +51,21 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
   constructor(ref: Extract<ImageRef, { transport: 'docker-archive' }>) {
     this.name = formatRef(ref);
     this.path = ref.path;
+    this.archivePath = ref.path;
     this.archive = formatRef({ transport: 'docker-archive', path: ref.path });
     if (ref.docker !== undefined) {
       this.docker = ref.docker;
       this.dockerName = repositoryOf(ref.docker);
     }
     if (ref.index !== undefined) this.imageIndex = ref.index;
+  }
+
+  get toStdout(): boolean {
+    return isStdout(this.path);
+  }
+
+  readingAt(path: string): string {
+    return formatRef({ transport: 'docker-archive', path, ...(this.docker ? { docker: this.docker } : {}), ...(this.imageIndex !== undefined ? { index: this.imageIndex } : {}) });
   }
 
   nameInArchive(): string | undefined {

@@ -3,7 +3,7 @@ import { ImgError, toImgError } from '../../errors.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { TarSink } from '../archive/sink.js';
-import type { ArchiveWriter, DockerNamed } from '../capabilities.js';
+import type { ArchiveWriter, DockerNamed, TransportTraits, UncompressedLayers } from '../capabilities.js';
 import { DockerArchiveTransport } from '../docker-archive/index.js';
 import { DockerArchiveBuilder } from '../docker-archive/write.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
@@ -32,8 +32,12 @@ const saves = new Map<string, Promise<DockerArchiveTransport>>();
  * before its end, and the engine, which unpacks the whole body before loading, loads nothing.
  * Only NAME:TAG can be written (as in containers/image).
  */
-export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNamed {
+export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNamed, UncompressedLayers {
+  /** An engine keeps no signatures. */
+  static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
+  /** Layers are served as the engine saves them: uncompressed, named by their diff IDs. */
+  readonly layersUncompressed = true;
   readonly dockerName?: string;
   /** Each reference is loaded on its own (one request per image), as skopeo does. */
   readonly archive: string;

@@ -7,7 +7,8 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { ArchiveReader, archiveExists, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite, SinkHolder, sourceBlob } from '../archive/common.js';
 import { TarSink } from '../archive/sink.js';
-import type { ArchiveWriter, SingleFormat } from '../capabilities.js';
+import type { ArchiveWriter, ReadInPlace, SingleFormat, TransportTraits } from '../capabilities.js';
+import { isStdout } from '../../util/fs.js';
 import { storedManifest } from '../manifest.js';
 import { parseLayoutIndex, REF_NAME_ANNOTATION, resolveIndexEntry } from '../oci-layout/index.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
@@ -25,8 +26,11 @@ const blobEntry = (digest: string) => {
  * writes). It is read in place, without extracting: see ArchiveReader. Names and @N resolve as for
  * oci:. It is written whole, in one pass, through the ArchiveWriter capability.
  */
-export class OciArchiveTransport implements Transport, ArchiveWriter, SingleFormat {
+export class OciArchiveTransport implements Transport, ArchiveWriter, SingleFormat, ReadInPlace {
+  static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
+  /** The tar file, read in place. */
+  readonly archivePath: string;
   /** An OCI archive holds OCI manifests: Docker ones are converted on the way in (as skopeo 1.9 does). */
   readonly manifestFormat = 'oci';
   private readonly path: string;
@@ -38,9 +42,21 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>) {
     this.name = formatRef(ref);
     this.path = ref.path;
+    this.archivePath = ref.path;
     this.archive = formatRef({ transport: 'oci-archive', path: ref.path });
     if (ref.name !== undefined) this.imageName = ref.name;
     if (ref.index !== undefined) this.imageIndex = ref.index;
+    this.selector = ref;
+  }
+
+  private readonly selector: { name?: string; index?: number };
+
+  get toStdout(): boolean {
+    return isStdout(this.path);
+  }
+
+  readingAt(path: string): string {
+    return formatRef({ transport: 'oci-archive', path, ...(this.selector.name !== undefined ? { name: this.selector.name } : {}), ...(this.selector.index !== undefined ? { index: this.selector.index } : {}) });
   }
 
   nameInArchive(): string | undefined {

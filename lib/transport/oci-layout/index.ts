@@ -9,7 +9,7 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, pathExists, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { withLock } from '../../util/lock.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
-import type { SingleFormat } from '../capabilities.js';
+import type { BlobScope, ImageLister, ListedImage, SingleFormat, TransportTraits, WantsCompressedLayers } from '../capabilities.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -56,8 +56,15 @@ export function resolveIndexEntry(entries: Descriptor[], sel: { name?: string | 
  * are named by the org.opencontainers.image.ref.name annotation of their index.json entry. Writers
  * update index.json under a lock with an atomic rewrite, so concurrent writers all keep their names.
  */
-export class OciLayoutTransport implements Transport, SingleFormat {
+export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, ImageLister, WantsCompressedLayers {
+  static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
+  /** Every image of a layout shares its blobs. */
+  readonly blobScope: string;
+  /** Images are filtered by the tag part of their names. */
+  readonly tagFilters = true;
+  /** Layers are stored compressed, as skopeo stores them in a layout. */
+  readonly wantsCompressedLayers = true;
   /** A layout holds OCI manifests: Docker ones are converted on the way in (as skopeo 1.9 does). */
   readonly manifestFormat = 'oci';
   private readonly path: string;
@@ -68,8 +75,26 @@ export class OciLayoutTransport implements Transport, SingleFormat {
   constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>) {
     this.name = formatRef(ref);
     this.path = ref.path;
+    this.blobScope = formatRef({ transport: 'oci', path: ref.path });
     if (ref.name !== undefined) this.imageName = ref.name;
     if (ref.index !== undefined) this.imageIndex = ref.index;
+  }
+
+  /**
+   * listImages lists the images of a sync source: for oci:PATH every named image of the layout
+   * (unnamed entries are left out, as skopeo sync leaves them out: they have no name to sync under);
+   * oci:PATH:NAME and oci:PATH:@N are the one image they name (@N has no tag: it passes every filter).
+   */
+  async listImages(): Promise<ListedImage[]> {
+    const tagOf = (name: string) => name.slice(name.lastIndexOf(':') + 1);
+    if (this.imageName !== undefined) return [{ ref: this.name, tag: tagOf(this.imageName) }];
+    if (this.imageIndex !== undefined) return [{ ref: this.name }];
+    const out: ListedImage[] = [];
+    for (const d of (await this.readIndex()).manifests) {
+      const name = d.annotations?.[REF_NAME_ANNOTATION];
+      if (name) out.push({ ref: formatRef({ transport: 'oci', path: this.path, name }), tag: tagOf(name) });
+    }
+    return out;
   }
 
   private blobPath(digest: string): string {

@@ -7,7 +7,7 @@ import { formatRef, repositoryOf, type DockerRef, type ImageRef } from '../../re
 import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
 import { storedManifest } from '../manifest.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import type { Catalog, DockerNamed, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore } from '../capabilities.js';
+import type { BlobScope, Catalog, DigestAddressed, DockerNamed, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore, TransportTraits, WantsCompressedLayers } from '../capabilities.js';
 import { readLookaside, writeLookaside } from './lookaside.js';
 import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
 import { deleteRefused, networkError } from './errors.js';
@@ -35,8 +35,12 @@ function clientFor(domain: string, opts: RegistryOptions): RegistryClient {
  * Besides the Transport interface it lists tags and repositories, deletes manifests, mounts blobs
  * across repositories and answers HEAD for manifests.
  */
-export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter, SignatureStore, DockerNamed {
+export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter, BlobScope, DigestAddressed, SignatureStore, DockerNamed, WantsCompressedLayers {
+  static readonly traits: TransportTraits = { keepsSignatures: true, signedIdentity: 'docker-reference', sigstore: 'attachments' };
   readonly name: string;
+  readonly digestAddressed = true;
+  /** Layers are pushed compressed, as skopeo pushes them. */
+  readonly wantsCompressedLayers = true;
   readonly docker: DockerRef;
   readonly dockerName: string;
   private readonly client: RegistryClient;
@@ -49,6 +53,15 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     this.dockerName = repositoryOf(ref.docker);
     this.client = clientFor(ref.docker.domain, opts);
     this.retries = opts.retryTimes ?? 3;
+  }
+
+  get blobRepository(): { registry: string; repository: string } {
+    return { registry: this.docker.domain, repository: this.docker.path };
+  }
+
+  /** Every tag of a repository shares its blobs. */
+  get blobScope(): string {
+    return `docker://${repositoryOf(this.docker)}`;
   }
 
   private get repo(): string {
