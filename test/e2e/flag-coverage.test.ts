@@ -5,9 +5,14 @@
 // new flag cannot slip in unused (issue 9, decision 12).
 //
 // Registries: S needs htpasswd basic auth and TLS with a test CA, T is Docker token auth (plain
-// http), P and Q are open plain-http registries; fault proxies in front of P inject 503s and stalls.
-// The registry flags are tested by families: for each command a probe invocation with S (or T) on
-// one end, P on the other.
+// http), P and Q are open plain-http registries; fault proxies in front of P inject 503s and stalls;
+// a private dockerd (when root) serves --daemon-host. The registry flags are tested by families: for
+// each command a probe invocation (Probe) with S (or T) on one end, P on the other; --X, --src-X and
+// --dest-X each get a scenario. A flag with an `only` list is also run with one subcommand outside
+// it, which must be a usage error naming it (outside()).
+//
+// A new flag: add `scenario('img-x --flag', ...)` below (or extend a family), asserting what the flag
+// changes against a run without it; the first test names every flag that has none.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +25,7 @@ import { must, umociImage } from '../helpers/images.js';
 import { certDir, makePki } from '../helpers/pki.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { exec, have, img as imgRaw, records, sh as shRaw, tempDir, type Result } from '../helpers/run.js';
-import { ACCEPT_ANYTHING, sandbox } from '../helpers/sandbox.js';
+import { sandbox } from '../helpers/sandbox.js';
 import { startTokenServer, type TokenServer } from '../helpers/tokenserver.js';
 
 const ready = ['docker-registry', 'umoci', 'openssl', 'htpasswd', 'jq', 'gpg', 'curl'].every(have);
