@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { wrap } from '../lib/errors.js';
+import { wrapping } from '../lib/errors.js';
 import { parseFlags, run, usage } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { readPassphraseFile, signManifest, verifyManifestSignature } from '../lib/signature/standalone.js';
@@ -60,11 +60,11 @@ run('img-sign', HELP, async (argv) => {
     const stageFlag = [...TRANSFER_FLAGS.string, ...TRANSFER_FLAGS.boolean, 'registries.d'].find((f) => flags[f] !== undefined && !(f === 'tls-verify' && flags[f] === true));
     if (stageFlag !== undefined) throw usage(`--${stageFlag} is for the record stages (img-sign sign --sign-by FPR reading records), not for signing a MANIFEST file`);
     const [manifestPath, ref, fingerprint] = args as [string, string, string];
-    const manifest = await readFile(manifestPath).catch((e) => Promise.reject(wrap(e, `reading ${manifestPath}`)));
+    const manifest = await wrapping(readFile(manifestPath), `reading ${manifestPath}`);
     const pf = flags['passphrase-file'];
-    const passphrase = pf === undefined ? undefined : await readPassphraseFile(String(pf)).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
-    const sig = await signManifest(manifest, ref, fingerprint, passphrase).catch((e) => Promise.reject(wrap(e, 'creating signature')));
-    await writeFileAtomic(output, sig, 0o644).catch((e) => Promise.reject(wrap(e, `writing signature to ${output}`)));
+    const passphrase = pf === undefined ? undefined : await wrapping(readPassphraseFile(String(pf)), 'reading the passphrase file');
+    const sig = await wrapping(signManifest(manifest, ref, fingerprint, passphrase), 'creating signature');
+    await wrapping(writeFileAtomic(output, sig, 0o644), `writing signature to ${output}`);
     return 0;
   }
   if (sub === 'verify') {
@@ -72,11 +72,11 @@ run('img-sign', HELP, async (argv) => {
     if (flags.output !== undefined || flags['passphrase-file'] !== undefined) throw usage('--output and --passphrase-file are for img-sign sign');
     const [manifestPath, ref, fprs, sigPath] = args as [string, string, string, string];
     const fingerprints = fprs === 'any' ? 'any' : fprs.split(',');
-    const manifest = await readFile(manifestPath).catch((e) => Promise.reject(wrap(e, `reading manifest from ${manifestPath}`)));
-    const signature = await readFile(sigPath).catch((e) => Promise.reject(wrap(e, `reading signature from ${sigPath}`)));
+    const manifest = await wrapping(readFile(manifestPath), `reading manifest from ${manifestPath}`);
+    const signature = await wrapping(readFile(sigPath), `reading signature from ${sigPath}`);
     const kf = flags['public-key-file'];
-    const publicKeys = kf === undefined ? undefined : await readFile(String(kf)).catch((e) => Promise.reject(wrap(e, `reading public keys from ${kf}`)));
-    const v = await verifyManifestSignature(signature, manifest, ref, fingerprints, { publicKeys }).catch((e) => Promise.reject(wrap(e, 'verifying signature')));
+    const publicKeys = kf === undefined ? undefined : await wrapping(readFile(String(kf)), `reading public keys from ${kf}`);
+    const v = await wrapping(verifyManifestSignature(signature, manifest, ref, fingerprints, { publicKeys }), 'verifying signature');
     process.stdout.write(`Signature verified using fingerprint ${v.keyIdentity}, digest ${v.dockerManifestDigest}\n`);
     return 0;
   }

@@ -4,7 +4,7 @@
  * `verify --sigstore-public-key` on a registry image's `.sig` attachment.
  */
 import { promises as fsp } from 'node:fs';
-import { ImgError, wrap } from '../errors.js';
+import { ImgError, wrap, wrapping } from '../errors.js';
 import { readSecret } from './prompt.js';
 import { registryOptions } from './registry-flags.js';
 import { COMMAND_FLAGS, SIGSTORE_CLI_FLAGS } from './command-flags.js';
@@ -95,13 +95,13 @@ async function keygen(prefix: string, passphraseFile: string | undefined): Promi
     if ((await ask('Re-enter the passphrase: ')) !== passphrase) throw new ImgError('USAGE', 'the passphrases do not match');
   }
   const keys = await generateKeyPair(passphrase);
-  await writeFileAtomic(priv, keys.privateKey, 0o600).catch((e) => Promise.reject(wrap(e, `writing private key to ${JSON.stringify(priv)}`)));
-  await writeFileAtomic(pub, keys.publicKey, 0o644).catch((e) => Promise.reject(wrap(e, `writing public key to ${JSON.stringify(pub)}`)));
+  await wrapping(writeFileAtomic(priv, keys.privateKey, 0o600), `writing private key to ${JSON.stringify(priv)}`);
+  await wrapping(writeFileAtomic(pub, keys.publicKey, 0o644), `writing public key to ${JSON.stringify(pub)}`);
   process.stdout.write(`Key written to ${JSON.stringify(priv)} and ${JSON.stringify(pub)}\n`);
 }
 
 async function readPassphrase(path: string): Promise<string> {
-  return readPassphraseFile(path).catch((e) => Promise.reject(wrap(e, 'reading the passphrase file')));
+  return wrapping(readPassphraseFile(path), 'reading the passphrase file');
 }
 
 /** ask reads a passphrase from the terminal without echo; without a terminal it is a usage error. */
@@ -114,22 +114,20 @@ async function ask(question: string): Promise<string> {
 export async function signImage(imageArg: string, keyFile: string, passphraseFile: string | undefined, signIdentity: string | undefined, topts: TransportOptions): Promise<void> {
   const image = withDefaultTag(dockerImageArg(imageArg));
   const identity = signatureIdentity(signIdentity ?? formatDockerRef(image));
-  const pem = await fsp.readFile(keyFile).catch((e) => Promise.reject(wrap(e, `reading private key from ${keyFile}`)));
+  const pem = await wrapping(fsp.readFile(keyFile), `reading private key from ${keyFile}`);
   const passphrase = passphraseFile !== undefined ? await readPassphrase(passphraseFile) : await ask(`Enter the passphrase for ${JSON.stringify(keyFile)}: `);
-  const key = await loadPrivateKey(pem, passphrase).catch((e) => Promise.reject(wrap(e, `initializing private key ${keyFile}`)));
+  const key = await wrapping(loadPrivateKey(pem, passphrase), `initializing private key ${keyFile}`);
   const name = `docker://${formatDockerRef(image)}`;
-  const manifest = await openTransport(name, topts)
-    .getManifest()
-    .catch((e) => Promise.reject(wrap(e, `fetching manifest ${name}`)));
+  const manifest = await wrapping(openTransport(name, topts).getManifest(), `fetching manifest ${name}`);
   const sig = createSigstoreSignature(manifest.bytes, identity, key);
-  await putSigstoreSignatures(image, manifest.digest, [sig], topts).catch((e) => Promise.reject(wrap(e, `storing the sigstore signature of ${name}`)));
+  await wrapping(putSigstoreSignatures(image, manifest.digest, [sig], topts), `storing the sigstore signature of ${name}`);
 }
 
 /** readPublicKeys loads PEM public keys from files. */
 export async function readPublicKeys(files: string[]) {
   return Promise.all(
     files.map(async (f) => {
-      const pem = await fsp.readFile(f).catch((e) => Promise.reject(wrap(e, `reading public key from ${f}`)));
+      const pem = await wrapping(fsp.readFile(f), `reading public key from ${f}`);
       try {
         return loadPublicKey(pem);
       } catch (e) {
@@ -150,10 +148,8 @@ export async function verifyImage(imageArg: string, keyFiles: string[], topts: T
   const image: DockerRef = parsed.digest !== undefined ? parsed : withDefaultTag(parsed);
   const keys = await readPublicKeys(keyFiles);
   const name = `docker://${formatDockerRef(image)}`;
-  const manifest = await openTransport(name, topts)
-    .getManifest()
-    .catch((e) => Promise.reject(wrap(e, `fetching manifest ${name}`)));
-  const sigs = (await getSigstoreSignatures(image, manifest.digest, topts).catch((e) => Promise.reject(wrap(e, `reading the sigstore signatures of ${name}`)))).filter(
+  const manifest = await wrapping(openTransport(name, topts).getManifest(), `fetching manifest ${name}`);
+  const sigs = (await wrapping(getSigstoreSignatures(image, manifest.digest, topts), `reading the sigstore signatures of ${name}`)).filter(
     (s) => s.mimeType === SIGSTORE_SIGNATURE_MIME_TYPE,
   );
   if (sigs.length === 0) throw invalidSignature(`${name} has no sigstore signature`);

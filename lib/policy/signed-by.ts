@@ -4,7 +4,7 @@
  * keyPaths, keyData) and its digest and identity are accepted.
  */
 import { promises as fsp } from 'node:fs';
-import { ImgError, wrap } from '../errors.js';
+import { ImgError, wrapping } from '../errors.js';
 import { gpgVerify, withPublicKeys } from '../signature/gpg.js';
 import { manifestMatchesDigest, parsePayload } from '../signature/simple.js';
 import { acceptedKeyIdentity } from '../signature/standalone.js';
@@ -15,7 +15,7 @@ import type { Requirement } from './parse.js';
 async function keyBlobs(req: Extract<Requirement, { type: 'signedBy' }>): Promise<Uint8Array[]> {
   if (req.keyData) return [req.keyData];
   const paths = req.keyPath !== undefined ? [req.keyPath] : (req.keyPaths ?? []);
-  return Promise.all(paths.map((p) => fsp.readFile(p).catch((e) => Promise.reject(wrap(e, 'reading the policy keys')))));
+  return Promise.all(paths.map((p) => wrapping(fsp.readFile(p), 'reading the policy keys')));
 }
 
 /** checkSignedBy resolves when the requirement accepts the image, else throws POLICY_DENIED with the reason (or UNSUPPORTED). */

@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { ImgError, wrap } from '../errors.js';
+import { ImgError, wrap, wrapping } from '../errors.js';
 import { loadPublicKey } from '../signature/sigstore/keys.js';
 import { digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, verifySigstoreSignature } from '../signature/sigstore/signature.js';
 import { matchesSignedIdentity } from './identity.js';
@@ -20,7 +20,7 @@ async function policyKeys(req: SigstoreSigned): Promise<KeyObject[]> {
   if (req.keyData) datas.push({ pem: req.keyData, what: 'keyData' });
   for (const [i, d] of (req.keyDatas ?? []).entries()) datas.push({ pem: d, what: `keyDatas[${i}]` });
   const paths = req.keyPath !== undefined ? [req.keyPath] : (req.keyPaths ?? []);
-  for (const p of paths) datas.push({ pem: await fsp.readFile(p).catch((e) => Promise.reject(wrap(e, 'reading the policy keys'))), what: p });
+  for (const p of paths) datas.push({ pem: await wrapping(fsp.readFile(p), 'reading the policy keys'), what: p });
   return datas.map(({ pem, what }) => {
     try {
       return loadPublicKey(pem);
