@@ -9,18 +9,19 @@ import type { SyncSource } from '../lib/sync/source.js';
 import { syncDestKind, syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
 import { transportTraits } from '../lib/transport/index.js';
 
-const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci [flags] SOURCE DESTINATION
+const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci|containers-storage [flags] SOURCE DESTINATION
 
 Copies every image of SOURCE under DESTINATION, named as skopeo sync names them. It is exactly
 the pipeline (--explain prints it; one per registry of a YAML file)
   img-tags SOURCE [filters] | img-ref --to DESTINATION [--scoped] [--append-suffix S]
     | img-manifest get --missing-at-dest --multi-arch system|all | img-sign check | img-blob-put
     | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR] [| img-sign sign --sign-by-sigstore-private-key F]
-(to an oci: DESTINATION, which keeps no signatures, img-sign copy comes before img-blob-put)
+(to an oci: or containers-storage: DESTINATION, which keep no signatures, img-sign copy comes before img-blob-put)
 SOURCE: docker: REPOSITORY (every tag) or REPOSITORY:TAG, or with --catalog a registry HOST (every
 tag of every repository); dir: a directory searched for image directories; oci: a layout (its named
 images); yaml: a skopeo sync YAML file. DESTINATION: docker: HOST[/PATH]; dir: a directory (one
-image directory per image); oci: one layout holding every image by name, blobs stored once.
+image directory per image); oci: one layout holding every image by name, blobs stored once;
+containers-storage: [STORE]PREFIX, images named PREFIX/NAME:TAG in that store (through podman).
 Images the destination already has (same digest) are passed by: a re-run moves nothing.
   --scoped                     keep the source's registry and full path under DESTINATION
   --append-suffix S            append S to each destination tag

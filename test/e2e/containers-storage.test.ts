@@ -226,6 +226,21 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
     await s.sk(['inspect', back]);
   });
 
+  it('img-manifest delete: by NAME:TAG the name goes (the image with its last name), by ID the image, refused while it has other names', async () => {
+    const store = podmanStore(join(work, 'del'), s.env);
+    for (const t of ['1', '2']) expect((await img('img-copy', [TLS, `docker://${SRC}`, store.ref(`example.com/del:${t}`)])).status).toBe(0);
+    const id = (await store.inspect('example.com/del:1')).Id;
+    const refused = await img('img-manifest', ['delete', store.ref(`@${id}`)]);
+    expect(refused.status).toBe(1);
+    oneLine(refused.stderr, 'more than one tag', 'never forces');
+    const one = await img('img-manifest', ['delete', store.ref('example.com/del:1')]);
+    expect(one.status, one.stderr).toBe(0);
+    expect(await store.images()).toEqual([`sha256:${id} example.com/del:2 ${(await store.inspect('example.com/del:2')).Digest}`]);
+    const all = await img('img-manifest', ['delete', store.ref(`@${id}`)]);
+    expect(all.status, all.stderr).toBe(0);
+    expect(await store.images()).toEqual([]);
+  });
+
   describe.skipIf(dockerdUnavailable() !== undefined)('with a Docker engine', () => {
     let d: Dockerd;
     beforeAll(async () => {

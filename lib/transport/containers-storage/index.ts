@@ -5,13 +5,13 @@ import { MediaType } from '../../oci/mediatype.js';
 import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { checked } from '../../stream/verify.js';
 import { TarSink } from '../archive/sink.js';
-import type { ArchiveWriter, DockerNamed, LayersForCopy, ManifestHead, TransportTraits } from '../capabilities.js';
+import type { ArchiveWriter, DockerNamed, LayersForCopy, ManifestDeleter, ManifestHead, TransportTraits } from '../capabilities.js';
 import { DockerArchiveTransport } from '../docker-archive/index.js';
 import { spooled } from '../engine/spool.js';
 import { storedManifest } from '../manifest.js';
 import { OciArchiveBuilder } from '../oci-archive/index.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import { imageInfo, openLoad, save, storeLocation, tag, type ImageInfo } from './libpod.js';
+import { imageInfo, openLoad, removeImage, save, storeLocation, tag, type ImageInfo } from './libpod.js';
 import { serviceFor, type PodmanService } from './service.js';
 import { layerSizes, readBigData, type StoreLocation } from './store.js';
 
@@ -61,7 +61,7 @@ const UNCOMPRESSED: Record<string, string> = {
  * manifest and its digest and the image ID is the config's digest, as with skopeo's copy; podman
  * loads nothing from a body cut short. Only NAME[:TAG] can be written; an index needs a platform picked.
  */
-export class ContainersStorageTransport implements Transport, ArchiveWriter, DockerNamed, ManifestHead, LayersForCopy {
+export class ContainersStorageTransport implements Transport, ArchiveWriter, DockerNamed, ManifestHead, LayersForCopy, ManifestDeleter {
   /** Signatures are not written to the store (no SignatureStore): a signed source is refused unless they are removed. */
   static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
@@ -105,7 +105,7 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
     const svc = await this.service();
     const d = this.ref.docker;
     const what = !d ? `no image with ID ${this.ref.id}` : this.ref.id !== undefined ? `no image ${repositoryOf(d)} with ID ${this.ref.id}` : `no image ${this.apiName()}`;
-    throw new ImgError('MANIFEST_UNKNOWN', `${svc.store} has ${what} (${svc.client.label.at}); podman images lists what it has`, { ref: this.name });
+    throw new ImgError('MANIFEST_UNKNOWN', `${svc.store} has ${what}; ${svc.list} lists what it has`, { ref: this.name });
   }
 
   private async resolve(): Promise<Resolved | undefined> {
@@ -282,6 +282,20 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
       if (size === undefined) throw new ImgError('BLOB_UNKNOWN', `${this.name}: the store has no layer ${d}`, { ref: this.name });
       return { mediaType, digest: d, size };
     });
+  }
+
+  /**
+   * deleteManifest removes what the reference names, as `podman rmi` does and never forced: NAME:TAG
+   * removes that name (and the image when it was its last one); an ID or NAME@DIGEST the image, which
+   * podman refuses while it has several names. skopeo delete removes the image whatever names it has.
+   */
+  async deleteManifest(): Promise<string> {
+    const r = await this.image();
+    const d = this.ref.docker;
+    const name = d && this.ref.id === undefined && d.digest === undefined ? formatDockerRef(d) : r.info.Id;
+    forget(this.ref.store);
+    await removeImage(r.svc, name);
+    return r.manifest.digest;
   }
 
   async putBlob(_data: Readable, _expected?: { digest?: string; size?: number }): Promise<BlobInfo> {

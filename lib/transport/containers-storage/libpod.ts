@@ -90,3 +90,21 @@ export async function tag(svc: PodmanService, id: string, repo: string, tagName:
   const res = await svc.client.call('POST', `/images/${id}/tag?${q}`, `to tag image ${id} as ${repo}:${tagName}`, [200, 201], CALL_TIMEOUT_MS).catch(locked(svc, `the tag of ${id}`));
   res.resume();
 }
+
+/**
+ * removeImage is `podman rmi NAME` (DELETE /libpod/images/{name}), never forced: by NAME:TAG the name
+ * goes, and the image with it when that was its last name; by ID the image goes, refused while it
+ * has several names. An image a container uses is refused either way.
+ */
+export async function removeImage(svc: PodmanService, name: string): Promise<void> {
+  const res = await svc.client
+    .call('DELETE', `/images/${name}`, `to remove ${name}`, [200], CALL_TIMEOUT_MS)
+    .catch(locked(svc, `the removal of ${name}`))
+    .catch((e: unknown) => {
+      if (e instanceof ImgError && e.code !== 'TIMEOUT') throw new ImgError(e.code, `${e.message}; imgpipe never forces a removal (podman rmi --force would also remove containers): remove the other names or the containers first`, { cause: e });
+      throw e;
+    });
+  const doc = (await readJSON(res, svc.client.label, `the removal of ${name}`)) as { Errors?: unknown };
+  const errors = Array.isArray(doc?.Errors) ? doc.Errors.filter((x) => typeof x === 'string' && x !== '') : [];
+  if (errors.length > 0) throw new ImgError('HTTP', `${svc.client.label.at} did not remove ${name}: ${errors.join('; ')}`);
+}
