@@ -190,8 +190,7 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
     expect(raw.config.digest).toBe(`sha256:${info.Id}`);
     const config = JSON.parse((await s.sk(['inspect', '--config', '--raw', '--tls-verify=false', back])).stdout);
     expect(config.rootfs.diff_ids).toEqual(info.RootFS.Layers);
-    // The layers travel uncompressed (compression on the way to registries is not built yet): the pushed manifest names them by diff ID.
-    expect(raw.layers.map((l: { digest: string }) => l.digest)).toEqual(info.RootFS.Layers);
+    expect(raw.layers).toHaveLength(info.RootFS.Layers.length);
     const again = await img('img-copy', [TLS, back, ours.ref('example.com/back:1')]);
     expect(again.status, again.stderr).toBe(0);
     const b = await ours.inspect('example.com/back:1');

@@ -64,6 +64,8 @@ const UNCOMPRESSED: Record<string, string> = {
 export class ContainersStorageTransport implements Transport, ArchiveWriter, DockerNamed, ManifestHead, LayersForCopy, ManifestDeleter {
   /** Signatures are not written to the store (no SignatureStore): a signed source is refused unless they are removed. */
   static readonly traits: TransportTraits = { keepsSignatures: false };
+  /** Every layer is served uncompressed (from the save), whatever media type the stored manifest names (UncompressedLayers). */
+  readonly layersUncompressed = true;
   readonly name: string;
   readonly dockerName?: string;
   /** Each reference is loaded on its own (one load per image). */
@@ -262,7 +264,7 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
    * layersForCopy gives the layers to copy for manifest `m` of this image when its own cannot be
    * read as named (compressed layers of a pulled image): each layer uncompressed, by diff ID, with
    * the uncompressed media type of the manifest's format, as containers/image's LayerInfosForCopy.
-   * undefined when the manifest's layers are readable as they are.
+   * undefined when the manifest names them so already.
    */
   async layersForCopy(m: StoredManifest): Promise<Descriptor[] | undefined> {
     const p = parseManifest(m.bytes, this.name, m.mediaType);
@@ -274,9 +276,10 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
     if (diffIDs.length !== layers.length) {
       throw new ImgError('MANIFEST_INVALID', `${this.name}: the manifest has ${layers.length} layers but the config has ${diffIDs.length} diff IDs`, { ref: this.name });
     }
-    if (layers.every((l, i) => l.digest === diffIDs[i])) return undefined;
-    const sizes = await this.diffSizes(r);
     const mediaType = UNCOMPRESSED[p.mediaType] ?? MediaType.ociLayer;
+    // As LayerInfosForCopy: the uncompressed type too (a manifest podman stored from a docker-archive names uncompressed layers …diff.tar.gzip).
+    if (layers.every((l, i) => l.digest === diffIDs[i] && l.mediaType === mediaType)) return undefined;
+    const sizes = await this.diffSizes(r);
     return diffIDs.map((d) => {
       const size = sizes.get(d);
       if (size === undefined) throw new ImgError('BLOB_UNKNOWN', `${this.name}: the store has no layer ${d}`, { ref: this.name });
