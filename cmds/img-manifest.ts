@@ -41,6 +41,8 @@ put     writes each stdin record's manifest to DEST (or the record's "dest"), by
         "ref"; --src-X flags apply) when input ends; at /dev/stdout no records are printed.
         --format oci|v2s2   convert each manifest (and an index, with its children's new digests)
         --preserve-digests  fail on any record whose digest would change
+        Layers img-blob-put stored with another compression (the record's "layerUpdates") are
+        named as stored; zstd ones make a Docker schema 2 manifest OCI.
 delete  deletes each image from its registry, by digest, as skopeo delete does.
 
 ${REGISTRY_HELP}
@@ -65,7 +67,8 @@ run('img-manifest', HELP, async (argv) => {
     if (flags['no-tags'] && !flags.inspect) throw usage('--no-tags goes with --inspect');
     if (flags.raw || flags.inspect) {
       const mode = flags.raw ? '--raw' : '--inspect';
-      if (flags.raw && flags.inspect) throw usage('--raw and --inspect exclude each other');
+      // --inspect --raw is skopeo inspect --raw: the manifest's bytes (with --config, the config's), as --raw alone.
+      if (flags.raw && flags['no-tags']) throw usage('--no-tags does not go with --raw (no tags are listed)');
       const recordFlags = ['all', 'multi-arch', 'missing-at-dest', 'jobs'].filter((f) => flags[f] !== undefined);
       if (recordFlags.length > 0) throw usage(`--${recordFlags[0]} does not go with ${mode} (it is for records)`);
       if (platforms.length > 1) throw usage(`${mode} takes one --platform`);
