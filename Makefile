@@ -1,6 +1,6 @@
 # imgpipe — quick start: `make demo` and `make test`.
 SHELL := /bin/bash
-DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl apache2-utils bsdutils python3 libsodium23 docker.io podman
+DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl apache2-utils bsdutils python3 libsodium23 docker.io podman zstd
 NPM_STAMP := node_modules/.package-lock.json
 
 .PHONY: all build deps deb-deps demo test bench clean

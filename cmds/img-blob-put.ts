@@ -1,5 +1,6 @@
 import { parseFlags, run, usage } from '../lib/cli/run.js';
-import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
+import { COMMAND_FLAGS, LAYER_FLAGS } from '../lib/cli/command-flags.js';
+import { LAYER_HELP, parseLayerFlags } from '../lib/image/layers.js';
 import { processRecordsConcurrently, records } from '../lib/cli/records.js';
 import { DAEMON_TRANSFER_HELP, SIDED_FLAGS, TRANSFER_HELP, transferOptions } from '../lib/cli/transfer-flags.js';
 import { BlobMover, type MoverOptions } from '../lib/copy/mover.js';
@@ -29,6 +30,8 @@ seen elsewhere on the destination registry are mounted instead of copied.
                                or nothing (none)
   -q, --quiet                  as --progress=none
 
+${LAYER_HELP}
+
 ${TRANSFER_HELP}
 
 ${DAEMON_TRANSFER_HELP}`;
@@ -36,7 +39,7 @@ ${DAEMON_TRANSFER_HELP}`;
 /** The flags of one mode only: a blob at REF is verified with these, */
 const SINGLE_ONLY = ['digest', 'size', 'media-type'] as const;
 /** and records are copied with these (the source is each record's "ref"). */
-const BATCH_ONLY = ['jobs', 'progress', 'quiet', 'dry-run', 'format', 'preserve-digests', ...SIDED_FLAGS.filter((f) => f.startsWith('src-'))];
+const BATCH_ONLY = ['jobs', 'progress', 'quiet', 'dry-run', 'format', 'preserve-digests', ...LAYER_FLAGS.string, ...LAYER_FLAGS.boolean, ...SIDED_FLAGS.filter((f) => f.startsWith('src-'))];
 
 run('img-blob-put', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-put']);
@@ -52,7 +55,7 @@ run('img-blob-put', HELP, async (argv) => {
     const progress = parseProgress(flags.progress, flags.quiet === true);
     const jobs = flags.jobs === undefined ? undefined : parseJobs(flags.jobs);
     const format = parseFormat(flags.format);
-    const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], preserveDigests: flags['preserve-digests'], ...(format ? { format } : {}), ...(jobs ? { jobs } : {}) };
+    const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], preserveDigests: flags['preserve-digests'], ...parseLayerFlags(flags), ...(format ? { format } : {}), ...(jobs ? { jobs } : {}) };
     let bars: ProgressBars | undefined;
     if (progress === 'ndjson') Object.assign(opts, { onEvent: (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`), progressEvery: 500 });
     else if (progress === 'tty' && process.stderr.isTTY) {

@@ -8,6 +8,7 @@ import { spoolArchive } from '../lib/cli/spool.js';
 import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
 import { hostPlatform } from '../lib/image/inspect.js';
 import { writesToStdout } from '../lib/image/put.js';
+import { LAYER_HELP, layerArgs, parseLayerFlags } from '../lib/image/layers.js';
 import { formatPlatform } from '../lib/oci/platform.js';
 import { formatRef, parseRef } from '../lib/ref/index.js';
 import { transportTraits } from '../lib/transport/index.js';
@@ -33,6 +34,8 @@ copied to a temp file, removed at exit.
   --jobs N, --progress=ndjson  as img-blob-put
   --explain                    print the pipeline and exit
 
+${LAYER_HELP}
+
 ${SIGNATURE_HELP}
 
 ${TRANSFER_HELP}
@@ -47,6 +50,7 @@ run('img-copy', HELP, async (argv) => {
   const dest = formatRef(parseRef(args[1]!));
   transferOptions(flags);
   checkCopyFlags(flags);
+  const layers = parseLayerFlags(flags);
   const toStdout = writesToStdout(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
   // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
@@ -68,7 +72,8 @@ run('img-copy', HELP, async (argv) => {
   // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
   const convert = [...(flags.format !== undefined ? [`--format=${String(flags.format)}`] : []), ...(flags['preserve-digests'] ? ['--preserve-digests'] : [])];
   // img-blob-put writes nothing to a Docker engine (put loads the image whole): no --dest-daemon-host.
-  const blobPut = [...transferArgs(flags).filter((a) => !a.startsWith('--dest-daemon-host=')), ...convert];
+  // Layers are (re)compressed by img-blob-put, which tells put in the record ("layerUpdates").
+  const blobPut = [...transferArgs(flags).filter((a) => !a.startsWith('--dest-daemon-host=')), ...convert, ...layerArgs(layers)];
   for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
   if (flags['dry-run']) blobPut.push('--dry-run');
   // put reads the source too when DEST is an archive, so it gets both ends' flags.

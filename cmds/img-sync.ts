@@ -5,6 +5,7 @@ import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
 import { sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
 import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
+import { LAYER_HELP, layerArgs, parseLayerFlags } from '../lib/image/layers.js';
 import type { SyncSource } from '../lib/sync/source.js';
 import { syncDestKind, syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
 import { transportTraits } from '../lib/transport/index.js';
@@ -39,6 +40,8 @@ Images the destination already has (same digest) are passed by: a re-run moves n
   --jobs N, --progress=ndjson  as img-blob-put
   --explain                    print the pipelines and exit
 
+${LAYER_HELP}
+
 ${SIGNATURE_HELP}
 
 ${TRANSFER_HELP}`;
@@ -55,6 +58,7 @@ run('img-sync', HELP, async (argv) => {
   if (flags.all && flags['multi-arch'] !== undefined && flags['multi-arch'] !== 'all') throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
   transferOptions(flags);
   checkCopyFlags(flags);
+  const layers = parseLayerFlags(flags);
   const destTraits = transportTraits(syncDestKind(String(flags.dest)));
   signatureStages(flags, destTraits, []);
 
@@ -70,7 +74,8 @@ run('img-sync', HELP, async (argv) => {
     for (const p of ([] as unknown[]).concat(f.platform ?? [])) get.push(`--platform=${String(p)}`);
     // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
     const convert = [...(f.format !== undefined ? [`--format=${String(f.format)}`] : []), ...(f['preserve-digests'] ? ['--preserve-digests'] : [])];
-    const blobPut = [...transferArgs(f), ...convert];
+    // Layers are (re)compressed by img-blob-put, which tells put in the record ("layerUpdates").
+    const blobPut = [...transferArgs(f), ...convert, ...layerArgs(layers)];
     for (const k of ['jobs', 'progress']) if (f[k] !== undefined) blobPut.push(`--${k}=${String(f[k])}`);
     if (f['dry-run']) blobPut.push('--dry-run');
     const put = ['put', ...transferArgs(f), ...convert];

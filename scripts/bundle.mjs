@@ -15,6 +15,8 @@ await Promise.all(
       target: 'node20',
       legalComments: 'none',
       logLevel: 'warning',
+      // zstd (WebAssembly, some 700 KB) is loaded from node_modules when a zstd layer is met, not at start-up.
+      external: ['zstd-codec'],
       // CommonJS dependencies bundled into ESM may require() node built-ins.
       banner: { js: "import { createRequire as __imgpipeRequire } from 'node:module'; const require = __imgpipeRequire(import.meta.url);" },
     }),

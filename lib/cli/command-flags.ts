@@ -15,6 +15,9 @@ export const SIGNATURE_FLAGS = {
 /** The flags of img-sign's sigstore subcommands (keygen, sign --sigstore-private-key, verify --sigstore-public-key). */
 export const SIGSTORE_CLI_FLAGS = ['output-prefix', 'sigstore-private-key', 'sigstore-public-key', 'sign-identity'];
 
+/** skopeo copy's and sync's layer compression flags (lib/image/layers.ts), for img-blob-put, which compresses (img-manifest put names what it stored from the record). */
+export const LAYER_FLAGS = { string: ['dest-compress-format', 'dest-compress-level'], boolean: ['dest-compress', 'dest-decompress'] };
+
 const only = (names: readonly string[], subs: readonly string[]) => Object.fromEntries(names.map((n) => [n, subs]));
 
 export const COMMAND_FLAGS = {
@@ -41,8 +44,8 @@ export const COMMAND_FLAGS = {
   },
   'img-blob-get': { string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default },
   'img-blob-put': {
-    string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress', 'format'],
-    boolean: [...TRANSFER_FLAGS.boolean, 'dry-run', 'quiet', 'preserve-digests'],
+    string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress', 'format', ...LAYER_FLAGS.string],
+    boolean: [...TRANSFER_FLAGS.boolean, 'dry-run', 'quiet', 'preserve-digests', ...LAYER_FLAGS.boolean],
     alias: { q: 'quiet' },
     default: TRANSFER_FLAGS.default,
   },
@@ -80,17 +83,17 @@ export const COMMAND_FLAGS = {
     },
   },
   'img-copy': {
-    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
+    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, ...LAYER_FLAGS.string, 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
     list: ['platform'],
-    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
+    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, ...LAYER_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all' },
     default: TRANSFER_FLAGS.default,
   },
   'img-sync': {
     // No sync source or destination is a Docker engine (as in skopeo sync): no --daemon-host flags.
-    string: [...TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host')), ...SIGNATURE_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'regex', 'exclude', 'semver', 'newest'],
+    string: [...TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host')), ...SIGNATURE_FLAGS.string, ...LAYER_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'regex', 'exclude', 'semver', 'newest'],
     list: ['platform'],
-    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
+    boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, ...LAYER_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all', s: 'src', d: 'dest' },
     default: TRANSFER_FLAGS.default,
   },

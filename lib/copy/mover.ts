@@ -8,9 +8,15 @@ import { openTransport, type Transport, type TransportOptions } from '../transpo
 import { blobScopeOf, canMount, isArchiveWriter, type BlobMounter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
 import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } from '../image/conversion.js';
+import { desiredCompression, expectedCompression, LAYER_UPDATES, layerChange, type LayerUpdate } from '../image/layers.js';
+import { layerCompressionOf, sniffCompression, type Compression } from '../oci/compression.js';
+import { peekHead, recode } from '../stream/compression.js';
+import { compressionKey, LayerCache } from './layer-cache.js';
 import { Limiter } from '../util/limiter.js';
 
 export interface MoverOptions extends ConversionOptions {
+  /** Where compressed layers are remembered between runs (lib/copy/layer-cache.ts); none: a new one in the default place. */
+  cache?: LayerCache;
   src?: TransportOptions;
   dest?: TransportOptions;
   /** Blobs moved at once across all records. */
@@ -49,6 +55,12 @@ const SMALL_BLOB = 1024 * 1024;
 
 type Outcome = 'copied' | 'mounted' | 'exists' | 'planned';
 
+/** What moving one blob came to, and for a layer stored with another compression what it became. */
+interface Moved {
+  outcome: Outcome;
+  update?: LayerUpdate;
+}
+
 /** What the mover did for one record, added to it as `blobs`. */
 export interface BlobSummary {
   copied: number;
@@ -71,9 +83,12 @@ export class BlobMover {
   private readonly limiter: Limiter;
   /** Small blobs (configs, small layers) cost round trips, not bandwidth or memory: more of them run at once, beside the large ones. */
   private readonly smallLimiter: Limiter;
-  private readonly inFlight = new Map<string, Promise<Outcome>>();
+  private readonly inFlight = new Map<string, Promise<Moved>>();
   /** The first transfer of each blob to each registry host under way: host|digest → its promise. */
-  private readonly toRegistry = new Map<string, Promise<Outcome>>();
+  private readonly toRegistry = new Map<string, Promise<Moved>>();
+  /** What layers became when they were (re)compressed: source digest|compressionKey → the blob stored. */
+  private readonly updates = new Map<string, LayerUpdate>();
+  private cache?: LayerCache;
   /** Where each blob has been seen on each registry host: host → digest → repositories. */
   private readonly seen = new Map<string, Map<string, Set<string>>>();
   private readonly tracked = new Set<Tracked>();
@@ -112,13 +127,16 @@ export class BlobMover {
       return { ...rec, status: 'planned', blobs: summary };
     }
     if (this.opts.dryRun) summary.planned = [];
+    const updates: Record<string, LayerUpdate> = {};
     if (parsed.kind === 'image') {
       const blobs = await this.blobsFor(parsed, src, dest);
-      const outcomes = await Promise.allSettled(blobs.map((b) => this.moveBlob(b, src, dest)));
+      const layers = new Set(parsed.manifest.layers.map((l) => l.digest));
+      const outcomes = await Promise.allSettled(blobs.map((b) => this.moveBlob(b, layers.has(b.digest), src, dest)));
       const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed) throw failed.reason;
       outcomes.forEach((o, i) => {
-        const v = (o as PromiseFulfilledResult<Outcome>).value;
+        const { outcome: v, update } = (o as PromiseFulfilledResult<Moved>).value;
+        if (update) updates[blobs[i]!.digest] = update;
         if (v === 'copied' || v === 'planned') {
           summary.copied++;
           summary.bytes += blobs[i]!.size;
@@ -129,7 +147,9 @@ export class BlobMover {
     }
     // Not "exists": that would tell img-manifest put to pass the record by, and the manifest may still be missing.
     const status = this.opts.dryRun ? 'planned' : summary.copied > 0 ? 'copied' : summary.mounted > 0 ? 'mounted' : 'ready';
-    return { ...rec, status, blobs: summary };
+    // Layers stored with another compression: img-manifest put names them in the manifest it writes.
+    const { [LAYER_UPDATES]: _old, ...rest } = rec;
+    return { ...rest, status, blobs: summary, ...(Object.keys(updates).length > 0 ? { [LAYER_UPDATES]: updates } : {}) };
   }
 
   /**
@@ -140,13 +160,13 @@ export class BlobMover {
    */
   private async blobsFor(image: Extract<ParsedManifest, { kind: 'image' }>, src: Transport, dest: Transport): Promise<Descriptor[]> {
     const m = image.manifest;
-    if (!replacesConfig(m, formatAt(formatOf(image.mediaType), dest, this.opts))) return dedupe(referencedBlobs(m));
+    if (!replacesConfig(m, formatAt(formatOf(image.mediaType), dest, this.opts, m.layers))) return dedupe(referencedBlobs(m));
     const layers = dedupe(m.layers);
     return this.opts.dryRun ? [(await convertedConfig(src, m, src.name)).descriptor, ...layers] : layers;
   }
 
-  /** moveBlob moves one blob once per destination repository, however many records ask for it. */
-  private moveBlob(blob: Descriptor, src: Transport, dest: Transport): Promise<Outcome> {
+  /** moveBlob moves one blob (`layer`: one of the image's layers) once per destination repository, however many records ask for it. */
+  private moveBlob(blob: Descriptor, layer: boolean, src: Transport, dest: Transport): Promise<Moved> {
     const key = `${blobScopeOf(dest)}|${blob.digest}`;
     let p = this.inFlight.get(key);
     if (!p) {
@@ -154,7 +174,7 @@ export class BlobMover {
       const hostKey = canMount(dest) ? `${dest.blobRepository.registry}|${blob.digest}` : undefined;
       const sibling = hostKey === undefined ? undefined : this.toRegistry.get(hostKey);
       const limiter = blob.size <= SMALL_BLOB ? this.smallLimiter : this.limiter;
-      p = (sibling ?? Promise.resolve()).catch(() => undefined).then(() => limiter.run(() => this.transfer(blob, src, dest)));
+      p = (sibling ?? Promise.resolve()).catch(() => undefined).then(() => limiter.run(() => this.transfer(blob, layer, src, dest)));
       this.inFlight.set(key, p);
       if (hostKey !== undefined && sibling === undefined) {
         this.toRegistry.set(hostKey, p);
@@ -166,48 +186,51 @@ export class BlobMover {
     return p;
   }
 
-  private async transfer(blob: Descriptor, src: Transport, dest: Transport): Promise<Outcome> {
+  /**
+   * transfer moves one blob. A layer that the destination stores with another compression than the
+   * source's (lib/image/layers.ts: an uncompressed layer to docker:// or oci: is gzip-compressed, or
+   * as --dest-compress-format says; --dest-decompress undoes compression) is (re)compressed as it
+   * streams into putBlob, which digests what it stores; the new blob is the record's layer update.
+   */
+  private async transfer(blob: Descriptor, layer: boolean, src: Transport, dest: Transport): Promise<Moved> {
     const event = (e: Omit<BlobEvent, 'digest' | 'size' | 'dest'>) => this.opts.onEvent?.({ digest: blob.digest, size: blob.size, dest: dest.name, ...e });
     try {
       this.note(src, blob.digest);
+      const desired = desiredCompression(src, dest, this.opts);
+      const expected = layer ? expectedCompression(blob, src) : undefined;
+      const change = expected === undefined ? undefined : layerChange(expected, desired, this.opts);
+      if (change !== undefined) return await this.transferChanged(blob, expected!, change, src, dest, event);
+      // A destination that minds compression (not dir:, which keeps layers as they come, as skopeo's)
+      // gets a layer that is stored otherwise than its media type says (an uncompressed layer named
+      // …tar.gzip by docker-archive:) named as it is stored.
+      const renames = desired !== 'preserve' && !this.opts.preserveDigests;
+      const claimed = layer ? layerCompressionOf(blob.mediaType) : undefined;
+      const rename = renames && expected !== undefined && claimed !== expected ? { update: { digest: blob.digest, size: blob.size, compression: expected } } : {};
       if ((await dest.statBlob(blob.digest)) === blob.size) {
         this.note(dest, blob.digest);
         event({ event: 'skip' });
-        return 'exists';
+        return { outcome: 'exists', ...rename };
+      }
+      // A layer whose compression its media type does not tell right may have been recompressed by an earlier run.
+      const earlier = layer && renames ? await this.storedBefore(blob, desired === 'decompress' ? 'none' : (this.opts.compressFormat ?? 'gzip'), dest) : undefined;
+      if (earlier) {
+        event({ event: 'skip' });
+        return { outcome: 'exists', update: earlier };
       }
       if (this.opts.dryRun) {
         event({ event: 'plan', ref: src.name, bytes: blob.size });
-        return 'planned';
+        return { outcome: 'planned' };
       }
-      const from = await this.tryMount(blob, dest);
+      const from = await this.tryMount(blob.digest, dest);
       if (from !== undefined) {
         event({ event: 'mount', from });
-        return 'mounted';
+        return { outcome: 'mounted', ...rename };
       }
-      const retries = this.opts.retries ?? 2;
-      for (let attempt = 0; ; attempt++) {
-        event({ event: 'start', ref: src.name });
-        try {
-          const data = await src.getBlob({ digest: blob.digest, size: blob.size });
-          // A small blob can fail its check before the destination starts reading; keep the
-          // error on the stream (data.errored) for putBlob instead of crashing the process.
-          data.on('error', () => undefined);
-          const untrack = this.track(data, event);
-          try {
-            await dest.putBlob(data, { digest: blob.digest, size: blob.size });
-          } finally {
-            untrack();
-          }
-          break;
-        } catch (e) {
-          const err = toImgError(e);
-          if (attempt >= retries || !['UNREACHABLE', 'TIMEOUT', 'HTTP'].includes(err.code)) throw e;
-          event({ event: 'error', message: `${err.message}; retrying` });
-        }
-      }
-      this.note(dest, blob.digest);
+      // A layer stored otherwise than its media type says is told by its first bytes.
+      const sniff = expected === undefined ? undefined : { changeFor: (actual: Compression) => layerChange(actual, desired, this.opts), renames };
+      const update = await this.upload(blob, src, dest, event, sniff);
       event({ event: 'done', bytes: blob.size });
-      return 'copied';
+      return { outcome: 'copied', ...(update ? { update } : rename) };
     } catch (e) {
       const err = wrap(e, `copying blob ${blob.digest} from ${src.name} to ${dest.name}`, src.name);
       event({ event: 'error', message: err.message });
@@ -215,17 +238,130 @@ export class BlobMover {
     }
   }
 
+  /**
+   * transferChanged moves a layer that is stored with compression `change` at `dest`: unless what it
+   * became before (in this run, or in the cache of earlier runs) is at the destination already or can
+   * be mounted there, it is read, (re)compressed and uploaded.
+   */
+  private async transferChanged(blob: Descriptor, expected: Compression, change: Compression, src: Transport, dest: Transport, event: Tracked['event']): Promise<Moved> {
+    if (this.opts.preserveDigests) {
+      const how = (c: Compression) => (c === 'none' ? 'uncompressed' : `${c}-compressed`);
+      throw new ImgError(
+        'UNSUPPORTED',
+        `layer ${blob.digest} of ${src.name} is stored ${how(expected)} and ${dest.name} stores it ${how(change)}, which changes its digest, but --preserve-digests was given (copy to a destination that keeps layers as they come, such as dir:, or leave out --preserve-digests)`,
+        { ref: src.name },
+      );
+    }
+    const known = this.known(blob.digest, change);
+    if (known) {
+      if (await this.storedBefore(blob, change, dest)) {
+        event({ event: 'skip' });
+        return { outcome: 'exists', update: known };
+      }
+      if (!this.opts.dryRun) {
+        const from = await this.tryMount(known.digest, dest);
+        if (from !== undefined) {
+          event({ event: 'mount', from });
+          return { outcome: 'mounted', update: known };
+        }
+      }
+    }
+    if (this.opts.dryRun) {
+      event({ event: 'plan', ref: src.name, bytes: blob.size });
+      return { outcome: 'planned' };
+    }
+    const update = await this.upload(blob, src, dest, event, { changeFor: () => change, renames: true });
+    event({ event: 'done', bytes: blob.size });
+    return { outcome: 'copied', ...(update ? { update } : {}) };
+  }
+
+  /** known is what a layer became when this run or an earlier one stored it with compression `to`. */
+  private known(digest: string, to: Compression): LayerUpdate | undefined {
+    const key = compressionKey(to, to === 'none' ? undefined : this.opts.compressLevel);
+    this.cache ??= this.opts.cache ?? new LayerCache();
+    return this.updates.get(`${digest}|${key}`) ?? this.cache.get(digest, key);
+  }
+
+  /** remember notes what a layer became, for this run and the next ones. */
+  private remember(digest: string, u: LayerUpdate): void {
+    if (u.digest === digest) return;
+    const key = compressionKey(u.compression, u.compression === 'none' ? undefined : this.opts.compressLevel);
+    this.cache ??= this.opts.cache ?? new LayerCache();
+    this.updates.set(`${digest}|${key}`, u);
+    this.cache.put(digest, key, u);
+  }
+
+  /** storedBefore is what the layer became with compression `to`, when that is at `dest` already. */
+  private async storedBefore(blob: Descriptor, to: Compression, dest: Transport): Promise<LayerUpdate | undefined> {
+    const known = this.known(blob.digest, to);
+    if (!known || (await dest.statBlob(known.digest)) !== known.size) return undefined;
+    this.note(dest, known.digest);
+    return known;
+  }
+
+  /**
+   * upload streams a blob from `src` into `dest`, retried whole after a network failure. With
+   * `layer`, the blob is a layer whose compression its first bytes tell: when changeFor gives a
+   * compression for it, it is stored in that one and the blob stored is returned; stored as it is,
+   * it is returned (to be named as it is) when that is not what its media type says and `renames`.
+   */
+  private async upload(
+    blob: Descriptor,
+    src: Transport,
+    dest: Transport,
+    event: Tracked['event'],
+    layer?: { changeFor: (actual: Compression) => Compression | undefined; renames: boolean },
+  ): Promise<LayerUpdate | undefined> {
+    const retries = this.opts.retries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      event({ event: 'start', ref: src.name });
+      try {
+        const data = await src.getBlob({ digest: blob.digest, size: blob.size });
+        // A small blob can fail its check before the destination starts reading; keep the
+        // error on the stream (data.errored) for putBlob instead of crashing the process.
+        data.on('error', () => undefined);
+        const untrack = this.track(data, event);
+        try {
+          if (!layer) {
+            await dest.putBlob(data, { digest: blob.digest, size: blob.size });
+            return undefined;
+          }
+          const what = `layer ${blob.digest} of ${src.name}`;
+          const { head, stream } = await peekHead(data);
+          const actual = sniffCompression(head, what);
+          const to = layer.changeFor(actual) ?? actual;
+          if (to === actual) {
+            await dest.putBlob(stream, { digest: blob.digest, size: blob.size });
+            return layer.renames && layerCompressionOf(blob.mediaType) !== actual ? { digest: blob.digest, size: blob.size, compression: actual } : undefined;
+          }
+          const level = to === 'none' ? undefined : this.opts.compressLevel;
+          const info = await dest.putBlob(await recode(stream, actual, to, what, level));
+          this.note(dest, info.digest);
+          const update: LayerUpdate = { digest: info.digest, size: info.size, compression: to };
+          this.remember(blob.digest, update);
+          return update;
+        } finally {
+          untrack();
+        }
+      } catch (e) {
+        const err = toImgError(e);
+        if (attempt >= retries || !['UNREACHABLE', 'TIMEOUT', 'HTTP'].includes(err.code)) throw e;
+        event({ event: 'error', message: `${err.message}; retrying` });
+      }
+    }
+  }
+
   /** tryMount links a blob from another repository of the destination's registry where it was seen, and names that repository. */
-  private async tryMount(blob: Descriptor, dest: Transport): Promise<string | undefined> {
+  private async tryMount(digest: string, dest: Transport): Promise<string | undefined> {
     if (!canMount(dest)) return undefined;
     const d = dest.blobRepository;
-    const repos = this.seen.get(d.registry)?.get(blob.digest);
+    const repos = this.seen.get(d.registry)?.get(digest);
     if (!repos) return undefined;
     for (const from of repos) {
       if (from === d.repository) continue;
       try {
-        if (await dest.mountBlob(blob.digest, from)) {
-          this.note(dest, blob.digest);
+        if (await dest.mountBlob(digest, from)) {
+          this.note(dest, digest);
           return from;
         }
       } catch {

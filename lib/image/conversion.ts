@@ -5,6 +5,7 @@ import type { Descriptor, ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/mediatype.js';
 import { MAX_CONFIG_SIZE, readSourceBlob } from '../transport/index.js';
 import { isSingleFormat } from '../transport/capabilities.js';
+import { zstdLayers, type LayerOptions } from './layers.js';
 import type { Transport } from '../transport/types.js';
 
 /**
@@ -12,7 +13,7 @@ import type { Transport } from '../transport/types.js';
  * moved are exactly the ones the written manifest references.
  */
 
-export interface ConversionOptions {
+export interface ConversionOptions extends LayerOptions {
   /** --format: convert every manifest to this format. */
   format?: Format;
   /** --preserve-digests: convert nothing a destination would convert on its own. */
@@ -30,10 +31,15 @@ export function parseFormat(v: unknown): Format | undefined {
 /**
  * formatAt is the format a manifest of format `from` is written in at `dest`: --format where given;
  * else the one format the destination holds (oci: and oci-archive: convert Docker manifests to OCI,
- * as skopeo 1.9 does) unless --preserve-digests keeps the manifest as it is; else `from`.
+ * as skopeo 1.9 does) unless --preserve-digests keeps the manifest as it is; else OCI where its
+ * layers are written zstd-compressed, which only OCI can name (skopeo 1.9 falls back to OCI for a
+ * registry; it fails for dir:, which imgpipe converts too); else `from`.
  */
-export function formatAt(from: Format, dest: Transport, opts: ConversionOptions): Format {
+export function formatAt(from: Format, dest: Transport, opts: ConversionOptions, layers?: Descriptor[]): Format {
+  const zstd = zstdLayers(dest, opts, layers);
+  if (opts.format === 'v2s2' && zstd) throw new ImgError('USAGE', '--format v2s2 cannot name zstd layers (--dest-compress-format zstd): Docker schema 2 has no zstd layer type');
   if (opts.format) return opts.format;
+  if (zstd && !opts.preserveDigests) return 'oci';
   if (!opts.preserveDigests && isSingleFormat(dest)) return dest.manifestFormat;
   return from;
 }

@@ -7,6 +7,9 @@ import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
 import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
+import { layerUpdatesOf, type LayerUpdate } from './layers.js';
+import { layerMediaType } from '../oci/compression.js';
+import { MediaType } from '../oci/mediatype.js';
 import { manifestAt } from './manifests.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import type { StoredManifest } from '../transport/types.js';
@@ -196,28 +199,33 @@ export class ManifestPutter {
     const blobs = new Map<string, Buffer>();
     let stored: StoredManifest = { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
     const from = formatOf(parsed.mediaType);
-    const to = formatAt(from, openTransport(dest, this.opts.destTopts ?? {}), this.opts);
+    const updates = parsed.kind === 'image' ? layerUpdatesOf(rec, what) : new Map<string, LayerUpdate>();
+    // zstd layers need an OCI manifest (Docker schema 2 has no zstd type): img-blob-put made the same choice.
+    const zstd = [...updates.values()].some((u) => u.compression === 'zstd');
+    const to = zstd && !this.opts.format && !this.opts.preserveDigests ? 'oci' : formatAt(from, openTransport(dest, this.opts.destTopts ?? {}), this.opts);
     if (parsed.kind === 'index') {
       const moved = parsed.manifest.manifests.some((d) => {
         const c = this.children.get(d.digest);
         return c !== undefined && c.digest !== d.digest;
       });
       if (moved || to !== from) stored = withDigest(convertManifest(parsed, to, what, this.children));
-    } else if (to !== from) {
+    } else if (to !== from || updates.size > 0) {
       // The config a conversion rewrites is written here: img-blob-put left the source's out.
       let config: Descriptor | undefined;
-      if (replacesConfig(parsed.manifest, to)) {
+      if (to !== from && replacesConfig(parsed.manifest, to)) {
         const c = await convertedConfig(this.source(rec, blobs), parsed.manifest, what);
         config = c.descriptor;
         blobs.set(config.digest, c.bytes);
       }
-      stored = withDigest(convertManifest(parsed, to, what, undefined, config));
+      // Layers img-blob-put stored with another compression are named as stored (the config's diff IDs stay).
+      const layers = parsed.manifest.layers.map((l) => withUpdate(l, updates.get(l.digest)));
+      stored = withDigest(convertManifest({ ...parsed, manifest: { ...parsed.manifest, layers } }, to, what, undefined, config));
     }
     // The digest the record had: the source's, or none for a manifest made or edited by hand.
     const original = typeof rec.digest === 'string' ? rec.digest : m.edited ? undefined : m.digest;
     const changed = m.edited || stored.digest !== m.digest;
     if (this.opts.preserveDigests && stored.digest !== original) {
-      const why = stored.digest !== m.digest ? `must be converted to ${stored.mediaType}` : 'was edited';
+      const why = updates.size > 0 ? 'names layers stored with another compression' : stored.digest !== m.digest ? `must be converted to ${stored.mediaType}` : 'was edited';
       throw new ImgError(
         'UNSUPPORTED',
         `${what} ${why}, which changes its digest ${original ? `from ${original} ` : ''}to ${stored.digest}, but --preserve-digests was given`,
@@ -232,6 +240,18 @@ export class ManifestPutter {
 export function writesToStdout(dest: string, topts: TransportOptions = {}): boolean {
   const t = openTransport(dest, topts);
   return isArchiveWriter(t) && t.toStdout === true;
+}
+
+/**
+ * withUpdate names a layer as img-blob-put stored it: its new digest and size, and its media type
+ * with the new compression (a zstd layer of a Docker manifest takes the OCI type, which the
+ * conversion to OCI that zstd needs keeps).
+ */
+function withUpdate(l: Descriptor, u: LayerUpdate | undefined): Descriptor {
+  if (!u) return l;
+  const docker = formatOf(l.mediaType) === 'v2s2';
+  const mediaType = docker && u.compression === 'zstd' ? MediaType.ociLayerZstd : layerMediaType(l.mediaType, u.compression);
+  return { ...l, mediaType, digest: u.digest, size: u.size };
 }
 
 /** recordFields are the fields of a record that describe a manifest. */

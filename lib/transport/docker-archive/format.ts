@@ -1,6 +1,7 @@
 import { ImgError } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
 import { MediaType } from '../../oci/mediatype.js';
+import { sniffCompression, type Compression } from '../../oci/compression.js';
 import type { StoredManifest } from '../types.js';
 
 /** One image of manifest.json, as `docker save` and skopeo write it. */
@@ -10,8 +11,8 @@ export interface DockerManifestItem {
   Layers: string[];
 }
 
-/** How a layer file is compressed: layers are served uncompressed, as skopeo does; gzip is told by its magic bytes. */
-export type Compression = 'none' | 'gzip';
+/** How a layer file is compressed: layers are served uncompressed, as skopeo does; gzip and zstd are told by their magic bytes. */
+export type { Compression } from '../../oci/compression.js';
 
 /** diffIDsOf reads rootfs.diff_ids from an image config. */
 export function diffIDsOf(bytes: Buffer, what: string): string[] {
@@ -28,14 +29,9 @@ export function diffIDsOf(bytes: Buffer, what: string): string[] {
   return ids as string[];
 }
 
-/** compressionOf tells gzip from an uncompressed tar by magic bytes; other compressions are refused. */
+/** compressionOf tells gzip and zstd from an uncompressed tar by magic bytes; other compressions are refused. */
 export function compressionOf(magic: Buffer, entry: string, archive: string): Compression {
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
-  const unsupported = (kind: string) => new ImgError('UNSUPPORTED', `archive ${archive}: layer entry ${JSON.stringify(entry)} is ${kind}-compressed, which imgpipe cannot decompress (gzip and uncompressed layers are read)`);
-  if (magic.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) throw unsupported('zstd');
-  if (magic.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw unsupported('xz');
-  if (magic.subarray(0, 3).toString('latin1') === 'BZh') throw unsupported('bzip2');
-  return 'none';
+  return sniffCompression(magic, `archive ${archive}: layer entry ${JSON.stringify(entry)}`);
 }
 
 /**

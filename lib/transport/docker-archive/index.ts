@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { ImgError } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
 import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, withDefaultTag, type DockerRef, type ImageRef } from '../../ref/index.js';
 import { DigestingStream } from '../../stream/verify.js';
+import { decompressor } from '../../stream/compression.js';
 import { ArchiveReader, archiveExists, MAX_CONFIG_SIZE, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite } from '../archive/common.js';
 import { checkedName, type TarEntry } from '../archive/tar.js';
@@ -135,7 +135,7 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     const r = await ArchiveReader.open(this.path);
     const sizes = new Map<string, number>();
     for (const l of img.layers) {
-      if (!sizes.has(l.diffID)) sizes.set(l.diffID, l.compression === 'none' ? l.entry.size : await gunzippedSize(r, l.entry));
+      if (!sizes.has(l.diffID)) sizes.set(l.diffID, l.compression === 'none' ? l.entry.size : await decompressedSize(r, l.entry, l.compression));
     }
     return synthesisedManifest(
       { digest: img.config.digest, size: img.config.bytes.length },
@@ -151,11 +151,11 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     if (!layer) throw new ImgError('BLOB_UNKNOWN', `blob ${blob.digest} not found in ${this.name}`);
     if (layer.compression === 'none') return r.streamVerified(layer.entry, blob);
     const src = r.streamEntry(layer.entry);
-    const gunzip = createGunzip();
+    const unpack = await decompressor(layer.compression);
     const check = new DigestingStream(blob, `layer ${blob.digest} (entry ${JSON.stringify(layer.entry.name)}) in ${this.path}`);
-    src.on('error', (e) => gunzip.destroy(e));
-    gunzip.on('error', (e) => check.destroy(new ImgError('MANIFEST_INVALID', `archive ${this.path}: layer entry ${JSON.stringify(layer.entry.name)} is not valid gzip: ${e.message}`)));
-    return src.pipe(gunzip).pipe(check);
+    src.on('error', (e) => unpack.destroy(e));
+    unpack.on('error', (e) => check.destroy(new ImgError('MANIFEST_INVALID', `archive ${this.path}: layer entry ${JSON.stringify(layer.entry.name)} is not valid ${layer.compression}: ${e.message}`)));
+    return src.pipe(unpack).pipe(check);
   }
 
   /** statBlob is undefined where there is no archive yet (a destination), so that a copy planner sees nothing stored. */
@@ -224,12 +224,12 @@ function normaliseTag(t: string): string {
   }
 }
 
-async function gunzippedSize(r: ArchiveReader, e: TarEntry): Promise<number> {
+async function decompressedSize(r: ArchiveReader, e: TarEntry, c: Compression): Promise<number> {
   let n = 0;
   try {
-    for await (const chunk of r.streamEntry(e).pipe(createGunzip())) n += (chunk as Buffer).length;
+    for await (const chunk of r.streamEntry(e).pipe(await decompressor(c))) n += (chunk as Buffer).length;
   } catch (err) {
-    throw new ImgError('MANIFEST_INVALID', `archive ${r.archive}: layer entry ${JSON.stringify(e.name)} is not valid gzip: ${(err as Error).message}`);
+    throw new ImgError('MANIFEST_INVALID', `archive ${r.archive}: layer entry ${JSON.stringify(e.name)} is not valid ${c}: ${(err as Error).message}`);
   }
   return n;
 }

@@ -2,12 +2,12 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { ImgError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import type { Descriptor } from '../../oci/manifest.js';
 import { repositoryOf, type DockerRef } from '../../ref/index.js';
 import { DigestingStream } from '../../stream/verify.js';
+import { decompressor } from '../../stream/compression.js';
 import { tempPathIn } from '../../util/fs.js';
 import { readSourceBlob, SinkHolder, sourceBlob } from '../archive/common.js';
 import { MAX_CONFIG_SIZE } from '../archive/reader.js';
@@ -103,7 +103,7 @@ export class DockerArchiveBuilder {
       await fsp.rm(tmp, { force: true });
       try {
         const check = new DigestingStream({ digest: diffID }, `layer ${i} (${layer.digest}) of ${source.name} uncompressed, against the config's diff ID`);
-        await pipeline(stream, createGunzip(), check, fdWriteStream(fd));
+        await pipeline(stream, await decompressor(kind), check, fdWriteStream(fd));
         await sink.addStream(entry, check.size, fdReadStream(fd, 0), FILE_MODE);
         this.layerSizes.set(diffID, check.size);
       } finally {
