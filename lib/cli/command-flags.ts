@@ -15,20 +15,25 @@ export const SIGNATURE_FLAGS = {
 /** The flags of img-sign's sigstore subcommands (keygen, sign --sigstore-private-key, verify --sigstore-public-key). */
 export const SIGSTORE_CLI_FLAGS = ['output-prefix', 'sigstore-private-key', 'sigstore-public-key', 'sign-identity'];
 
+const SIGN_STAGE_FLAGS = TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host'));
+
+/** The flags of every command: --command-timeout (lib/cli/deadline.ts), as skopeo's global flag. */
+export const COMMON_FLAGS = ['command-timeout'];
+
 /** skopeo copy's and sync's layer compression flags (lib/image/layers.ts), for img-blob-put, which compresses (img-manifest put names what it stored from the record). */
 export const LAYER_FLAGS = { string: ['dest-compress-format', 'dest-compress-level'], boolean: ['dest-compress', 'dest-decompress'] };
 
 const only = (names: readonly string[], subs: readonly string[]) => Object.fromEntries(names.map((n) => [n, subs]));
 
 export const COMMAND_FLAGS = {
-  'img-ref': { string: ['to', 'append-suffix', 'dest'], boolean: ['scoped'] },
+  'img-ref': { string: ['to', 'append-suffix', 'dest', ...COMMON_FLAGS], boolean: ['scoped'] },
   'img-tags': {
-    string: [...REGISTRY_FLAGS.string, 'regex', 'exclude', 'semver', 'newest', 'yaml', 'registry'],
+    string: [...REGISTRY_FLAGS.string, ...COMMON_FLAGS, 'regex', 'exclude', 'semver', 'newest', 'yaml', 'registry'],
     boolean: [...REGISTRY_FLAGS.boolean, 'json', 'catalog', 'tags'],
     default: REGISTRY_FLAGS.default,
   },
   'img-manifest': {
-    string: [...TRANSFER_FLAGS.string, 'multi-arch', 'format', 'jobs'],
+    string: [...TRANSFER_FLAGS.string, ...COMMON_FLAGS, 'multi-arch', 'format', 'jobs'],
     list: ['platform'],
     boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'no-tags', 'missing-at-dest', 'preserve-digests'],
     alias: { f: 'format' },
@@ -42,28 +47,34 @@ export const COMMAND_FLAGS = {
       ...only(SIDED_FLAGS, ['get', 'put']),
     },
   },
-  'img-blob-get': { string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default },
+  'img-blob-get': { string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, ...COMMON_FLAGS, 'output', 'size'], boolean: REGISTRY_FLAGS.boolean, alias: { o: 'output' }, default: REGISTRY_FLAGS.default },
   'img-blob-put': {
-    string: [...TRANSFER_FLAGS.string, 'digest', 'size', 'media-type', 'jobs', 'progress', 'format', ...LAYER_FLAGS.string],
+    // A Docker engine destination gets the image whole from img-manifest put: no --dest-daemon-host.
+    string: [...TRANSFER_FLAGS.string.filter((f) => f !== 'dest-daemon-host'), ...COMMON_FLAGS, 'digest', 'size', 'media-type', 'jobs', 'progress', 'format', ...LAYER_FLAGS.string],
     boolean: [...TRANSFER_FLAGS.boolean, 'dry-run', 'quiet', 'preserve-digests', ...LAYER_FLAGS.boolean],
     alias: { q: 'quiet' },
     default: TRANSFER_FLAGS.default,
   },
-  'img-digest': { string: ['check', 'algorithm'], default: { algorithm: 'sha256' } },
+  // No default for --algorithm: --check names its own, and a different --algorithm is refused.
+  'img-digest': { string: ['check', 'algorithm', ...COMMON_FLAGS] },
   'img-login': {
-    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times'],
+    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times', ...COMMON_FLAGS],
     boolean: ['password-stdin', 'tls-verify', 'debug'],
     alias: { u: 'username', p: 'password' },
     default: REGISTRY_FLAGS.default,
   },
-  'img-logout': { string: ['authfile'], boolean: ['all'], alias: { a: 'all' } },
+  'img-logout': { string: ['authfile', ...COMMON_FLAGS], boolean: ['all'], alias: { a: 'all' } },
   'img-sign': {
-    string: ['output', 'passphrase-file', 'public-key-file', 'sign-by', 'sign-by-sigstore-private-key', 'policy', 'registries.d', 'jobs', ...TRANSFER_FLAGS.string],
+    // A Docker engine keeps no signatures: no --daemon-host flags.
+    string: ['output', 'passphrase-file', 'public-key-file', 'sign-by', 'sign-by-sigstore-private-key', 'policy', 'registries.d', 'jobs', ...SIGN_STAGE_FLAGS, ...COMMON_FLAGS],
     boolean: TRANSFER_FLAGS.boolean,
     alias: { o: 'output' },
     default: TRANSFER_FLAGS.default,
     only: {
-      ...only([...TRANSFER_FLAGS.string, ...TRANSFER_FLAGS.boolean, 'registries.d'], ['check', 'copy', 'sign']),
+      ...only([...SIGN_STAGE_FLAGS, ...TRANSFER_FLAGS.boolean, 'registries.d'], ['check', 'copy', 'sign']),
+      // check reads only the source, sign writes only the destination, copy does both.
+      ...only(SIDED_FLAGS.filter((f) => f.startsWith('src-') && !f.endsWith('daemon-host')), ['check', 'copy']),
+      ...only(SIDED_FLAGS.filter((f) => f.startsWith('dest-') && !f.endsWith('daemon-host')), ['copy', 'sign']),
       ...only(['output', 'passphrase-file', 'sign-by', 'sign-by-sigstore-private-key'], ['sign']),
       ...only(['public-key-file'], ['verify']),
       ...only(['policy'], ['check']),
@@ -71,7 +82,7 @@ export const COMMAND_FLAGS = {
     },
   },
   'img-sign sigstore': {
-    string: [...SIGSTORE_CLI_FLAGS, 'passphrase-file', ...REGISTRY_FLAGS.string],
+    string: [...SIGSTORE_CLI_FLAGS, 'passphrase-file', ...REGISTRY_FLAGS.string, ...COMMON_FLAGS],
     boolean: REGISTRY_FLAGS.boolean,
     default: REGISTRY_FLAGS.default,
     only: {
@@ -83,7 +94,7 @@ export const COMMAND_FLAGS = {
     },
   },
   'img-copy': {
-    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, ...LAYER_FLAGS.string, 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
+    string: [...TRANSFER_FLAGS.string, ...SIGNATURE_FLAGS.string, ...COMMON_FLAGS, ...LAYER_FLAGS.string, 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'override-os', 'override-arch', 'override-variant'],
     list: ['platform'],
     boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, ...LAYER_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all' },
@@ -91,7 +102,7 @@ export const COMMAND_FLAGS = {
   },
   'img-sync': {
     // No sync source or destination is a Docker engine (as in skopeo sync): no --daemon-host flags.
-    string: [...TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host')), ...SIGNATURE_FLAGS.string, ...LAYER_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'regex', 'exclude', 'semver', 'newest'],
+    string: [...TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host')), ...SIGNATURE_FLAGS.string, ...COMMON_FLAGS, ...LAYER_FLAGS.string, 'src', 'dest', 'append-suffix', 'multi-arch', 'format', 'digestfile', 'jobs', 'progress', 'regex', 'exclude', 'semver', 'newest'],
     list: ['platform'],
     boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, ...LAYER_FLAGS.boolean, 'all', 'scoped', 'catalog', 'keep-going', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all', s: 'src', d: 'dest' },

@@ -7,6 +7,7 @@ import { ImgError } from '../errors.js';
 import { forgetAtExit, removeAtExit } from '../util/fs.js';
 import { readLines } from '../stream/ndjson.js';
 import type { ImageRecord } from '../oci/record.js';
+import { COMMAND_TIMEOUT_FLAG, commandTimeoutGiven, onCommandTimeout, remainingMs } from './deadline.js';
 
 /** One stage of a pipeline: an img-* command and its arguments. */
 export interface Stage {
@@ -17,11 +18,14 @@ export interface Stage {
 /** describe writes a pipeline as the shell line it is, for --explain and logs; values that hold secrets are masked. */
 export function describe(stages: Stage[]): string {
   const secret = /^--(?:src-|dest-)?(?:creds|password|registry-token)(?:=|$)/;
+  // Each stage of the shell pipeline starts when it does, so each gets the whole --command-timeout.
+  const given = commandTimeoutGiven();
   return stages
     .map((s) => {
       const out: string[] = [s.command];
-      for (let i = 0; i < s.args.length; i++) {
-        const a = s.args[i]!;
+      const args = given === undefined ? s.args : [...s.args, `--${COMMAND_TIMEOUT_FLAG}=${given}`];
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i]!;
         if (secret.test(a)) out.push(a.includes('=') ? `${a.split('=')[0]}=***` : a, ...(a.includes('=') ? [] : ['***']));
         else out.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
         if (secret.test(a) && !a.includes('=')) i++;
@@ -66,8 +70,29 @@ async function run(
 ): Promise<number> {
   const children: ChildProcess[] = [];
   const env = { ...process.env, IMGPIPE_SPOOL_DIR: spool };
+  // With --command-timeout, each stage gets what is left of it, and ends with this command.
+  const left = remainingMs();
+  const bound = left === undefined ? [] : [`--${COMMAND_TIMEOUT_FLAG}=${left}ms`];
+  const unhook = onCommandTimeout(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  });
+  try {
+    return await runStages(stages, opts, here, env, bound, children);
+  } finally {
+    unhook();
+  }
+}
+
+async function runStages(
+  stages: Stage[],
+  opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' },
+  here: string,
+  env: NodeJS.ProcessEnv,
+  bound: string[],
+  children: ChildProcess[],
+): Promise<number> {
   for (const [i, s] of stages.entries()) {
-    const child = spawn(process.execPath, [`${here}${s.command}.mjs`, ...s.args], {
+    const child = spawn(process.execPath, [`${here}${s.command}.mjs`, ...s.args, ...bound], {
       env,
       stdio: [i === 0 ? (opts.stdin ?? 'ignore') : 'pipe', i === stages.length - 1 && opts.stdout === 'inherit' ? 'inherit' : 'pipe', 'inherit'],
     });

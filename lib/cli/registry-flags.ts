@@ -17,7 +17,22 @@ export const REGISTRY_HELP = `registry flags:
   --tls-verify=false      allow plain http and unverified certificates
   --retry-times N         retries for 408, 429, 5xx, resets and timeouts (default 3)
   --debug                 log requests to stderr (never credentials)
-environment: IMGPIPE_TIMEOUT_MS (idle time allowed per request, default 60000), IMGPIPE_RETRY_DELAY_MS (backoff base, default 500)`;
+environment (time bounds, see docs/protocol.md):
+  IMGPIPE_TIMEOUT_MS          idle time allowed while waiting on a registry (default 60000)
+  IMGPIPE_REQUEST_TIMEOUT_MS  time for an answer's headers, and its whole body unless it is a blob (default 60000)
+  IMGPIPE_RETRY_BUDGET_MS     time for a request with all its retries (default 120000)
+  IMGPIPE_MIN_RATE            bytes/s a blob must move at (default 1024; 0: no minimum), measured over
+  IMGPIPE_RATE_WINDOW_MS      windows of this much time waiting on the registry (default 60000)
+  IMGPIPE_UNKNOWN_SIZE_CAP    the most bytes read of a blob whose size nobody gives (default 17179869184)
+  IMGPIPE_RETRY_DELAY_MS      backoff base (default 500)`;
+
+/** envNumber reads a whole number from the environment variable `name`: unset or empty is undefined; 0 only where `zero`. */
+function envNumber(name: string, unit: string, zero = false, digits = 9): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!new RegExp(`^\\d{1,${digits}}$`).test(v) || (!zero && Number(v) === 0)) throw new ImgError('USAGE', `invalid ${name} ${JSON.stringify(v)}: expected ${unit}`);
+  return Number(v);
+}
 
 /** registryOptions turns parsed flags into options for the registry transport. */
 export function registryOptions(flags: Record<string, unknown>): RegistryOptions {
@@ -41,11 +56,18 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
     opts.retryTimes = Number(retries);
   }
   if (process.env.IMGPIPE_RETRY_DELAY_MS) opts.retryDelayMs = Number(process.env.IMGPIPE_RETRY_DELAY_MS);
-  const timeout = process.env.IMGPIPE_TIMEOUT_MS;
-  if (timeout) {
-    if (!/^\d{1,9}$/.test(timeout) || Number(timeout) === 0) throw new ImgError('USAGE', `invalid IMGPIPE_TIMEOUT_MS ${JSON.stringify(timeout)}: expected milliseconds`);
-    opts.timeoutMs = Number(timeout);
-  }
+  const timeout = envNumber('IMGPIPE_TIMEOUT_MS', 'milliseconds');
+  if (timeout !== undefined) opts.timeoutMs = timeout;
+  const request = envNumber('IMGPIPE_REQUEST_TIMEOUT_MS', 'milliseconds');
+  if (request !== undefined) opts.requestTimeoutMs = request;
+  const budget = envNumber('IMGPIPE_RETRY_BUDGET_MS', 'milliseconds');
+  if (budget !== undefined) opts.retryBudgetMs = budget;
+  const rate = envNumber('IMGPIPE_MIN_RATE', 'bytes per second (0: no minimum)', true);
+  if (rate !== undefined) opts.minRate = rate;
+  const window = envNumber('IMGPIPE_RATE_WINDOW_MS', 'milliseconds');
+  if (window !== undefined) opts.rateWindowMs = window;
+  const cap = envNumber('IMGPIPE_UNKNOWN_SIZE_CAP', 'bytes', false, 15);
+  if (cap !== undefined) opts.unknownSizeCap = cap;
   if (flags.debug === true) opts.debug = (line) => process.stderr.write(`debug: ${line}\n`);
   return opts;
 }

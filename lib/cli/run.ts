@@ -1,11 +1,20 @@
 import { ImgError, isUsageCode, toImgError } from '../errors.js';
 import { parseArgs, type FlagSpec, type ParsedFlags } from './flags.js';
+import { armCommandTimeout, COMMAND_TIMEOUT_FLAG, COMMAND_TIMEOUT_HELP } from './deadline.js';
 
 export type { FlagSpec, ParsedFlags } from './flags.js';
 
-/** parseFlags parses argv by `spec` (see parseArgs); --help and -h are known to every command. */
+/** The command run() runs, for the --command-timeout message. */
+let running = 'imgpipe';
+
+/**
+ * parseFlags parses argv by `spec` (see parseArgs); --help and -h are known to every command. A
+ * --command-timeout (every command's spec has it) starts its clock here: counted from the process's start.
+ */
 export function parseFlags(argv: string[], spec: FlagSpec): ParsedFlags {
-  return parseArgs(argv, { ...spec, boolean: [...(spec.boolean ?? []), 'help'], alias: { h: 'help', ...(spec.alias ?? {}) } });
+  const flags = parseArgs(argv, { ...spec, boolean: [...(spec.boolean ?? []), 'help'], alias: { h: 'help', ...(spec.alias ?? {}) } });
+  if (flags[COMMAND_TIMEOUT_FLAG] !== undefined) armCommandTimeout(running, String(flags[COMMAND_TIMEOUT_FLAG]));
+  return flags;
 }
 
 /** usage makes the error for a wrong command line. */
@@ -19,9 +28,11 @@ export function usage(message: string): ImgError {
  * usage errors, 1 for failed operations, or main's own status.
  */
 export function run(command: string, help: string, main: (argv: string[]) => Promise<number | void>): void {
+  running = command;
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
+    const text = `${help.replace(/\n+$/, '')}\n\n${COMMAND_TIMEOUT_HELP}\n`;
+    process.stdout.write(text);
     return;
   }
   main(argv).then(

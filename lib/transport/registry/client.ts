@@ -5,6 +5,7 @@ import { ImgError } from '../../errors.js';
 import { lookupCredentials, type CredentialOptions, type Credentials } from '../../auth/credentials.js';
 import { certDirFor, loadTlsMaterial } from '../../auth/certs.js';
 import { readCapped } from '../../stream/verify.js';
+import { RateGuard } from '../../stream/rate.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { registryError, networkError } from './errors.js';
 
@@ -12,6 +13,19 @@ import { registryError, networkError } from './errors.js';
 export const MAX_SMALL_BODY = 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const MAX_RETRY_AFTER_MS = 60_000;
+
+/** The defaults of the time bounds (docs/protocol.md, "Time bounds"); each is settable by its variable. */
+export const DEFAULT_BOUNDS = {
+  /** IMGPIPE_TIMEOUT_MS: idle time allowed while waiting for headers or between body chunks. */
+  idleMs: 60_000,
+  /** IMGPIPE_REQUEST_TIMEOUT_MS: one attempt's answer must be in by then: its headers, and the whole body unless it is a blob. */
+  requestMs: 60_000,
+  /** IMGPIPE_RETRY_BUDGET_MS: a request with all its retries and waits ends within this. */
+  retryBudgetMs: 120_000,
+  /** IMGPIPE_MIN_RATE: bytes per second a blob must move at, measured over IMGPIPE_RATE_WINDOW_MS of waiting on the other end. */
+  minRate: 1024,
+  rateWindowMs: 60_000,
+};
 
 export interface RegistryOptions {
   /** Verify TLS (default); false also allows plain http. */
@@ -24,6 +38,15 @@ export interface RegistryOptions {
   retryDelayMs?: number;
   /** Idle time allowed while waiting for headers or between body chunks. */
   timeoutMs?: number;
+  /** Time one attempt has for its answer's headers, and for the whole body unless it is a blob (Req.stream). */
+  requestTimeoutMs?: number;
+  /** Time a request has with all its retries and waits between them. */
+  retryBudgetMs?: number;
+  /** Bytes per second a blob body (down or up) must move at, over windows of rateWindowMs spent waiting on the registry; 0 turns the check off. */
+  minRate?: number;
+  rateWindowMs?: number;
+  /** The most bytes read of a blob whose size is known nowhere (default 16 GiB). */
+  unknownSizeCap?: number;
   debug?: (line: string) => void;
 }
 
@@ -40,6 +63,19 @@ export interface Req {
   ok: number[];
   /** What is being done, for messages: "fetching manifest docker://…". */
   what: string;
+  /**
+   * The response body is a blob, read as it streams: the request's deadline covers the headers
+   * only, and the body is held to the minimum rate instead. Otherwise the whole body must be in by
+   * the deadline too (manifests, tokens, tag pages, error bodies).
+   */
+  stream?: boolean;
+}
+
+/** How long one send may take: `deadline` (ms since the epoch) and what set it, for the message. */
+interface SendLimits {
+  deadline: number;
+  why: string;
+  stream?: boolean;
 }
 
 /** A response: status, headers and the body stream, which MUST be read, dumped or destroyed. */
@@ -47,6 +83,8 @@ export interface Res {
   statusCode: number;
   headers: IncomingHttpHeaders;
   body: IncomingMessage & { dump(): Promise<void> };
+  /** The URL that gave this answer (after redirects: another host's). */
+  url: string;
 }
 
 /** endpointOf maps a registry name to the host serving its API: docker.io is registry-1.docker.io. */
@@ -57,6 +95,13 @@ export function endpointOf(domain: string): string {
 interface Token {
   value: string;
   expires: number;
+}
+
+/** What one attempt sent and where it ended: the auth scheme, and the host that answered (another one after a redirect). */
+interface Sent {
+  scheme?: string;
+  foreign?: boolean;
+  host?: string;
 }
 
 /**
@@ -115,7 +160,7 @@ export class RegistryClient {
       const https = `https://${this.host}`;
       if (this.opts.tlsVerify !== false) return https;
       try {
-        const res = await this.send('GET', `${https}/v2/`, {}, undefined);
+        const res = await this.send('GET', `${https}/v2/`, {}, undefined, this.limits(undefined));
         await res.body.dump();
         return https;
       } catch (e) {
@@ -131,25 +176,91 @@ export class RegistryClient {
     this.opts.debug?.(line.replace(/\s*\n\s*/g, ' ').trim());
   }
 
-  private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined): Promise<Res> {
+  private bound<K extends keyof typeof DEFAULT_BOUNDS>(k: K, opt: number | undefined): number {
+    return opt ?? DEFAULT_BOUNDS[k];
+  }
+
+  /** limits gives one attempt its deadline: the request timeout, or what is left of `end` (the retry budget) if that comes first. */
+  private limits(end: number | undefined, stream?: boolean): SendLimits {
+    const request = this.bound('requestMs', this.opts.requestTimeoutMs);
+    const now = Date.now();
+    const out: SendLimits =
+      end !== undefined && end < now + request
+        ? { deadline: end, why: 'no complete answer before the retry budget ran out' }
+        : { deadline: now + request, why: `no complete answer within ${request} ms (IMGPIPE_REQUEST_TIMEOUT_MS)` };
+    if (stream) out.stream = true;
+    return out;
+  }
+
+  /**
+   * send makes one HTTP exchange. Three clocks bound it: the idle timeout (no byte for timeoutMs),
+   * the deadline of `limits` (the headers, and the whole body unless it streams; for a streamed
+   * request body, counted from its last byte) and, for a streaming body either way, the minimum rate.
+   */
+  private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined, limits: SendLimits): Promise<Res> {
     const agents = await this.getAgents();
     const u = new URL(url);
     const secure = u.protocol === 'https:';
     const { request } = secure ? await import('node:https') : await import('node:http');
-    const timeout = this.opts.timeoutMs ?? 60_000;
+    const timeout = this.bound('idleMs', this.opts.timeoutMs);
+    const minRate = this.bound('minRate', this.opts.minRate);
+    const windowMs = this.bound('rateWindowMs', this.opts.rateWindowMs);
+    const timedOut = (message: string, hint?: string) => Object.assign(new Error(message), { code: 'ETIMEDOUT', host: u.host, ...(hint !== undefined ? { hint } : {}) });
+    let deadline: NodeJS.Timeout | undefined;
+    let upload: NodeJS.Timeout | undefined;
+    const clear = () => {
+      clearTimeout(deadline);
+      clearInterval(upload);
+    };
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const h: Record<string, string> = { ...headers };
       if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
       else if (body === undefined && (method === 'PUT' || method === 'POST' || method === 'PATCH')) h['content-length'] = '0';
       const req = request(u, { method, headers: h, agent: secure ? agents.https : agents.http });
-      req.setTimeout(timeout, () => req.destroy(Object.assign(new Error(`no answer within ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      let answer: IncomingMessage | undefined;
+      const armDeadline = () => {
+        deadline = setTimeout(() => {
+          const e = timedOut(limits.why, '');
+          if (answer) answer.destroy(e);
+          else req.destroy(e);
+        }, Math.max(1, limits.deadline - Date.now()));
+      };
+      req.setTimeout(timeout, () => req.destroy(timedOut(`no answer within ${timeout} ms`)));
       req.on('response', (r) => {
-        r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`the body stalled for ${timeout} ms`), { code: 'ETIMEDOUT' })));
+        answer = r;
+        clearInterval(upload);
+        r.setTimeout(timeout, () => r.destroy(timedOut(`the body stalled for ${timeout} ms`)));
+        if (limits.stream) clearTimeout(deadline);
+        else r.once('close', clear);
         resolve(r);
       });
-      req.on('error', reject);
-      if (body === undefined || Buffer.isBuffer(body)) req.end(body);
-      else {
+      req.on('error', (e) => {
+        clear();
+        reject(e);
+      });
+      if (body === undefined || Buffer.isBuffer(body)) {
+        armDeadline();
+        req.end(body);
+      } else {
+        // A streamed upload: the deadline starts when its last byte is sent; meanwhile the registry
+        // must take the bytes at the minimum rate whenever it is the one holding them up.
+        req.once('finish', () => {
+          clearInterval(upload);
+          armDeadline();
+        });
+        const guard = new RateGuard(minRate, windowMs, (e) => req.destroy(Object.assign(e, { host: u.host })));
+        let sent = 0;
+        upload = setInterval(() => {
+          const written = req.socket?.bytesWritten ?? 0;
+          guard.got(Math.max(0, written - sent));
+          sent = written;
+          if (req.writableNeedDrain) guard.wait();
+        }, Math.min(1000, Math.max(10, windowMs / 10)));
+        upload.unref();
+        req.once('close', () => {
+          clearInterval(upload);
+          guard.stop();
+        });
         body.on('error', (e) => req.destroy(e));
         body.pipe(req);
       }
@@ -162,22 +273,31 @@ export class RegistryClient {
         res.on('end', resolve).on('close', resolve).on('error', () => resolve());
         res.resume();
       });
-    return { statusCode: res.statusCode ?? 0, headers: res.headers, body: Object.assign(res, { dump }) };
+    return { statusCode: res.statusCode ?? 0, headers: res.headers, body: Object.assign(res, { dump }), url };
+  }
+
+  /**
+   * rateGuard holds a blob body (a Req.stream response) to the minimum rate: call wait() before
+   * each read and got(n) after it; a body too slow is destroyed with a TIMEOUT error naming the host.
+   */
+  rateGuard(res: Res): RateGuard {
+    const host = new URL(res.url).host;
+    return new RateGuard(this.bound('minRate', this.opts.minRate), this.bound('rateWindowMs', this.opts.rateWindowMs), (e) => res.body.destroy(Object.assign(e, { host })));
   }
 
   /** authorization makes the Authorization header for a request needing `scopes`, or none. */
-  private async authorization(scopes: string[], repository: string): Promise<string | undefined> {
+  private async authorization(scopes: string[], repository: string, end?: number): Promise<string | undefined> {
     const creds = await this.credentials(repository);
     if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
     const ch = this.challenge;
     if (!ch) return undefined;
     if (ch.scheme === 'basic') return creds?.username !== undefined ? basic(creds) : undefined;
-    if (ch.scheme === 'bearer') return `Bearer ${await this.token(scopes, creds)}`;
+    if (ch.scheme === 'bearer') return `Bearer ${await this.token(scopes, creds, end)}`;
     return undefined;
   }
 
   /** token fetches (or reuses) a bearer token for these scopes from the challenge's realm. */
-  private async token(scopes: string[], creds: Credentials | undefined): Promise<string> {
+  private async token(scopes: string[], creds: Credentials | undefined, end?: number): Promise<string> {
     const ch = this.challenge!;
     const realm = ch.params.realm;
     if (!realm) throw new ImgError('UNAUTHORIZED', `registry ${this.domain} sent a Bearer challenge without a realm`);
@@ -197,9 +317,9 @@ export class RegistryClient {
       const t = await cached;
       if (t.expires > Date.now()) return t.value;
       if (this.tokens.get(key) === cached) this.tokens.delete(key);
-      return this.token(scopes, creds);
+      return this.token(scopes, creds, end);
     }
-    const p = this.fetchToken(realmUrl, ch, scopes, creds);
+    const p = this.fetchToken(realmUrl, ch, scopes, creds, end);
     this.tokens.set(key, p);
     p.catch(() => {
       if (this.tokens.get(key) === p) this.tokens.delete(key);
@@ -207,7 +327,7 @@ export class RegistryClient {
     return (await p).value;
   }
 
-  private async fetchToken(realmUrl: URL, ch: Challenge, scopes: string[], creds: Credentials | undefined): Promise<Token> {
+  private async fetchToken(realmUrl: URL, ch: Challenge, scopes: string[], creds: Credentials | undefined, end?: number): Promise<Token> {
     const url = new URL(realmUrl);
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
     for (const s of scopes) url.searchParams.append('scope', s);
@@ -215,13 +335,13 @@ export class RegistryClient {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     if (creds?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'imgpipe', service: ch.params.service ?? '', scope: scopes.join(' ') });
-      res = await this.send('POST', realmUrl.toString(), { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()));
+      res = await this.send('POST', realmUrl.toString(), { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()), this.limits(end));
     } else {
       if (creds?.username !== undefined) {
         url.searchParams.set('account', creds.username);
         headers.authorization = basic(creds);
       }
-      res = await this.send('GET', url.toString(), headers, undefined);
+      res = await this.send('GET', url.toString(), headers, undefined, this.limits(end));
     }
     const body = await readCapped(res.body as AsyncIterable<Buffer>, MAX_SMALL_BODY, `token response from ${realmUrl.origin}`);
     if (res.statusCode === 401 || res.statusCode === 403) {
@@ -243,25 +363,46 @@ export class RegistryClient {
   /**
    * request sends one API request with authentication, redirects and retries, and returns the
    * response once its status is one of `req.ok`; any other status is thrown as a typed error.
+   * Retries stop when --retry-times is used up or when the next one would not start within the
+   * retry budget; each attempt's deadline is cut to what is left of it.
    */
   async request(req: Req): Promise<Res> {
     const base = await this.baseUrl();
     const repository = repositoryOfScopes(req.scopes);
     const retries = this.opts.retryTimes ?? 3;
+    const budget = this.bound('retryBudgetMs', this.opts.retryBudgetMs);
+    const end = Date.now() + budget;
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     let authRetried = false;
     let widened = false;
+    /** plan gives the wait before the next attempt, or why there is none: --retry-times used up (""), or the budget. */
+    const plan = (attempt: number, retryAfter: number | undefined): { delay: number } | { note: string } => {
+      if (attempt >= retries) return { note: '' };
+      const delay = retryAfter ?? this.backoffDelay(attempt);
+      if (Date.now() + delay < end) return { delay };
+      const asked = retryAfter !== undefined ? `the registry asked to wait ${Math.ceil(retryAfter / 1000)} s; ` : '';
+      return { note: `${asked}gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'}: the retry budget of ${budget} ms, IMGPIPE_RETRY_BUDGET_MS, is spent` };
+    };
+    const wait = async (delay: number, why: string) => {
+      this.debug(`${why}; retrying in ${Math.round(delay)} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    };
+    const spent = (e: ImgError, note: string) => (note ? new ImgError(e.code, `${e.message} (${note})`, { ...(e.status !== undefined ? { status: e.status } : {}), cause: e }) : e);
     for (let attempt = 0; ; attempt++) {
       let res: Res;
-      let sent: { scheme?: string; foreign?: boolean } = {};
+      let sent: Sent = {};
       try {
         sent = {};
-        res = await this.sendFollowing(req, base, repository, sent);
+        res = await this.sendFollowing(req, base, repository, sent, end);
       } catch (e) {
         const err = networkError(e, this.domain, req.what);
-        if (replayable && attempt < retries && isRetryableNetwork(e)) {
-          await this.backoff(attempt, undefined, `${req.what}: ${err.message}`);
-          continue;
+        if (replayable && isRetryableNetwork(e)) {
+          const next = plan(attempt, undefined);
+          if ('delay' in next) {
+            await wait(next.delay, `${req.what}: ${err.message}`);
+            continue;
+          }
+          throw spent(err, next.note);
         }
         throw err;
       }
@@ -300,39 +441,44 @@ export class RegistryClient {
         continue;
       }
       if (req.ok.includes(res.statusCode)) return res;
+      // An answer from the host a redirect led to is that host's, and named so.
+      const answeredBy = sent.foreign && sent.host ? sent.host : this.domain;
       const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
-      if (retryable && replayable && attempt < retries) {
-        const after = retryAfterMs(header(res, 'retry-after'));
-        await res.body.dump();
-        await this.backoff(attempt, after, `${req.what}: HTTP ${res.statusCode}`);
-        continue;
+      if (retryable && replayable) {
+        const next = plan(attempt, retryAfterMs(header(res, 'retry-after')));
+        if ('delay' in next) {
+          await res.body.dump();
+          await wait(next.delay, `${req.what}: HTTP ${res.statusCode}`);
+          continue;
+        }
+        throw spent(await registryError(res, answeredBy), next.note);
       }
-      throw await registryError(res, this.domain);
+      throw await registryError(res, answeredBy);
     }
   }
 
-  private async backoff(attempt: number, retryAfter: number | undefined, why: string): Promise<void> {
+  /** backoffDelay is the wait before retry number attempt+1 without Retry-After: exponential, jittered, at most 10 s. */
+  private backoffDelay(attempt: number): number {
     const base = this.opts.retryDelayMs ?? 500;
-    const delay = retryAfter ?? Math.min(base * 2 ** attempt, 10_000) * (0.5 + Math.random());
-    this.debug(`${why}; retrying in ${Math.round(delay)} ms`);
-    await new Promise((r) => setTimeout(r, delay));
+    return Math.min(base * 2 ** attempt, 10_000) * (0.5 + Math.random());
   }
 
   /** sendFollowing sends once, following redirects; Authorization goes only to the registry's own origin. */
-  private async sendFollowing(req: Req, base: string, repository: string, sent: { scheme?: string; foreign?: boolean } = {}): Promise<Res> {
+  private async sendFollowing(req: Req, base: string, repository: string, sent: Sent = {}, end?: number): Promise<Res> {
     let url = req.path.startsWith('http://') || req.path.startsWith('https://') ? req.path : `${base}${req.path}`;
     const origin = new URL(base).origin;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...(req.headers ?? {}) };
       if (new URL(url).origin === origin) {
-        const auth = await this.authorization(req.scopes, repository);
+        const auth = await this.authorization(req.scopes, repository, end);
         if (auth) {
           headers.authorization = auth;
           sent.scheme = auth.slice(0, auth.indexOf(' ')).toLowerCase();
         }
       }
-      const res = await this.send(req.method, url, headers, req.body);
+      const res = await this.send(req.method, url, headers, req.body, this.limits(end, req.stream));
       sent.foreign = new URL(url).origin !== origin;
+      sent.host = new URL(url).host;
       const location = header(res, 'location');
       if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location || !(req.method === 'GET' || req.method === 'HEAD')) return res;
       await res.body.dump();

@@ -84,19 +84,29 @@ function tlsProblem(code: string, message: string): string {
   return `${oneLine(message.replace(/^[0-9A-F]+:error:[0-9A-F]+:/, ''))}`;
 }
 
+/** endpointHost is the host that serves a registry's API (docker.io is registry-1.docker.io), as client.ts's endpointOf. */
+function endpointHost(domain: string): string {
+  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
+}
+
 /** networkError describes a failure to talk to the registry at all, with what to try. */
 export function networkError(e: unknown, domain: string, what: string): ImgError {
   void what;
   if (e instanceof ImgError) return e;
-  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string }; host?: string; hint?: string };
   const code = err.code ?? err.cause?.code ?? '';
   const message = err.cause?.message ?? err.message ?? String(e);
+  // The host that failed, where it is not the registry itself (a token server, the target of a redirect).
+  if (err.host !== undefined && err.host !== domain && err.host !== endpointHost(domain)) domain = err.host;
   if (code === 'ECONNREFUSED') return new ImgError('UNREACHABLE', `cannot connect to ${domain}: connection refused (is the registry running?)`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ImgError('UNREACHABLE', `cannot resolve registry host ${domain}`);
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || /ssl|tls|certificate/i.test(message)) {
     return new ImgError('TLS', `TLS with ${domain} failed: ${tlsProblem(code, message)}`);
   }
-  if (/TIMEOUT|TIMEDOUT/.test(code)) return new ImgError('TIMEOUT', `timed out talking to ${domain}: ${oneLine(message)} (--retry-times to retry more)`);
+  if (/TIMEOUT|TIMEDOUT/.test(code)) {
+    const hint = err.hint ?? '--retry-times to retry more';
+    return new ImgError('TIMEOUT', `timed out talking to ${domain}: ${oneLine(message)}${hint ? ` (${hint})` : ''}`);
+  }
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new ImgError('UNREACHABLE', `the connection to ${domain} was reset`);
   return new ImgError('UNREACHABLE', `${domain}: ${oneLine(message)}`);
 }

@@ -205,32 +205,45 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     parseDigest(blob.digest);
     const path = `/v2/${this.repo}/blobs/${blob.digest}`;
     const what = `blob ${blob.digest}`;
-    const first = await this.client.request({ method: 'GET', path, scopes: this.scopes('pull'), ok: [200], what });
+    const first = await this.client.request({ method: 'GET', path, scopes: this.scopes('pull'), ok: [200], what, stream: true });
     const check = new DigestingStream(blob, what);
     const body = Readable.from(this.resumable(first, path, what));
     body.on('error', (e) => check.destroy(e));
     return body.pipe(check);
   }
 
-  /** resumable yields a blob body; a body cut short is resumed with Range only on a 206 that starts where it was cut. */
+  /**
+   * resumable yields a blob body, held to the client's minimum rate; a body cut short (or too slow)
+   * is resumed with Range only on a 206 that starts where it was cut.
+   */
   private async *resumable(first: Res, path: string, what: string): AsyncGenerator<Buffer> {
     let res = first;
     let offset = 0;
+    let cause: ImgError | undefined;
     for (let attempt = 0; ; attempt++) {
+      const guard = this.client.rateGuard(res);
       try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          offset += chunk.length;
-          yield chunk;
+        const it = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+        for (;;) {
+          // Only the time spent waiting for the registry counts against the rate, not the consumer's.
+          guard.wait();
+          const next = await it.next();
+          if (next.done) return;
+          guard.got(next.value.length);
+          offset += next.value.length;
+          yield next.value;
         }
-        return;
       } catch (e) {
-        if (attempt >= this.retries) throw networkError(e, this.docker.domain, `downloading ${what}`);
+        cause = networkError(e, this.docker.domain, `downloading ${what}`);
+        if (attempt >= this.retries) throw cause;
+      } finally {
+        guard.stop();
       }
-      res = await this.client.request({ method: 'GET', path, headers: { range: `bytes=${offset}-` }, scopes: this.scopes('pull'), ok: [200, 206], what });
+      res = await this.client.request({ method: 'GET', path, headers: { range: `bytes=${offset}-` }, scopes: this.scopes('pull'), ok: [200, 206], what, stream: true });
       const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header(res, 'content-range') ?? '');
       if (res.statusCode !== 206 || !range || Number(range[1]) !== offset) {
         res.body.destroy();
-        throw new ImgError('UNREACHABLE', `downloading ${what}: the connection was cut at byte ${offset} and the registry cannot resume there`);
+        throw new ImgError(cause?.code ?? 'UNREACHABLE', `downloading ${what}: ${cause?.message ?? 'the connection was cut'}; the registry cannot resume at byte ${offset}`);
       }
     }
   }
