@@ -14,8 +14,20 @@ import { deleteRefused, networkError } from './errors.js';
 
 /** Blobs up to this size with a known digest are verified in memory and sent in one PUT. */
 const MONOLITHIC_MAX = 1024 * 1024;
-/** Pages of tags or repositories followed before giving up on a registry's Link headers. */
-const MAX_PAGES = 1000;
+/**
+ * Caps of a tag or repository listing (docs/protocol.md, "Size limits"): a registry's Link headers
+ * can lead on forever, and each page can be of any size. Past a cap the listing fails, naming it.
+ */
+export const LISTING_CAPS = {
+  /** bytes of one page */
+  pageBytes: 4 * 1024 * 1024,
+  /** bytes of all pages together */
+  totalBytes: 16 * 1024 * 1024,
+  /** names in the whole listing */
+  entries: 500_000,
+  /** pages followed */
+  pages: 10_000,
+};
 const ACCEPT = [...MANIFEST_TYPES, ...SCHEMA1_TYPES].join(', ');
 
 const clients = new Map<string, RegistryClient>();
@@ -332,15 +344,33 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     return this.paginate('/v2/_catalog', 'repositories', ['registry:catalog:*'], `listing repositories of ${this.docker.domain}`);
   }
 
-  /** paginate follows Link: <…>; rel="next" on the same origin, for a bounded number of pages. */
+  /**
+   * paginate follows Link: <…>; rel="next" on the same origin, within LISTING_CAPS: each page is read
+   * up to its cap and parsed, and only the names are kept.
+   */
   private async paginate(first: string, field: 'tags' | 'repositories', scopes: string[], what: string): Promise<string[]> {
     const out: string[] = [];
     let path: string | undefined = first;
+    let total = 0;
     const origin = new URL(await this.client.resolveUrl('/')).origin;
+    const over = (cap: string) => new ImgError('TOO_LARGE', `${this.docker.domain} sent ${cap} (a cap of imgpipe against endless listings)`);
     for (let page = 0; path !== undefined; page++) {
-      if (page >= MAX_PAGES) throw new ImgError('HTTP', `${what}: more than ${MAX_PAGES} pages`);
+      if (page >= LISTING_CAPS.pages) throw over(`more than ${LISTING_CAPS.pages} pages of ${field}`);
       const res = await this.client.request({ method: 'GET', path, scopes, ok: [200], what });
-      const body = await this.readBody(res, 16 * 1024 * 1024, what);
+      const length = Number(header(res, 'content-length') ?? '0');
+      if (length > LISTING_CAPS.pageBytes) {
+        res.body.destroy();
+        throw over(`a page of ${field} of ${length} bytes, over the ${LISTING_CAPS.pageBytes}-byte cap of a page`);
+      }
+      let body: Buffer;
+      try {
+        body = await this.readBody(res, LISTING_CAPS.pageBytes, what);
+      } catch (e) {
+        if (e instanceof ImgError && e.code === 'TOO_LARGE') throw over(`a page of ${field} over the ${LISTING_CAPS.pageBytes}-byte cap of a page`);
+        throw e;
+      }
+      total += body.length;
+      if (total > LISTING_CAPS.totalBytes) throw over(`more than ${LISTING_CAPS.totalBytes} bytes of ${field} pages, the cap of a whole listing`);
       let doc: Record<string, unknown>;
       try {
         doc = JSON.parse(body.toString('utf8'));
@@ -349,7 +379,11 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
       }
       const items = doc[field];
       if (items !== null && items !== undefined && !Array.isArray(items)) throw new ImgError('HTTP', `${what}: "${field}" is not a list`);
-      for (const t of (items as unknown[] | null) ?? []) if (typeof t === 'string') out.push(t);
+      for (const t of (items as unknown[] | null) ?? []) {
+        if (typeof t !== 'string') continue;
+        if (out.length >= LISTING_CAPS.entries) throw over(`more than ${LISTING_CAPS.entries} ${field}, the cap of a listing`);
+        out.push(t);
+      }
       path = undefined;
       const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
       if (next) {
