@@ -15,10 +15,15 @@ export class DigestingStream extends Transform {
   size = 0;
   digest?: string;
 
+  /**
+   * `cap`, for a stream whose size nobody knows: fail (TOO_LARGE) at the first byte over `max`,
+   * with `why` in the message.
+   */
   constructor(
     readonly expected: { digest?: string; size?: number },
     private readonly what: string,
     algorithm?: Algorithm,
+    private readonly cap?: { max: number; why: string },
   ) {
     super();
     this.algorithm = expected.digest !== undefined ? parseDigest(expected.digest, `digest of ${what}`).algorithm : (algorithm ?? 'sha256');
@@ -30,6 +35,10 @@ export class DigestingStream extends Transform {
     const want = this.expected.size;
     if (want !== undefined && want >= 0 && this.size > want) {
       cb(new ImgError('SIZE_MISMATCH', `${this.what}: more than the expected ${want} bytes`));
+      return;
+    }
+    if (this.cap !== undefined && this.size > this.cap.max) {
+      cb(new ImgError('TOO_LARGE', `${this.what} is over ${this.cap.max} bytes: ${this.cap.why}`));
       return;
     }
     this.hash.update(chunk);

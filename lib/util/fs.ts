@@ -378,6 +378,8 @@ export async function streamToOutput(input: AsyncIterable<Uint8Array | string>, 
 export async function streamToFileAtomic(input: Readable, finalPath: string | (() => string), tmpDir: string): Promise<string> {
   const tmp = tempPathIn(tmpDir, 'blob');
   let path = '';
+  // A signal (SIGTERM, SIGINT, SIGHUP) mid-write removes the temp file too.
+  removeAtExit(tmp);
   try {
     await pipeline(input, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
     const fh = await fsp.open(tmp, 'r+');
@@ -391,6 +393,8 @@ export async function streamToFileAtomic(input: Readable, finalPath: string | ((
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw e;
+  } finally {
+    forgetAtExit(tmp);
   }
   await fsyncDir(dirname(path));
   return path;

@@ -14,6 +14,8 @@ import { deleteRefused, networkError } from './errors.js';
 
 /** Blobs up to this size with a known digest are verified in memory and sent in one PUT. */
 const MONOLITHIC_MAX = 1024 * 1024;
+/** The most bytes read of a blob whose size nobody knows (no --size, no descriptor, no Content-Length). */
+export const DEFAULT_UNKNOWN_SIZE_CAP = 16 * 1024 ** 3;
 /**
  * Caps of a tag or repository listing (docs/protocol.md, "Size limits"): a registry's Link headers
  * can lead on forever, and each page can be of any size. Past a cap the listing fails, naming it.
@@ -57,6 +59,7 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   readonly dockerName: string;
   private readonly client: RegistryClient;
   private readonly retries: number;
+  private readonly unknownSizeCap: number;
 
   /** registriesDir is --registries.d (else the containers tools' default), for the lookaside signature store. */
   constructor(ref: Extract<ImageRef, { transport: 'docker' }>, opts: RegistryOptions = {}, private readonly registriesDir?: string) {
@@ -65,6 +68,7 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     this.dockerName = repositoryOf(ref.docker);
     this.client = clientFor(ref.docker.domain, opts);
     this.retries = opts.retryTimes ?? 3;
+    this.unknownSizeCap = opts.unknownSizeCap ?? DEFAULT_UNKNOWN_SIZE_CAP;
   }
 
   get blobRepository(): { registry: string; repository: string } {
@@ -213,14 +217,41 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     }
   }
 
-  async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
-    parseDigest(blob.digest);
-    const path = `/v2/${this.repo}/blobs/${blob.digest}`;
-    const what = `blob ${blob.digest}`;
+  /**
+   * getBlob streams a blob, verified. Its size is the one given, else the GET's Content-Length, else
+   * the one a HEAD answers; a body longer than that fails at the first byte too many. With no size anywhere the body is
+   * capped (unknownSizeCap, IMGPIPE_UNKNOWN_SIZE_CAP) and says so.
+   */
+  async getBlob(wanted: { digest: string; size?: number }): Promise<Readable> {
+    parseDigest(wanted.digest);
+    const path = `/v2/${this.repo}/blobs/${wanted.digest}`;
+    const what = `blob ${wanted.digest}`;
     const first = await this.client.request({ method: 'GET', path, scopes: this.scopes('pull'), ok: [200], what, stream: true });
-    const check = new DigestingStream(blob, what);
+    const length = header(first, 'content-length');
+    const announced = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    if (wanted.size !== undefined && announced !== undefined && announced > wanted.size) {
+      first.body.destroy();
+      throw new ImgError('SIZE_MISMATCH', `${what}: ${this.docker.domain} announces ${announced} bytes, expected ${wanted.size}`);
+    }
+    // No size given (img-blob-get without --size) and a body of no announced length: a HEAD tells the size.
+    let size = wanted.size ?? announced;
+    if (size === undefined) {
+      try {
+        size = await this.statBlob(wanted.digest);
+      } catch (e) {
+        first.body.destroy();
+        throw e;
+      }
+    }
+    const check =
+      size !== undefined
+        ? new DigestingStream({ digest: wanted.digest, size }, what)
+        : new DigestingStream({ digest: wanted.digest }, what, undefined, { max: this.unknownSizeCap, why: `${this.docker.domain} gave no size for it (no Content-Length, none on HEAD) and none was given (--size); the cap for a blob of unknown size is IMGPIPE_UNKNOWN_SIZE_CAP` });
     const body = Readable.from(this.resumable(first, path, what));
     body.on('error', (e) => check.destroy(e));
+    // The bytes flow at once, and a body too long fails at once, maybe before the caller listens
+    // (it may be opening its output): kept in `errored` for the caller's read, not thrown as uncaught.
+    check.on('error', () => undefined);
     return body.pipe(check);
   }
 
