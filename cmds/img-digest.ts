@@ -10,17 +10,20 @@ FILE reads stdin. --check DIGEST exits 1, naming the file, unless the digest mat
 
 run('img-digest', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-digest']);
-  const algorithm = String(flags.algorithm);
-  if (algorithm !== 'sha256' && algorithm !== 'sha512') throw usage(`invalid --algorithm ${JSON.stringify(algorithm)}: sha256 or sha512`);
+  const given = flags.algorithm === undefined ? undefined : String(flags.algorithm);
+  if (given !== undefined && given !== 'sha256' && given !== 'sha512') throw usage(`invalid --algorithm ${JSON.stringify(given)}: sha256 or sha512`);
   const check = flags.check === undefined ? undefined : String(flags.check);
   if (check !== undefined) parseDigest(check, '--check digest');
+  const checked = check === undefined ? undefined : check.slice(0, check.indexOf(':'));
+  if (given !== undefined && checked !== undefined && given !== checked) throw usage(`--algorithm ${given} contradicts --check ${checked}:…`);
+  const algorithm = (checked ?? given ?? 'sha256') as Algorithm;
   const files = flags._.length ? flags._.map(String) : ['-'];
   if (check !== undefined && files.length !== 1) throw usage('--check takes one FILE');
   let status = 0;
   for (const file of files) {
     let digest: string;
     try {
-      digest = await fileDigest(file, check?.startsWith('sha512:') ? 'sha512' : (algorithm as Algorithm));
+      digest = await fileDigest(file, algorithm);
     } catch (e) {
       process.stderr.write(`img-digest: ${(e as Error).message}\n`);
       status = 1;
