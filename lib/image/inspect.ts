@@ -5,6 +5,7 @@ import { formatRef, parseRef } from '../ref/index.js';
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { canListTags, dockerNameOf } from '../transport/capabilities.js';
 import { MediaType } from '../oci/mediatype.js';
+import { MAX_DOCUMENT_DEPTH, tooDeep } from '../oci/json-depth.js';
 import { compileFormat, configJSON, configValue, inspectJSON, inspectValue, isJSONFormat, renderFormat, type InspectOutput } from './inspect-format.js';
 
 /** Image configs are read whole; larger ones are refused. */
@@ -56,6 +57,7 @@ export async function imageOf(t: Transport, platform: Platform): Promise<{ topDi
 export async function readConfig(t: Transport, m: ImageManifest): Promise<{ raw: Buffer; config: Record<string, any> }> {
   if (m.config.size > MAX_CONFIG_SIZE) throw new ImgError('TOO_LARGE', `config ${m.config.digest} is ${m.config.size} bytes, over the ${MAX_CONFIG_SIZE}-byte limit`);
   const raw = await readCapped((await t.getBlob({ digest: m.config.digest, size: m.config.size })) as AsyncIterable<Buffer>, MAX_CONFIG_SIZE, `config ${m.config.digest}`);
+  if (tooDeep(raw, MAX_DOCUMENT_DEPTH)) throw new ImgError('MANIFEST_INVALID', `config ${m.config.digest} nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a config`);
   try {
     const config = JSON.parse(raw.toString('utf8'));
     if (typeof config !== 'object' || config === null) throw new Error('not an object');

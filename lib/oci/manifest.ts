@@ -2,6 +2,7 @@ import { ImgError } from '../errors.js';
 import { parseDigest } from './digest.js';
 import { caseVariants, goKeys, isObject } from './gojson.js';
 import { guessManifestType } from './guess.js';
+import { MAX_DOCUMENT_DEPTH, tooDeep } from './json-depth.js';
 import { MediaType, SCHEMA1_TYPES, isImageManifestType, isIndexType, baseMediaType } from './mediatype.js';
 
 /** Manifests (and indexes) larger than this are refused before they are parsed. */
@@ -80,6 +81,9 @@ export function parseManifest(bytes: Uint8Array, what: string, servedAs?: string
   } catch {
     throw new ImgError('MANIFEST_INVALID', `manifest ${what} is not valid UTF-8`);
   }
+  // Go's decoder refuses a byte order mark too; said in words, since JSON.parse's message shows an invisible character.
+  if (text.charCodeAt(0) === 0xfeff) throw new ImgError('MANIFEST_INVALID', `manifest ${what} starts with a UTF-8 byte order mark (EF BB BF), which is not JSON`);
+  if (tooDeep(text, MAX_DOCUMENT_DEPTH)) throw new ImgError('MANIFEST_INVALID', `manifest ${what} nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a manifest`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
