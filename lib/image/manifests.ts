@@ -10,6 +10,10 @@ import type { StoredManifest } from '../transport/types.js';
 import { canDelete, canHead, hasLayersForCopy, isArchiveWriter } from '../transport/capabilities.js';
 import type { Platform } from '../oci/manifest.js';
 import { chooseInstance, hostPlatform, imageOf, readConfig } from './inspect.js';
+import { Limiter } from '../util/limiter.js';
+
+/** Child manifests of an index fetched at once by get --all. */
+const CHILD_FETCHES = 8;
 
 export type MultiArch = 'system' | 'all' | 'index-only';
 
@@ -94,8 +98,22 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
     }
     out.push(r);
   };
+  // Each distinct manifest is fetched once, and the children of an index several at a time; the records still come in order.
+  const limiter = new Limiter(CHILD_FETCHES);
+  const fetched = new Map<string, Promise<StoredManifest>>();
+  const fetch = (digest: string): Promise<StoredManifest> => {
+    let p = fetched.get(digest);
+    if (!p) {
+      p = limiter.run(() => src.getManifest(digest));
+      // Awaited in order below; a failure of one fetched ahead is reported there, not as unhandled.
+      p.catch(() => undefined);
+      fetched.set(digest, p);
+    }
+    return p;
+  };
+  const visited = new Set<string>();
   const visit = async (digest: string | undefined, extra: Partial<ImageRecord>, depth: number): Promise<void> => {
-    const m = await src.getManifest(digest);
+    const m = digest === undefined ? await src.getManifest() : await fetch(digest);
     const what = digest ? `${ref}@${digest}` : ref;
     const parsed = parseManifest(m.bytes, what, m.mediaType);
     if (parsed.kind === 'index' && depth === 0 && mode !== 'as-is') {
@@ -121,7 +139,10 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
     }
     if (parsed.kind === 'index' && (mode === 'all' || (mode === 'subset' && depth > 0))) {
       if (depth > 4) throw new ImgError('MANIFEST_INVALID', `${ref}: indexes nested more than 4 deep`);
-      for (const child of parsed.manifest.manifests) {
+      // A child listed twice (or in two indexes) is one record: the first listing's platform and parent.
+      const children = parsed.manifest.manifests.filter((c) => !visited.has(c.digest) && (visited.add(c.digest), true));
+      for (const child of children) void fetch(child.digest);
+      for (const child of children) {
         await visit(child.digest, { parent: m.digest, ...(child.platform ? { platform: child.platform } : {}) }, depth + 1);
       }
     }
