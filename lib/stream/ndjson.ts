@@ -74,6 +74,8 @@ function parseLine(text: string, lineNo: number, what: string): Line | undefined
  */
 export class RecordWriter {
   closed = false;
+  /** The one wait for 'drain' that every write made meanwhile shares (one listener each for drain and close, however many writers wait). */
+  private draining?: Promise<void>;
   constructor(private readonly out: Writable) {
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.closed = true;
@@ -83,16 +85,20 @@ export class RecordWriter {
 
   async write(record: object): Promise<void> {
     if (this.closed) return;
-    if (!this.out.write(`${JSON.stringify(record)}\n`)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.out.off('drain', done);
-          this.out.off('close', done);
-          resolve();
-        };
-        this.out.on('drain', done);
-        this.out.on('close', done);
-      });
-    }
+    if (!this.out.write(`${JSON.stringify(record)}\n`)) await this.drained();
+  }
+
+  private drained(): Promise<void> {
+    this.draining ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.out.off('drain', done);
+        this.out.off('close', done);
+        this.draining = undefined;
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('close', done);
+    });
+    return this.draining;
   }
 }

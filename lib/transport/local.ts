@@ -1,9 +1,9 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ImgError } from '../errors.js';
 import { MAX_MANIFEST_SIZE, referencedBlobs, type ParsedManifest } from '../oci/manifest.js';
 import { checked, DigestingStream } from '../stream/verify.js';
-import { fileSize, streamToFileAtomic } from '../util/fs.js';
+import { streamToFileAtomic } from '../util/fs.js';
 import type { BlobInfo } from './types.js';
 export { storedManifest } from './manifest.js';
 
@@ -12,9 +12,29 @@ export { storedManifest } from './manifest.js';
  * name files and digests, not the image reference: callers wrap them ("fetching manifest REF: …").
  */
 
+/**
+ * regularFileSize is the size of the regular file at `path` (symlinks followed), or undefined when
+ * nothing is there. Anything else there (a FIFO, a device such as /dev/zero, a socket, a directory)
+ * is refused, saying what it is: reading it would block or never end, and it is not "not found".
+ */
+export async function regularFileSize(path: string, what: string): Promise<number | undefined> {
+  let st: Stats;
+  try {
+    st = await fsp.stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+  if (st.isFile()) return st.size;
+  const kind = st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a directory' : 'not a file';
+  const real = await fsp.realpath(path).catch(() => path);
+  throw new ImgError('IO', `${what} at ${path}${real !== path ? ` (${real})` : ''} is ${kind}, not a regular file`);
+}
+
 /** readManifestFile reads a manifest file, refusing one over the manifest size cap before reading it. */
 export async function readManifestFile(path: string): Promise<Buffer> {
-  const size = await fileSize(path);
+  const size = await regularFileSize(path, 'the manifest');
   if (size === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${path}`);
   if (size > MAX_MANIFEST_SIZE) throw new ImgError('TOO_LARGE', `manifest ${path} is ${size} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`);
   return fsp.readFile(path);
@@ -22,7 +42,7 @@ export async function readManifestFile(path: string): Promise<Buffer> {
 
 /** openVerifiedFile streams a file through a verifying stream; a missing file is BLOB_UNKNOWN. */
 export async function openVerifiedFile(path: string, blob: { digest: string; size?: number }): Promise<Readable> {
-  const size = await fileSize(path);
+  const size = await regularFileSize(path, `blob ${blob.digest}`);
   if (size === undefined) throw new ImgError('BLOB_UNKNOWN', `blob ${blob.digest} not found`);
   if (blob.size !== undefined && size !== blob.size) {
     throw new ImgError('SIZE_MISMATCH', `blob ${blob.digest} is ${size} bytes, expected ${blob.size}`);

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLock } from '../../lib/util/lock.js';
+import { ownerLine, withLock } from '../../lib/util/lock.js';
 import { tempDir } from '../helpers/run.js';
 
 const work = tempDir('imgpipe-lock-');
@@ -57,5 +57,80 @@ describe('withLock', () => {
     const path = join(work, 'live.lock');
     writeFileSync(path, String(process.ppid));
     await expect(withLock(path, async () => undefined, 100)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining(`locked by process ${process.ppid}`) });
+  });
+
+  // Issue 15: a stale lock naming a live, unrelated process used to make every writer wait 60 s.
+  describe('a lock naming a live process that did not take it', () => {
+    const sleeper = async () => {
+      const c = spawn('sleep', ['60'], { stdio: 'ignore' });
+      await new Promise((r) => c.once('spawn', r));
+      return c;
+    };
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+    it('the lock records the owner: pid, start time and boot id', async () => {
+      const path = join(work, 'form.lock');
+      let seen = '';
+      await withLock(path, async () => {
+        seen = readFileSync(path, 'utf8');
+      });
+      expect(seen).toBe(ownerLine(process.pid));
+      expect(seen).toMatch(new RegExp(`^${process.pid} \\d+ ${boot}$`));
+    });
+
+    it('another start time under the same pid (the pid was reused) is taken over at once', async () => {
+      const c = await sleeper();
+      try {
+        const path = join(work, 'reused.lock');
+        const [pid, start] = ownerLine(c.pid!).split(' ');
+        writeFileSync(path, `${pid} ${Number(start) - 5} ${boot}`);
+        const t0 = Date.now();
+        expect(await contend(path, 4)).toBe(0);
+        expect(Date.now() - t0).toBeLessThan(2000);
+      } finally {
+        c.kill('SIGKILL');
+      }
+    });
+
+    it('a lock from another boot is taken over at once', async () => {
+      const c = await sleeper();
+      try {
+        const path = join(work, 'boot.lock');
+        const [pid, start] = ownerLine(c.pid!).split(' ');
+        writeFileSync(path, `${pid} ${start} 00000000-0000-4000-8000-000000000000`);
+        expect(await contend(path, 4)).toBe(0);
+      } finally {
+        c.kill('SIGKILL');
+      }
+    });
+
+    it('the older form (the pid alone), written before that process started, is taken over at once', async () => {
+      const c = await sleeper();
+      try {
+        const path = join(work, 'older.lock');
+        writeFileSync(path, String(c.pid));
+        const before = new Date(Date.now() - 60_000);
+        utimesSync(path, before, before);
+        const t0 = Date.now();
+        expect(await contend(path, 4)).toBe(0);
+        expect(Date.now() - t0).toBeLessThan(2000);
+      } finally {
+        c.kill('SIGKILL');
+      }
+    });
+
+    it('its real owner is still waited for, in either form', async () => {
+      const c = await sleeper();
+      try {
+        for (const [name, text] of [['owner-new.lock', ownerLine(c.pid!)], ['owner-old.lock', String(c.pid)]] as const) {
+          const path = join(work, name);
+          writeFileSync(path, text);
+          await expect(withLock(path, async () => undefined, 150)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining(`locked by process ${c.pid}`) });
+          expect(readFileSync(path, 'utf8')).toBe(text);
+        }
+      } finally {
+        c.kill('SIGKILL');
+      }
+    });
   });
 });
