@@ -8,7 +8,7 @@ import { openTransport, type Transport, type TransportOptions } from '../transpo
 import { blobScopeOf, canMount, isArchiveWriter, type BlobMounter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
 import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } from '../image/conversion.js';
-import { desiredCompression, expectedCompression, LAYER_UPDATES, layerChange, type LayerUpdate } from '../image/layers.js';
+import { desiredCompression, expectedCompression, LAYER_UPDATES, layerArgs, layerChange, type LayerUpdate } from '../image/layers.js';
 import { layerCompressionOf, sniffCompression, type Compression } from '../oci/compression.js';
 import { peekHead, recode } from '../stream/compression.js';
 import { compressionKey, LayerCache } from './layer-cache.js';
@@ -116,7 +116,12 @@ export class BlobMover {
     const parsed = parseManifest(m.bytes, src.name, m.mediaType);
     const summary: BlobSummary = { copied: 0, mounted: 0, existed: 0, bytes: 0 };
     if (isArchiveWriter(dest)) {
-      // An archive is written whole by img-manifest put, which streams the blobs from `ref` itself.
+      // An archive is written whole by img-manifest put, which streams the blobs from `ref` itself
+      // and stores layers as the format does: the compression flags would be taken and ignored.
+      const given = layerArgs(this.opts)[0];
+      if (given !== undefined) {
+        throw new ImgError('USAGE', `${given.split('=')[0]} does not apply to ${dest.name}: it is written whole by img-manifest put, which stores layers as its format does (oci-archive: gzip-compressed, as skopeo; docker-archive:, docker-daemon: and containers-storage: uncompressed)`);
+      }
       if (!this.opts.dryRun) return rec;
       summary.planned = [];
       for (const b of parsed.kind === 'image' ? await this.blobsFor(parsed, src, dest) : []) {
@@ -324,6 +329,7 @@ export class BlobMover {
         try {
           if (!layer) {
             await dest.putBlob(data, { digest: blob.digest, size: blob.size });
+            this.note(dest, blob.digest);
             return undefined;
           }
           const what = `layer ${blob.digest} of ${src.name}`;
@@ -332,6 +338,7 @@ export class BlobMover {
           const to = layer.changeFor(actual) ?? actual;
           if (to === actual) {
             await dest.putBlob(stream, { digest: blob.digest, size: blob.size });
+            this.note(dest, blob.digest);
             return layer.renames && layerCompressionOf(blob.mediaType) !== actual ? { digest: blob.digest, size: blob.size, compression: actual } : undefined;
           }
           const level = to === 'none' ? undefined : this.opts.compressLevel;

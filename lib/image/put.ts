@@ -5,7 +5,7 @@ import { digestOf } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { isArchiveWriter, type ArchiveWriter } from '../transport/capabilities.js';
+import { isArchiveWriter, servesUncompressedLayers, type ArchiveWriter } from '../transport/capabilities.js';
 import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
 import { layerUpdatesOf, type LayerUpdate } from './layers.js';
 import { layerMediaType } from '../oci/compression.js';
@@ -182,6 +182,8 @@ export class ManifestPutter {
     const src = openTransport(formatRef(parseRef(rec.ref)), this.opts.srcTopts ?? {});
     if (blobs.size === 0) return src;
     return {
+      // What the source is goes along (an archive compresses the layers of one that holds them uncompressed).
+      ...(servesUncompressedLayers(src) ? { layersUncompressed: true } : {}),
       name: src.name,
       getManifest: (d) => src.getManifest(d),
       putManifest: (m, o) => src.putManifest(m, o),

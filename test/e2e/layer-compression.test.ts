@@ -181,6 +181,26 @@ describe('layers compressed on the way', () => {
     }
   });
 
+  it('docker-archive → oci-archive: gets gzip layers, written into the archive as skopeo writes them; the compression flags are refused there', async () => {
+    const tar = join(work, 'app.oci.tar');
+    const r = await img('img-copy', [`docker-archive:${ARCHIVE}`, `oci-archive:${tar}:app`]);
+    expect(r.status, r.stderr).toBe(0);
+    const index = JSON.parse((await exec('tar', ['-xOf', tar, 'index.json'])).stdout);
+    expect(records(r.stdout)[0]!.digest).toBe(index.manifests[0].digest);
+    const m = JSON.parse((await exec('tar', ['-xOf', tar, `blobs/sha256/${index.manifests[0].digest.slice(7)}`])).stdout);
+    expect(m.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(DIFF_IDS.map(() => 'application/vnd.oci.image.layer.v1.tar+gzip'));
+    for (const [i, l] of m.layers.entries()) {
+      const blob = (await exec('tar', ['-xOf', tar, `blobs/sha256/${l.digest.slice(7)}`])).stdoutBytes;
+      expect(sha256(blob)).toBe(l.digest);
+      expect(await decompressed(blob)).toBe(DIFF_IDS[i]);
+    }
+    expect(JSON.parse((await s.sk(['inspect', '--config', '--raw', `oci-archive:${tar}`])).stdout).rootfs.diff_ids).toEqual(DIFF_IDS);
+    const flagged = await img('img-copy', ['--dest-compress-format', 'zstd', `docker-archive:${ARCHIVE}`, `oci-archive:${join(work, 'never.tar')}:app`]);
+    expect(flagged.status).toBe(1);
+    expect(flagged.stderr).toContain('--dest-compress-format does not apply to oci-archive:');
+    expect(readdirSync(work)).not.toContain('never.tar');
+  });
+
   it('docker-archive → oci: gets gzip layers too, as skopeo writes them', async () => {
     const layout = join(work, 'oci-out');
     const r = await img('img-copy', [`docker-archive:${ARCHIVE}`, `oci:${layout}:app`]);

@@ -7,7 +7,8 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { ArchiveReader, archiveExists, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite, SinkHolder, sourceBlob } from '../archive/common.js';
 import { TarSink } from '../archive/sink.js';
-import type { ArchiveWriter, ReadInPlace, SingleFormat, TransportTraits } from '../capabilities.js';
+import { servesUncompressedLayers, type ArchiveWriter, type ReadInPlace, type SingleFormat, type TransportTraits } from '../capabilities.js';
+import { compressedLayers } from '../archive/compress.js';
 import { isStdout } from '../../util/fs.js';
 import { storedManifest } from '../manifest.js';
 import { parseLayoutIndex, REF_NAME_ANNOTATION, resolveIndexEntry } from '../oci-layout/index.js';
@@ -115,11 +116,22 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
     throw refuseBlobWrite(this.name, 'write a manifest');
   }
 
+  /**
+   * addImage writes an image into the archive. The layers of a source that holds them uncompressed
+   * (UncompressedLayers: docker-archive:, docker-daemon:) are gzip-compressed on the way, as skopeo
+   * writes them into an OCI archive: each into an anonymous temp file first (a tar entry needs its
+   * size before its data), and the manifest written, and returned, names them as stored.
+   */
   async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<StoredManifest> {
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     this.writer ??= new OciArchiveBuilder(this.path);
-    await this.writer.addImage(image, source, name ?? this.imageName);
-    return image.manifest;
+    const packed = servesUncompressedLayers(source) ? await compressedLayers(image.manifest, source) : undefined;
+    try {
+      await this.writer.addImage(packed ? { ...image, manifest: packed.manifest } : image, packed?.source ?? source, name ?? this.imageName);
+    } finally {
+      await packed?.close();
+    }
+    return packed?.manifest ?? image.manifest;
   }
 
   async finish(): Promise<void> {
