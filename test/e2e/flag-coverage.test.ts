@@ -1373,9 +1373,10 @@ for (const m of [copier, syncer]) {
 
 // ---- --command-timeout: every command -------------------------------------------------------
 {
-  // Each command is kept waiting 3 s (on stdin, a FIFO or a stalled registry): with --command-timeout
-  // 300ms it ends at once, exit 1, one line naming the bound; without, it is still there at 3 s.
-  const WAIT = 3000;
+  // Each command is kept waiting 6 s (on stdin, a FIFO or a stalled registry): with --command-timeout
+  // 300ms it ends at once, exit 1, one line naming the bound; without, it is still there at 6 s.
+  // (6 s, so that a loaded CI machine's process start-up stays well inside the bound.)
+  const WAIT = 6000;
   const stdinWaits = `< <(exec sleep ${WAIT / 1000} 2>/dev/null)`;
   /** fifo makes a FIFO that a background writer fills with `data` after WAIT (given up 2 s later) */
   const fifo = (data: string) => {
@@ -1395,7 +1396,7 @@ for (const m of [copier, syncer]) {
     'img-logout': async () => ({
       script: (f) => {
         const { f: file, setup } = fifo('{"auths":{}}');
-        return `${setup} timeout 6 img-logout ${f} --all --authfile ${q(file)}`;
+        return `${setup} timeout ${WAIT / 1000 + 4} img-logout ${f} --all --authfile ${q(file)}`;
       },
       bad: ['img-logout', '--all'],
     }),
@@ -1424,7 +1425,7 @@ for (const m of [copier, syncer]) {
       else expect(bounded.r.status, bounded.r.stderr).toBe(1);
       // (bash reports the kill of img-logout's `timeout` with a line of its own)
       expect(lines(bounded.r.stderr).filter((l) => !/^\/bin\/bash: line \d+: +\d+ Killed /.test(l))).toEqual([`${bin}: timed out: the command did not finish within --command-timeout 300ms`]);
-      expect(bounded.ms).toBeLessThan(WAIT - 500);
+      expect(bounded.ms).toBeLessThan(WAIT - 1500);
       expect(unbounded.r.stderr).not.toContain('timed out');
       expect(unbounded.ms).toBeGreaterThanOrEqual(WAIT - 100);
       const [b, ...args] = bad;
