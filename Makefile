@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl apache2-utils bsdutils python3 libsodium23 docker.io podman zstd
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: all build deps deb-deps demo test bench clean
+.PHONY: all build deps deb-deps demo test lint bench clean
 
 all: build
 
@@ -30,7 +30,11 @@ demo: build
 	@command -v jq >/dev/null || $(MAKE) --no-print-directory deb-deps DEB_PACKAGES=jq
 	bash scripts/demo.sh
 
-test: deb-deps build
+# Formatting and lint (Biome, biome.json): `npx biome format --write .` mends the formatting.
+lint: deps
+	npx biome ci .
+
+test: deb-deps build lint
 	npx vitest run
 
 clean:
