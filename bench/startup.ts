@@ -14,10 +14,19 @@ const registry = await startRegistry();
 try {
   writeDirImage(join(work, 'src'));
   const ref = `docker://${registry.host}/bench/small:1`;
-  const push = spawnSync('bash', ['-o', 'pipefail', '-c', `img-manifest get dir:${work}/src | jq -c '.dest = "${ref}"' | img-blob-put --tls-verify=false | img-manifest put --tls-verify=false`], {
-    env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` },
-    encoding: 'utf8',
-  });
+  const push = spawnSync(
+    'bash',
+    [
+      '-o',
+      'pipefail',
+      '-c',
+      `img-manifest get dir:${work}/src | jq -c '.dest = "${ref}"' | img-blob-put --tls-verify=false | img-manifest put --tls-verify=false`,
+    ],
+    {
+      env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` },
+      encoding: 'utf8',
+    },
+  );
   if (push.status !== 0) throw new Error(`pushing the fixture failed: ${push.stderr}`);
   const medians = await compare(
     {
@@ -30,7 +39,8 @@ try {
   );
   const base = medians['node -e 0']!;
   const rows: (string | number)[][] = [['command', 'median ms', '÷ node -e 0', '÷ skopeo']];
-  for (const [name, ms] of Object.entries(medians)) rows.push([name, ms.toFixed(1), (ms / base).toFixed(2), (ms / medians['skopeo inspect --raw']!).toFixed(2)]);
+  for (const [name, ms] of Object.entries(medians))
+    rows.push([name, ms.toFixed(1), (ms / base).toFixed(2), (ms / medians['skopeo inspect --raw']!).toFixed(2)]);
   process.stdout.write(`start-up: ${runs} interleaved runs each, a ${registry.host} registry on loopback (plain http)\n${table(rows)}\n`);
 } finally {
   await registry.stop();

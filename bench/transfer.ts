@@ -76,7 +76,10 @@ async function stop(r: Registry): Promise<void> {
   await r.stop();
 }
 const cleanup = () => rmSync(work, { recursive: true, force: true });
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const)
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
   process.on(signal, () => {
     cleanup();
     process.exit(code);
@@ -86,7 +89,10 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const)
 // destination at a time; skopeo's dir: sync stores every tag's base layers again.
 const need = (only !== 'sync' ? 3 * copyMiB * MIB : 0) + (only !== 'copy' ? (tags + 4) * (baseMiB * MIB + uniqueKiB * 1024) : 0);
 const fs = statfsSync(work);
-if (fs.bavail * fs.bsize < need * 1.1) throw new Error(`${work}: ${Math.round((fs.bavail * fs.bsize) / MIB)} MiB free, the bench needs about ${Math.round(need / MIB)} MiB (set TMPDIR to a larger disk)`);
+if (fs.bavail * fs.bsize < need * 1.1)
+  throw new Error(
+    `${work}: ${Math.round((fs.bavail * fs.bsize) / MIB)} MiB free, the bench needs about ${Math.round(need / MIB)} MiB (set TMPDIR to a larger disk)`,
+  );
 
 const fmt = (ms: number) => (ms / 1000).toFixed(2);
 const mib = (kib: number) => (kib / 1024).toFixed(1);
@@ -139,7 +145,14 @@ async function benchCopy(): Promise<void> {
   await stop(src);
 
   const t = { imgpipe: median(res.imgpipe.map((r) => r.ms)), skopeo: median(res.skopeo.map((r) => r.ms)) };
-  rows.push([`cold copy, ${copyMiB} MiB in ${copyLayers} layers (s, median)`, fmt(t.imgpipe), fmt(t.skopeo), (t.imgpipe / t.skopeo).toFixed(2), '≤ 1.0', verdict(t.imgpipe <= t.skopeo)]);
+  rows.push([
+    `cold copy, ${copyMiB} MiB in ${copyLayers} layers (s, median)`,
+    fmt(t.imgpipe),
+    fmt(t.skopeo),
+    (t.imgpipe / t.skopeo).toFixed(2),
+    '≤ 1.0',
+    verdict(t.imgpipe <= t.skopeo),
+  ]);
   const cpu = { imgpipe: median(res.imgpipe.map((r) => r.cpuMs)), skopeo: median(res.skopeo.map((r) => r.cpuMs)) };
   rows.push(['  CPU time of that copy, user + sys (s, median)', fmt(cpu.imgpipe), fmt(cpu.skopeo), (cpu.imgpipe / cpu.skopeo).toFixed(2), '', '']);
   const peaks = { imgpipe: peaksByLabel(res.imgpipe.flatMap((r) => r.peaks)), skopeo: peaksByLabel(res.skopeo.flatMap((r) => r.peaks)) };
@@ -153,7 +166,9 @@ async function benchCopy(): Promise<void> {
     verdict(top(peaks.imgpipe) <= 120 * 1024),
   ]);
   details.push(`cold copy runs (s): imgpipe ${res.imgpipe.map((r) => fmt(r.ms)).join(', ')}; skopeo ${res.skopeo.map((r) => fmt(r.ms)).join(', ')}`);
-  details.push(`copy throughput (median): imgpipe ${(copyMiB / (t.imgpipe / 1000)).toFixed(0)} MiB/s, skopeo ${(copyMiB / (t.skopeo / 1000)).toFixed(0)} MiB/s`);
+  details.push(
+    `copy throughput (median): imgpipe ${(copyMiB / (t.imgpipe / 1000)).toFixed(0)} MiB/s, skopeo ${(copyMiB / (t.skopeo / 1000)).toFixed(0)} MiB/s`,
+  );
   const perProc = (tool: string, m: Map<string, number>) => `${tool}: ${[...m].map(([l, k]) => `${l} ${mib(k)}`).join(', ')}`;
   details.push(`peak RSS per process over all runs (MiB): ${perProc('imgpipe', peaks.imgpipe)}; ${perProc('skopeo', peaks.skopeo)}`);
 }
@@ -179,7 +194,8 @@ async function benchSync(): Promise<void> {
   for (const tag of names) await sh('skopeo', ['copy', '-q', ...SKOPEO, `oci:${layout.dir}:${tag}`, `docker://${srcRepo}:${tag}`]);
   rmSync(layout.dir, { recursive: true, force: true });
 
-  const tagCount = async (repo: string) => (JSON.parse((await sh('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`])).toString()).Tags as string[]).length;
+  const tagCount = async (repo: string) =>
+    (JSON.parse((await sh('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`])).toString()).Tags as string[]).length;
   // Each run syncs into a registry of its own with empty storage, then syncs again with nothing changed.
   const twice = (cmd: string, args: (dest: string) => string[]) => async () => {
     const dst = await registry();
@@ -201,12 +217,15 @@ async function benchSync(): Promise<void> {
   for (const k of ['first', 'again'] as const) {
     const ip = median(res.imgpipe.map((r) => r[k].ms));
     const sk = median(res.skopeo.map((r) => r[k].ms));
-    const [label, goal] = k === 'first' ? [`sync of ${tags} tags, registry → registry (s, median)`, 0.4] : ['the same sync again, nothing changed (s, median)', 0.5];
+    const [label, goal] =
+      k === 'first' ? [`sync of ${tags} tags, registry → registry (s, median)`, 0.4] : ['the same sync again, nothing changed (s, median)', 0.5];
     rows.push([label, fmt(ip), fmt(sk), (ip / sk).toFixed(2), `≤ ${goal}`, verdict(ip / sk <= goal)]);
     const ipCpu = median(res.imgpipe.map((r) => r[k].cpuMs));
     const skCpu = median(res.skopeo.map((r) => r[k].cpuMs));
     rows.push(['  CPU time of that sync, user + sys (s, median)', fmt(ipCpu), fmt(skCpu), (ipCpu / skCpu).toFixed(2), '', '']);
-    details.push(`${k === 'first' ? 'sync' : 'sync re-run'} runs (s): imgpipe ${res.imgpipe.map((r) => fmt(r[k].ms)).join(', ')}; skopeo ${res.skopeo.map((r) => fmt(r[k].ms)).join(', ')}`);
+    details.push(
+      `${k === 'first' ? 'sync' : 'sync re-run'} runs (s): imgpipe ${res.imgpipe.map((r) => fmt(r[k].ms)).join(', ')}; skopeo ${res.skopeo.map((r) => fmt(r[k].ms)).join(', ')}`,
+    );
   }
 
   // Disk: one sync of the same tags each, imgpipe into one oci: layout, skopeo into dir: directories.
@@ -220,8 +239,17 @@ async function benchSync(): Promise<void> {
   const dir = await diskBytes(dirDir);
   rmSync(dirDir, { recursive: true, force: true });
   await stop(src);
-  rows.push([`disk of ${tags} synced tags: oci: layout vs skopeo dir: (MiB)`, mib(oci.allocated / 1024), mib(dir.allocated / 1024), (oci.allocated / dir.allocated).toFixed(3), '≤ 0.1', verdict(oci.allocated / dir.allocated <= 0.1)]);
-  details.push(`disk, apparent sizes (MiB): oci: ${mib(oci.apparent / 1024)}, dir: ${mib(dir.apparent / 1024)}; those syncs took imgpipe ${fmt(ociMs)} s, skopeo ${fmt(dirMs)} s (one run each)`);
+  rows.push([
+    `disk of ${tags} synced tags: oci: layout vs skopeo dir: (MiB)`,
+    mib(oci.allocated / 1024),
+    mib(dir.allocated / 1024),
+    (oci.allocated / dir.allocated).toFixed(3),
+    '≤ 0.1',
+    verdict(oci.allocated / dir.allocated <= 0.1),
+  ]);
+  details.push(
+    `disk, apparent sizes (MiB): oci: ${mib(oci.apparent / 1024)}, dir: ${mib(dir.apparent / 1024)}; those syncs took imgpipe ${fmt(ociMs)} s, skopeo ${fmt(dirMs)} s (one run each)`,
+  );
 }
 
 try {
@@ -236,4 +264,3 @@ try {
   for (const r of [...registries]) await stop(r);
   cleanup();
 }
-

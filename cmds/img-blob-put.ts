@@ -39,7 +39,17 @@ ${DAEMON_TRANSFER_HELP}`;
 /** The flags of one mode only: a blob at REF is verified with these, */
 const SINGLE_ONLY = ['digest', 'size', 'media-type'] as const;
 /** and records are copied with these (the source is each record's "ref"). */
-const BATCH_ONLY = ['jobs', 'progress', 'quiet', 'dry-run', 'format', 'preserve-digests', ...LAYER_FLAGS.string, ...LAYER_FLAGS.boolean, ...SIDED_FLAGS.filter((f) => f.startsWith('src-'))];
+const BATCH_ONLY = [
+  'jobs',
+  'progress',
+  'quiet',
+  'dry-run',
+  'format',
+  'preserve-digests',
+  ...LAYER_FLAGS.string,
+  ...LAYER_FLAGS.boolean,
+  ...SIDED_FLAGS.filter((f) => f.startsWith('src-')),
+];
 
 run('img-blob-put', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-put']);
@@ -55,7 +65,15 @@ run('img-blob-put', HELP, async (argv) => {
     const progress = parseProgress(flags.progress, flags.quiet === true);
     const jobs = flags.jobs === undefined ? undefined : parseJobs(flags.jobs);
     const format = parseFormat(flags.format);
-    const opts: MoverOptions = { src: sides.src, dest: sides.dest, dryRun: flags['dry-run'], preserveDigests: flags['preserve-digests'], ...parseLayerFlags(flags), ...(format ? { format } : {}), ...(jobs ? { jobs } : {}) };
+    const opts: MoverOptions = {
+      src: sides.src,
+      dest: sides.dest,
+      dryRun: flags['dry-run'],
+      preserveDigests: flags['preserve-digests'],
+      ...parseLayerFlags(flags),
+      ...(format ? { format } : {}),
+      ...(jobs ? { jobs } : {}),
+    };
     let bars: ProgressBars | undefined;
     if (progress === 'ndjson') Object.assign(opts, { onEvent: (e: object) => process.stderr.write(`${JSON.stringify(e)}\n`), progressEvery: 500 });
     else if (progress === 'tty' && process.stderr.isTTY) {
@@ -74,7 +92,10 @@ run('img-blob-put', HELP, async (argv) => {
   if (batch.length > 0) throw usage(`--${batch[0]} is for records on stdin (batch mode), not for one blob at a REF`);
   const ref = parseRef(args[0]!);
   const expected: { digest?: string; size?: number } = {};
-  if (flags.digest !== undefined) expected.digest = (parseDigest(String(flags.digest), '--digest'), String(flags.digest));
+  if (flags.digest !== undefined) {
+    parseDigest(String(flags.digest), '--digest');
+    expected.digest = String(flags.digest);
+  }
   if (flags.size !== undefined) expected.size = parseSize(flags.size, '--size');
   if (process.stdin.isTTY) throw usage('img-blob-put reads the blob from stdin');
   const info = await putBlob(ref, process.stdin, expected, topts);

@@ -54,7 +54,11 @@ run('img-copy', HELP, async (argv) => {
   const toStdout = writesToStdout(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
   // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
-  const sigs = signatureStages(flags, transportTraits(parseRef(dest)), transferArgs(flags).filter((a) => !/^--(?:src-|dest-)?daemon-host=/.test(a)));
+  const sigs = signatureStages(
+    flags,
+    transportTraits(parseRef(dest)),
+    transferArgs(flags).filter((a) => !/^--(?:src-|dest-)?daemon-host=/.test(a)),
+  );
   const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
 
   const get = ['get', src, ...sideArgs(flags, 'src')];

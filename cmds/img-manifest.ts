@@ -57,12 +57,13 @@ run('img-manifest', HELP, async (argv) => {
   const [sub, ...rest] = flags._.map(String);
   const sides = transferOptions(flags);
   const topts = sub === 'get' ? sides.src : sides.dest;
-  rest.forEach((a) => parseRef(a));
+  for (const a of rest) parseRef(a);
   if (sub === 'get') {
     const platforms = ([] as unknown[]).concat(flags.platform ?? []).map((p) => parsePlatform(String(p)));
     const platform = platforms[platforms.length - 1];
     const multiArch = parseMultiArch(flags['multi-arch'], flags.all === true);
-    if (flags.format !== undefined && (flags.raw || !flags.inspect)) throw usage(flags.raw ? '--raw does not take --format' : 'get takes --format only with --inspect (a Go template, as skopeo inspect --format)');
+    if (flags.format !== undefined && (flags.raw || !flags.inspect))
+      throw usage(flags.raw ? '--raw does not take --format' : 'get takes --format only with --inspect (a Go template, as skopeo inspect --format)');
     // No flag is taken and then ignored: each goes with the output it changes.
     if (flags['no-tags'] && !flags.inspect) throw usage('--no-tags goes with --inspect');
     if (flags.raw || flags.inspect) {
@@ -72,10 +73,12 @@ run('img-manifest', HELP, async (argv) => {
       const recordFlags = ['all', 'multi-arch', 'missing-at-dest', 'jobs'].filter((f) => flags[f] !== undefined);
       if (recordFlags.length > 0) throw usage(`--${recordFlags[0]} does not go with ${mode} (it is for records)`);
       if (platforms.length > 1) throw usage(`${mode} takes one --platform`);
-      if (flags.raw && platforms.length > 0 && !flags.config) throw usage('--raw prints the manifest REF names, whatever the platform: --platform goes with --raw only with --config');
+      if (flags.raw && platforms.length > 0 && !flags.config)
+        throw usage('--raw prints the manifest REF names, whatever the platform: --platform goes with --raw only with --config');
     }
     // A Docker engine is written whole (as an archive is), so --missing-at-dest never looks in one.
-    if (flags['dest-daemon-host'] !== undefined) throw usage('--dest-daemon-host is for put: get --missing-at-dest finds nothing in a Docker engine (an image is loaded into it whole)');
+    if (flags['dest-daemon-host'] !== undefined)
+      throw usage('--dest-daemon-host is for put: get --missing-at-dest finds nothing in a Docker engine (an image is loaded into it whole)');
     const destFlags = SIDED_FLAGS.filter((f) => f.startsWith('dest-') && flags[f] !== undefined);
     if (destFlags.length > 0 && !flags['missing-at-dest']) throw usage(`--${destFlags[0]} is for the --missing-at-dest check`);
     if (flags.raw) {
@@ -91,17 +94,28 @@ run('img-manifest', HELP, async (argv) => {
       });
     }
     const jobs = flags.jobs === undefined ? 16 : parseJobs(flags.jobs);
-    return processRecordsInOrder('img-manifest get', records(rest, 'img-manifest get'), async (rec) => {
-      const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch } : {}) };
-      return getManifestRecords(rec, opts, sides.src, sides.dest);
-    }, jobs);
+    return processRecordsInOrder(
+      'img-manifest get',
+      records(rest, 'img-manifest get'),
+      async (rec) => {
+        const opts = { all: flags.all, config: flags.config, platforms, missingAtDest: flags['missing-at-dest'], ...(multiArch ? { multiArch } : {}) };
+        return getManifestRecords(rec, opts, sides.src, sides.dest);
+      },
+      jobs,
+    );
   }
   if (sub === 'put') {
     if (rest.length > 1) throw usage('put takes at most one DEST');
     if (process.stdin.isTTY) throw usage('put reads records on stdin (from img-manifest get)');
     const format = flags.format === undefined ? undefined : String(flags.format);
     if (format !== undefined && format !== 'oci' && format !== 'v2s2') throw usage(`invalid --format ${JSON.stringify(format)}: oci or v2s2`);
-    const putter = new ManifestPutter({ dest: rest[0], destTopts: sides.dest, srcTopts: sides.src, preserveDigests: flags['preserve-digests'], ...(format ? { format } : {}) });
+    const putter = new ManifestPutter({
+      dest: rest[0],
+      destTopts: sides.dest,
+      srcTopts: sides.src,
+      preserveDigests: flags['preserve-digests'],
+      ...(format ? { format } : {}),
+    });
     return putRecords('img-manifest put', records([], 'img-manifest put'), putter);
   }
   if (sub === 'delete') {

@@ -28,7 +28,7 @@ run('img-ref', HELP, async (argv) => {
     }
   }
   const args = flags._.map(String);
-  if (args.length > 0) args.forEach((a) => parseRef(a));
+  for (const a of args) parseRef(a);
   return processRecords('img-ref', records(args, 'img-ref'), async (rec, emit) => {
     const ref = formatRef(parseRef(requireString(rec, 'ref')));
     if (dest !== undefined) return emit({ ...rec, ref, dest });

@@ -57,8 +57,11 @@ run('img-sign', HELP, async (argv) => {
     if (args.length !== 3 || output === '') throw usage('img-sign sign takes MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT and --output SIGNATURE');
     if (flags['public-key-file'] !== undefined) throw usage('--public-key-file is for img-sign verify');
     // Signing a MANIFEST file talks to no registry: the registry flags are for the record stages.
-    const stageFlag = [...TRANSFER_FLAGS.string, ...TRANSFER_FLAGS.boolean, 'registries.d'].find((f) => flags[f] !== undefined && !(f === 'tls-verify' && flags[f] === true));
-    if (stageFlag !== undefined) throw usage(`--${stageFlag} is for the record stages (img-sign sign --sign-by FPR reading records), not for signing a MANIFEST file`);
+    const stageFlag = [...TRANSFER_FLAGS.string, ...TRANSFER_FLAGS.boolean, 'registries.d'].find(
+      (f) => flags[f] !== undefined && !(f === 'tls-verify' && flags[f] === true),
+    );
+    if (stageFlag !== undefined)
+      throw usage(`--${stageFlag} is for the record stages (img-sign sign --sign-by FPR reading records), not for signing a MANIFEST file`);
     const [manifestPath, ref, fingerprint] = args as [string, string, string];
     const manifest = await wrapping(readFile(manifestPath), `reading ${manifestPath}`);
     const pf = flags['passphrase-file'];
@@ -80,5 +83,7 @@ run('img-sign', HELP, async (argv) => {
     process.stdout.write(`Signature verified using fingerprint ${v.keyIdentity}, digest ${v.dockerManifestDigest}\n`);
     return 0;
   }
-  throw usage(sub === undefined ? 'a subcommand is needed: sign, verify, check or copy' : `unknown subcommand ${JSON.stringify(sub)}: sign, verify, check or copy`);
+  throw usage(
+    sub === undefined ? 'a subcommand is needed: sign, verify, check or copy' : `unknown subcommand ${JSON.stringify(sub)}: sign, verify, check or copy`,
+  );
 });

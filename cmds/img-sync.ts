@@ -55,7 +55,8 @@ run('img-sync', HELP, async (argv) => {
   if (flags.src === undefined || flags.dest === undefined) throw usage('--src and --dest name the transports of SOURCE and DESTINATION');
   const source = syncSourceArg(String(flags.src), args[0]!, flags.catalog);
   const prefix = syncDestPrefix(String(flags.dest), args[1]!);
-  if (flags.all && flags['multi-arch'] !== undefined && flags['multi-arch'] !== 'all') throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
+  if (flags.all && flags['multi-arch'] !== undefined && flags['multi-arch'] !== 'all')
+    throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
   transferOptions(flags);
   checkCopyFlags(flags);
   const layers = parseLayerFlags(flags);

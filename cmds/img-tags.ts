@@ -5,7 +5,18 @@ import { requireString } from '../lib/oci/record.js';
 import { parseSize } from '../lib/cli/args.js';
 import { RecordWriter } from '../lib/stream/ndjson.js';
 import { REGISTRY_HELP, registryOptions } from '../lib/cli/registry-flags.js';
-import { catalogImages, checkFilters, filterTags, listRepositories, listTags, registryArg, repositoryArg, sourceImages, yamlImages, type TagFilters } from '../lib/image/tags.js';
+import {
+  catalogImages,
+  checkFilters,
+  filterTags,
+  listRepositories,
+  listTags,
+  registryArg,
+  repositoryArg,
+  sourceImages,
+  yamlImages,
+  type TagFilters,
+} from '../lib/image/tags.js';
 import { goJson } from '../lib/image/inspect.js';
 import { repositoryOf } from '../lib/ref/index.js';
 import { parseSourceArg } from '../lib/ref/args.js';
@@ -89,7 +100,10 @@ run('img-tags', HELP, async (argv) => {
   }
 
   // A bad SOURCE on the command line is a usage error, found before anything is listed.
-  args.forEach((a) => (flags.catalog ? registryArg(a) : parseSourceArg(a)));
+  for (const a of args) {
+    if (flags.catalog) registryArg(a);
+    else parseSourceArg(a);
+  }
   let catalogFailed = false;
   const status = await processRecords('img-tags', records(args, 'img-tags'), async (rec, emit) => {
     const source = requireString(rec, 'ref');

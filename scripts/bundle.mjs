@@ -3,7 +3,9 @@
 import { build } from 'esbuild';
 import { readdirSync, renameSync, rmSync } from 'node:fs';
 
-const commands = readdirSync('cmds').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+const commands = readdirSync('cmds')
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3));
 await Promise.all(
   commands.map((name) =>
     build({

@@ -115,7 +115,12 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): Credentials |
  * host (credHelpers, then credsStore) wins over `auths`, and `auths` keys are matched from the most
  * to the least specific. Returns undefined for anonymous access.
  */
-export async function lookupCredentials(host: string, repository: string, opts: CredentialOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+export async function lookupCredentials(
+  host: string,
+  repository: string,
+  opts: CredentialOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Credentials | undefined> {
   if (opts.noCreds) return undefined;
   if (opts.registryToken) return { registryToken: opts.registryToken };
   if (opts.creds !== undefined) return parseCredsFlag(opts.creds);
@@ -183,7 +188,12 @@ async function runHelper(name: string, verb: string, input: string): Promise<{ s
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new ImgError('IO', e.code === 'ENOENT' ? `credential helper docker-credential-${name} is not installed` : `credential helper docker-credential-${name}: ${e.message}`)),
+      reject(
+        new ImgError(
+          'IO',
+          e.code === 'ENOENT' ? `credential helper docker-credential-${name} is not installed` : `credential helper docker-credential-${name}: ${e.message}`,
+        ),
+      ),
     );
     child.on('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
     child.stdin.end(input);

@@ -10,7 +10,8 @@ export function parseSize(v: unknown, flag: string): number {
 /** parseJobs reads --jobs N: a positive number (0 would copy nothing, so it is refused rather than taken as 1). */
 export function parseJobs(v: unknown, flag = '--jobs'): number {
   const s = String(v);
-  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s)) || Number(s) < 1) throw new ImgError('USAGE', `invalid ${flag} ${JSON.stringify(s)}: a positive number`);
+  if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s)) || Number(s) < 1)
+    throw new ImgError('USAGE', `invalid ${flag} ${JSON.stringify(s)}: a positive number`);
   return Number(s);
 }
 
@@ -19,7 +20,8 @@ export type ProgressMode = 'tty' | 'ndjson' | 'none';
 /** parseProgress reads --progress and --quiet: tty (bars when stderr is a terminal; also "bars"), ndjson or none. */
 export function parseProgress(flag: unknown, quiet: boolean): ProgressMode {
   const mode = flag === undefined ? undefined : String(flag) === 'bars' ? 'tty' : String(flag);
-  if (mode !== undefined && !['tty', 'ndjson', 'none'].includes(mode)) throw new ImgError('USAGE', `invalid --progress ${JSON.stringify(mode)}: tty, ndjson or none`);
+  if (mode !== undefined && !['tty', 'ndjson', 'none'].includes(mode))
+    throw new ImgError('USAGE', `invalid --progress ${JSON.stringify(mode)}: tty, ndjson or none`);
   if (quiet && mode !== undefined && mode !== 'none') throw new ImgError('USAGE', `--quiet and --progress=${mode} contradict each other`);
   return quiet ? 'none' : ((mode ?? 'tty') as ProgressMode);
 }
@@ -41,9 +43,11 @@ export function parseMultiArch(v: unknown, all = false): MultiArchMode | undefin
  * --digestfile with --dry-run, which copies nothing and so has no digest to write.
  */
 export function checkCopyFlags(flags: Record<string, unknown>): void {
-  if (flags.format !== undefined && !['oci', 'v2s2'].includes(String(flags.format))) throw new ImgError('USAGE', `invalid --format ${JSON.stringify(String(flags.format))}: oci or v2s2`);
+  if (flags.format !== undefined && !['oci', 'v2s2'].includes(String(flags.format)))
+    throw new ImgError('USAGE', `invalid --format ${JSON.stringify(String(flags.format))}: oci or v2s2`);
   parseMultiArch(flags['multi-arch'], flags.all === true);
   if (flags.jobs !== undefined) parseJobs(flags.jobs);
   parseProgress(flags.progress, false);
-  if (flags.digestfile !== undefined && flags['dry-run'] === true) throw new ImgError('USAGE', '--digestfile and --dry-run exclude each other: a dry run copies nothing, so there is no digest to write');
+  if (flags.digestfile !== undefined && flags['dry-run'] === true)
+    throw new ImgError('USAGE', '--digestfile and --dry-run exclude each other: a dry run copies nothing, so there is no digest to write');
 }

@@ -9,7 +9,7 @@ export const COMMAND_TIMEOUT_HELP = `every command:
                                from its start (Go syntax: 90s, 1m30s, 500ms; 0: no bound). The stages
                                of img-copy and img-sync get what is left of it`;
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
  * parseDuration reads a duration as Go's time.ParseDuration does (skopeo's flags are Go durations):
@@ -84,7 +84,10 @@ export function armCommandTimeout(command: string, given: string): void {
  */
 function lastResort(): void {
   try {
-    const dog = spawn('/bin/sh', ['-c', `timeout 0.5 cat >/dev/null || kill -9 ${process.pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const dog = spawn('/bin/sh', ['-c', `timeout 0.5 cat >/dev/null || kill -9 ${process.pid} 2>/dev/null`], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
     dog.on('error', () => undefined);
     dog.unref();
   } catch {

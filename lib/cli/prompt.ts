@@ -14,7 +14,8 @@ export async function readStdin(): Promise<string> {
 
 /** readSecret asks on the terminal (stderr) and reads one line from it, without echo when `hidden`. */
 export async function readSecret(question: string, hidden: boolean): Promise<string> {
-  if (!process.stdin.isTTY) throw new ImgError('USAGE', `${question.replace(/:\s*$/, '').toLowerCase()} not given and stdin is not a terminal (use -u, -p or --password-stdin)`);
+  if (!process.stdin.isTTY)
+    throw new ImgError('USAGE', `${question.replace(/:\s*$/, '').toLowerCase()} not given and stdin is not a terminal (use -u, -p or --password-stdin)`);
   process.stderr.write(question);
   const stdin = process.stdin;
   stdin.setRawMode(true);

@@ -30,7 +30,8 @@ environment (time bounds, see docs/protocol.md):
 function envNumber(name: string, unit: string, zero = false, digits = 9): number | undefined {
   const v = process.env[name];
   if (v === undefined || v === '') return undefined;
-  if (!new RegExp(`^\\d{1,${digits}}$`).test(v) || (!zero && Number(v) === 0)) throw new ImgError('USAGE', `invalid ${name} ${JSON.stringify(v)}: expected ${unit}`);
+  if (!new RegExp(`^\\d{1,${digits}}$`).test(v) || (!zero && Number(v) === 0))
+    throw new ImgError('USAGE', `invalid ${name} ${JSON.stringify(v)}: expected ${unit}`);
   return Number(v);
 }
 

@@ -72,7 +72,8 @@ export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<n
  * wrong passphrase fails at once.
  */
 export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): Promise<number> {
-  if (args.length > 0 || flags.output !== undefined) throw usage('img-sign sign --sign-by-sigstore-private-key reads records on stdin; it takes no reference or --output');
+  if (args.length > 0 || flags.output !== undefined)
+    throw usage('img-sign sign --sign-by-sigstore-private-key reads records on stdin; it takes no reference or --output');
   if (flags['sign-by'] !== undefined) throw usage('--sign-by and --sign-by-sigstore-private-key are separate stages (run img-sign sign once for each)');
   const keyFile = String(flags['sign-by-sigstore-private-key']);
   if (keyFile === '') throw usage('--sign-by-sigstore-private-key needs a key file');
@@ -135,7 +136,8 @@ export function signatureStages(flags: ParsedArgs, dest: TransportTraits, common
   const pf = flags['sign-passphrase-file'] === undefined ? undefined : String(flags['sign-passphrase-file']);
   const sigstoreKey = flags['sign-by-sigstore-private-key'] === undefined ? undefined : String(flags['sign-by-sigstore-private-key']);
   // As skopeo: one passphrase file, for one of the two kinds of signing.
-  if (pf !== undefined && flags['sign-by'] !== undefined && sigstoreKey !== undefined) throw usage('only one of --sign-by and --sign-by-sigstore-private-key can be used with --sign-passphrase-file');
+  if (pf !== undefined && flags['sign-by'] !== undefined && sigstoreKey !== undefined)
+    throw usage('only one of --sign-by and --sign-by-sigstore-private-key can be used with --sign-passphrase-file');
   if (flags['sign-by'] !== undefined) {
     if (dest.signedIdentity !== 'docker-reference') throw usage('--sign-by needs a docker:// destination (the signature names its docker reference)');
     const gpgPass = sigstoreKey === undefined && pf !== undefined ? [`--passphrase-file=${pf}`] : [];
@@ -146,6 +148,7 @@ export function signatureStages(flags: ParsedArgs, dest: TransportTraits, common
     if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --sign-passphrase-file (the pipeline cannot ask on the terminal)');
     out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by-sigstore-private-key=${sigstoreKey}`, `--passphrase-file=${pf}`, ...destOnly] });
   }
-  if (pf !== undefined && flags['sign-by'] === undefined && sigstoreKey === undefined) throw usage('--sign-passphrase-file goes with --sign-by or --sign-by-sigstore-private-key');
+  if (pf !== undefined && flags['sign-by'] === undefined && sigstoreKey === undefined)
+    throw usage('--sign-passphrase-file goes with --sign-by or --sign-by-sigstore-private-key');
   return out;
 }

@@ -17,7 +17,13 @@ import { invalidSignature } from '../signature/simple.js';
 import { readPassphraseFile } from '../signature/standalone.js';
 import { generateKeyPair, loadPrivateKey, loadPublicKey } from '../signature/sigstore/keys.js';
 import { dockerImageArg, getSigstoreSignatures, putSigstoreSignatures } from '../sign/sigstore/registry.js';
-import { createSigstoreSignature, digestRule, SIGSTORE_SIGNATURE_MIME_TYPE, signatureIdentity, verifySigstoreSignature } from '../signature/sigstore/signature.js';
+import {
+  createSigstoreSignature,
+  digestRule,
+  SIGSTORE_SIGNATURE_MIME_TYPE,
+  signatureIdentity,
+  verifySigstoreSignature,
+} from '../signature/sigstore/signature.js';
 
 export const SIGSTORE_HELP = `       img-sign keygen --output-prefix PREFIX [--passphrase-file FILE]
        img-sign sign --sigstore-private-key FILE [--passphrase-file FILE] [--sign-identity REF] DOCKER-REF
@@ -48,7 +54,8 @@ export async function sigstoreMain(argv: string[]): Promise<number> {
   const [sub, ...args] = flags._.map(String);
   const str = (k: string) => (flags[k] === undefined || flags[k] === '' ? undefined : String(flags[k]));
   const only = (allowed: string[]) => {
-    for (const f of [...SIGSTORE_FLAGS, 'passphrase-file']) if (flags[f] !== undefined && !allowed.includes(f)) throw usage(`--${f} is not for img-sign ${sub}`);
+    for (const f of [...SIGSTORE_FLAGS, 'passphrase-file'])
+      if (flags[f] !== undefined && !allowed.includes(f)) throw usage(`--${f} is not for img-sign ${sub}`);
   };
   if (sub === 'keygen') {
     only(['output-prefix', 'passphrase-file']);
@@ -74,7 +81,11 @@ export async function sigstoreMain(argv: string[]): Promise<number> {
     process.stdout.write(`Signature verified using sigstore public key ${v.keyFile}, digest ${v.digest}\n`);
     return 0;
   }
-  throw usage(sub === undefined ? 'a subcommand is needed: keygen, sign or verify' : `unknown subcommand ${JSON.stringify(sub)} with sigstore flags: keygen, sign or verify`);
+  throw usage(
+    sub === undefined
+      ? 'a subcommand is needed: keygen, sign or verify'
+      : `unknown subcommand ${JSON.stringify(sub)} with sigstore flags: keygen, sign or verify`,
+  );
 }
 
 /** keygen writes PREFIX.private (0600) and PREFIX.pub, refusing to overwrite either, as skopeo generate-sigstore-key. */
@@ -111,7 +122,13 @@ async function ask(question: string): Promise<string> {
 }
 
 /** signImage signs a registry image with a sigstore private key file and stores the signature in its attachment. */
-export async function signImage(imageArg: string, keyFile: string, passphraseFile: string | undefined, signIdentity: string | undefined, topts: TransportOptions): Promise<void> {
+export async function signImage(
+  imageArg: string,
+  keyFile: string,
+  passphraseFile: string | undefined,
+  signIdentity: string | undefined,
+  topts: TransportOptions,
+): Promise<void> {
   const image = withDefaultTag(dockerImageArg(imageArg));
   const identity = signatureIdentity(signIdentity ?? formatDockerRef(image));
   const pem = await wrapping(fsp.readFile(keyFile), `reading private key from ${keyFile}`);
@@ -172,5 +189,8 @@ export async function verifyImage(imageArg: string, keyFiles: string[], topts: T
       }
     }
   }
-  throw new ImgError('SIGNATURE_INVALID', reasons.length === 1 ? reasons[0]! : `none of the ${sigs.length} sigstore signatures was accepted: ${reasons.join('; ')}`);
+  throw new ImgError(
+    'SIGNATURE_INVALID',
+    reasons.length === 1 ? reasons[0]! : `none of the ${sigs.length} sigstore signatures was accepted: ${reasons.join('; ')}`,
+  );
 }

@@ -120,7 +120,10 @@ export class BlobMover {
       // and stores layers as the format does: the compression flags would be taken and ignored.
       const given = layerArgs(this.opts)[0];
       if (given !== undefined) {
-        throw new ImgError('USAGE', `${given.split('=')[0]} does not apply to ${dest.name}: it is written whole by img-manifest put, which stores layers as its format does (oci-archive: gzip-compressed, as skopeo; docker-archive:, docker-daemon: and containers-storage: uncompressed)`);
+        throw new ImgError(
+          'USAGE',
+          `${given.split('=')[0]} does not apply to ${dest.name}: it is written whole by img-manifest put, which stores layers as its format does (oci-archive: gzip-compressed, as skopeo; docker-archive:, docker-daemon: and containers-storage: uncompressed)`,
+        );
       }
       if (!this.opts.dryRun) return rec;
       summary.planned = [];
@@ -210,14 +213,16 @@ export class BlobMover {
       // …tar.gzip by docker-archive:) named as it is stored.
       const renames = desired !== 'preserve' && !this.opts.preserveDigests;
       const claimed = layer ? layerCompressionOf(blob.mediaType) : undefined;
-      const rename = renames && expected !== undefined && claimed !== expected ? { update: { digest: blob.digest, size: blob.size, compression: expected } } : {};
+      const rename =
+        renames && expected !== undefined && claimed !== expected ? { update: { digest: blob.digest, size: blob.size, compression: expected } } : {};
       if ((await dest.statBlob(blob.digest)) === blob.size) {
         this.note(dest, blob.digest);
         event({ event: 'skip' });
         return { outcome: 'exists', ...rename };
       }
       // A layer whose compression its media type does not tell right may have been recompressed by an earlier run.
-      const earlier = layer && renames ? await this.storedBefore(blob, desired === 'decompress' ? 'none' : (this.opts.compressFormat ?? 'gzip'), dest) : undefined;
+      const earlier =
+        layer && renames ? await this.storedBefore(blob, desired === 'decompress' ? 'none' : (this.opts.compressFormat ?? 'gzip'), dest) : undefined;
       if (earlier) {
         event({ event: 'skip' });
         return { outcome: 'exists', update: earlier };
@@ -248,7 +253,14 @@ export class BlobMover {
    * became before (in this run, or in the cache of earlier runs) is at the destination already or can
    * be mounted there, it is read, (re)compressed and uploaded.
    */
-  private async transferChanged(blob: Descriptor, expected: Compression, change: Compression, src: Transport, dest: Transport, event: Tracked['event']): Promise<Moved> {
+  private async transferChanged(
+    blob: Descriptor,
+    expected: Compression,
+    change: Compression,
+    src: Transport,
+    dest: Transport,
+    event: Tracked['event'],
+  ): Promise<Moved> {
     if (this.opts.preserveDigests) {
       const how = (c: Compression) => (c === 'none' ? 'uncompressed' : `${c}-compressed`);
       throw new ImgError(

@@ -84,7 +84,13 @@ export class ProgressBars {
       s.write = (...args: Parameters<Terminal['write']>) => {
         // Lines of blobs already finished go first: the error line of a failed blob follows its own.
         this.erase();
-        if (this.finals.length > 0) this.out(this.finals.splice(0).map((l) => `${l}\n`).join(''));
+        if (this.finals.length > 0)
+          this.out(
+            this.finals
+              .splice(0)
+              .map((l) => `${l}\n`)
+              .join(''),
+          );
         this.dirty = true;
         return orig.apply(s, args);
       };

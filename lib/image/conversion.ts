@@ -37,7 +37,8 @@ export function parseFormat(v: unknown): Format | undefined {
  */
 export function formatAt(from: Format, dest: Transport, opts: ConversionOptions, layers?: Descriptor[]): Format {
   const zstd = zstdLayers(dest, opts, layers);
-  if (opts.format === 'v2s2' && zstd) throw new ImgError('USAGE', '--format v2s2 cannot name zstd layers (--dest-compress-format zstd): Docker schema 2 has no zstd layer type');
+  if (opts.format === 'v2s2' && zstd)
+    throw new ImgError('USAGE', '--format v2s2 cannot name zstd layers (--dest-compress-format zstd): Docker schema 2 has no zstd layer type');
   if (opts.format) return opts.format;
   if (zstd && !opts.preserveDigests) return 'oci';
   if (!opts.preserveDigests && isSingleFormat(dest)) return dest.manifestFormat;

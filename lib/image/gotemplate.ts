@@ -191,7 +191,10 @@ function lex(name: string, input: string): Tok[] {
         }
       } else if (c === '.' || c === '+' || c === '-' || /[0-9]/.test(c)) {
         pos = start;
-        const m = /^[+-]?(?:0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]*)?|0[oO][0-7_]*|0[bB][01_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9_]*)?)i?/.exec(input.slice(pos))!;
+        const m =
+          /^[+-]?(?:0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]*)?|0[oO][0-7_]*|0[bB][01_]*|[0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9_]*)?)i?/.exec(
+            input.slice(pos),
+          )!;
         pos += m[0].length;
         if (isAlnum(input[pos])) fail(start, `bad number syntax: ${JSON.stringify(input.slice(start, pos + 1))}`);
         emit('number', start, pos);
@@ -798,7 +801,9 @@ function slice(args: Val[]): Val {
   if (item.t.kind !== 'string' && item.t.kind !== 'slice') throw new Error(`can't slice item of type ${item.t.name}`);
   const len = goLen(item);
   const idx = [0, len, len];
-  idxs.forEach((x, i) => (idx[i] = indexArg(x, len)));
+  idxs.forEach((x, i) => {
+    idx[i] = indexArg(x, len);
+  });
   if (idx[0]! > idx[1]!) throw new Error(`invalid slice index: ${idx[0]} > ${idx[1]}`);
   if (idxs.length === 3 && idx[1]! > idx[2]!) throw new Error(`invalid slice index: ${idx[1]} > ${idx[2]}`);
   if (item.t.kind === 'string') return val(item.t, Buffer.from(item.v, 'utf8').subarray(idx[0], idx[1]).toString('utf8'));
@@ -847,7 +852,7 @@ function title(s: string): string {
   let out = '';
   for (const c of s) {
     const sep = c.codePointAt(0)! < 0x80 ? !/[A-Za-z0-9_]/.test(c) : !/^[\p{L}\p{Nd}]$/u.test(c) && /^\s$/u.test(c);
-    out += (prev === ' ' ? c.toUpperCase() : c);
+    out += prev === ' ' ? c.toUpperCase() : c;
     prev = sep ? ' ' : 'x';
   }
   return out;
@@ -984,7 +989,10 @@ class State {
     try {
       if (v === undefined || (v.t.kind === 'ptr' && v.v === null) || (v.t.kind === 'iface' && v.v === null)) {
         if (v !== undefined && v.t.kind === 'ptr') this.errorf(`range can't iterate over ${sprint([v])}`);
-      } else if (v.t.kind === 'slice') ((v.v ?? []) as unknown[]).forEach((e, i) => one(val(INT, i), val(v.t.elem!, e)));
+      } else if (v.t.kind === 'slice')
+        ((v.v ?? []) as unknown[]).forEach((e, i) => {
+          one(val(INT, i), val(v.t.elem!, e));
+        });
       else if (v.t.kind === 'map') for (const k of mapKeys(v.v)) one(val(v.t.key!, k), val(v.t.elem!, (v.v as Map<string, unknown>).get(k)));
       else this.errorf(`range can't iterate over ${sprint([v])}`);
     } catch (e) {

@@ -70,7 +70,8 @@ function derived(name: string, make: () => GoType): GoType {
   return t;
 }
 export const sliceOf = (elem: GoType): GoType => derived(`[]${elem.name}`, () => ({ kind: 'slice', name: `[]${elem.name}`, elem }));
-export const mapOf = (key: GoType, elem: GoType): GoType => derived(`map[${key.name}]${elem.name}`, () => ({ kind: 'map', name: `map[${key.name}]${elem.name}`, key, elem }));
+export const mapOf = (key: GoType, elem: GoType): GoType =>
+  derived(`map[${key.name}]${elem.name}`, () => ({ kind: 'map', name: `map[${key.name}]${elem.name}`, key, elem }));
 export const ptrTo = (elem: GoType): GoType => derived(`*${elem.name}`, () => ({ kind: 'ptr', name: `*${elem.name}`, elem }));
 
 /** struct makes a struct type; fields are [name, type, json name?, omitempty?]. */
@@ -201,7 +202,17 @@ const unixSeconds = (t: GoTime) => Math.floor(utcMillis(t.year, t.month, t.day, 
 /** inZone is the same instant shown in another zone. */
 function inZone(t: GoTime, offset: number, zone: string): GoTime {
   const d = new Date((unixSeconds(t) + offset) * 1000);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), min: d.getUTCMinutes(), sec: d.getUTCSeconds(), nsec: t.nsec, offset, zone };
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    min: d.getUTCMinutes(),
+    sec: d.getUTCSeconds(),
+    nsec: t.nsec,
+    offset,
+    zone,
+  };
 }
 
 /**
@@ -221,7 +232,18 @@ export function parseTime(s: string): GoTime {
   if (!m) throw new Error(`parsing time ${JSON.stringify(s)} as RFC 3339: bad format`);
   const [year, month, day, hour, min, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const monthDays = new Date(utcMillis(year, month + 1, 0)).getUTCDate();
-  const bad = month < 1 || month > 12 ? 'month' : day < 1 || day > (month <= 12 ? monthDays : 31) ? 'day' : hour > 23 ? 'hour' : min > 59 ? 'minute' : sec > 59 ? 'second' : '';
+  const bad =
+    month < 1 || month > 12
+      ? 'month'
+      : day < 1 || day > (month <= 12 ? monthDays : 31)
+        ? 'day'
+        : hour > 23
+          ? 'hour'
+          : min > 59
+            ? 'minute'
+            : sec > 59
+              ? 'second'
+              : '';
   if (bad) throw new Error(`parsing time ${JSON.stringify(s)}: ${bad} out of range`);
   const nsec = Number((m[7] ?? '').slice(0, 9).padEnd(9, '0'));
   const t: GoTime = { year, month, day, hour, min, sec, nsec, offset: 0, zone: 'UTC' };
@@ -765,7 +787,11 @@ function goSyntax(a: FmtArg, depth: number): string {
     case 'slice':
       return v === null ? `${t.name}(nil)` : `${t.name}{${(v as unknown[]).map((e) => goSyntax(val(t.elem!, e), depth + 1)).join(', ')}}`;
     case 'map':
-      return v === null ? `${t.name}(nil)` : `${t.name}{${mapKeys(v).map((k) => `${goSyntax(val(t.key!, k), depth + 1)}:${goSyntax(val(t.elem!, (v as Map<string, unknown>).get(k)), depth + 1)}`).join(', ')}}`;
+      return v === null
+        ? `${t.name}(nil)`
+        : `${t.name}{${mapKeys(v)
+            .map((k) => `${goSyntax(val(t.key!, k), depth + 1)}:${goSyntax(val(t.elem!, (v as Map<string, unknown>).get(k)), depth + 1)}`)
+            .join(', ')}}`;
     case 'struct':
       return `${t.name}{${(t.fields ?? []).map((f) => `${f.name}:${goSyntax(val(f.type, v[f.name]), depth + 1)}`).join(', ')}}`;
     case 'ptr':
@@ -991,7 +1017,11 @@ export function jsonEncode(a: FmtArg, escapeHTML = true): string {
     case 'slice':
       return v === null ? 'null' : `[${(v as unknown[]).map((e) => jsonEncode(val(t.elem!, e), escapeHTML)).join(',')}]`;
     case 'map':
-      return v === null ? 'null' : `{${mapKeys(v).map((k) => `${jsonString(k, escapeHTML)}:${jsonEncode(val(t.elem!, (v as Map<string, unknown>).get(k)), escapeHTML)}`).join(',')}}`;
+      return v === null
+        ? 'null'
+        : `{${mapKeys(v)
+            .map((k) => `${jsonString(k, escapeHTML)}:${jsonEncode(val(t.elem!, (v as Map<string, unknown>).get(k)), escapeHTML)}`)
+            .join(',')}}`;
     case 'struct': {
       const parts: string[] = [];
       for (const f of t.fields ?? []) {

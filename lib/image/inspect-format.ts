@@ -5,7 +5,25 @@
  * the output goes through. Pure: no I/O.
  */
 import { ImgError } from '../errors.js';
-import { BOOL, DIGEST, EMPTY_STRUCT, IFACE, INT64, STRING, TIME, jsonDecode, jsonEncode, jsonIndent, mapOf, parseTime, ptrTo, sliceOf, struct, val, type TypedVal } from './govalue.js';
+import {
+  BOOL,
+  DIGEST,
+  EMPTY_STRUCT,
+  IFACE,
+  INT64,
+  STRING,
+  TIME,
+  jsonDecode,
+  jsonEncode,
+  jsonIndent,
+  mapOf,
+  parseTime,
+  ptrTo,
+  sliceOf,
+  struct,
+  val,
+  type TypedVal,
+} from './govalue.js';
 import { BUILTINS, REPORT_FUNCS, TemplateError, executeTemplate, parseTemplate, type Template } from './gotemplate.js';
 
 const STRINGS = sliceOf(STRING);
@@ -80,7 +98,14 @@ export const V1_IMAGE = struct('v1.Image', [
     'config',
     true,
   ],
-  ['RootFS', struct('v1.RootFS', [['Type', STRING, 'type'], ['DiffIDs', sliceOf(DIGEST), 'diff_ids']]), 'rootfs'],
+  [
+    'RootFS',
+    struct('v1.RootFS', [
+      ['Type', STRING, 'type'],
+      ['DiffIDs', sliceOf(DIGEST), 'diff_ids'],
+    ]),
+    'rootfs',
+  ],
   [
     'History',
     sliceOf(

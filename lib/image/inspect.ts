@@ -33,10 +33,15 @@ export function chooseInstance(manifests: Descriptor[], want: Platform, what: st
   const matches = (d: Descriptor, strictVariant: boolean) =>
     d.platform?.os === want.os &&
     d.platform.architecture === want.architecture &&
-    (!strictVariant || (d.platform.variant ?? '') === (want.variant ?? '') || (want.architecture === 'arm64' && (d.platform.variant ?? 'v8') === (want.variant ?? 'v8')));
+    (!strictVariant ||
+      (d.platform.variant ?? '') === (want.variant ?? '') ||
+      (want.architecture === 'arm64' && (d.platform.variant ?? 'v8') === (want.variant ?? 'v8')));
   const found = manifests.find((d) => matches(d, true)) ?? manifests.find((d) => matches(d, false) && want.variant === undefined);
   if (!found) {
-    throw new ImgError('MANIFEST_UNKNOWN', `${what}: no image in the index for ${want.os}/${want.architecture}${want.variant ? `/${want.variant}` : ''} (choose one with --platform)`);
+    throw new ImgError(
+      'MANIFEST_UNKNOWN',
+      `${what}: no image in the index for ${want.os}/${want.architecture}${want.variant ? `/${want.variant}` : ''} (choose one with --platform)`,
+    );
   }
   return found;
 }
@@ -55,9 +60,18 @@ export async function imageOf(t: Transport, platform: Platform): Promise<{ topDi
 
 /** readConfig fetches and parses an image's config blob, verified. */
 export async function readConfig(t: Transport, m: ImageManifest): Promise<{ raw: Buffer; config: Record<string, any> }> {
-  if (m.config.size > MAX_CONFIG_SIZE) throw new ImgError('TOO_LARGE', `config ${m.config.digest} is ${m.config.size} bytes, over the ${MAX_CONFIG_SIZE}-byte limit`);
-  const raw = await readCapped((await t.getBlob({ digest: m.config.digest, size: m.config.size })) as AsyncIterable<Buffer>, MAX_CONFIG_SIZE, `config ${m.config.digest}`);
-  if (tooDeep(raw, MAX_DOCUMENT_DEPTH)) throw new ImgError('MANIFEST_INVALID', `config ${m.config.digest} nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a config`);
+  if (m.config.size > MAX_CONFIG_SIZE)
+    throw new ImgError('TOO_LARGE', `config ${m.config.digest} is ${m.config.size} bytes, over the ${MAX_CONFIG_SIZE}-byte limit`);
+  const raw = await readCapped(
+    (await t.getBlob({ digest: m.config.digest, size: m.config.size })) as AsyncIterable<Buffer>,
+    MAX_CONFIG_SIZE,
+    `config ${m.config.digest}`,
+  );
+  if (tooDeep(raw, MAX_DOCUMENT_DEPTH))
+    throw new ImgError(
+      'MANIFEST_INVALID',
+      `config ${m.config.digest} nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a config`,
+    );
   try {
     const config = JSON.parse(raw.toString('utf8'));
     if (typeof config !== 'object' || config === null) throw new Error('not an object');
@@ -95,7 +109,8 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
         try {
           named.RepoTags = await t.listTags();
         } catch (e) {
-          if (e instanceof ImgError && (e.code === 'DENIED' || e.code === 'UNAUTHORIZED')) opts.warn?.(`listing tags of ${name} was refused (${e.message}); RepoTags left empty`);
+          if (e instanceof ImgError && (e.code === 'DENIED' || e.code === 'UNAUTHORIZED'))
+            opts.warn?.(`listing tags of ${name} was refused (${e.message}); RepoTags left empty`);
           else throw e;
         }
       }
@@ -108,7 +123,11 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
 }
 
 /** inspectConfig reads the config of the image inspectImage shows (for an index, the platform's child). */
-export async function inspectConfig(refString: string, topts: TransportOptions, opts: InspectOptions = {}): Promise<{ raw: Buffer; config: Record<string, any> }> {
+export async function inspectConfig(
+  refString: string,
+  topts: TransportOptions,
+  opts: InspectOptions = {},
+): Promise<{ raw: Buffer; config: Record<string, any> }> {
   const name = formatRef(parseRef(refString));
   try {
     const t = openTransport(parseRef(refString), topts);
@@ -163,6 +182,5 @@ function nonEmptyObject(v: unknown): Record<string, string> | null {
 
 /** goJson writes JSON as Go's json.MarshalIndent with four spaces does, HTML characters escaped. */
 export function goJson(v: unknown): string {
-  return JSON.stringify(v, null, 4)
-    .replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(v, null, 4).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

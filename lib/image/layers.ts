@@ -95,7 +95,14 @@ export function layerUpdatesOf(rec: Record<string, unknown>, what: string): Map<
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad();
   for (const [from, u] of Object.entries(v as Record<string, unknown>)) {
     const x = u as Partial<LayerUpdate>;
-    if (typeof x !== 'object' || x === null || typeof x.digest !== 'string' || !Number.isSafeInteger(x.size) || !['none', 'gzip', 'zstd'].includes(x.compression as string)) throw bad();
+    if (
+      typeof x !== 'object' ||
+      x === null ||
+      typeof x.digest !== 'string' ||
+      !Number.isSafeInteger(x.size) ||
+      !['none', 'gzip', 'zstd'].includes(x.compression as string)
+    )
+      throw bad();
     out.set(from, { digest: x.digest, size: x.size!, compression: x.compression! });
   }
   return out;
@@ -128,7 +135,10 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
     out.compressLevel = Number(s);
   }
   if (out.decompress && (out.compressFormat !== undefined || out.compressLevel !== undefined)) {
-    throw new ImgError('USAGE', `--dest-decompress stores layers uncompressed: --dest-compress-${out.compressFormat !== undefined ? 'format' : 'level'} does not go with it`);
+    throw new ImgError(
+      'USAGE',
+      `--dest-decompress stores layers uncompressed: --dest-compress-${out.compressFormat !== undefined ? 'format' : 'level'} does not go with it`,
+    );
   }
   if (flags['preserve-digests'] === true) {
     const given = ['dest-compress', 'dest-decompress', 'dest-compress-format', 'dest-compress-level'].find((f) => flags[f] !== undefined && flags[f] !== false);

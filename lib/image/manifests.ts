@@ -51,7 +51,12 @@ function modeOf(opts: GetOptions): Mode {
  * (children first, each with platform and parent). With `missingAtDest` a record whose `dest`
  * already holds the same top-level manifest comes back alone, with status "exists".
  */
-export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}, topts: TransportOptions = {}, destTopts: TransportOptions = topts): Promise<ImageRecord[]> {
+export async function getManifestRecords(
+  rec: ImageRecord,
+  opts: GetOptions = {},
+  topts: TransportOptions = {},
+  destTopts: TransportOptions = topts,
+): Promise<ImageRecord[]> {
   const ref = formatRef(parseRef(requireRef(rec)));
   const mode = modeOf(opts);
   const src = openTransport(ref, topts);
@@ -59,7 +64,8 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
   /** other manifests the destination holds under that reference too (ManifestHead's `also`) */
   let atDestToo = new Set<string>();
   if (opts.missingAtDest) {
-    if (typeof rec.dest !== 'string' || rec.dest === '') throw new ImgError('RECORD_INVALID', `record for ${ref} has no "dest" for --missing-at-dest (add one with img-ref --to or --dest)`);
+    if (typeof rec.dest !== 'string' || rec.dest === '')
+      throw new ImgError('RECORD_INVALID', `record for ${ref} has no "dest" for --missing-at-dest (add one with img-ref --to or --dest)`);
     const dest = formatRef(parseRef(rec.dest));
     // Both sides at once: a HEAD on the source can settle it without fetching anything, unless an image must be picked from an index.
     const srcHead = canHead(src) && mode !== 'subset';
@@ -70,7 +76,11 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
     if (destDigest !== undefined && srcHead) {
       if (head.status === 'rejected') throw wrap(head.reason, `fetching manifest ${ref}`, ref);
       const h = head.value;
-      if (h !== undefined && (h.digest === destDigest || atDestToo.has(h.digest)) && (mode !== 'system' || (h.mediaType !== undefined && !isIndexType(h.mediaType)))) {
+      if (
+        h !== undefined &&
+        (h.digest === destDigest || atDestToo.has(h.digest)) &&
+        (mode !== 'system' || (h.mediaType !== undefined && !isIndexType(h.mediaType)))
+      ) {
         const out: ImageRecord = { ...rec, ref, digest: h.digest, status: 'exists' };
         if (h.mediaType !== undefined) out.mediaType = h.mediaType;
         if (h.size !== undefined) out.size = h.size;
@@ -140,7 +150,11 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
     if (parsed.kind === 'index' && (mode === 'all' || (mode === 'subset' && depth > 0))) {
       if (depth > 4) throw new ImgError('MANIFEST_INVALID', `${ref}: indexes nested more than 4 deep`);
       // A child listed twice (or in two indexes) is one record: the first listing's platform and parent.
-      const children = parsed.manifest.manifests.filter((c) => !visited.has(c.digest) && (visited.add(c.digest), true));
+      const children = parsed.manifest.manifests.filter((c) => {
+        if (visited.has(c.digest)) return false;
+        visited.add(c.digest);
+        return true;
+      });
       for (const child of children) void fetch(child.digest);
       for (const child of children) {
         await visit(child.digest, { parent: m.digest, ...(child.platform ? { platform: child.platform } : {}) }, depth + 1);
@@ -160,7 +174,8 @@ export async function getManifestRecords(rec: ImageRecord, opts: GetOptions = {}
   // An edited image manifest (layers as a store gives them) is at the destination when the destination has what put would write.
   if (destDigest !== undefined && mode !== 'subset' && isEdited(top)) {
     const written = manifestOfRecord(top, ref);
-    if (written.digest === destDigest || atDestToo.has(written.digest)) return [{ ...rec, ref, digest: written.digest, mediaType: written.mediaType, size: written.bytes.length, status: 'exists' }];
+    if (written.digest === destDigest || atDestToo.has(written.digest))
+      return [{ ...rec, ref, digest: written.digest, mediaType: written.mediaType, size: written.bytes.length, status: 'exists' }];
   }
   return out;
 }
@@ -216,6 +231,7 @@ export async function deleteManifestRecord(rec: ImageRecord, topts: TransportOpt
 
 function requireRef(rec: ImageRecord): string {
   if (rec.ref === undefined) throw new ImgError('RECORD_INVALID', 'record has no "ref" field');
-  if (typeof rec.ref !== 'string' || rec.ref === '') throw new ImgError('RECORD_INVALID', `record field "ref" must be a non-empty string, not ${JSON.stringify(rec.ref)}`);
+  if (typeof rec.ref !== 'string' || rec.ref === '')
+    throw new ImgError('RECORD_INVALID', `record field "ref" must be a non-empty string, not ${JSON.stringify(rec.ref)}`);
   return rec.ref;
 }

@@ -85,7 +85,11 @@ export class ManifestPutter {
     }
     // Whether the archive was begun or not, it is not written without this image.
     const job = target && isArchiveWriter(target) ? this.archiveJob(target.archive) : undefined;
-    if (job) await this.abortJob(job, new ImgError('IO', `not written: ${typeof rec.ref === 'string' ? rec.ref : 'a record'} failed before it (${rec.error?.message ?? 'error'})`));
+    if (job)
+      await this.abortJob(
+        job,
+        new ImgError('IO', `not written: ${typeof rec.ref === 'string' ? rec.ref : 'a record'} failed before it (${rec.error?.message ?? 'error'})`),
+      );
   }
 
   /** put writes one record and returns the records to pass on now (records bound for an archive are held until finish). */
@@ -104,8 +108,17 @@ export class ManifestPutter {
       if (job?.failed) throw job.failed;
       const p = await this.prepare(rec, dest);
       const child = typeof rec.parent === 'string';
-      if (child) this.children.set(typeof rec.digest === 'string' ? rec.digest : p.stored.digest, { mediaType: p.stored.mediaType, digest: p.stored.digest, size: p.stored.bytes.length });
-      const out: ImageRecord = { ...rec, dest, ...(p.changed ? recordFields(p.stored) : { digest: p.stored.digest, mediaType: p.stored.mediaType, size: p.stored.bytes.length }) };
+      if (child)
+        this.children.set(typeof rec.digest === 'string' ? rec.digest : p.stored.digest, {
+          mediaType: p.stored.mediaType,
+          digest: p.stored.digest,
+          size: p.stored.bytes.length,
+        });
+      const out: ImageRecord = {
+        ...rec,
+        dest,
+        ...(p.changed ? recordFields(p.stored) : { digest: p.stored.digest, mediaType: p.stored.mediaType, size: p.stored.bytes.length }),
+      };
       if (job) {
         if (child) job.children.push(p.stored);
         else {
@@ -227,7 +240,12 @@ export class ManifestPutter {
     const original = typeof rec.digest === 'string' ? rec.digest : m.edited ? undefined : m.digest;
     const changed = m.edited || stored.digest !== m.digest;
     if (this.opts.preserveDigests && stored.digest !== original) {
-      const why = updates.size > 0 ? 'names layers stored with another compression' : stored.digest !== m.digest ? `must be converted to ${stored.mediaType}` : 'was edited';
+      const why =
+        updates.size > 0
+          ? 'names layers stored with another compression'
+          : stored.digest !== m.digest
+            ? `must be converted to ${stored.mediaType}`
+            : 'was edited';
       throw new ImgError(
         'UNSUPPORTED',
         `${what} ${why}, which changes its digest ${original ? `from ${original} ` : ''}to ${stored.digest}, but --preserve-digests was given`,

@@ -77,7 +77,8 @@ export async function sourceImages(arg: string, f: TagFilters, topts: TransportO
     return tags.map((tag) => ({ ref: `docker://${formatDockerRef({ ...ref, tag })}` }));
   }
   const t = openTransport(src.ref, topts);
-  if (!canListImages(t)) throw new ImgError('UNSUPPORTED', `cannot list the images of ${formatRef(src.ref)}: only docker://, dir: and oci: sources can be listed`);
+  if (!canListImages(t))
+    throw new ImgError('UNSUPPORTED', `cannot list the images of ${formatRef(src.ref)}: only docker://, dir: and oci: sources can be listed`);
   if (!t.tagFilters && hasFilters(f)) throw new ImgError('USAGE', `cannot filter the images of ${arg}: tag filters apply to docker:// and oci: sources`);
   const images = await t.listImages();
   if (!hasFilters(f)) return images;
@@ -113,7 +114,12 @@ export function yamlSourceOptions(src: SyncSource, topts: TransportOptions): Tra
   const registry = { ...(topts.registry ?? {}) };
   if (src.tlsVerify !== undefined) registry.tlsVerify = src.tlsVerify;
   if (src.certDir !== undefined) registry.certDir = src.certDir;
-  if (src.credentials) registry.credentials = { ...(registry.credentials?.authfile ? { authfile: registry.credentials.authfile } : {}), username: src.credentials.username, password: src.credentials.password };
+  if (src.credentials)
+    registry.credentials = {
+      ...(registry.credentials?.authfile ? { authfile: registry.credentials.authfile } : {}),
+      username: src.credentials.username,
+      password: src.credentials.password,
+    };
   return { ...topts, registry };
 }
 

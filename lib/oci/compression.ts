@@ -36,7 +36,8 @@ export function layerMediaType(mediaType: string, c: Compression): string {
   const set = LAYER_TYPES.find((s) => Object.values(s).includes(mediaType));
   if (!set) throw new ImgError('UNSUPPORTED', `layer media type ${mediaType} has no ${c === 'none' ? 'uncompressed' : c} form`);
   const out = set[c];
-  if (out === undefined) throw new ImgError('UNSUPPORTED', `a Docker schema 2 manifest cannot hold ${c} layers (${mediaType}): the manifest must be OCI (--format oci)`);
+  if (out === undefined)
+    throw new ImgError('UNSUPPORTED', `a Docker schema 2 manifest cannot hold ${c} layers (${mediaType}): the manifest must be OCI (--format oci)`);
   return out;
 }
 
@@ -44,7 +45,8 @@ export function layerMediaType(mediaType: string, c: Compression): string {
 export function sniffCompression(head: Buffer, what: string): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd';
-  const unsupported = (kind: string) => new ImgError('UNSUPPORTED', `${what} is ${kind}-compressed, which imgpipe cannot decompress (gzip, zstd and uncompressed layers are read)`);
+  const unsupported = (kind: string) =>
+    new ImgError('UNSUPPORTED', `${what} is ${kind}-compressed, which imgpipe cannot decompress (gzip, zstd and uncompressed layers are read)`);
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw unsupported('xz');
   if (head.subarray(0, 3).toString('latin1') === 'BZh') throw unsupported('bzip2');
   return 'none';

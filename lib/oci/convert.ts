@@ -54,14 +54,22 @@ function convertImage(m: ImageManifest, to: Format, what: string, config?: Descr
   const table = to === 'v2s2' ? LAYER_TO_DOCKER : LAYER_TO_OCI;
   const layers = m.layers.map((l, i) => {
     const mt = table[l.mediaType];
-    if (!mt) throw new ImgError('UNSUPPORTED', `${what}: layer ${i} has media type ${l.mediaType}, which ${to === 'v2s2' ? 'Docker schema 2' : 'OCI'} cannot hold`);
-    if (to === 'v2s2' && l.annotations && Object.keys(l.annotations).length) throw new ImgError('UNSUPPORTED', `${what}: layer ${i} has annotations, which Docker schema 2 cannot hold`);
+    if (!mt)
+      throw new ImgError('UNSUPPORTED', `${what}: layer ${i} has media type ${l.mediaType}, which ${to === 'v2s2' ? 'Docker schema 2' : 'OCI'} cannot hold`);
+    if (to === 'v2s2' && l.annotations && Object.keys(l.annotations).length)
+      throw new ImgError('UNSUPPORTED', `${what}: layer ${i} has annotations, which Docker schema 2 cannot hold`);
     return { ...l, mediaType: mt };
   });
   if (to === 'v2s2') {
-    if (m.annotations && Object.keys(m.annotations).length) throw new ImgError('UNSUPPORTED', `${what}: the manifest has annotations, which Docker schema 2 cannot hold`);
+    if (m.annotations && Object.keys(m.annotations).length)
+      throw new ImgError('UNSUPPORTED', `${what}: the manifest has annotations, which Docker schema 2 cannot hold`);
     if (m.subject) throw new ImgError('UNSUPPORTED', `${what}: the manifest has a subject, which Docker schema 2 cannot hold`);
-    const doc = { schemaVersion: 2, mediaType: MediaType.dockerManifest, config: dockerDesc({ ...m.config, mediaType: MediaType.dockerConfig }), layers: layers.map(dockerDesc) };
+    const doc = {
+      schemaVersion: 2,
+      mediaType: MediaType.dockerManifest,
+      config: dockerDesc({ ...m.config, mediaType: MediaType.dockerConfig }),
+      layers: layers.map(dockerDesc),
+    };
     return { bytes: goJSON(doc), mediaType: MediaType.dockerManifest };
   }
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociManifest };
@@ -79,12 +87,18 @@ function convertIndex(m: ImageIndex, to: Format, what: string, children: Map<str
   const manifests = m.manifests.map((d) => {
     const c = children.get(d.digest);
     const next = c ? { ...d, mediaType: c.mediaType, digest: c.digest, size: c.size } : d;
-    if (formatOf(next.mediaType) !== to) throw new ImgError('UNSUPPORTED', `${what}: child ${d.digest} was not converted to ${to} (copy the index with its children)`);
+    if (formatOf(next.mediaType) !== to)
+      throw new ImgError('UNSUPPORTED', `${what}: child ${d.digest} was not converted to ${to} (copy the index with its children)`);
     return next;
   });
   if (to === 'v2s2') {
-    if (m.annotations && Object.keys(m.annotations).length) throw new ImgError('UNSUPPORTED', `${what}: the index has annotations, which a Docker manifest list cannot hold`);
-    const doc = { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests: manifests.map((d) => ({ ...dockerDesc(d), platform: dockerPlatform(d.platform) })) };
+    if (m.annotations && Object.keys(m.annotations).length)
+      throw new ImgError('UNSUPPORTED', `${what}: the index has annotations, which a Docker manifest list cannot hold`);
+    const doc = {
+      schemaVersion: 2,
+      mediaType: MediaType.dockerManifestList,
+      manifests: manifests.map((d) => ({ ...dockerDesc(d), platform: dockerPlatform(d.platform) })),
+    };
     return { bytes: goJSON(doc), mediaType: MediaType.dockerManifestList };
   }
   const doc: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: manifests.map(ociDesc) };
@@ -187,7 +201,10 @@ export function ociConfigFromDocker(bytes: Buffer, what: string): Buffer {
       StopSignal: str(cfg.StopSignal, 'config.StopSignal'),
       ArgsEscaped: cfg.ArgsEscaped === true ? true : undefined,
     }),
-    rootfs: { type: str(rootfs.type, 'rootfs.type') ?? '', diff_ids: rootfs.diff_ids === undefined ? null : (strs(rootfs.diff_ids, 'rootfs.diff_ids') ?? rootfs.diff_ids) },
+    rootfs: {
+      type: str(rootfs.type, 'rootfs.type') ?? '',
+      diff_ids: rootfs.diff_ids === undefined ? null : (strs(rootfs.diff_ids, 'rootfs.diff_ids') ?? rootfs.diff_ids),
+    },
     history: (c.history as Record<string, unknown>[] | undefined)?.map((h, i) =>
       prune({
         created: time(h.created, `history[${i}].created`),

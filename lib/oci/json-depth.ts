@@ -25,7 +25,8 @@ export function jsonDepth(text: Uint8Array | string, stopAt = Infinity): number 
   for (let i = 0; i < n; i++) {
     const c = code(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }

@@ -47,9 +47,7 @@ export interface ImageIndex {
   annotations?: Record<string, string>;
 }
 
-export type ParsedManifest =
-  | { kind: 'image'; mediaType: string; manifest: ImageManifest }
-  | { kind: 'index'; mediaType: string; manifest: ImageIndex };
+export type ParsedManifest = { kind: 'image'; mediaType: string; manifest: ImageManifest } | { kind: 'index'; mediaType: string; manifest: ImageIndex };
 
 /** Content types that say nothing about which manifest type a body is. */
 const GENERIC_TYPES = new Set(['', 'application/json', 'text/plain', 'application/octet-stream', 'binary/octet-stream']);
@@ -82,8 +80,10 @@ export function parseManifest(bytes: Uint8Array, what: string, servedAs?: string
     throw new ImgError('MANIFEST_INVALID', `manifest ${what} is not valid UTF-8`);
   }
   // Go's decoder refuses a byte order mark too; said in words, since JSON.parse's message shows an invisible character.
-  if (text.charCodeAt(0) === 0xfeff) throw new ImgError('MANIFEST_INVALID', `manifest ${what} starts with a UTF-8 byte order mark (EF BB BF), which is not JSON`);
-  if (tooDeep(text, MAX_DOCUMENT_DEPTH)) throw new ImgError('MANIFEST_INVALID', `manifest ${what} nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a manifest`);
+  if (text.charCodeAt(0) === 0xfeff)
+    throw new ImgError('MANIFEST_INVALID', `manifest ${what} starts with a UTF-8 byte order mark (EF BB BF), which is not JSON`);
+  if (tooDeep(text, MAX_DOCUMENT_DEPTH))
+    throw new ImgError('MANIFEST_INVALID', `manifest ${what} nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a manifest`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -118,7 +118,10 @@ export function validateManifest(doc: unknown, what: string, servedAs?: string):
   const declared = doc.mediaType;
   if (declared !== undefined && typeof declared !== 'string') throw bad('has a non-string mediaType');
   if (doc.schemaVersion === 1 || SCHEMA1_TYPES.includes(served) || (declared !== undefined && SCHEMA1_TYPES.includes(declared))) {
-    throw new ImgError('MANIFEST_UNSUPPORTED', `manifest ${what} is Docker schema 1, which imgpipe does not support (convert it with a current registry or docker push)`);
+    throw new ImgError(
+      'MANIFEST_UNSUPPORTED',
+      `manifest ${what} is Docker schema 1, which imgpipe does not support (convert it with a current registry or docker push)`,
+    );
   }
   if (doc.schemaVersion !== 2) throw bad(`has schemaVersion ${JSON.stringify(doc.schemaVersion)}, expected 2`);
   const keysOf = (fields: readonly string[]) => fields.flatMap((f) => goKeys(doc, f));
@@ -149,7 +152,9 @@ export function validateManifest(doc: unknown, what: string, servedAs?: string):
     if (!isObject(doc.config)) throw bad('has no "config" descriptor');
     if (!Array.isArray(doc.layers)) throw bad('has no "layers" array');
     checkDescriptor(doc.config, `${what} config`);
-    doc.layers.forEach((l, i) => checkDescriptor(l, `${what} layer ${i}`));
+    doc.layers.forEach((l, i) => {
+      checkDescriptor(l, `${what} layer ${i}`);
+    });
     if (doc.subject !== undefined) checkDescriptor(doc.subject, `${what} subject`);
     return { kind, mediaType: type, manifest: doc as unknown as ImageManifest };
   }
@@ -228,4 +233,3 @@ export function referencedBlobs(m: ImageManifest): Descriptor[] {
 export function isForeign(d: Descriptor): boolean {
   return d.mediaType === MediaType.dockerForeignLayerGzip || d.mediaType.includes('.nondistributable.');
 }
-

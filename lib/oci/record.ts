@@ -24,7 +24,8 @@ export interface ImageRecord {
 /** requireString reads a string field of a record, or fails naming the field. */
 export function requireString(r: ImageRecord, field: string): string {
   const v = r[field];
-  if (typeof v !== 'string' || v === '') throw new ImgError('RECORD_INVALID', `record has no "${field}" field${typeof r.ref === 'string' ? ` (ref ${r.ref})` : ''}`);
+  if (typeof v !== 'string' || v === '')
+    throw new ImgError('RECORD_INVALID', `record has no "${field}" field${typeof r.ref === 'string' ? ` (ref ${r.ref})` : ''}`);
   return v;
 }
 

@@ -59,7 +59,19 @@ export interface Policy {
 }
 
 /** The transports containers/image knows; a policy naming another is refused (a typo would go unnoticed). */
-export const POLICY_TRANSPORTS = ['docker', 'dir', 'oci', 'oci-archive', 'docker-archive', 'docker-daemon', 'containers-storage', 'atomic', 'ostree', 'sif', 'tarball'];
+export const POLICY_TRANSPORTS = [
+  'docker',
+  'dir',
+  'oci',
+  'oci-archive',
+  'docker-archive',
+  'docker-daemon',
+  'containers-storage',
+  'atomic',
+  'ostree',
+  'sif',
+  'tarball',
+];
 
 /** policyError is the error for a policy file that cannot be used. */
 export function policyError(message: string): ImgError {
@@ -83,7 +95,8 @@ export function parsePolicy(bytes: Uint8Array | string, source = 'policy'): Poli
     if (top.has('transports')) {
       const t = new JSONFields(top.get('transports'), 'transports');
       for (const name of t.keys()) {
-        if (!POLICY_TRANSPORTS.includes(name)) throw new PolicySyntax(`unknown transport ${JSON.stringify(name)} in transports (known: ${POLICY_TRANSPORTS.join(', ')})`);
+        if (!POLICY_TRANSPORTS.includes(name))
+          throw new PolicySyntax(`unknown transport ${JSON.stringify(name)} in transports (known: ${POLICY_TRANSPORTS.join(', ')})`);
         const scopes = new JSONFields(t.get(name), `transports.${name}`);
         const m = new Map<string, Requirement[]>();
         for (const scope of scopes.keys()) {
@@ -120,7 +133,8 @@ class JSONFields extends Fields<JSONValue> {
   strs(k: string): string[] | undefined {
     if (!this.has(k)) return undefined;
     const v = this.get(k);
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw new PolicySyntax(`${k} in ${this.where} must be a list of non-empty strings`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === ''))
+      throw new PolicySyntax(`${k} in ${this.where} must be a list of non-empty strings`);
     if (v.length === 0) throw new PolicySyntax(`${k} in ${this.where} contains no entries`);
     return v as string[];
   }
@@ -164,7 +178,8 @@ function requirement(v: JSONValue | undefined, where: string): Requirement {
     case 'signedBy': {
       const f = new JSONFields(v, at, ['type', 'keyType', 'keyPath', 'keyPaths', 'keyData', 'signedIdentity']);
       const keyType = f.get('keyType');
-      if (!KEY_TYPES.includes(keyType as KeyType)) throw new PolicySyntax(`invalid keyType ${JSON.stringify(keyType ?? null)} in ${at} (one of ${KEY_TYPES.join(', ')})`);
+      if (!KEY_TYPES.includes(keyType as KeyType))
+        throw new PolicySyntax(`invalid keyType ${JSON.stringify(keyType ?? null)} in ${at} (one of ${KEY_TYPES.join(', ')})`);
       const keys = keySources(f, at, ['keyPath', 'keyPaths', 'keyData']);
       return { type, keyType: keyType as KeyType, ...keys, signedIdentity: identityOf(f, at) };
     }
@@ -182,7 +197,8 @@ function requirement(v: JSONValue | undefined, where: string): Requirement {
 
 function keySources(f: JSONFields, at: string, names: string[]): KeySources & { keyDatas?: Uint8Array[] } {
   const present = names.filter((n) => f.has(n));
-  if (present.length !== 1) throw new PolicySyntax(`exactly one of ${names.join(', ')} must be given in ${at}${present.length ? `, not ${present.join(' and ')}` : ''}`);
+  if (present.length !== 1)
+    throw new PolicySyntax(`exactly one of ${names.join(', ')} must be given in ${at}${present.length ? `, not ${present.join(' and ')}` : ''}`);
   const out: KeySources & { keyDatas?: Uint8Array[] } = {};
   if (f.has('keyPath')) out.keyPath = f.str('keyPath');
   if (f.has('keyPaths')) out.keyPaths = f.strs('keyPaths');
@@ -200,7 +216,8 @@ function sigstoreSigned(v: JSONValue | undefined, at: string): Requirement {
   const f = new JSONFields(v, at, ['type', 'keyPath', 'keyPaths', 'keyData', 'keyDatas', 'fulcio', 'pki', ...rekorKeys, 'signedIdentity']);
   const sources = ['keyPath', 'keyPaths', 'keyData', 'keyDatas', 'fulcio', 'pki'];
   const present = sources.filter((n) => f.has(n));
-  if (present.length !== 1) throw new PolicySyntax(`exactly one of ${sources.join(', ')} must be given in ${at}${present.length ? `, not ${present.join(' and ')}` : ''}`);
+  if (present.length !== 1)
+    throw new PolicySyntax(`exactly one of ${sources.join(', ')} must be given in ${at}${present.length ? `, not ${present.join(' and ')}` : ''}`);
   const rekor = rekorKeys.filter((n) => f.has(n));
   if (rekor.length > 1) throw new PolicySyntax(`at most one of ${rekorKeys.join(', ')} may be given in ${at}`);
   if (f.has('fulcio') && rekor.length === 0) throw new PolicySyntax(`one of ${rekorKeys.join(', ')} must be given with fulcio in ${at}`);
@@ -221,10 +238,19 @@ function sigstoreSigned(v: JSONValue | undefined, at: string): Requirement {
     out.fulcio = { oidcIssuer, subjectEmail, ...(g.has('caPath') ? { caPath: g.str('caPath') } : { caData: g.bytes('caData') }) };
   }
   if (f.has('pki')) {
-    const g = new JSONFields(f.get('pki'), `pki of ${at}`, ['caRootsPath', 'caRootsData', 'caIntermediatesPath', 'caIntermediatesData', 'subjectEmail', 'subjectHostname']);
+    const g = new JSONFields(f.get('pki'), `pki of ${at}`, [
+      'caRootsPath',
+      'caRootsData',
+      'caIntermediatesPath',
+      'caIntermediatesData',
+      'subjectEmail',
+      'subjectHostname',
+    ]);
     if (g.has('caRootsPath') === g.has('caRootsData')) throw new PolicySyntax(`exactly one of caRootsPath, caRootsData must be given in pki of ${at}`);
-    if (g.has('caIntermediatesPath') && g.has('caIntermediatesData')) throw new PolicySyntax(`caIntermediatesPath and caIntermediatesData cannot both be given in pki of ${at}`);
-    if (!g.has('subjectEmail') && !g.has('subjectHostname')) throw new PolicySyntax(`at least one of subjectEmail, subjectHostname must be given in pki of ${at}`);
+    if (g.has('caIntermediatesPath') && g.has('caIntermediatesData'))
+      throw new PolicySyntax(`caIntermediatesPath and caIntermediatesData cannot both be given in pki of ${at}`);
+    if (!g.has('subjectEmail') && !g.has('subjectHostname'))
+      throw new PolicySyntax(`at least one of subjectEmail, subjectHostname must be given in pki of ${at}`);
     const pki: PKI = {};
     for (const k of ['caRootsPath', 'caIntermediatesPath', 'subjectEmail', 'subjectHostname'] as const) if (g.has(k)) pki[k] = g.str(k);
     for (const k of ['caRootsData', 'caIntermediatesData'] as const) if (g.has(k)) pki[k] = g.bytes(k);
@@ -244,7 +270,8 @@ function signedIdentity(v: JSONValue | undefined, at: string): SignedIdentity {
       const r = f.str('dockerReference');
       if (r === undefined) throw new PolicySyntax(`dockerReference missing in ${where}`);
       const parsed = parseRef(r, `dockerReference in ${where}`);
-      if (parsed.tag === undefined && parsed.digest === undefined) throw new PolicySyntax(`dockerReference ${JSON.stringify(r)} in ${where} has neither a tag nor a digest`);
+      if (parsed.tag === undefined && parsed.digest === undefined)
+        throw new PolicySyntax(`dockerReference ${JSON.stringify(r)} in ${where} has neither a tag nor a digest`);
       return { type, dockerReference: r };
     }
     case 'exactRepository': {
@@ -258,7 +285,10 @@ function signedIdentity(v: JSONValue | undefined, at: string): SignedIdentity {
       const f = new JSONFields(v, where, ['type', 'prefix', 'signedPrefix']);
       const prefix = f.str('prefix');
       const signedPrefix = f.str('signedPrefix');
-      for (const [k, p] of [['prefix', prefix], ['signedPrefix', signedPrefix]] as const) {
+      for (const [k, p] of [
+        ['prefix', prefix],
+        ['signedPrefix', signedPrefix],
+      ] as const) {
         if (p === undefined) throw new PolicySyntax(`${k} missing in ${where}`);
         if (!isValidRemapPrefix(p)) throw new PolicySyntax(`${k} ${JSON.stringify(p)} in ${where} is not valid: a registry host[:port] or host/namespace`);
       }

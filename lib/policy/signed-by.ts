@@ -31,7 +31,8 @@ export async function checkSignedBy(req: Extract<Requirement, { type: 'signedBy'
         const v = await gpgVerify(sig, homedir);
         acceptedKeyIdentity(v, trusted);
         const payload = parsePayload(v.content);
-        if (!manifestMatchesDigest(image.manifest, payload.dockerManifestDigest)) throw rejected(`signature for digest ${payload.dockerManifestDigest} does not match`);
+        if (!manifestMatchesDigest(image.manifest, payload.dockerManifestDigest))
+          throw rejected(`signature for digest ${payload.dockerManifestDigest} does not match`);
         if (!matchesSignedIdentity(req.signedIdentity, image.dockerReference, payload.dockerReference)) {
           throw rejected(`signature for identity ${JSON.stringify(payload.dockerReference)} is not accepted`);
         }

@@ -32,8 +32,10 @@ async function policyKeys(req: SigstoreSigned): Promise<KeyObject[]> {
 
 /** checkSigstoreSigned resolves when the requirement accepts the image, else throws POLICY_DENIED with the reason (or UNSUPPORTED). */
 export async function checkSigstoreSigned(req: SigstoreSigned, image: PolicyImage): Promise<void> {
-  if (req.fulcio) throw new ImgError('UNSUPPORTED', 'sigstoreSigned with fulcio is not supported by imgpipe (only public keys: keyPath, keyPaths, keyData, keyDatas)');
-  if (req.pki) throw new ImgError('UNSUPPORTED', 'sigstoreSigned with pki is not supported by imgpipe (only public keys: keyPath, keyPaths, keyData, keyDatas)');
+  if (req.fulcio)
+    throw new ImgError('UNSUPPORTED', 'sigstoreSigned with fulcio is not supported by imgpipe (only public keys: keyPath, keyPaths, keyData, keyDatas)');
+  if (req.pki)
+    throw new ImgError('UNSUPPORTED', 'sigstoreSigned with pki is not supported by imgpipe (only public keys: keyPath, keyPaths, keyData, keyDatas)');
   if (req.rekorPublicKeyPath || req.rekorPublicKeyPaths || req.rekorPublicKeyData || req.rekorPublicKeyDatas) {
     throw new ImgError('UNSUPPORTED', 'sigstoreSigned with a Rekor public key is not supported by imgpipe (Rekor SETs are not checked)');
   }
@@ -57,7 +59,8 @@ export async function checkSigstoreSigned(req: SigstoreSigned, image: PolicyImag
       verifySigstoreSignature(keys, sig, {
         checkDigest: digestRule(image.manifest),
         checkReference: (ref) => {
-          if (!matchesSignedIdentity(req.signedIdentity, image.dockerReference, ref)) throw rejected(`signature for identity ${JSON.stringify(ref)} is not accepted`);
+          if (!matchesSignedIdentity(req.signedIdentity, image.dockerReference, ref))
+            throw rejected(`signature for identity ${JSON.stringify(ref)} is not accepted`);
         },
       });
       return;

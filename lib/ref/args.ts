@@ -13,7 +13,8 @@ const DOCKER = 'docker://';
 export function repositoryArg(arg: string): DockerRef {
   if (!arg.startsWith(DOCKER)) throw new ImgError('REF_INVALID', `invalid repository ${JSON.stringify(arg)}: tags are listed for docker://REPOSITORY`);
   const ref = parseDockerRef(arg.slice(DOCKER.length), arg);
-  if (ref.tag !== undefined || ref.digest !== undefined) throw new ImgError('REF_INVALID', `invalid repository ${JSON.stringify(arg)}: give the repository without a tag or digest`);
+  if (ref.tag !== undefined || ref.digest !== undefined)
+    throw new ImgError('REF_INVALID', `invalid repository ${JSON.stringify(arg)}: give the repository without a tag or digest`);
   return ref;
 }
 
@@ -26,7 +27,8 @@ export function registryArg(arg: string): string {
   } catch {
     parsed = undefined;
   }
-  if (!parsed || parsed.domain !== host || host.includes('/')) throw new ImgError('REF_INVALID', `invalid registry ${JSON.stringify(arg)}: expected docker://HOST[:PORT]`);
+  if (!parsed || parsed.domain !== host || host.includes('/'))
+    throw new ImgError('REF_INVALID', `invalid registry ${JSON.stringify(arg)}: expected docker://HOST[:PORT]`);
   return host;
 }
 
@@ -71,14 +73,16 @@ function withPrefix(kind: TransportName, arg: string): string {
  * `catalog`, or a dir:/oci: path; a yaml SOURCE is the file.
  */
 export function syncSourceArg(kind: string, source: string, catalog: boolean): string {
-  if (!(SYNC_SOURCES as readonly string[]).includes(kind)) throw new ImgError('USAGE', `invalid --src ${JSON.stringify(kind)}: expected one of ${SYNC_SOURCES.join(', ')}`);
+  if (!(SYNC_SOURCES as readonly string[]).includes(kind))
+    throw new ImgError('USAGE', `invalid --src ${JSON.stringify(kind)}: expected one of ${SYNC_SOURCES.join(', ')}`);
   if (catalog && kind !== 'docker') throw new ImgError('USAGE', '--catalog needs --src docker');
   return kind === 'yaml' ? source : withPrefix(kind as TransportName, source);
 }
 
 /** syncDestKind reads skopeo sync's `--dest KIND`. */
 export function syncDestKind(kind: string): TransportName {
-  if (!(SYNC_DESTS as readonly string[]).includes(kind)) throw new ImgError('USAGE', `invalid --dest ${JSON.stringify(kind)}: expected one of ${SYNC_DESTS.join(', ')}`);
+  if (!(SYNC_DESTS as readonly string[]).includes(kind))
+    throw new ImgError('USAGE', `invalid --dest ${JSON.stringify(kind)}: expected one of ${SYNC_DESTS.join(', ')}`);
   return kind as TransportName;
 }
 

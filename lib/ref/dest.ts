@@ -71,7 +71,10 @@ export function destinationFor(source: string | ImageRef, prefix: string, opts: 
         dest = `${to.transport}:${to.path}:${suffix}`;
         break;
       default:
-        throw new ImgError('UNSUPPORTED', `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir:, oci: or containers-storage:)`);
+        throw new ImgError(
+          'UNSUPPORTED',
+          `cannot map images to ${prefix}: ${to.transport}: is not a destination prefix (use docker://, dir:, oci: or containers-storage:)`,
+        );
     }
   }
   try {

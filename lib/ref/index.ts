@@ -75,9 +75,12 @@ export function parseRef(input: string): ImageRef {
       }
       if (/^(?:sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/.test(rest)) throw bad('docker-daemon image IDs are sha256:<64 hex digits>');
       const docker = parseDockerRef(rest, input);
-      if (docker.digest !== undefined && docker.tag !== undefined) throw bad('docker-daemon references name an image by NAME:TAG, NAME@DIGEST or sha256:ID, not by a tag and a digest at once');
-      if (docker.domain === 'docker.io' && docker.path === 'library/sha256') throw bad('the repository name "sha256" is reserved for sha256:ID image references');
-      if (docker.tag === undefined && docker.digest === undefined) throw bad('docker-daemon references need a tag: NAME:TAG (the name alone has neither a tag nor a digest)');
+      if (docker.digest !== undefined && docker.tag !== undefined)
+        throw bad('docker-daemon references name an image by NAME:TAG, NAME@DIGEST or sha256:ID, not by a tag and a digest at once');
+      if (docker.domain === 'docker.io' && docker.path === 'library/sha256')
+        throw bad('the repository name "sha256" is reserved for sha256:ID image references');
+      if (docker.tag === undefined && docker.digest === undefined)
+        throw bad('docker-daemon references need a tag: NAME:TAG (the name alone has neither a tag nor a digest)');
       return { transport, docker };
     }
     case 'containers-storage':
@@ -179,7 +182,8 @@ function parseStorageRef(rest: string, bad: (why: string) => ImgError): ImageRef
     if (tail === '') throw bad('nothing after "@": expected an image ID (64 hex digits) or a digest');
     // A digest (ALGORITHM:HEX) is left for the name's parser; anything else must be an image ID.
     if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:/.test(tail)) {
-      if (!hex64Re.test(tail)) throw bad(`invalid digest or image ID "${tail}": an image ID is 64 lowercase hex digits (a truncated ID is not looked up), a digest is ALGORITHM:HEX`);
+      if (!hex64Re.test(tail))
+        throw bad(`invalid digest or image ID "${tail}": an image ID is 64 lowercase hex digits (a truncated ID is not looked up), a digest is ALGORITHM:HEX`);
       id = tail;
       s = s.slice(0, at);
       if (s === '') return { transport: 'containers-storage', ...base, id };

@@ -43,7 +43,9 @@ export function policyScopes(ref: ImageRef, resolvedPath?: string): PolicyScopes
     case 'oci-archive':
       return { section: ref.transport, identity: path, namespaces: path === '/' ? [] : [path, ...pathParents(path)] };
     case 'docker-daemon':
-      return ref.docker ? { section: 'docker-daemon', identity: dockerIdentity(ref.docker), namespaces: dockerNamespaces(ref.docker) } : { section: 'docker-daemon', identity: '', namespaces: [] };
+      return ref.docker
+        ? { section: 'docker-daemon', identity: dockerIdentity(ref.docker), namespaces: dockerNamespaces(ref.docker) }
+        : { section: 'docker-daemon', identity: '', namespaces: [] };
     default:
       // docker-archive has only the "" scope; containers-storage scopes (with their [store]) are not
       // computed here, so only its "" scope and the global default apply.

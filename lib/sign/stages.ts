@@ -61,7 +61,9 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
   const manifest = await sourceManifest(rec, src, digest, name);
   const signatures = await sourceSignatures(src, digest, isSourceChild(rec));
   // Sigstore attachments are read only for a sigstoreSigned requirement (and, as containers/image, only where registries.d turns them on).
-  const sigstore = requirements.some((r) => r.type === 'sigstoreSigned') ? await sourceSigstoreSignatures(ref, digest, srcTopts, isSourceChild(rec)) : undefined;
+  const sigstore = requirements.some((r) => r.type === 'sigstoreSigned')
+    ? await sourceSigstoreSignatures(ref, digest, srcTopts, isSourceChild(rec))
+    : undefined;
   try {
     await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures, sigstoreSignatures: sigstore?.signatures });
   } catch (e) {
@@ -89,7 +91,8 @@ async function sourceManifest(rec: ImageRecord, src: Transport, digest: string, 
   // A registry serves any manifest by digest; the others are read by their reference (an index's child by digest).
   const byDigest = isDigestAddressed(src) || isSourceChild(rec);
   const stored = await (byDigest ? src.getManifest(digest) : src.getManifest()).catch((e) => Promise.reject(wrap(e, `fetching manifest ${name}`, name)));
-  if (digestOf(stored.bytes, algorithm) !== digest) throw new ImgError('DIGEST_MISMATCH', `${name} has changed: its manifest is ${stored.digest}, not ${digest}`, { ref: name });
+  if (digestOf(stored.bytes, algorithm) !== digest)
+    throw new ImgError('DIGEST_MISMATCH', `${name} has changed: its manifest is ${stored.digest}, not ${digest}`, { ref: name });
   return stored.bytes;
 }
 
@@ -122,9 +125,14 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const sigstore = all.flatMap((s) => (s.format === 'sigstore-json' ? [s.sigstore] : []));
   if (all.length === 0) return rec;
   const count = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
-  const n = [sigs.length > 0 ? count(sigs.length, 'signature') : '', sigstore.length > 0 ? count(sigstore.length, 'sigstore signature') : ''].filter(Boolean).join(' and ');
+  const n = [sigs.length > 0 ? count(sigs.length, 'signature') : '', sigstore.length > 0 ? count(sigstore.length, 'sigstore signature') : '']
+    .filter(Boolean)
+    .join(' and ');
   if (srcDigest !== digest) {
-    throw new ImgError('SIGNATURE_INVALID', `${src.name} has digest ${srcDigest}, ${destName} gets ${digest}: its ${n} would not verify there (copy with --remove-signatures)`);
+    throw new ImgError(
+      'SIGNATURE_INVALID',
+      `${src.name} has digest ${srcDigest}, ${destName} gets ${digest}: its ${n} would not verify there (copy with --remove-signatures)`,
+    );
   }
   const destRef = parseRef(destName);
   const dest = openTransport(destRef, destTopts);
@@ -135,16 +143,20 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
     const held = there.map(signatureBlob);
     const missing = all.filter((s) => !held.some((b) => b.equals(signatureBlob(s))));
     if (missing.length === 0) return rec;
-    await dest.putSignaturesWithFormat(digest, [...there, ...missing], { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    await dest
+      .putSignaturesWithFormat(digest, [...there, ...missing], { child: destChild })
+      .catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
     return rec;
   }
-  if (sigs.length > 0 && !canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
+  if (sigs.length > 0 && !canStoreSignatures(dest))
+    throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
   // Sigstore first, as containers/image: a destination that refuses them gets neither kind.
   if (sigstore.length > 0) await putDestSigstore(destRef, digest, sigstore, destTopts, `copy ${n} of ${src.name} to`, ' (copy with --remove-signatures)');
   if (sigs.length > 0 && canStoreSignatures(dest)) {
     const there = await dest.getSignatures(digest, { child: destChild }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
     const missing = sigs.filter((s) => !there.some((b) => b.equals(s)));
-    if (missing.length > 0) await dest.putSignatures(digest, [...there, ...missing], { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    if (missing.length > 0)
+      await dest.putSignatures(digest, [...there, ...missing], { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
   }
   return rec;
 }
@@ -154,11 +166,21 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
  * order: dir: its `signature-N` files as they are numbered; docker:// the lookaside's simple
  * signatures, then the attachment's sigstore ones (where registries.d turns them on).
  */
-async function sourceAllSignatures(src: Transport, srcRef: ImageRef, digest: string, child: boolean, srcTopts: TransportOptions): Promise<FormattedSignature[]> {
-  if (canStoreFormattedSignatures(src)) return src.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${src.name}`)));
+async function sourceAllSignatures(
+  src: Transport,
+  srcRef: ImageRef,
+  digest: string,
+  child: boolean,
+  srcTopts: TransportOptions,
+): Promise<FormattedSignature[]> {
+  if (canStoreFormattedSignatures(src))
+    return src.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${src.name}`)));
   const simple = await sourceSignatures(src, digest, child);
   const sigstore = (await sourceSigstoreSignatures(srcRef, digest, srcTopts, child)).signatures;
-  return [...simple.map((blob): FormattedSignature => ({ format: 'simple-signing', blob })), ...sigstore.map((s): FormattedSignature => ({ format: 'sigstore-json', sigstore: s }))];
+  return [
+    ...simple.map((blob): FormattedSignature => ({ format: 'simple-signing', blob })),
+    ...sigstore.map((s): FormattedSignature => ({ format: 'sigstore-json', sigstore: s })),
+  ];
 }
 
 /** GpgSigner: a gpg key checked to sign, the primary key it signs for, and a keyring holding only its public keys. */

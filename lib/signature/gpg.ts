@@ -43,7 +43,11 @@ function runGpg(args: string[], opts: GpgOptions = {}): Promise<GpgResult> {
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.stdio[3]!.on('data', (b: Buffer) => st.push(b));
     child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new ImgError('UNSUPPORTED', 'gpg is not installed (Debian: apt-get install gnupg)') : new ImgError('IO', `running gpg: ${e.message}`)),
+      reject(
+        e.code === 'ENOENT'
+          ? new ImgError('UNSUPPORTED', 'gpg is not installed (Debian: apt-get install gnupg)')
+          : new ImgError('IO', `running gpg: ${e.message}`),
+      ),
     );
     child.on('close', (code) => {
       const status = Buffer.concat(st)
@@ -61,7 +65,10 @@ function runGpg(args: string[], opts: GpgOptions = {}): Promise<GpgResult> {
 
 /** lastGpgMessage is gpg's last stderr line, for errors (gpg never prints a passphrase). */
 function lastGpgMessage(r: GpgResult): string {
-  const lines = r.stderr.split('\n').map((l) => l.replace(/^gpg: /, '').trim()).filter(Boolean);
+  const lines = r.stderr
+    .split('\n')
+    .map((l) => l.replace(/^gpg: /, '').trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? `gpg exited with status ${r.code}`;
 }
 
@@ -81,7 +88,8 @@ export async function gpgSign(payload: Uint8Array, keyIdentity: string, passphra
   const failure = r.status.find((s) => s[0] === 'FAILURE');
   const code = failure?.[2] !== undefined ? Number(failure[2]) % 65536 : undefined;
   if (code === 11 || has('BAD_PASSPHRASE') || /bad passphrase/i.test(r.stderr)) throw new ImgError('UNAUTHORIZED', `${doing}: bad passphrase`);
-  if (code === 17 || has('INV_SGNR') || /no secret key|secret key not available/i.test(r.stderr)) throw new ImgError('IO', `${doing}: no secret key for it in the keyring (GNUPGHOME)`);
+  if (code === 17 || has('INV_SGNR') || /no secret key|secret key not available/i.test(r.stderr))
+    throw new ImgError('IO', `${doing}: no secret key for it in the keyring (GNUPGHOME)`);
   if (code === 177 || code === 85 || code === 99 || has('MISSING_PASSPHRASE') || /pinentry|no passphrase|canceled/i.test(r.stderr)) {
     throw new ImgError('UNAUTHORIZED', `${doing}: the key needs a passphrase (--passphrase-file) or a gpg-agent that has it`);
   }
@@ -92,7 +100,8 @@ export async function gpgSign(payload: Uint8Array, keyIdentity: string, passphra
 export async function gpgExportPublicKeys(keyIdentity: string): Promise<Buffer> {
   if (keyIdentity.trim() === '' || /[\n\r]/.test(keyIdentity)) throw new ImgError('USAGE', `invalid key identity ${JSON.stringify(keyIdentity)}`);
   const r = await runGpg(['--export', '--', keyIdentity]);
-  if (r.code !== 0 || r.stdout.length === 0) throw new ImgError('IO', `exporting the public key ${keyIdentity}: ${r.stdout.length === 0 ? 'gpg exported nothing' : lastGpgMessage(r)}`);
+  if (r.code !== 0 || r.stdout.length === 0)
+    throw new ImgError('IO', `exporting the public key ${keyIdentity}: ${r.stdout.length === 0 ? 'gpg exported nothing' : lastGpgMessage(r)}`);
   return r.stdout;
 }
 

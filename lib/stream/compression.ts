@@ -19,7 +19,10 @@ let zstd: Promise<ZstdStreams> | undefined;
 /** loadZstd loads zstd-codec's stream classes once per process. */
 function loadZstd(): Promise<ZstdStreams> {
   zstd ??= (async () => {
-    const mod = (await import('zstd-codec/lib/zstd-stream.js')) as { default?: { run(f: (s: ZstdStreams) => void): void }; run?(f: (s: ZstdStreams) => void): void };
+    const mod = (await import('zstd-codec/lib/zstd-stream.js')) as {
+      default?: { run(f: (s: ZstdStreams) => void): void };
+      run?(f: (s: ZstdStreams) => void): void;
+    };
     const run = mod.run ?? mod.default!.run;
     return new Promise<ZstdStreams>((resolve) => run(resolve));
   })();
@@ -90,6 +93,8 @@ export async function recode(src: Readable, from: Compression, to: Compression, 
     out = out.pipe(t);
   }
   const result = new Transform({ transform: (chunk, _e, cb) => cb(null, chunk) });
-  out.on('error', (e) => result.destroy(e instanceof ImgError ? e : new ImgError('MANIFEST_INVALID', `${what} is not valid ${from === 'none' ? to : from}: ${e.message}`)));
+  out.on('error', (e) =>
+    result.destroy(e instanceof ImgError ? e : new ImgError('MANIFEST_INVALID', `${what} is not valid ${from === 'none' ? to : from}: ${e.message}`)),
+  );
   return out.pipe(result);
 }

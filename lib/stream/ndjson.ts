@@ -5,9 +5,7 @@ import { MAX_RECORD_DEPTH, tooDeep } from '../oci/json-depth.js';
 /** The longest stdin line accepted: two copies of a 4 MiB manifest (raw and parsed), escaped, and room. */
 export const MAX_LINE = 32 * 1024 * 1024;
 
-export type Line =
-  | { lineNo: number; record: Record<string, unknown> }
-  | { lineNo: number; error: ImgError };
+export type Line = { lineNo: number; record: Record<string, unknown> } | { lineNo: number; error: ImgError };
 
 /**
  * readLines yields one entry per non-empty line of input: a JSON object as it is, any other line
@@ -56,7 +54,11 @@ function parseLine(text: string, lineNo: number, what: string): Line | undefined
   const line = text.trim();
   if (line === '') return undefined;
   if (!/^[{["]/.test(line)) return { lineNo, record: { ref: line } };
-  if (tooDeep(line, MAX_RECORD_DEPTH)) return { lineNo, error: new ImgError('RECORD_INVALID', `${what} line ${lineNo} nests arrays and objects deeper than ${MAX_RECORD_DEPTH} levels, the limit for a record`) };
+  if (tooDeep(line, MAX_RECORD_DEPTH))
+    return {
+      lineNo,
+      error: new ImgError('RECORD_INVALID', `${what} line ${lineNo} nests arrays and objects deeper than ${MAX_RECORD_DEPTH} levels, the limit for a record`),
+    };
   let v: unknown;
   try {
     v = JSON.parse(line);

@@ -51,11 +51,14 @@ export class RateGuard {
 
   private arm(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.settle();
-      this.since = Date.now();
-      if (this.check()) this.arm();
-    }, Math.max(1, this.windowMs - this.waited));
+    this.timer = setTimeout(
+      () => {
+        this.settle();
+        this.since = Date.now();
+        if (this.check()) this.arm();
+      },
+      Math.max(1, this.windowMs - this.waited),
+    );
     this.timer.unref();
   }
 
@@ -71,7 +74,14 @@ export class RateGuard {
     if (this.bytes < this.threshold) {
       this.stop();
       const secs = Math.round(this.windowMs / 100) / 10;
-      this.onSlow(Object.assign(new Error(`fewer than ${this.threshold} bytes in ${secs} s, below the minimum rate of ${this.minRate} bytes/s (IMGPIPE_MIN_RATE, IMGPIPE_RATE_WINDOW_MS)`), { code: 'ETIMEDOUT', hint: '' }));
+      this.onSlow(
+        Object.assign(
+          new Error(
+            `fewer than ${this.threshold} bytes in ${secs} s, below the minimum rate of ${this.minRate} bytes/s (IMGPIPE_MIN_RATE, IMGPIPE_RATE_WINDOW_MS)`,
+          ),
+          { code: 'ETIMEDOUT', hint: '' },
+        ),
+      );
       return false;
     }
     this.waited = 0;

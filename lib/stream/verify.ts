@@ -68,7 +68,12 @@ export class DigestingStream extends Transform {
  */
 export function checked(data: Readable, expected: { digest?: string; size?: number }, what: string): DigestingStream {
   if (data.errored) throw data.errored;
-  if (data instanceof DigestingStream && expected.digest !== undefined && data.expected.digest === expected.digest && (expected.size === undefined || data.expected.size === expected.size)) {
+  if (
+    data instanceof DigestingStream &&
+    expected.digest !== undefined &&
+    data.expected.digest === expected.digest &&
+    (expected.size === undefined || data.expected.size === expected.size)
+  ) {
     return data;
   }
   const check = new DigestingStream(expected, what);

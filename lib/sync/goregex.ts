@@ -71,7 +71,7 @@ function translate(p: string, bad: (why: string) => ImgError): { source: string;
   let inClass = false;
   let classFirst = false; // at the first position of a class, after "[" or "[^"
 
-  const escape = (): void => {
+  const readEscape = (): void => {
     // p[i] is "\\"
     const c = p[i + 1];
     if (c === undefined) throw bad('trailing backslash at end of expression');
@@ -108,7 +108,7 @@ function translate(p: string, bad: (why: string) => ImgError): { source: string;
   while (i < p.length) {
     const c = p[i]!;
     if (c === '\\') {
-      escape();
+      readEscape();
       classFirst = false;
       continue;
     }

@@ -33,7 +33,10 @@ export interface SyncSource {
 export async function expandSource(src: SyncSource, listTags: (registry: string, repository: string) => Promise<string[]>): Promise<string[]> {
   const repo = parseDockerRef(`${src.registry}/${src.repository}`);
   if (repo.tag !== undefined || repo.digest !== undefined || repo.domain !== src.registry || repo.path !== src.repository) {
-    throw new ImgError('REF_INVALID', `invalid sync source ${JSON.stringify(`${src.registry}/${src.repository}`)}: expected a normalised registry and repository`);
+    throw new ImgError(
+      'REF_INVALID',
+      `invalid sync source ${JSON.stringify(`${src.registry}/${src.repository}`)}: expected a normalised registry and repository`,
+    );
   }
   const tagRef = (tag: string) => `docker://${formatDockerRef({ domain: repo.domain, path: repo.path, tag })}`;
   const sel = src.selection;

@@ -347,7 +347,12 @@ class MappingFields extends Fields<Entry> {
       const expected = `(expected one of ${allowed.join(', ')})`;
       return new ImgError('USAGE', `unknown key ${JSON.stringify(key)} in ${what} of ${y.file} ${expected} at ${y.lineCol(e.keyNode.range?.[0])}`);
     };
-    super(y.entries(node, path).map((e) => [e.key, e] as const), path, allowed, unknownKey);
+    super(
+      y.entries(node, path).map((e) => [e.key, e] as const),
+      path,
+      allowed,
+      unknownKey,
+    );
   }
 
   pathOf(name: string): string {

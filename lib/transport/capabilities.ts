@@ -177,7 +177,8 @@ export interface WantsCompressedLayers {
   readonly wantsCompressedLayers: true;
 }
 
-export const wantsCompressedLayers = (t: Transport): t is Transport & WantsCompressedLayers => (t as Partial<WantsCompressedLayers>).wantsCompressedLayers === true;
+export const wantsCompressedLayers = (t: Transport): t is Transport & WantsCompressedLayers =>
+  (t as Partial<WantsCompressedLayers>).wantsCompressedLayers === true;
 
 /**
  * SingleFormat is declared by the transports that hold manifests of one format only: oci: and
@@ -211,7 +212,11 @@ export interface ArchiveWriter {
    * manifest of its own, with uncompressed layers). Children of an index are added through their
    * index (fetched from `source` when not given).
    */
-  addImage(image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] }, source: Transport, name?: string): Promise<import('./types.js').StoredManifest>;
+  addImage(
+    image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] },
+    source: Transport,
+    name?: string,
+  ): Promise<import('./types.js').StoredManifest>;
   /** toStdout says whether the archive is written to this process's stdout (/dev/stdout, /dev/fd/1): then nothing else may be printed there. Absent: it is not. */
   readonly toStdout?: boolean;
   /** finish writes the archive's index (index.json / manifest.json) and closes it; until then nothing is visible at PATH (temp file + rename), except for /dev/stdout and pipes, which are written as they go. */

@@ -40,7 +40,11 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
   'oci-archive': (ref) => new OciArchiveTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
   'docker-archive': (ref) => new DockerArchiveTransport(ref as Extract<ImageRef, { transport: 'docker-archive' }>),
   'docker-daemon': (ref, opts) =>
-    new DockerDaemonTransport(ref as Extract<ImageRef, { transport: 'docker-daemon' }>, { host: opts.daemonHost, certDir: opts.registry?.certDir, tlsVerify: opts.registry?.tlsVerify }),
+    new DockerDaemonTransport(ref as Extract<ImageRef, { transport: 'docker-daemon' }>, {
+      host: opts.daemonHost,
+      certDir: opts.registry?.certDir,
+      tlsVerify: opts.registry?.tlsVerify,
+    }),
   // The store is in the reference ([DRIVER@ROOT+RUNROOT:OPTIONS]); no options.
   'containers-storage': (ref) => new ContainersStorageTransport(ref as Extract<ImageRef, { transport: 'containers-storage' }>),
 };

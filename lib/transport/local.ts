@@ -27,7 +27,17 @@ export async function regularFileSize(path: string, what: string): Promise<numbe
     throw e;
   }
   if (st.isFile()) return st.size;
-  const kind = st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a directory' : 'not a file';
+  const kind = st.isFIFO()
+    ? 'a FIFO (named pipe)'
+    : st.isCharacterDevice()
+      ? 'a character device'
+      : st.isBlockDevice()
+        ? 'a block device'
+        : st.isSocket()
+          ? 'a socket'
+          : st.isDirectory()
+            ? 'a directory'
+            : 'not a file';
   const real = await fsp.realpath(path).catch(() => path);
   throw new ImgError('IO', `${what} at ${path}${real !== path ? ` (${real})` : ''} is ${kind}, not a regular file`);
 }
@@ -81,7 +91,10 @@ export async function refuseMissing(parsed: ParsedManifest, has: (digest: string
   const missing = await missingBlobs(parsed, has);
   if (missing.length > 0) {
     const kind = parsed.kind === 'index' ? 'child manifest' : 'blob';
-    throw new ImgError('MANIFEST_BLOB_UNKNOWN', `the manifest references ${kind}${missing.length > 1 ? 's' : ''} not stored there: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+    throw new ImgError(
+      'MANIFEST_BLOB_UNKNOWN',
+      `the manifest references ${kind}${missing.length > 1 ? 's' : ''} not stored there: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`,
+    );
   }
 }
 

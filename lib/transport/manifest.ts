@@ -12,4 +12,3 @@ export function storedManifest(bytes: Buffer, what: string, expectedDigest?: str
   const parsed = parseManifest(bytes, what, servedAs);
   return { bytes, mediaType: parsed.mediaType, digest, parsed };
 }
-

@@ -65,7 +65,7 @@ export function signatureFromBlob(blob: Buffer, what: string): FormattedSignatur
 
 /** parseSigstoreChunk reads {mimeType, payload, annotations}; a duplicate or unknown key, or a wrong type, is refused (null fields are empty, as Go reads them). */
 function parseSigstoreChunk(chunk: Buffer, bad: (reason: string) => ImgError): SigstoreSignature {
-  let doc;
+  let doc: ReturnType<typeof parseStrictJSON>;
   try {
     doc = parseStrictJSON(chunk);
   } catch (e) {
@@ -76,7 +76,8 @@ function parseSigstoreChunk(chunk: Buffer, bad: (reason: string) => ImgError): S
   for (const k of Object.keys(doc)) if (!['mimeType', 'payload', 'annotations'].includes(k)) throw bad(`sigstore-json: unknown key ${JSON.stringify(k)}`);
   const { mimeType = null, payload = null, annotations = null } = doc;
   if (mimeType !== null && typeof mimeType !== 'string') throw bad('sigstore-json: mimeType is not a string');
-  if (payload !== null && (typeof payload !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(payload))) throw bad('sigstore-json: payload is not base64');
+  if (payload !== null && (typeof payload !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(payload)))
+    throw bad('sigstore-json: payload is not base64');
   const out: Record<string, string> = {};
   if (annotations !== null) {
     if (!isObject(annotations)) throw bad('sigstore-json: annotations is not an object');

@@ -89,11 +89,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  *   no rename) and written as it goes, as skopeo does.
  * - `socket`: a Unix socket: connected to and written as it goes.
  */
-export type OutputPlan =
-  | { how: 'replace'; target: string }
-  | { how: 'fd'; fd: number }
-  | { how: 'open'; target: string }
-  | { how: 'socket'; target: string };
+export type OutputPlan = { how: 'replace'; target: string } | { how: 'fd'; fd: number } | { how: 'open'; target: string } | { how: 'socket'; target: string };
 
 /** The fd directory of a process (or thread) in /proc, as realpath gives it. */
 const FD_DIR = /^\/proc\/(self|thread-self|\d+)(?:\/task\/\d+)?\/fd$/;
@@ -124,7 +120,8 @@ export function outputPlan(path: string): OutputPlan {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && !p.endsWith('/')) {
         // An fd that is not open shows as a missing entry in /proc/self/fd.
-        if (/^\/(proc|dev)\//.test(p) && FD_DIR.test(realDir(p) ?? '')) throw new ImgError('IO', `cannot write ${path}: file descriptor ${basename(p)} is not open`);
+        if (/^\/(proc|dev)\//.test(p) && FD_DIR.test(realDir(p) ?? ''))
+          throw new ImgError('IO', `cannot write ${path}: file descriptor ${basename(p)} is not open`);
         return { how: 'replace', target: p };
       }
       throw outputError(path, e);
@@ -135,7 +132,8 @@ export function outputPlan(path: string): OutputPlan {
       const m = FD_DIR.exec(dir);
       if (m && /^\d+$/.test(basename(p))) {
         // An eventfd or epoll descriptor of the runtime, not one the caller handed over.
-        if (readlinkSync(p).startsWith('anon_inode:')) throw new ImgError('IO', `cannot write ${path}: file descriptor ${basename(p)} is not a file, pipe or socket`);
+        if (readlinkSync(p).startsWith('anon_inode:'))
+          throw new ImgError('IO', `cannot write ${path}: file descriptor ${basename(p)} is not a file, pipe or socket`);
         const own = m[1] === 'self' || m[1] === 'thread-self' || Number(m[1]) === process.pid;
         return own ? { how: 'fd', fd: Number(basename(p)) } : { how: 'open', target: p };
       }

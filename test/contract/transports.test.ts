@@ -149,8 +149,18 @@ async function storageHolding(img: ReturnType<typeof makeImage>): Promise<string
 }
 
 const KINDS: Kind[] = [
-  { name: 'dir:', fresh: () => `dir:${join(work, `dir-${next()}`)}`, holding: async (img) => withImage(`dir:${join(work, `dir-${next()}`)}`, img), checksBlobs: true },
-  { name: 'oci:', fresh: () => `oci:${join(work, `oci-${next()}`)}:img`, holding: async (img) => withImage(`oci:${join(work, `oci-${next()}`)}:img`, img), checksBlobs: true },
+  {
+    name: 'dir:',
+    fresh: () => `dir:${join(work, `dir-${next()}`)}`,
+    holding: async (img) => withImage(`dir:${join(work, `dir-${next()}`)}`, img),
+    checksBlobs: true,
+  },
+  {
+    name: 'oci:',
+    fresh: () => `oci:${join(work, `oci-${next()}`)}:img`,
+    holding: async (img) => withImage(`oci:${join(work, `oci-${next()}`)}:img`, img),
+    checksBlobs: true,
+  },
   {
     name: 'docker://',
     fresh: () => `docker://${registry.host}/contract/r${next()}:t`,
@@ -175,7 +185,10 @@ async function withImage(ref: string, img: ReturnType<typeof makeImage>): Promis
 beforeAll(async () => {
   work = tempDir('imgpipe-contract-');
   mkdirSync(work, { recursive: true });
-  [registry, dockerd] = await Promise.all([startRegistry({ configure: (c) => (c.storage.delete = { enabled: true }) }), daemonWhy ? undefined : startDockerd()]);
+  [registry, dockerd] = await Promise.all([
+    startRegistry({ configure: (c) => (c.storage.delete = { enabled: true }) }),
+    daemonWhy ? undefined : startDockerd(),
+  ]);
   if (!podmanWhy) store = podmanStore(join(work, 'store'));
 }, 90_000);
 afterAll(async () => {
@@ -224,7 +237,9 @@ describe.each(KINDS)('transport contract: $name', (kind) => {
     }
     if (isSingleFormat(t)) {
       expect(['oci', 'v2s2']).toContain(t.manifestFormat);
-      expect((await t.getManifest()).mediaType).toBe(t.manifestFormat === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json');
+      expect((await t.getManifest()).mediaType).toBe(
+        t.manifestFormat === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
+      );
     }
     if (isArchiveWriter(t)) {
       // An archive is written whole by its writer: blob by blob it refuses, and says so.

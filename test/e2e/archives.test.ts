@@ -89,7 +89,14 @@ writeArchive(dest!, imgs.map((s) => { const [ref, name] = s.split('='); return n
 });
 
 describe('what skopeo writes, imgpipe reads with the digest skopeo reports', () => {
-  for (const ref of [() => `docker-archive:${at('sk-d.tar')}`, () => `docker-archive:${at('sk-d.tar')}:app:1`, () => `docker-archive:${at('sk-d.tar')}:@0`, () => `docker-archive:${at('gz.tar')}`, () => `oci-archive:${at('sk-o.tar')}:v1`, () => `oci-archive:${at('sk-o.tar')}`]) {
+  for (const ref of [
+    () => `docker-archive:${at('sk-d.tar')}`,
+    () => `docker-archive:${at('sk-d.tar')}:app:1`,
+    () => `docker-archive:${at('sk-d.tar')}:@0`,
+    () => `docker-archive:${at('gz.tar')}`,
+    () => `oci-archive:${at('sk-o.tar')}:v1`,
+    () => `oci-archive:${at('sk-o.tar')}`,
+  ]) {
     it(ref().replace(`${work}/`, ''), async () => {
       const rec = await getAll(ref());
       const raw = await skRaw(ref());
@@ -139,7 +146,10 @@ async function writeTmp(b: Buffer): Promise<string> {
 describe('what imgpipe writes, skopeo reads', () => {
   it('oci-archive with two named images: skopeo inspect --raw gives the source bytes; skopeo copy reads it back', async () => {
     const dest = at('ours-o.tar');
-    await writeArchive(`oci-archive:${dest}`, [{ ref: `oci:${L}:base`, name: 'base' }, { ref: `oci:${L}:other`, name: 'other' }]);
+    await writeArchive(`oci-archive:${dest}`, [
+      { ref: `oci:${L}:base`, name: 'base' },
+      { ref: `oci:${L}:other`, name: 'other' },
+    ]);
     for (const name of ['base', 'other']) {
       const raw = await skRaw(`oci-archive:${dest}:${name}`);
       expect(sha256(raw)).toBe(manifestDigest(name));
@@ -163,10 +173,19 @@ describe('what imgpipe writes, skopeo reads', () => {
       expect(ours.equals((await exec('tar', ['-xOf', at('sk-d.tar'), f])).stdoutBytes), f).toBe(true);
     }
     const multi = at('ours-multi.tar');
-    await writeArchive(`docker-archive:${multi}`, [{ ref: `oci:${L}:base`, name: 'app:1' }, { ref: `oci:${L}:other`, name: 'quay.io/team/other:2' }, { ref: `oci:${L}:base`, name: 'app:latest' }]);
+    await writeArchive(`docker-archive:${multi}`, [
+      { ref: `oci:${L}:base`, name: 'app:1' },
+      { ref: `oci:${L}:other`, name: 'quay.io/team/other:2' },
+      { ref: `oci:${L}:base`, name: 'app:latest' },
+    ]);
     const manifestJson = JSON.parse((await exec('tar', ['-xOf', multi, 'manifest.json'])).stdout);
     expect(manifestJson.map((i: any) => i.RepoTags)).toEqual([['docker.io/library/app:1', 'docker.io/library/app:latest'], ['quay.io/team/other:2']]);
-    for (const [sel, name] of [['@0', 'base'], ['@1', 'other'], ['quay.io/team/other:2', 'other'], ['app', 'base']] as const) {
+    for (const [sel, name] of [
+      ['@0', 'base'],
+      ['@1', 'other'],
+      ['quay.io/team/other:2', 'other'],
+      ['app', 'base'],
+    ] as const) {
       const ref = `docker-archive:${multi}:${sel}`;
       const theirs = JSON.parse((await sk(['inspect', '--raw', ref])).stdout);
       expect(theirs.config.digest).toBe(sourceManifest(name).config.digest);
@@ -199,14 +218,28 @@ describe('what imgpipe writes, skopeo reads', () => {
   it('docker-archive refuses an index, naming it and suggesting --platform; oci-archive keeps it', async () => {
     const LI = at('layout-index');
     cpSync(L, LI, { recursive: true });
-    const child = (n: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest(n), size: statSync(join(L, 'blobs', 'sha256', manifestDigest(n).slice(7))).size, platform: { architecture: n === 'base' ? 'amd64' : 'arm64', os: 'linux' } });
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [child('base'), child('other')] }));
+    const child = (n: string) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: manifestDigest(n),
+      size: statSync(join(L, 'blobs', 'sha256', manifestDigest(n).slice(7))).size,
+      platform: { architecture: n === 'base' ? 'amd64' : 'arm64', os: 'linux' },
+    });
+    const bytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [child('base'), child('other')] }),
+    );
     writeFileSync(join(LI, 'blobs', 'sha256', sha256(bytes).slice(7)), bytes);
     const index = JSON.parse(readFileSync(join(LI, 'index.json'), 'utf8'));
-    index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(bytes), size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+    index.manifests.push({
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      digest: sha256(bytes),
+      size: bytes.length,
+      annotations: { 'org.opencontainers.image.ref.name': 'multi' },
+    });
     writeFileSync(join(LI, 'index.json'), JSON.stringify(index));
     const dest = at('index-d.tar');
-    await expect(writeArchive(`docker-archive:${dest}`, [{ ref: `oci:${LI}:multi` }])).rejects.toThrow(/oci:.*layout-index:multi.*multi-platform index.*--platform/);
+    await expect(writeArchive(`docker-archive:${dest}`, [{ ref: `oci:${LI}:multi` }])).rejects.toThrow(
+      /oci:.*layout-index:multi.*multi-platform index.*--platform/,
+    );
     expect(existsSync(dest)).toBe(false);
     await writeArchive(`oci-archive:${at('index-o.tar')}:multi`, [{ ref: `oci:${LI}:multi` }]);
     expect((await skRaw(`oci-archive:${at('index-o.tar')}:multi`)).equals(bytes)).toBe(true);
@@ -236,12 +269,58 @@ describe('what imgpipe writes, skopeo reads', () => {
 describe('bad archives: one-line errors naming the archive and the entry', () => {
   const index = JSON.stringify({ schemaVersion: 2, manifests: [] });
   const cases: [string, { name: string; data?: string; type?: 'symlink' | 'link'; linkname?: string }[], RegExp][] = [
-    ['dotdot', [{ name: 'oci-layout', data: '{}' }, { name: '../evil', data: 'x' }, { name: 'index.json', data: index }], /entry "\.\.\/evil" has a "\.\." component/],
-    ['absolute', [{ name: 'oci-layout', data: '{}' }, { name: '/tmp/evil', data: 'x' }, { name: 'index.json', data: index }], /entry "\/tmp\/evil" has an absolute path/],
-    ['symlink', [{ name: 'oci-layout', data: '{}' }, { name: 'blobs/sha256/x', type: 'symlink', linkname: '../../../etc/passwd' }, { name: 'index.json', data: index }], /symlink "blobs\/sha256\/x" points outside the archive/],
-    ['hardlink', [{ name: 'oci-layout', data: '{}' }, { name: 'index.json', type: 'link', linkname: '../x' }], /hard link "index.json" points outside the archive/],
-    ['duplicate', [{ name: 'oci-layout', data: '{}' }, { name: 'index.json', data: index }, { name: './index.json', data: index }], /entry "index.json" appears more than once/],
-    ['oversized', [{ name: 'oci-layout', data: '{}' }, { name: 'index.json', data: ' '.repeat(4 * 1024 * 1024 + 1) }], /index.json \(entry "index.json"\) is 4194305 bytes, over the 4194304-byte limit/],
+    [
+      'dotdot',
+      [
+        { name: 'oci-layout', data: '{}' },
+        { name: '../evil', data: 'x' },
+        { name: 'index.json', data: index },
+      ],
+      /entry "\.\.\/evil" has a "\.\." component/,
+    ],
+    [
+      'absolute',
+      [
+        { name: 'oci-layout', data: '{}' },
+        { name: '/tmp/evil', data: 'x' },
+        { name: 'index.json', data: index },
+      ],
+      /entry "\/tmp\/evil" has an absolute path/,
+    ],
+    [
+      'symlink',
+      [
+        { name: 'oci-layout', data: '{}' },
+        { name: 'blobs/sha256/x', type: 'symlink', linkname: '../../../etc/passwd' },
+        { name: 'index.json', data: index },
+      ],
+      /symlink "blobs\/sha256\/x" points outside the archive/,
+    ],
+    [
+      'hardlink',
+      [
+        { name: 'oci-layout', data: '{}' },
+        { name: 'index.json', type: 'link', linkname: '../x' },
+      ],
+      /hard link "index.json" points outside the archive/,
+    ],
+    [
+      'duplicate',
+      [
+        { name: 'oci-layout', data: '{}' },
+        { name: 'index.json', data: index },
+        { name: './index.json', data: index },
+      ],
+      /entry "index.json" appears more than once/,
+    ],
+    [
+      'oversized',
+      [
+        { name: 'oci-layout', data: '{}' },
+        { name: 'index.json', data: ' '.repeat(4 * 1024 * 1024 + 1) },
+      ],
+      /index.json \(entry "index.json"\) is 4194305 bytes, over the 4194304-byte limit/,
+    ],
   ];
   for (const [what, entries, message] of cases) {
     it(what, async () => {

@@ -31,7 +31,10 @@ describe('malformed references and digests on the command line: exit 2, one line
   ];
   for (const [ref, why] of cases) {
     it(`${ref.slice(0, 40)} → ${why}`, async () => {
-      for (const [cmd, args] of [['img-ref', [ref]], ['img-manifest', ['get', ref]]] as const) {
+      for (const [cmd, args] of [
+        ['img-ref', [ref]],
+        ['img-manifest', ['get', ref]],
+      ] as const) {
         const r = await img(cmd, [...args]);
         oneLine(r, 2, JSON.stringify(ref), why);
         expect(r.stdout).toBe('');
@@ -56,7 +59,12 @@ describe('malformed references and digests on the command line: exit 2, one line
 describe('malformed manifests: exit 1, an error record, one line naming the image and the fault', () => {
   const bad: [string, Parameters<typeof writeDirImage>[1], string, string][] = [
     ['schema1', { manifest: () => ({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }) }, 'MANIFEST_UNSUPPORTED', 'schema 1'],
-    ['both', { manifest: (m) => ({ ...m, manifests: [] }) }, 'MANIFEST_INVALID', 'is ambiguous: it has image manifest fields "config", "layers" and index field "manifests"'],
+    [
+      'both',
+      { manifest: (m) => ({ ...m, manifests: [] }) },
+      'MANIFEST_INVALID',
+      'is ambiguous: it has image manifest fields "config", "layers" and index field "manifests"',
+    ],
     ['notjson', { raw: Buffer.from('{"schemaVersion": 2,') }, 'MANIFEST_INVALID', 'not JSON'],
     ['baddigest', { manifest: (m) => ({ ...m, config: { ...m.config, digest: 'sha256:xyz' } }) }, 'MANIFEST_INVALID', 'config'],
     ['huge', { raw: Buffer.alloc(4 * 1024 * 1024 + 1, 32) }, 'TOO_LARGE', 'over the 4194304-byte limit'],
@@ -84,12 +92,21 @@ describe('malformed manifests: exit 1, an error record, one line naming the imag
     index.manifests[0].mediaType = 'application/vnd.docker.distribution.manifest.v2+json';
     writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
     const r = await img('img-manifest', ['get', `oci:${layout}:mismatch-src`]);
-    oneLine(r, 1, `oci:${layout}:mismatch-src`, 'declares mediaType application/vnd.oci.image.manifest.v1+json but was served as application/vnd.docker.distribution.manifest.v2+json');
+    oneLine(
+      r,
+      1,
+      `oci:${layout}:mismatch-src`,
+      'declares mediaType application/vnd.oci.image.manifest.v1+json but was served as application/vnd.docker.distribution.manifest.v2+json',
+    );
   });
 
   it('records: a bad line becomes an error record, and an error record passes on untouched', async () => {
     const good = writeDirImage(join(work, 'good'));
-    const input = ['{not json', JSON.stringify({ ref: `dir:${join(work, 'good')}`, mine: 42 }), JSON.stringify({ ref: 'dir:/x', error: { code: 'X', message: 'earlier', stage: 'jq' } })].join('\n');
+    const input = [
+      '{not json',
+      JSON.stringify({ ref: `dir:${join(work, 'good')}`, mine: 42 }),
+      JSON.stringify({ ref: 'dir:/x', error: { code: 'X', message: 'earlier', stage: 'jq' } }),
+    ].join('\n');
     const r = await img('img-manifest', ['get'], input);
     expect(r.status).toBe(1);
     const out = records(r.stdout);

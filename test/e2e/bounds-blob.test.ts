@@ -74,7 +74,13 @@ describe('an endless blob body', () => {
 
 describe('a signal in the middle of a write leaves no temp file', () => {
   /** start runs a command, waits until a temp file of it shows in `dir`, sends `signal` and awaits its end. */
-  async function interrupted(cmd: string, args: string[], dir: string, signal: NodeJS.Signals, feed?: Buffer): Promise<{ signal: string | null; during: string[] }> {
+  async function interrupted(
+    cmd: string,
+    args: string[],
+    dir: string,
+    signal: NodeJS.Signals,
+    feed?: Buffer,
+  ): Promise<{ signal: string | null; during: string[] }> {
     const child = spawn(join(BIN, cmd), args, { env: { ...process.env, ...box.env }, stdio: ['pipe', 'ignore', 'pipe'] });
     let feeding = feed !== undefined;
     if (feed) {

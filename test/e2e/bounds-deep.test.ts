@@ -43,7 +43,12 @@ beforeAll(async () => {
   // an image whose config nests 6,000 deep
   const config = `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":${DEEP}}`;
   await must(img('img-blob-put', [...T, `docker://${reg.host}/team/cfg`], config), 'config blob');
-  const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] });
+  const m = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [],
+  });
   await putManifest('team/cfg', '1', m, 'application/vnd.oci.image.manifest.v1+json');
 }, 120_000);
 afterAll(() => reg?.stop());
@@ -55,7 +60,11 @@ describe.skipIf(!ok)('a document nested deeper than the limit', () => {
     expect(r.status).toBe(1);
     const [bad, fine] = records(r.stdout);
     expect(bad!.ref).toBe(ref);
-    expect(bad!.error).toEqual({ code: 'MANIFEST_INVALID', message: `fetching manifest ${ref}: manifest deep nests arrays and objects deeper than 128 levels, the limit for a manifest`, stage: 'img-manifest get' });
+    expect(bad!.error).toEqual({
+      code: 'MANIFEST_INVALID',
+      message: `fetching manifest ${ref}: manifest deep nests arrays and objects deeper than 128 levels, the limit for a manifest`,
+      stage: 'img-manifest get',
+    });
     expect(fine!.digest).toBe(good.digest);
     expect(r.stderr.trim().split('\n')).toEqual([`img-manifest get: ${bad!.error.message}`]);
     expect(r.stderr).not.toMatch(/Maximum call stack/);
@@ -72,7 +81,10 @@ describe.skipIf(!ok)('a document nested deeper than the limit', () => {
     const r = await img('img-ref', ['--to', `dir:${join(work, 'refs')}`], `${deep}\n{"ref":"oci:${L}:base"}\n`);
     expect(r.status).toBe(1);
     const [bad, fine] = records(r.stdout);
-    expect(bad!.error).toMatchObject({ code: 'RECORD_INVALID', message: 'stdin line 1 nests arrays and objects deeper than 256 levels, the limit for a record' });
+    expect(bad!.error).toMatchObject({
+      code: 'RECORD_INVALID',
+      message: 'stdin line 1 nests arrays and objects deeper than 256 levels, the limit for a record',
+    });
     expect(fine!.dest).toMatch(/^dir:/);
   });
 
@@ -83,7 +95,9 @@ describe.skipIf(!ok)('a document nested deeper than the limit', () => {
     expect(r.stderr).toMatch(/nests arrays and objects deeper than 128 levels/);
     expect(r.stderr).toMatch(/sync failed for one or more images/);
     expect(r.stderr).not.toMatch(/Maximum call stack/);
-    const names = (JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')).manifests as any[]).map((m) => m.annotations['org.opencontainers.image.ref.name']).sort();
+    const names = (JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')).manifests as any[])
+      .map((m) => m.annotations['org.opencontainers.image.ref.name'])
+      .sort();
     expect(names).toEqual(['app:1', 'app:2']);
     expect(records(r.stdout).find((x) => x.ref?.endsWith(':deep'))?.error?.code).toBe('MANIFEST_INVALID');
   });

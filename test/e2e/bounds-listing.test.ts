@@ -67,13 +67,35 @@ const tags = (args: string[]) => measure(join(BIN, 'img-tags'), [...args, '--tls
 
 describe('endless Link pages of any size end with one clear line, under 200 MiB of RSS', () => {
   const cases: [string, string[], RegExp, string?][] = [
-    ['1.1 MB pages of short tags: the cap on names', [`docker://HOST/short`], /listing tags of docker:\/\/HOST\/short: HOST sent more than 500000 tags, the cap of a listing/],
-    ['1.1 MB pages of long tags: the cap on all pages together', [`docker://HOST/long`], /HOST sent more than 16777216 bytes of tags pages, the cap of a whole listing/],
-    ['a 14 MiB page with its Content-Length: refused before it is read', [`docker://HOST/huge`], /HOST sent a page of tags of 14680064 bytes, over the 4194304-byte cap of a page/],
+    [
+      '1.1 MB pages of short tags: the cap on names',
+      [`docker://HOST/short`],
+      /listing tags of docker:\/\/HOST\/short: HOST sent more than 500000 tags, the cap of a listing/,
+    ],
+    [
+      '1.1 MB pages of long tags: the cap on all pages together',
+      [`docker://HOST/long`],
+      /HOST sent more than 16777216 bytes of tags pages, the cap of a whole listing/,
+    ],
+    [
+      'a 14 MiB page with its Content-Length: refused before it is read',
+      [`docker://HOST/huge`],
+      /HOST sent a page of tags of 14680064 bytes, over the 4194304-byte cap of a page/,
+    ],
     ['a 14 MiB page without Content-Length: refused at the cap', [`docker://HOST/hugechunked`], /HOST sent a page of tags over the 4194304-byte cap of a page/],
     ['pages of one tag each: the cap on pages', [`docker://HOST/tiny`], /HOST sent more than 10000 pages of tags/],
-    ['a catalog of 1.1 MB pages: the cap on names', ['--catalog', 'docker://HOST'], /listing repositories of docker:\/\/HOST: HOST sent more than 500000 repositories, the cap of a listing/, 'short'],
-    ['a catalog --json of 14 MiB pages', ['--catalog', '--json', 'docker://HOST'], /HOST sent a page of repositories over the 4194304-byte cap of a page/, 'hugechunked'],
+    [
+      'a catalog of 1.1 MB pages: the cap on names',
+      ['--catalog', 'docker://HOST'],
+      /listing repositories of docker:\/\/HOST: HOST sent more than 500000 repositories, the cap of a listing/,
+      'short',
+    ],
+    [
+      'a catalog --json of 14 MiB pages',
+      ['--catalog', '--json', 'docker://HOST'],
+      /HOST sent a page of repositories over the 4194304-byte cap of a page/,
+      'hugechunked',
+    ],
   ];
   for (const [name, args, re, shape] of cases) {
     it(name, async () => {

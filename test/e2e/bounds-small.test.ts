@@ -37,7 +37,11 @@ describe('a manifest that starts with a UTF-8 byte order mark', () => {
     reg = await started(
       startHostile((req, res) => {
         if (req.url === '/v2/') return;
-        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(raw.length), 'docker-content-digest': sha256(raw) });
+        res.writeHead(200, {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'content-length': String(raw.length),
+          'docker-content-digest': sha256(raw),
+        });
         res.end(req.method === 'HEAD' ? undefined : raw);
       }),
     );
@@ -49,7 +53,11 @@ describe('a manifest that starts with a UTF-8 byte order mark', () => {
       expect(r.status, ref).toBe(1);
       const [rec] = records(r.stdout);
       expect(rec!.error).toMatchObject({ code: 'MANIFEST_INVALID', stage: 'img-manifest get' });
-      expect(rec!.error.message).toMatch(new RegExp(`^fetching manifest ${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: manifest .* starts with a UTF-8 byte order mark \\(EF BB BF\\), which is not JSON$`));
+      expect(rec!.error.message).toMatch(
+        new RegExp(
+          `^fetching manifest ${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: manifest .* starts with a UTF-8 byte order mark \\(EF BB BF\\), which is not JSON$`,
+        ),
+      );
     }
   });
 });
@@ -96,7 +104,10 @@ describe('a blob that is not a regular file is called what it is', () => {
       rmSync(p);
       execFileSync('mkfifo', [p]);
     }
-    for (const [ref, p] of [[`dir:${dir}`, paths[0]!], [`oci:${layout}:x`, paths[1]!]] as const) {
+    for (const [ref, p] of [
+      [`dir:${dir}`, paths[0]!],
+      [`oci:${layout}:x`, paths[1]!],
+    ] as const) {
       const r = await img('img-blob-get', [`${ref}@${digest}`]);
       expect(r.status, ref).toBe(1);
       expect(r.stderr.trim()).toBe(`img-blob-get: fetching blob ${ref}@${digest}: blob ${digest} at ${p} is a FIFO (named pipe), not a regular file`);
@@ -115,7 +126,9 @@ describe('a blob that is not a regular file is called what it is', () => {
     symlinkSync('/dev/zero', p);
     const r = await img('img-blob-get', [`dir:${dir}@${digest}`]);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe(`img-blob-get: fetching blob dir:${dir}@${digest}: blob ${digest} at ${p} (/dev/zero) is a character device, not a regular file`);
+    expect(r.stderr.trim()).toBe(
+      `img-blob-get: fetching blob dir:${dir}@${digest}: blob ${digest} at ${p} (/dev/zero) is a character device, not a regular file`,
+    );
   });
 
   it('a manifest.json that is a FIFO is not "no manifest"', async () => {
@@ -135,7 +148,9 @@ describe('a batch img-blob-put writing many records into a slow pipe', () => {
     writeDirImage(src, { seed: 'many' });
     const rec = records((await img('img-manifest', ['get', `dir:${src}`])).stdout)[0]!;
     // 300 records of 1 KB and more: several times what a pipe holds, written as they finish
-    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ ...rec, dest: `oci:${join(work, 'many-dest')}:t${i}`, pad: 'p'.repeat(1024) })).join('\n');
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ ...rec, dest: `oci:${join(work, 'many-dest')}:t${i}`, pad: 'p'.repeat(1024) })).join(
+      '\n',
+    );
     const input = join(work, 'many.ndjson');
     writeFileSync(input, `${lines}\n`);
     mkdirSync(join(work, 'many-dest'), { recursive: true });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measure, startHostile, trickle, trickleRaw, type Hostile } from '../helpers/hostile.js';
-import { BIN, have, records, tempDir } from '../helpers/run.js';
+import { BIN, records, tempDir } from '../helpers/run.js';
 import { sandbox } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-bounds-time-');
@@ -16,7 +16,12 @@ const box = sandbox(work);
 const ENV = { ...box.env, IMGPIPE_RETRY_DELAY_MS: '10' };
 const T = ['--tls-verify=false'];
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const MANIFEST = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: DIGEST, size: 2 }, layers: [] });
+const MANIFEST = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: DIGEST, size: 2 },
+  layers: [],
+});
 /** every request but /v2/ gets an answer one byte every 5 s, its status line first */
 const SLOW_ANSWER = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`;
 const servers: Hostile[] = [];
@@ -34,7 +39,12 @@ beforeAll(async () => {
     servers.push(x);
     return x;
   };
-  hang = await started(startHostile((_req, res) => (trickleRaw(res, SLOW_ANSWER, 5000), true)));
+  hang = await started(
+    startHostile((_req, res) => {
+      trickleRaw(res, SLOW_ANSWER, 5000);
+      return true;
+    }),
+  );
   slowBody = await started(
     startHostile((req, res) => {
       if (req.url === '/v2/') return;
@@ -77,7 +87,9 @@ beforeAll(async () => {
   );
   mkdirSync(join(work, 'out'), { recursive: true });
   writeFileSync(join(work, 'pass'), 'pw\n');
-  execFileSync(join(BIN, 'img-sign'), ['keygen', '--output-prefix', join(work, 'k'), '--passphrase-file', join(work, 'pass')], { env: { ...process.env, ...ENV } });
+  execFileSync(join(BIN, 'img-sign'), ['keygen', '--output-prefix', join(work, 'k'), '--passphrase-file', join(work, 'pass')], {
+    env: { ...process.env, ...ENV },
+  });
 });
 
 afterAll(async () => {
@@ -134,7 +146,15 @@ describe('a registry that trickles one byte every 5 s fails the command within t
 
   it('with the defaults the bounds are documented, and a bad value is a usage error', async () => {
     const doc = readFileSync(join(__dirname, '../../docs/protocol.md'), 'utf8');
-    for (const v of ['IMGPIPE_TIMEOUT_MS', 'IMGPIPE_REQUEST_TIMEOUT_MS', 'IMGPIPE_RETRY_BUDGET_MS', 'IMGPIPE_MIN_RATE', 'IMGPIPE_RATE_WINDOW_MS', 'IMGPIPE_UNKNOWN_SIZE_CAP']) expect(doc).toContain(v);
+    for (const v of [
+      'IMGPIPE_TIMEOUT_MS',
+      'IMGPIPE_REQUEST_TIMEOUT_MS',
+      'IMGPIPE_RETRY_BUDGET_MS',
+      'IMGPIPE_MIN_RATE',
+      'IMGPIPE_RATE_WINDOW_MS',
+      'IMGPIPE_UNKNOWN_SIZE_CAP',
+    ])
+      expect(doc).toContain(v);
     const r = await img('img-manifest', ['get', ...T, `docker://${hang.host}/x:1`], { IMGPIPE_RETRY_BUDGET_MS: 'later' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/invalid IMGPIPE_RETRY_BUDGET_MS "later"/);
@@ -167,7 +187,11 @@ describe('--command-timeout 10s ends any command within 10 s plus a second', () 
       ['img-copy', [`${R}/copy-x:1`, `dir:${join(work, 'out', 'copy')}`, ...T, ...CT]],
       ['img-sync', ['--src', 'docker', '--dest', 'dir', `${R}/sync-x`, join(work, 'out', 'sync'), ...T, ...CT]],
       ['img-login', [hang.host, '-u', 'u', '-p', 'p', ...T, ...CT]],
-      ['img-sign', ['copy', ...T, ...CT], `${JSON.stringify({ ref: `${R}/sign-x:1`, dest: `dir:${join(work, 'out', 'sign')}`, digest: `sha256:${'cd'.repeat(32)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', raw: MANIFEST })}\n`],
+      [
+        'img-sign',
+        ['copy', ...T, ...CT],
+        `${JSON.stringify({ ref: `${R}/sign-x:1`, dest: `dir:${join(work, 'out', 'sign')}`, digest: `sha256:${'cd'.repeat(32)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', raw: MANIFEST })}\n`,
+      ],
       ['img-sign', ['verify', '--sigstore-public-key', join(work, 'k.pub'), `${R}/verify-x:1`, ...T, ...CT]],
       ['img-logout', ['--authfile', fifo, hang.host, ...CT]],
     ];
@@ -179,7 +203,10 @@ describe('--command-timeout 10s ends any command within 10 s plus a second', () 
         (cmd) =>
           new Promise<{ cmd: string; status: number; stderr: string; ms: number }>((resolve) => {
             const t0 = Date.now();
-            const c = spawn(join(BIN, cmd), [...(cmd === 'img-ref' ? ['--to', 'dir:/tmp/x'] : []), ...CT], { env: { ...process.env, ...ENV }, stdio: ['pipe', 'ignore', 'pipe'] });
+            const c = spawn(join(BIN, cmd), [...(cmd === 'img-ref' ? ['--to', 'dir:/tmp/x'] : []), ...CT], {
+              env: { ...process.env, ...ENV },
+              stdio: ['pipe', 'ignore', 'pipe'],
+            });
             let stderr = '';
             c.stderr.on('data', (b) => (stderr += b));
             c.on('close', (code) => {

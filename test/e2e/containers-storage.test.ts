@@ -132,7 +132,16 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
     for (const store of [ours, theirs]) {
       const info = await store.inspect('example.com/app:oci');
       const same = sha256((await s.sk(['inspect', '--raw', '--tls-verify=false', `docker://${SRC_SAME}`])).stdoutBytes);
-      for (const name of ['example.com/app:oci', `@${info.Id}`, info.Id, `example.com/app@${info.Id}`, `example.com/app@${info.Digest}`, `example.com/app@${same}`, 'example.com/app:v2s2', 'example.com/app:same']) {
+      for (const name of [
+        'example.com/app:oci',
+        `@${info.Id}`,
+        info.Id,
+        `example.com/app@${info.Id}`,
+        `example.com/app@${info.Digest}`,
+        `example.com/app@${same}`,
+        'example.com/app:v2s2',
+        'example.com/app:same',
+      ]) {
         const ours_ = await img('img-manifest', ['get', '--raw', store.ref(name)]);
         expect(ours_.status, `${name}: ${ours_.stderr}`).toBe(0);
         const theirs_ = await s.sk(['inspect', '--raw', store.ref(name)]);
@@ -324,10 +333,27 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
     // Fill the service's store with skopeo, then start a service on it, as systemd would.
     await s.sk(['copy', TLS, `docker://${SRC}`, store.ref('example.com/svc:1')]);
     const sock = join(work, 'svc', 'api.sock');
-    const svc = spawn('podman', ['--root', store.root, '--runroot', store.runroot, '--storage-driver', 'vfs', '--events-backend', 'none', 'system', 'service', '--time=0', `unix://${sock}`], {
-      env: { ...process.env, ...s.env },
-      stdio: 'ignore',
-    });
+    const svc = spawn(
+      'podman',
+      [
+        '--root',
+        store.root,
+        '--runroot',
+        store.runroot,
+        '--storage-driver',
+        'vfs',
+        '--events-backend',
+        'none',
+        'system',
+        'service',
+        '--time=0',
+        `unix://${sock}`,
+      ],
+      {
+        env: { ...process.env, ...s.env },
+        stdio: 'ignore',
+      },
+    );
     try {
       const until = Date.now() + 30_000;
       while (!existsSync(sock) && Date.now() < until) await sleep(50);
@@ -336,7 +362,10 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdoutBytes.equals((await s.sk(['inspect', '--raw', store.ref('example.com/svc:1')])).stdoutBytes)).toBe(true);
       expect(readdirSync(s.env.TMPDIR!).filter((n) => n.startsWith('imgpipe-podman-'))).toEqual([]);
-      const gone = await exec(join(ROOT, 'bin', 'img-manifest'), ['get', 'containers-storage:example.com/svc:1'], undefined, { ...s.env, CONTAINER_HOST: `unix://${join(work, 'nothing.sock')}` });
+      const gone = await exec(join(ROOT, 'bin', 'img-manifest'), ['get', 'containers-storage:example.com/svc:1'], undefined, {
+        ...s.env,
+        CONTAINER_HOST: `unix://${join(work, 'nothing.sock')}`,
+      });
       expect(gone.status).toBe(1);
       oneLine(gone.stderr, 'CONTAINER_HOST', 'nothing.sock');
     } finally {
@@ -389,7 +418,15 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
       await must(store.podman(['images']), 'podman images');
       // Hold every lock file of the store, as a long pull would (fcntl locks, as containers/storage takes them).
       const locks = lockFiles(store.root).concat(lockFiles(store.runroot));
-      const holder = spawn('python3', ['-c', 'import fcntl,sys\nfs=[open(p,"a") for p in sys.argv[1:]]\n[fcntl.lockf(f, fcntl.LOCK_EX) for f in fs]\nprint("held", flush=True)\nsys.stdin.read()', ...locks], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const holder = spawn(
+        'python3',
+        [
+          '-c',
+          'import fcntl,sys\nfs=[open(p,"a") for p in sys.argv[1:]]\n[fcntl.lockf(f, fcntl.LOCK_EX) for f in fs]\nprint("held", flush=True)\nsys.stdin.read()',
+          ...locks,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
       try {
         await new Promise<void>((res) => holder.stdout!.once('data', () => res()));
         const env = { ...s.env, IMGPIPE_PODMAN_START_TIMEOUT_MS: '4000', IMGPIPE_PODMAN_CALL_TIMEOUT_MS: '4000' };
@@ -416,7 +453,13 @@ describe.skipIf(why !== undefined)('containers-storage: with real podman', () =>
       const idx = join(work, 'idx');
       await s.sk(['copy', `oci:${L}:amd`, `dir:${idx}`]);
       const m = readFileSync(join(idx, 'manifest.json'));
-      const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(m), size: m.length, platform: { os: 'linux', architecture: 'arm64' } }] });
+      const index = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(m), size: m.length, platform: { os: 'linux', architecture: 'arm64' } },
+        ],
+      });
       writeFileSync(join(idx, `${sha256(m).slice(7)}.manifest.json`), m);
       writeFileSync(join(idx, 'manifest.json'), index);
       const r = await img('img-copy', ['--multi-arch', 'all', `dir:${idx}`, ours.ref('example.com/multi:1')]);
@@ -478,7 +521,15 @@ async function slowRegistry() {
     h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
     return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
   };
-  const layer = tar('big', Buffer.from(createHash('sha512').update('slow').digest('hex').repeat(32 * 1024)));
+  const layer = tar(
+    'big',
+    Buffer.from(
+      createHash('sha512')
+        .update('slow')
+        .digest('hex')
+        .repeat(32 * 1024),
+    ),
+  );
   const layerDigest = sha256(layer);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
   const configDigest = sha256(config);
@@ -531,4 +582,3 @@ async function slowRegistry() {
       }),
   };
 }
-

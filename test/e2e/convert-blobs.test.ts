@@ -183,7 +183,9 @@ describe('--format leaves no blob the written manifest does not reference', () =
 
   it('the bare pipeline: img-blob-put --format oci leaves the Docker config for img-manifest put --format oci to write as OCI', async () => {
     const dest = `docker://${H}/bare/oci:1`;
-    const r = ok(await sh(`img-manifest get ${NO_TLS} ${V2} | img-ref --dest ${dest} | img-blob-put ${NO_TLS} --format oci | img-manifest put ${NO_TLS} --format oci`));
+    const r = ok(
+      await sh(`img-manifest get ${NO_TLS} ${V2} | img-ref --dest ${dest} | img-blob-put ${NO_TLS} --format oci | img-manifest put ${NO_TLS} --format oci`),
+    );
     const [rec] = records(r.stdout);
     expect(rec).toMatchObject({ mediaType: 'application/vnd.oci.image.manifest.v1+json', status: 'copied' });
     // The layers only (mounted from the source's repository on the same registry); put wrote the config.
@@ -221,8 +223,14 @@ describe('--dry-run plans the blobs the copy writes', () => {
     ] as const) {
       const plan = records(ok(await copy('--dry-run', ...args, V2, dest)).stdout);
       const planned = plan[0]!.blobs.planned as { digest: string; mediaType: string }[];
-      expect(planned.map((b) => b.digest), dest).not.toContain(v2Manifest.config.digest);
-      expect(planned.filter((b) => b.mediaType === OCI_CONFIG), dest).toHaveLength(1);
+      expect(
+        planned.map((b) => b.digest),
+        dest,
+      ).not.toContain(v2Manifest.config.digest);
+      expect(
+        planned.filter((b) => b.mediaType === OCI_CONFIG),
+        dest,
+      ).toHaveLength(1);
       expect(planned).toHaveLength(1 + v2Manifest.layers.length);
     }
   });

@@ -24,7 +24,8 @@ const copy = (...args: string[]) => img('img-copy', ['--tls-verify=false', ...ar
 /** skCopy is skopeo copy of the same. */
 const skCopy = (...args: string[]) => sk(['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...args]);
 /** readBack is the digest of the manifest skopeo reads at ref. */
-const readBack = async (ref: string) => sha256((await sk(['inspect', '--raw', ...(ref.startsWith('docker://') ? ['--tls-verify=false'] : []), ref])).stdoutBytes);
+const readBack = async (ref: string) =>
+  sha256((await sk(['inspect', '--raw', ...(ref.startsWith('docker://') ? ['--tls-verify=false'] : []), ref])).stdoutBytes);
 /** oneLine asserts a failure that prints exactly one line on stderr, without a stack. */
 const oneLine = (r: Result, text: string) => {
   expect(r.status, r.stderr).toBe(1);
@@ -107,7 +108,8 @@ describe('img-copy gives the digests skopeo copy gives', () => {
     expect(pushed.digest).toBe(await readBack(`docker://${H}/back/docker:1`));
     expect(pushed.digest).not.toBe(await readBack(archive));
     await skCopy(archive, `docker://${H}/back/docker-sk:1`);
-    const layerTypes = async (ref: string) => JSON.parse((await sk(['inspect', '--raw', '--tls-verify=false', ref])).stdout).layers.map((l: { mediaType: string }) => l.mediaType);
+    const layerTypes = async (ref: string) =>
+      JSON.parse((await sk(['inspect', '--raw', '--tls-verify=false', ref])).stdout).layers.map((l: { mediaType: string }) => l.mediaType);
     expect(await layerTypes(`docker://${H}/back/docker:1`)).toEqual(await layerTypes(`docker://${H}/back/docker-sk:1`));
     const config = async (ref: string) => (await sk(['inspect', '--config', '--raw', '--tls-verify=false', ref])).stdout;
     expect(await config(`docker://${H}/back/docker:1`)).toBe(await config(`docker://${H}/back/docker-sk:1`));
@@ -133,7 +135,11 @@ describe('docker-archive interop', () => {
       await sk(['copy', '-q', `docker-archive:${ours}:${tag}`, `dir:${out(`sk-read-${tag.replace(/\W/g, '-')}`)}`]);
     }
     const manifest = JSON.parse((await exec('tar', ['-xOf', ours, 'manifest.json'])).stdout);
-    expect(manifest.flatMap((m: { RepoTags: string[] }) => m.RepoTags).sort()).toEqual(['docker.io/library/app:1', 'docker.io/library/v2:1', 'quay.io/team/multi:2']);
+    expect(manifest.flatMap((m: { RepoTags: string[] }) => m.RepoTags).sort()).toEqual([
+      'docker.io/library/app:1',
+      'docker.io/library/v2:1',
+      'quay.io/team/multi:2',
+    ]);
     // app:1 and v2:1 are one image (a conversion to v2s2 keeps the config): one item, two tags.
     expect(manifest.map((m: { RepoTags: string[] }) => m.RepoTags.length).sort()).toEqual([1, 2]);
   });
@@ -194,9 +200,30 @@ describe('--format and --preserve-digests', () => {
     const layer = Buffer.from('rich layer\n'.repeat(50));
     const config = Buffer.from(
       JSON.stringify({
-        os: 'linux', architecture: 'arm64', variant: 'v8', 'os.version': '10.0', 'os.features': ['f'], docker_version: '20.10', id: 'x',
-        container_config: { Cmd: ['x'] }, created: '2020-01-02T03:04:05.120000000+01:00', author: 'a<b>&c',
-        config: { Labels: { z: '1', a: '2' }, Cmd: ['/bin/sh'], Env: ['A=1'], ArgsEscaped: true, ExposedPorts: { '80/tcp': {} }, Hostname: 'h', User: 'u', OnBuild: null, WorkingDir: '/w', StopSignal: 'TERM', Volumes: { '/v': {} }, Entrypoint: ['e'] },
+        os: 'linux',
+        architecture: 'arm64',
+        variant: 'v8',
+        'os.version': '10.0',
+        'os.features': ['f'],
+        docker_version: '20.10',
+        id: 'x',
+        container_config: { Cmd: ['x'] },
+        created: '2020-01-02T03:04:05.120000000+01:00',
+        author: 'a<b>&c',
+        config: {
+          Labels: { z: '1', a: '2' },
+          Cmd: ['/bin/sh'],
+          Env: ['A=1'],
+          ArgsEscaped: true,
+          ExposedPorts: { '80/tcp': {} },
+          Hostname: 'h',
+          User: 'u',
+          OnBuild: null,
+          WorkingDir: '/w',
+          StopSignal: 'TERM',
+          Volumes: { '/v': {} },
+          Entrypoint: ['e'],
+        },
         rootfs: { diff_ids: [sha256(layer)], type: 'layers' },
         history: [{ empty_layer: false, created_by: 'x', created: '2020-01-01T00:00:00+00:00', comment: 'c', author: 'me' }, { empty_layer: true }],
       }),
@@ -211,7 +238,10 @@ describe('--format and --preserve-digests', () => {
     writeFileSync(join(dir, sha256(layer).slice(7)), layer);
     writeFileSync(join(dir, sha256(config).slice(7)), config);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    const [r] = await Promise.all([copy('--format', 'oci', `dir:${dir}`, `dir:${out('rich-oci')}`), skCopy('--format', 'oci', `dir:${dir}`, `dir:${theirs('rich-oci')}`)]);
+    const [r] = await Promise.all([
+      copy('--format', 'oci', `dir:${dir}`, `dir:${out('rich-oci')}`),
+      skCopy('--format', 'oci', `dir:${dir}`, `dir:${theirs('rich-oci')}`),
+    ]);
     ok(r);
     const configOf = (d: string) => readFileSync(join(d, JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')).config.digest.slice(7)), 'utf8');
     expect(configOf(out('rich-oci'))).toBe(configOf(theirs('rich-oci')));
@@ -269,7 +299,9 @@ describe('failures leave nothing at PATH', () => {
       expect(leftovers(out(''))).toEqual([]);
     }
     const path = out('partial.tar');
-    const r = await sh(`img-manifest get --tls-verify=false dir:${out('nope')} ${src.oci} | img-ref --dest oci-archive:${path} | img-blob-put | img-manifest put oci-archive:${path}`);
+    const r = await sh(
+      `img-manifest get --tls-verify=false dir:${out('nope')} ${src.oci} | img-ref --dest oci-archive:${path} | img-blob-put | img-manifest put oci-archive:${path}`,
+    );
     expect(r.status).toBe(1);
     expect(existsSync(path)).toBe(false);
     expect(leftovers(out(''))).toEqual([]);
@@ -284,7 +316,9 @@ describe('failures leave nothing at PATH', () => {
     expect(plan[0]!.blobs.bytes).toBeGreaterThan(0);
     // Which blobs would move: the image's config and layers, their sizes adding up to the bytes.
     const m = plan[0]!.manifest;
-    expect(plan[0]!.blobs.planned.map((b: { digest: string }) => b.digest).sort()).toEqual([m.config.digest, ...m.layers.map((l: { digest: string }) => l.digest)].sort());
+    expect(plan[0]!.blobs.planned.map((b: { digest: string }) => b.digest).sort()).toEqual(
+      [m.config.digest, ...m.layers.map((l: { digest: string }) => l.digest)].sort(),
+    );
     expect(plan[0]!.blobs.planned.reduce((n: number, b: { size: number }) => n + b.size, 0)).toBe(plan[0]!.blobs.bytes);
     expect(existsSync(path)).toBe(false);
   });

@@ -67,9 +67,16 @@ beforeAll(async () => {
     for (const [from, to] of files) copyFileSync(from, join(dir, to));
     return dir;
   };
-  TLS_DIR = dirWith('daemon-certs', [[pki.caCert, 'ca.pem'], [pki.clientCert, 'cert.pem'], [pki.clientKey, 'key.pem']]);
+  TLS_DIR = dirWith('daemon-certs', [
+    [pki.caCert, 'ca.pem'],
+    [pki.clientCert, 'cert.pem'],
+    [pki.clientKey, 'key.pem'],
+  ]);
   CA_ONLY = dirWith('daemon-ca', [[pki.caCert, 'ca.pem']]);
-  CLIENT_ONLY = dirWith('daemon-client', [[pki.clientCert, 'cert.pem'], [pki.clientKey, 'key.pem']]);
+  CLIENT_ONLY = dirWith('daemon-client', [
+    [pki.clientCert, 'cert.pem'],
+    [pki.clientKey, 'key.pem'],
+  ]);
   const tls = { port: await freePort(), ca: pki.caCert, cert: pki.serverCert, key: pki.serverKey };
   [d, reg] = await Promise.all([startDockerd({ tls }), startRegistry()]);
   const L = join(work, 'layout');
@@ -120,7 +127,10 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
       expect(ours.stdout).toBe(theirs.stdout);
       expect(ours.stdoutBytes.equals(theirs.stdoutBytes)).toBe(true);
     }
-    const viaEnv = await exec(join(ROOT, 'bin', 'img-manifest'), ['get', '--raw', 'docker-daemon:imgpipe/app:oci'], undefined, { ...s.env, DOCKER_HOST: d.host });
+    const viaEnv = await exec(join(ROOT, 'bin', 'img-manifest'), ['get', '--raw', 'docker-daemon:imgpipe/app:oci'], undefined, {
+      ...s.env,
+      DOCKER_HOST: d.host,
+    });
     expect(viaEnv.status, viaEnv.stderr).toBe(0);
     expect(viaEnv.stdout).toBe((await s.sk(['inspect', '--raw', '--daemon-host', d.host, 'docker-daemon:imgpipe/app:oci'])).stdout);
     // The config is the engine's: its digest is the image ID.
@@ -149,7 +159,13 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
 
   it('docker-daemon → registry: skopeo reads the pushed image with the same config digest and diff IDs', async () => {
     const info = await inspectImage('imgpipe/app:oci');
-    const r = await img('img-copy', ['--src-daemon-host', d.host, '--dest-tls-verify=false', 'docker-daemon:imgpipe/app:oci', `docker://${reg.host}/back/app:1`]);
+    const r = await img('img-copy', [
+      '--src-daemon-host',
+      d.host,
+      '--dest-tls-verify=false',
+      'docker-daemon:imgpipe/app:oci',
+      `docker://${reg.host}/back/app:1`,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const raw = JSON.parse((await s.sk(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/back/app:1`])).stdout);
     expect(raw.config.digest).toBe(info.Id);
@@ -184,10 +200,20 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
   });
 
   it('img-manifest put docker-daemon:NAME:TAG loads a record from img-manifest get, and --explain passes the engine to every stage', async () => {
-    const r = await s.sh(`img-manifest get --tls-verify=false docker://${SRC} | img-manifest put --src-tls-verify=false --dest-daemon-host ${d.host} docker-daemon:piped/app:1`);
+    const r = await s.sh(
+      `img-manifest get --tls-verify=false docker://${SRC} | img-manifest put --src-tls-verify=false --dest-daemon-host ${d.host} docker-daemon:piped/app:1`,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect((await inspectImage('piped/app:1')).Id).toBe((await inspectImage('imgpipe/app:oci')).Id);
-    const ex = await img('img-copy', ['--explain', '--src-daemon-host', d.host, '--dest-daemon-host', 'unix:///elsewhere.sock', 'docker-daemon:a/b:1', 'docker-daemon:c/d:1']);
+    const ex = await img('img-copy', [
+      '--explain',
+      '--src-daemon-host',
+      d.host,
+      '--dest-daemon-host',
+      'unix:///elsewhere.sock',
+      'docker-daemon:a/b:1',
+      'docker-daemon:c/d:1',
+    ]);
     expect(ex.status, ex.stderr).toBe(0);
     expect(ex.stderr).toMatch(new RegExp(`img-manifest get docker-daemon:docker.io/a/b:1 .*--daemon-host=${d.host.replace(/[/.]/g, '\\$&')}`));
     expect(ex.stderr).toContain('--dest-daemon-host=unix:///elsewhere.sock');
@@ -212,7 +238,10 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
         seen.length = 0;
         const r = await img('img-copy', ['--src-daemon-host', `unix://${sock}`, '--dest-tls-verify=false', 'docker-daemon:imgpipe/app:oci', dest]);
         expect(r.status, r.stderr).toBe(0);
-        expect(seen.filter((x) => x.endsWith('/get')), seen.join('\n')).toHaveLength(1);
+        expect(
+          seen.filter((x) => x.endsWith('/get')),
+          seen.join('\n'),
+        ).toHaveLength(1);
       }
     } finally {
       proxy.close();
@@ -227,9 +256,29 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
     const theirs = await s.sk(['inspect', '--raw', '--daemon-host', tcp, '--cert-dir', TLS_DIR, 'docker-daemon:imgpipe/app:oci']);
     expect(ours.stdout).toBe(theirs.stdout);
     // --tls-verify=false: the server's certificate is not checked (the engine still wants the client's).
-    const unverified = await img('img-manifest', ['get', '--raw', '--daemon-host', tcp, '--cert-dir', CLIENT_ONLY, '--tls-verify=false', 'docker-daemon:imgpipe/app:oci']);
+    const unverified = await img('img-manifest', [
+      'get',
+      '--raw',
+      '--daemon-host',
+      tcp,
+      '--cert-dir',
+      CLIENT_ONLY,
+      '--tls-verify=false',
+      'docker-daemon:imgpipe/app:oci',
+    ]);
     expect(unverified.status, unverified.stderr).toBe(0);
-    const copy = await img('img-copy', ['--src-daemon-host', tcp, '--src-cert-dir', TLS_DIR, '--dest-daemon-host', tcp, '--dest-cert-dir', TLS_DIR, 'docker-daemon:imgpipe/app:oci', 'docker-daemon:over/tls:1']);
+    const copy = await img('img-copy', [
+      '--src-daemon-host',
+      tcp,
+      '--src-cert-dir',
+      TLS_DIR,
+      '--dest-daemon-host',
+      tcp,
+      '--dest-cert-dir',
+      TLS_DIR,
+      'docker-daemon:imgpipe/app:oci',
+      'docker-daemon:over/tls:1',
+    ]);
     expect(copy.status, copy.stderr).toBe(0);
     expect((await inspectImage('over/tls:1')).Id).toBe((await inspectImage('imgpipe/app:oci')).Id);
     // Without the CA the engine's certificate is not trusted; without a client certificate the engine refuses.
@@ -259,11 +308,27 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
 
     it('a socket without permission', async () => {
       // As nobody: the engine's socket (in its 0700 directory) cannot be reached.
-      const r = await exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, join(ROOT, 'dist', 'img-manifest.mjs'), 'get', '--daemon-host', d.host, 'docker-daemon:imgpipe/app:oci'], undefined, {
-        ...s.env,
-        HOME: '/nonexistent',
-        TMPDIR: '/tmp',
-      });
+      const r = await exec(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          '--',
+          process.execPath,
+          join(ROOT, 'dist', 'img-manifest.mjs'),
+          'get',
+          '--daemon-host',
+          d.host,
+          'docker-daemon:imgpipe/app:oci',
+        ],
+        undefined,
+        {
+          ...s.env,
+          HOME: '/nonexistent',
+          TMPDIR: '/tmp',
+        },
+      );
       expect(r.status).toBe(1);
       oneLine(r.stderr, d.host, 'docker-daemon:docker.io/imgpipe/app:oci', 'permission denied', '--daemon-host');
     });
@@ -299,7 +364,13 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
         const r = await img('img-manifest', ['get', '--daemon-host', `unix://${sock}`, 'docker-daemon:imgpipe/app:oci']);
         expect(r.status).toBe(1);
         // The version was negotiated down to the engine's.
-        oneLine(r.stderr, `unix://${sock}`, 'docker-daemon:docker.io/imgpipe/app:oci', 'engine broke on GET /v1.40/images/docker.io/imgpipe/app:oci/json', 'HTTP 500');
+        oneLine(
+          r.stderr,
+          `unix://${sock}`,
+          'docker-daemon:docker.io/imgpipe/app:oci',
+          'engine broke on GET /v1.40/images/docker.io/imgpipe/app:oci/json',
+          'HTTP 500',
+        );
         const w = await img('img-copy', ['--src-tls-verify=false', '--dest-daemon-host', `unix://${sock}`, `docker://${SRC}`, 'docker-daemon:x/y:1']);
         expect(w.status).toBe(1);
         expect(w.stderr).toContain('engine broke on POST /v1.40/images/load');
@@ -350,7 +421,12 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
       const index = {
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.index.v1+json',
-        manifests: children.map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: c.size, platform: { os: 'linux', architecture: c.arch } })),
+        manifests: children.map((c) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: c.digest,
+          size: c.size,
+          platform: { os: 'linux', architecture: c.arch },
+        })),
       };
       await must(img('img-manifest', ['put', `oci:${L}:multi`], JSON.stringify({ raw: JSON.stringify(index) })), 'index put');
       const r = await img('img-copy', ['--all', '--dest-daemon-host', d.host, `oci:${L}:multi`, 'docker-daemon:multi/image:1']);
@@ -378,10 +454,14 @@ describe.skipIf(why !== undefined)('docker-daemon: with a real dockerd', () => {
     const fifo = join(work, 'blob.fifo');
     await must(exec('mkfifo', [fifo]), 'mkfifo');
     const config = (await inspectImage('imgpipe/app:oci')).Id;
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'img-blob-get.mjs'), '--daemon-host', d.host, '-o', fifo, `docker-daemon:imgpipe/app:oci@${config}`], {
-      env: { ...process.env, ...s.env },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'dist', 'img-blob-get.mjs'), '--daemon-host', d.host, '-o', fifo, `docker-daemon:imgpipe/app:oci@${config}`],
+      {
+        env: { ...process.env, ...s.env },
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<string | null>((res) => child.on('close', (_c, sig) => res(sig)));
     for (let i = 0; i < 100 && tmpLeft().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));

@@ -41,7 +41,10 @@ async function started<T extends { stop(): Promise<void> }>(p: Promise<T>): Prom
   return x;
 }
 /** GET/POST over https trusting the test CA */
-function httpsReq(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: any }> {
+function httpsReq(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string; headers: any }> {
   return new Promise((res, rej) => {
     const r = https.request(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: readFileSync(pki.caCert), agent: false }, (resp) => {
       const parts: Buffer[] = [];
@@ -58,7 +61,11 @@ beforeAll(async () => {
   if (!ok) return;
   writeFileSync(policy, '{"default":[{"type":"insecureAcceptAnything"}]}');
   writeFileSync(join(work, 'somefile'), 'hello from the fixture test\n'.repeat(200));
-  for (const args of [['init', '--layout', L], ['new', '--image', `${L}:x`], ['insert', '--image', `${L}:x`, join(work, 'somefile'), '/f']]) {
+  for (const args of [
+    ['init', '--layout', L],
+    ['new', '--image', `${L}:x`],
+    ['insert', '--image', `${L}:x`, join(work, 'somefile'), '/f'],
+  ]) {
     const r = await exec('umoci', args);
     if (r.status !== 0) throw new Error(`umoci ${args.join(' ')}: ${r.stderr}`);
   }
@@ -133,7 +140,11 @@ describe.skipIf(!ok)('registry fixtures, checked with real skopeo', () => {
       );
       reg = await started(
         startRegistry({
-          auth: 'token', realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: pki.tokenCert,
+          auth: 'token',
+          realm: ts.realm,
+          service: ts.service,
+          issuer: ts.issuer,
+          rootCertBundle: pki.tokenCert,
           tls: { cert: pki.serverCert, key: pki.serverKey },
         }),
       );
@@ -165,17 +176,39 @@ describe.skipIf(!ok)('registry fixtures, checked with real skopeo', () => {
     it('OAuth2 POST: password grant with refresh token, then refresh_token grant; the token works at the registry', async () => {
       const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
       const h = { 'content-type': 'application/x-www-form-urlencoded' };
-      const a = await httpsReq(ts.realm, { method: 'POST', headers: h, body: form({ grant_type: 'password', username: 'alice', password: 's3cret', service: ts.service, client_id: 'test', access_type: 'offline', scope: 'repository:team/x:pull' }) });
+      const a = await httpsReq(ts.realm, {
+        method: 'POST',
+        headers: h,
+        body: form({
+          grant_type: 'password',
+          username: 'alice',
+          password: 's3cret',
+          service: ts.service,
+          client_id: 'test',
+          access_type: 'offline',
+          scope: 'repository:team/x:pull',
+        }),
+      });
       expect(a.status).toBe(200);
       const aj = JSON.parse(a.body);
       expect(aj.access_token).toBeTruthy();
       expect(aj.refresh_token).toBeTruthy();
-      const b = await httpsReq(ts.realm, { method: 'POST', headers: h, body: form({ grant_type: 'refresh_token', refresh_token: aj.refresh_token, service: ts.service, client_id: 'test', scope: 'repository:team/x:pull' }) });
+      const b = await httpsReq(ts.realm, {
+        method: 'POST',
+        headers: h,
+        body: form({ grant_type: 'refresh_token', refresh_token: aj.refresh_token, service: ts.service, client_id: 'test', scope: 'repository:team/x:pull' }),
+      });
       expect(b.status).toBe(200);
       const tok = JSON.parse(b.body).access_token;
-      const m = await httpsReq(`${reg.url}/v2/team/x/manifests/1`, { headers: { authorization: `Bearer ${tok}`, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      const m = await httpsReq(`${reg.url}/v2/team/x/manifests/1`, {
+        headers: { authorization: `Bearer ${tok}`, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
       expect(m.status).toBe(200);
-      const bad = await httpsReq(ts.realm, { method: 'POST', headers: h, body: form({ grant_type: 'password', username: 'alice', password: 'x', service: ts.service }) });
+      const bad = await httpsReq(ts.realm, {
+        method: 'POST',
+        headers: h,
+        body: form({ grant_type: 'password', username: 'alice', password: 'x', service: ts.service }),
+      });
       expect(bad.status).toBe(401);
       const noTok = await httpsReq(`${reg.url}/v2/team/x/manifests/1`);
       expect(noTok.status).toBe(401);
@@ -184,8 +217,18 @@ describe.skipIf(!ok)('registry fixtures, checked with real skopeo', () => {
 
     it('the registry rejects tokens it should: untrusted signer, wrong audience, expired, missing scope', async () => {
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: ts.issuer, sub: 'alice', aud: ts.service, exp: now + 60, nbf: now, iat: now, jti: 'j', access: [{ type: 'repository', name: 'team/x', actions: ['pull'] }] };
-      const get = (tok: string) => httpsReq(`${reg.url}/v2/team/x/manifests/1`, { headers: { authorization: `Bearer ${tok}`, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      const claims = {
+        iss: ts.issuer,
+        sub: 'alice',
+        aud: ts.service,
+        exp: now + 60,
+        nbf: now,
+        iat: now,
+        jti: 'j',
+        access: [{ type: 'repository', name: 'team/x', actions: ['pull'] }],
+      };
+      const get = (tok: string) =>
+        httpsReq(`${reg.url}/v2/team/x/manifests/1`, { headers: { authorization: `Bearer ${tok}`, accept: 'application/vnd.oci.image.manifest.v1+json' } });
       const good = { signingKey: pki.tokenKey, signingCert: pki.tokenCert };
       expect((await get(makeJwt(good, claims))).status).toBe(200);
       expect((await get(makeJwt({ signingKey: pki.caKey, signingCert: pki.caCert }, claims))).status).toBe(401);
@@ -196,11 +239,15 @@ describe.skipIf(!ok)('registry fixtures, checked with real skopeo', () => {
     });
 
     it('a token naming its key by kid (libtrust fingerprint) is accepted too', async () => {
-      const ts2 = await started(startTokenServer({ signingKey: pki.tokenKey, signingCert: pki.tokenCert, keyHeader: 'kid', issuer: ts.issuer, service: ts.service }));
+      const ts2 = await started(
+        startTokenServer({ signingKey: pki.tokenKey, signingCert: pki.tokenCert, keyHeader: 'kid', issuer: ts.issuer, service: ts.service }),
+      );
       expect(ts2.realm).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/token$/);
       const t = (await (await fetch(`${ts2.realm}?service=${ts.service}&scope=repository:team/x:pull`)).json()).token as string;
       expect(JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()).kid).toMatch(/^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$/);
-      const m = await httpsReq(`${reg.url}/v2/team/x/manifests/1`, { headers: { authorization: `Bearer ${t}`, accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      const m = await httpsReq(`${reg.url}/v2/team/x/manifests/1`, {
+        headers: { authorization: `Bearer ${t}`, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
       expect(m.status).toBe(200);
     });
   });
@@ -284,7 +331,13 @@ describe.skipIf(!ok)('registry fixtures, checked with real skopeo', () => {
       expect(other.seen[0]?.headers.authorization).toBe('Bearer secret-for-host-a');
       expect(other.seen[0]?.headers.range).toBe('bytes=10-19');
       expect(p.seen.map((s) => s.fault).filter(Boolean)).toEqual([
-        'status 429', `status 503`, 'reset', 'truncate 10', 'corrupt 5', 'stall 300', `redirect ${other.url}${blobPath}`,
+        'status 429',
+        `status 503`,
+        'reset',
+        'truncate 10',
+        'corrupt 5',
+        'stall 300',
+        `redirect ${other.url}${blobPath}`,
       ]);
     });
   });

@@ -47,7 +47,10 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 /** every output of every command, checked for secrets at the end */
 const outputs: string[] = [];
-const keep = (r: Result) => (outputs.push(r.stdout, r.stderr), r);
+const keep = (r: Result) => {
+  outputs.push(r.stdout, r.stderr);
+  return r;
+};
 const img = async (cmd: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = ENV) => keep(await imgRaw(cmd, args, input, env));
 const sh = async (script: string, env: NodeJS.ProcessEnv = ENV) => keep(await shRaw(script, env));
 let counter = 0;
@@ -86,7 +89,12 @@ const cleanup: Array<() => Promise<void>> = [];
 async function pushTo(src: string, dests: string[], flags: string[] = [], srcFlags: string[] = []): Promise<void> {
   const f = flags.map(q).join(' ');
   const d = dests.map(q).join(' ');
-  await must(sh(`img-manifest get ${srcFlags.map(q).join(' ')} ${q(src)} | jq -c '. as $r | $ARGS.positional[] | $r + {dest: .}' --args ${d} | img-blob-put ${f} | img-manifest put ${f}`), `push ${src}`);
+  await must(
+    sh(
+      `img-manifest get ${srcFlags.map(q).join(' ')} ${q(src)} | jq -c '. as $r | $ARGS.positional[] | $r + {dest: .}' --args ${d} | img-blob-put ${f} | img-manifest put ${f}`,
+    ),
+    `push ${src}`,
+  );
 }
 
 /** platformImage writes a dir: image whose config names `platform` (distinct bytes per platform). */
@@ -146,7 +154,12 @@ beforeAll(async () => {
   writeFileSync(AUTHFILE, JSON.stringify({ auths: { [S.host]: { auth: BASIC } } }));
   CRED_ENV = { ...ENV, REGISTRY_AUTH_FILE: AUTHFILE };
   const scopes = ['tok/app', 'tok/in', 'tok/in/app'].map((r) => `repository:${r}:pull,push`).concat('registry:catalog:*');
-  const tr = await exec('curl', ['-sf', '-u', `${USER}:${PASS}`, `${ts.realm}?service=${ts.service}&${scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&')}`]);
+  const tr = await exec('curl', [
+    '-sf',
+    '-u',
+    `${USER}:${PASS}`,
+    `${ts.realm}?service=${ts.service}&${scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&')}`,
+  ]);
   TOKEN = JSON.parse(tr.stdout).token;
   expect(TOKEN).toMatch(/^ey/);
 
@@ -159,7 +172,9 @@ beforeAll(async () => {
     return /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(r.stdout)![1]!;
   };
   GPG.plain = await genKey('%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: flags plain\nExpire-Date: 0\n%commit\n');
-  GPG.locked = await genKey('Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: flags locked\nPassphrase: gpg passphrase 1\nExpire-Date: 0\n%commit\n');
+  GPG.locked = await genKey(
+    'Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: flags locked\nPassphrase: gpg passphrase 1\nExpire-Date: 0\n%commit\n',
+  );
   writeFileSync(GPG.plainPub, (await must(exec('gpg', ['--batch', '--export', GPG.plain], undefined, ENV), 'export')).stdoutBytes);
   writeFileSync(GPG.lockedPub, (await must(exec('gpg', ['--batch', '--export', GPG.locked], undefined, ENV), 'export')).stdoutBytes);
   // from now on the agent caches no passphrase: a wrong --passphrase-file must fail after a right one
@@ -171,7 +186,10 @@ beforeAll(async () => {
   mkdirSync(RD);
   writeFileSync(join(RD, 'default.yaml'), `default-docker:\n  lookaside: file://${LOOKASIDE}\n  use-sigstore-attachments: true\n`);
   writeFileSync(POLICY.reject, '{"default":[{"type":"reject"}]}');
-  writeFileSync(POLICY.sigstore, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [{ type: 'sigstoreSigned', keyPath: K.pub }] } } }));
+  writeFileSync(
+    POLICY.sigstore,
+    JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [{ type: 'sigstoreSigned', keyPath: K.pub }] } } }),
+  );
 
   // the test image, everywhere; app:1 is read only, "in" takes writes (its blobs are there)
   await umociImage(work, L, 'x');
@@ -183,16 +201,30 @@ beforeAll(async () => {
   await Promise.all([
     pushTo(`oci:${L}:x`, [`docker://${S.host}/app:1`, `docker://${S.host}/in:base`], sAccess),
     pushTo(`oci:${L}:x`, [`docker://${T.host}/tok/app:1`, `docker://${T.host}/tok/in:base`], tAccess),
-    pushTo(`oci:${L}:x`, ['app:1', 'in:base', 'tags:1.0.0', 'tags:1.2.0', 'tags:2.0.0', 'tags:latest'].map((r) => `docker://${P.host}/${r}`), ['--tls-verify=false']),
+    pushTo(
+      `oci:${L}:x`,
+      ['app:1', 'in:base', 'tags:1.0.0', 'tags:1.2.0', 'tags:2.0.0', 'tags:latest'].map((r) => `docker://${P.host}/${r}`),
+      ['--tls-verify=false'],
+    ),
     pushTo(`oci:${L}:x`, [`docker://${Q.host}/a/x:1`, `docker://${Q.host}/b/y:1`], ['--tls-verify=false']),
   ]);
   const v2 = async (reg: Registry, access: readonly string[]) => {
-    const r = await must(img('img-copy', ['--format', 'v2s2', ...access.map((a) => a.replace(/^--/, '--dest-')), `oci:${L}:x`, `docker://${reg.host}/v2:1`]), 'v2s2 copy');
+    const r = await must(
+      img('img-copy', ['--format', 'v2s2', ...access.map((a) => a.replace(/^--/, '--dest-')), `oci:${L}:x`, `docker://${reg.host}/v2:1`]),
+      'v2s2 copy',
+    );
     V2 = records(r.stdout)[0]!.digest;
   };
   // sigstore signatures of every app:1
-  const sign = (ref: string, access: readonly string[]) => must(img('img-sign', ['sign', '--sigstore-private-key', K.priv, '--passphrase-file', K.pass, ...access, `docker://${ref}`]), `sign ${ref}`);
-  await Promise.all([v2(S, sAccess), v2(P, ['--tls-verify=false']), sign(`${S.host}/app:1`, sAccess), sign(`${T.host}/tok/app:1`, tAccess), sign(`${P.host}/app:1`, ['--tls-verify=false'])]);
+  const sign = (ref: string, access: readonly string[]) =>
+    must(img('img-sign', ['sign', '--sigstore-private-key', K.priv, '--passphrase-file', K.pass, ...access, `docker://${ref}`]), `sign ${ref}`);
+  await Promise.all([
+    v2(S, sAccess),
+    v2(P, ['--tls-verify=false']),
+    sign(`${S.host}/app:1`, sAccess),
+    sign(`${T.host}/tok/app:1`, tAccess),
+    sign(`${P.host}/app:1`, ['--tls-verify=false']),
+  ]);
 
   // P/multi:1, an index of five platforms; P/big:1, large layers
   const platforms = [
@@ -242,7 +274,10 @@ const lines = (s: string) => s.split('\n').filter((l) => l !== '');
 /** succeeded: exit 0, no error record, stderr clean (debug lines aside) */
 function succeeded(r: Result): Record<string, any>[] {
   expect(r.status, r.stderr).toBe(0);
-  expect(lines(r.stderr).filter((l) => !l.startsWith('debug: ')), r.stderr).toEqual([]);
+  expect(
+    lines(r.stderr).filter((l) => !l.startsWith('debug: ')),
+    r.stderr,
+  ).toEqual([]);
   let recs: Record<string, any>[] = [];
   try {
     recs = records(r.stdout);
@@ -366,9 +401,7 @@ const probes: Probe[] = [
     transfer: true,
     plainSide: 'src',
     run: (t, side, flags, env) =>
-      side === 'src'
-        ? img('img-manifest', ['get', app(t), ...flags], undefined, env)
-        : img('img-manifest', ['put', inRef(t), ...flags], recFor({}), env),
+      side === 'src' ? img('img-manifest', ['get', app(t), ...flags], undefined, env) : img('img-manifest', ['put', inRef(t), ...flags], recFor({}), env),
     ok: (r) => expect(succeeded(r).map((x) => x.digest)).toEqual([D]),
   },
   {
@@ -406,7 +439,12 @@ const probes: Probe[] = [
     run: (t, side, flags, env) =>
       side === 'src'
         ? img('img-sign', ['check', `--policy=${POLICY.sigstore}`, `--registries.d=${RD}`, ...flags], recFor({ ref: app(t) }), env)
-        : img('img-sign', ['sign', `--sign-by-sigstore-private-key=${K.priv}`, `--passphrase-file=${K.pass}`, `--registries.d=${RD}`, ...flags], recFor({ dest: inRef(t) }), env),
+        : img(
+            'img-sign',
+            ['sign', `--sign-by-sigstore-private-key=${K.priv}`, `--passphrase-file=${K.pass}`, `--registries.d=${RD}`, ...flags],
+            recFor({ dest: inRef(t) }),
+            env,
+          ),
     ok: (r) => expect(succeeded(r)).toHaveLength(1),
   },
   {
@@ -441,8 +479,28 @@ const probes: Probe[] = [
     plainSide: 'src',
     run: (t, side, flags, env) =>
       side === 'src'
-        ? img('img-sync', [...NO_SIGN, '--src', 'docker', '--dest', 'docker', '--dest-tls-verify=false', ...flags, `${t.host}/${repo(t, 'app')}:1`, `${P.host}/s-${uniq()}`], undefined, env)
-        : img('img-sync', [...NO_SIGN, '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', ...flags, `${P.host}/app:1`, t.kind === 'T' ? `${t.host}/tok/in` : `${t.host}/s-${uniq()}`], undefined, env),
+        ? img(
+            'img-sync',
+            [...NO_SIGN, '--src', 'docker', '--dest', 'docker', '--dest-tls-verify=false', ...flags, `${t.host}/${repo(t, 'app')}:1`, `${P.host}/s-${uniq()}`],
+            undefined,
+            env,
+          )
+        : img(
+            'img-sync',
+            [
+              ...NO_SIGN,
+              '--src',
+              'docker',
+              '--dest',
+              'docker',
+              '--src-tls-verify=false',
+              ...flags,
+              `${P.host}/app:1`,
+              t.kind === 'T' ? `${t.host}/tok/in` : `${t.host}/s-${uniq()}`,
+            ],
+            undefined,
+            env,
+          ),
     ok: (r) => expect(succeeded(r).map((x) => x.digest)).toEqual([D]),
   },
 ];
@@ -659,7 +717,10 @@ scenario('img-ref --append-suffix', async () => {
 
 // ---- img-tags --------------------------------------------------------------------------------
 {
-  const tags = async (flags: string[], src = `docker://${P.host}/tags`) => succeeded(await once(['tags', flags, src], () => img('img-tags', ['--tls-verify=false', src, ...flags]))).map((x) => tagOf(x.ref)).sort();
+  const tags = async (flags: string[], src = `docker://${P.host}/tags`) =>
+    succeeded(await once(['tags', flags, src], () => img('img-tags', ['--tls-verify=false', src, ...flags])))
+      .map((x) => tagOf(x.ref))
+      .sort();
   const ALL = ['1.0.0', '1.2.0', '2.0.0', 'latest'];
   scenario('img-tags --regex', async () => {
     expect(await tags(['--regex', '^1\\.'])).toEqual(['1.0.0', '1.2.0']);
@@ -756,7 +817,10 @@ scenario('img-ref --append-suffix', async () => {
   });
   scenario('img-blob-put --jobs', async () => {
     const px = await stalling(/\/blobs\/sha256:/);
-    const big = (jobs: string) => maxInFlight(px, new RegExp(BIG.map((d) => d.slice(7)).join('|')), () => batch([`--jobs=${jobs}`], `docker://${px.host}/big:1`, `oci:${out(`jobs-${uniq()}`)}:x`));
+    const big = (jobs: string) =>
+      maxInFlight(px, new RegExp(BIG.map((d) => d.slice(7)).join('|')), () =>
+        batch([`--jobs=${jobs}`], `docker://${px.host}/big:1`, `oci:${out(`jobs-${uniq()}`)}:x`),
+      );
     const one = await big('1');
     succeeded(one.result);
     expect(one.max).toBe(1);
@@ -770,7 +834,12 @@ scenario('img-ref --append-suffix', async () => {
     const r = await batch(['--progress=ndjson'], undefined, `oci:${out(`progress-${uniq()}`)}:x`);
     expect(r.status, r.stderr).toBe(0);
     const events = lines(r.stderr).map((l) => JSON.parse(l));
-    expect(events.filter((e) => e.event === 'done').map((e) => e.digest).sort()).toEqual([REC.manifest.config.digest, ...REC.manifest.layers.map((l: any) => l.digest)].sort());
+    expect(
+      events
+        .filter((e) => e.event === 'done')
+        .map((e) => e.digest)
+        .sort(),
+    ).toEqual([REC.manifest.config.digest, ...REC.manifest.layers.map((l: any) => l.digest)].sort());
     const quiet = await batch([], undefined, `oci:${out(`progress-${uniq()}`)}:x`);
     expect(quiet.stderr).toBe('');
     refused(await img('img-blob-put', ['--progress=fancy'], recFor({ dest: `oci:${out('x')}:x` })), '--progress');
@@ -824,7 +893,8 @@ scenario('img-ref --append-suffix', async () => {
 
 // ---- img-manifest ----------------------------------------------------------------------------
 {
-  const get = (flags: string[], refs = [`docker://${P.host}/app:1`]) => once(['get', flags, refs], () => img('img-manifest', ['get', '--tls-verify=false', ...flags, ...refs]));
+  const get = (flags: string[], refs = [`docker://${P.host}/app:1`]) =>
+    once(['get', flags, refs], () => img('img-manifest', ['get', '--tls-verify=false', ...flags, ...refs]));
   const multiRef = () => `docker://${P.host}/multi:1`;
   const digests = async (flags: string[], refs?: string[]) => succeeded(await get(flags, refs)).map((x) => x.digest);
   scenario('img-manifest --all', async () => {
@@ -878,7 +948,8 @@ scenario('img-ref --append-suffix', async () => {
   });
   scenario('img-manifest --format', async () => {
     // put converts
-    const put = async (flags: string[]) => succeeded(await img('img-manifest', ['put', '--tls-verify=false', ...flags, `docker://${P.host}/in:${uniq()}`], recFor({})))[0]!;
+    const put = async (flags: string[]) =>
+      succeeded(await img('img-manifest', ['put', '--tls-verify=false', ...flags, `docker://${P.host}/in:${uniq()}`], recFor({})))[0]!;
     expect((await put(['--format', 'v2s2'])).mediaType).toBe(V2S2);
     expect((await put([])).mediaType).toBe(OCI_MANIFEST);
     refused(await img('img-manifest', ['put', '--format', 'v3', `oci:${out('x')}:x`], recFor({})), '--format');
@@ -890,7 +961,9 @@ scenario('img-ref --append-suffix', async () => {
   scenario('img-manifest --preserve-digests', async () => {
     const r = await img('img-manifest', ['put', '--tls-verify=false', '--format', 'v2s2', '--preserve-digests', `docker://${P.host}/in:${uniq()}`], recFor({}));
     failed(r, /digest/);
-    expect(succeeded(await img('img-manifest', ['put', '--tls-verify=false', '--preserve-digests', `docker://${P.host}/in:${uniq()}`], recFor({})))[0]!.digest).toBe(D);
+    expect(
+      succeeded(await img('img-manifest', ['put', '--tls-verify=false', '--preserve-digests', `docker://${P.host}/in:${uniq()}`], recFor({})))[0]!.digest,
+    ).toBe(D);
   });
   scenario('img-manifest --missing-at-dest', async () => {
     const input = recFor({ ref: `docker://${P.host}/app:1`, dest: `docker://${P.host}/in:base` });
@@ -943,7 +1016,10 @@ scenario('img-ref --append-suffix', async () => {
   scenario('img-sign --public-key-file', async () => {
     const sig = out(`sig-${uniq()}`);
     expect((await standalone(['-o', sig], GPG.plain)).status).toBe(0);
-    const v = await img('img-sign', ['verify', '--public-key-file', GPG.plainPub, manifestFile, REF, 'any', sig], undefined, { ...ENV, GNUPGHOME: out(`empty-gnupg-${uniq()}`) });
+    const v = await img('img-sign', ['verify', '--public-key-file', GPG.plainPub, manifestFile, REF, 'any', sig], undefined, {
+      ...ENV,
+      GNUPGHOME: out(`empty-gnupg-${uniq()}`),
+    });
     expect(v.stdout, v.stderr).toBe(`Signature verified using fingerprint ${GPG.plain}, digest ${D}\n`);
     const other = await img('img-sign', ['verify', '--public-key-file', GPG.lockedPub, manifestFile, REF, 'any', sig]);
     expect(other.status).toBe(1);
@@ -957,7 +1033,13 @@ scenario('img-ref --append-suffix', async () => {
   });
   scenario('img-sign --sign-by-sigstore-private-key', async () => {
     const dest = `docker://${P.host}/ss-${uniq()}:1`;
-    succeeded(await img('img-sign', ['sign', `--sign-by-sigstore-private-key=${K.priv}`, `--passphrase-file=${K.pass}`, `--registries.d=${RD}`, '--tls-verify=false'], recFor({ dest })));
+    succeeded(
+      await img(
+        'img-sign',
+        ['sign', `--sign-by-sigstore-private-key=${K.priv}`, `--passphrase-file=${K.pass}`, `--registries.d=${RD}`, '--tls-verify=false'],
+        recFor({ dest }),
+      ),
+    );
     expect(await attachmentAt(P, dest.split('/')[3]!.split(':')[0]!, D)).toBeDefined();
   });
   scenario('img-sign --policy', async () => {
@@ -978,7 +1060,8 @@ scenario('img-ref --append-suffix', async () => {
     // img-sign copy reads each record's source attachment through a proxy that stalls manifests
     const px = await stalling(/\/manifests\/sha256-[0-9a-f]+\.sig$/, 500);
     const input = (n: number) => [1, 2, 3, 4].map(() => recFor({ ref: `docker://${px.host}/app:1`, dest: `docker://${P.host}/sj-${n}-${uniq()}:1` })).join('');
-    const run = (jobs: string, n: number) => maxInFlight(px, /\.sig$/, () => img('img-sign', ['copy', '--tls-verify=false', `--registries.d=${RD}`, `--jobs=${jobs}`], input(n)));
+    const run = (jobs: string, n: number) =>
+      maxInFlight(px, /\.sig$/, () => img('img-sign', ['copy', '--tls-verify=false', `--registries.d=${RD}`, `--jobs=${jobs}`], input(n)));
     const one = await run('1', 1);
     expect(succeeded(one.result)).toHaveLength(4);
     expect(one.max).toBe(1);
@@ -1004,7 +1087,8 @@ scenario('img-ref --append-suffix', async () => {
     refused(await img('img-sign', ['keygen', '--output-prefix', out(`key-${uniq()}`)]), /passphrase/);
     const wrong = out('wrong-sigstore-pass');
     writeFileSync(wrong, 'nope\n');
-    const sign = (pf: string) => img('img-sign', ['sign', '--tls-verify=false', '--sigstore-private-key', K.priv, '--passphrase-file', pf, `docker://${P.host}/in:base`]);
+    const sign = (pf: string) =>
+      img('img-sign', ['sign', '--tls-verify=false', '--sigstore-private-key', K.priv, '--passphrase-file', pf, `docker://${P.host}/in:base`]);
     expect((await sign(K.pass)).status).toBe(0);
     failed(await sign(wrong), /private key|passphrase|decrypt/i);
   });
@@ -1027,7 +1111,19 @@ scenario('img-ref --append-suffix', async () => {
   scenario('img-sign sigstore --sign-identity', async () => {
     const dest = `${P.host}/si-${uniq()}`;
     await pushTo(`oci:${L}:x`, [`docker://${dest}:1`], ['--tls-verify=false']);
-    succeeded(await img('img-sign', ['sign', '--tls-verify=false', '--sigstore-private-key', K.priv, '--passphrase-file', K.pass, '--sign-identity', `${dest}:other`, `docker://${dest}:1`]));
+    succeeded(
+      await img('img-sign', [
+        'sign',
+        '--tls-verify=false',
+        '--sigstore-private-key',
+        K.priv,
+        '--passphrase-file',
+        K.pass,
+        '--sign-identity',
+        `${dest}:other`,
+        `docker://${dest}:1`,
+      ]),
+    );
     // the signature names :other, so it does not verify for :1
     failed(await img('img-sign', ['verify', '--tls-verify=false', '--sigstore-public-key', K.pub, `docker://${dest}:1`]), /identity|reference|does not match/i);
   });
@@ -1041,7 +1137,8 @@ interface Mover {
 }
 const copier: Mover = {
   cmd: 'img-copy',
-  run: (src, flags, opts = {}) => img('img-copy', ['--tls-verify=false', ...flags, src, opts.dest ?? `oci:${out(`c-${uniq()}`)}:x`], undefined, opts.env ?? ENV),
+  run: (src, flags, opts = {}) =>
+    img('img-copy', ['--tls-verify=false', ...flags, src, opts.dest ?? `oci:${out(`c-${uniq()}`)}:x`], undefined, opts.env ?? ENV),
 };
 const syncer: Mover = {
   cmd: 'img-sync',
@@ -1094,7 +1191,20 @@ for (const m of [copier, syncer]) {
     expect(top(await baseline()).map((x) => x.mediaType)).toEqual([OCI_MANIFEST]);
     if (m.cmd === 'img-sync') {
       // from a TLS source whose certificate is not verified, the conversion reads the source's config too
-      const r = await img('img-sync', ['--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--src-creds', `${USER}:${PASS}`, '--dest-tls-verify=false', '--format', 'oci', `${S.host}/v2:1`, `${P.host}/fmt-${uniq()}`]);
+      const r = await img('img-sync', [
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        '--src-tls-verify=false',
+        '--src-creds',
+        `${USER}:${PASS}`,
+        '--dest-tls-verify=false',
+        '--format',
+        'oci',
+        `${S.host}/v2:1`,
+        `${P.host}/fmt-${uniq()}`,
+      ]);
       expect(succeeded(r).map((x) => x.mediaType)).toEqual([OCI_MANIFEST]);
     }
     refused(await m.run(pApp(), ['--format', 'v3']), '--format');
@@ -1130,7 +1240,8 @@ for (const m of [copier, syncer]) {
   });
   scenario(key('jobs'), async () => {
     const px = await stalling(/\/blobs\/sha256:/);
-    const big = (jobs: string) => maxInFlight(px, new RegExp(BIG.map((d) => d.slice(7)).join('|')), () => m.run(`docker://${px.host}/big:1`, [`--jobs=${jobs}`]));
+    const big = (jobs: string) =>
+      maxInFlight(px, new RegExp(BIG.map((d) => d.slice(7)).join('|')), () => m.run(`docker://${px.host}/big:1`, [`--jobs=${jobs}`]));
     const one = await big('1');
     succeeded(one.result);
     expect(one.max).toBe(1);
@@ -1239,7 +1350,10 @@ for (const m of [copier, syncer]) {
 // ---- img-sync only ---------------------------------------------------------------------------
 {
   const sync = (args: string[], env: NodeJS.ProcessEnv = ENV) => img('img-sync', ['--tls-verify=false', ...args], undefined, env);
-  const names = (layout: string) => JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.map((m: any) => m.annotations['org.opencontainers.image.ref.name']).sort();
+  const names = (layout: string) =>
+    JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'))
+      .manifests.map((m: any) => m.annotations['org.opencontainers.image.ref.name'])
+      .sort();
   scenario('img-sync --src', async () => {
     const dest = out(`src-${uniq()}`);
     succeeded(await sync(['--src', 'oci', '--dest', 'oci', L, dest]));
@@ -1267,7 +1381,12 @@ for (const m of [copier, syncer]) {
     succeeded(await sync(['--src', 'docker', '--dest', 'oci', '--append-suffix', '-mirror', `${P.host}/app:1`, dest]));
     expect(names(dest)).toEqual(['app:1-mirror']);
   });
-  const planned = async (flags: string[]) => succeeded(await once(['sync-filter', flags], () => sync(['--src', 'docker', '--dest', 'oci', '--dry-run', ...flags, `${P.host}/tags`, out(`filter-${uniq()}`)]))).map((x) => tagOf(x.dest)).sort();
+  const planned = async (flags: string[]) =>
+    succeeded(
+      await once(['sync-filter', flags], () => sync(['--src', 'docker', '--dest', 'oci', '--dry-run', ...flags, `${P.host}/tags`, out(`filter-${uniq()}`)])),
+    )
+      .map((x) => tagOf(x.dest))
+      .sort();
   const ALL = ['1.0.0', '1.2.0', '2.0.0', 'latest'];
   scenario('img-sync --regex', async () => {
     expect(await planned(['--regex', '^1\\.'])).toEqual(['1.0.0', '1.2.0']);
@@ -1333,7 +1452,9 @@ for (const m of [copier, syncer]) {
     scenarioD(`img-blob-put --${flag}`, async (ctx) => {
       const host = engine(ctx);
       const input = () => `${JSON.stringify({ ...DREC, dest: `docker://${P.host}/dp-${uniq()}:1` })}\n`;
-      expect(succeeded(await img('img-blob-put', ['--dest-tls-verify=false', `--${flag}`, host], input()))[0]!.blobs.copied).toBe(DREC.manifest.layers.length + 1);
+      expect(succeeded(await img('img-blob-put', ['--dest-tls-verify=false', `--${flag}`, host], input()))[0]!.blobs.copied).toBe(
+        DREC.manifest.layers.length + 1,
+      );
       const r = await img('img-blob-put', ['--dest-tls-verify=false'], input());
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(NO_ENGINE);
@@ -1352,7 +1473,14 @@ for (const m of [copier, syncer]) {
     succeeded(await img('img-manifest', ['get', '--daemon-host', host, dest]));
     failed(await img('img-manifest', ['put', `docker-daemon:flags/put-${uniq()}:1`], recFor({})), NO_ENGINE);
     // get --missing-at-dest never looks in an engine (an image is loaded whole): refused there
-    refused(await img('img-manifest', ['get', '--missing-at-dest', '--src-daemon-host', host, '--dest-daemon-host', host], `${JSON.stringify({ ref: DIMG, dest: DIMG })}\n`), '--dest-daemon-host');
+    refused(
+      await img(
+        'img-manifest',
+        ['get', '--missing-at-dest', '--src-daemon-host', host, '--dest-daemon-host', host],
+        `${JSON.stringify({ ref: DIMG, dest: DIMG })}\n`,
+      ),
+      '--dest-daemon-host',
+    );
   });
   scenarioD('img-blob-get --daemon-host', async (ctx) => {
     const host = engine(ctx);
@@ -1388,11 +1516,20 @@ for (const m of [copier, syncer]) {
     'img-digest': async () => ({ script: (f) => `img-digest ${f} ${stdinWaits}`, bad: ['img-digest'] }),
     'img-tags': async () => ({ script: (f) => `img-tags ${f} ${stdinWaits}`, bad: ['img-tags'] }),
     'img-manifest': async () => ({ script: (f) => `img-manifest get ${f} ${stdinWaits}`, bad: ['img-manifest', 'get'] }),
-    'img-blob-put': async () => ({ script: (f) => `img-blob-put ${f} oci:${q(out(`ct-${uniq()}`))}:x ${stdinWaits}`, bad: ['img-blob-put', `oci:${out('ct')}:x`] }),
+    'img-blob-put': async () => ({
+      script: (f) => `img-blob-put ${f} oci:${q(out(`ct-${uniq()}`))}:x ${stdinWaits}`,
+      bad: ['img-blob-put', `oci:${out('ct')}:x`],
+    }),
     'img-login': async () => ({ script: (f) => `img-login ${f} --tls-verify=false -u x --password-stdin ${P.host} ${stdinWaits}`, bad: ['img-login', P.host] }),
     'img-sign': async () => ({ script: (f) => `img-sign check ${f} ${stdinWaits}`, bad: ['img-sign', 'check'] }),
-    'img-copy': async () => ({ script: (f) => `img-copy ${f} oci-archive:/dev/stdin oci:${q(out(`ct-${uniq()}`))}:x ${stdinWaits}`, bad: ['img-copy', `oci:${L}:x`, `oci:${out('ct')}:x`] }),
-    'img-sync': async () => ({ script: (f) => `img-sync --src yaml --dest oci ${f} /dev/stdin ${q(out(`ct-${uniq()}`))} ${stdinWaits}`, bad: ['img-sync', '--src', 'yaml', '--dest', 'oci', '/dev/null', out('ct')] }),
+    'img-copy': async () => ({
+      script: (f) => `img-copy ${f} oci-archive:/dev/stdin oci:${q(out(`ct-${uniq()}`))}:x ${stdinWaits}`,
+      bad: ['img-copy', `oci:${L}:x`, `oci:${out('ct')}:x`],
+    }),
+    'img-sync': async () => ({
+      script: (f) => `img-sync --src yaml --dest oci ${f} /dev/stdin ${q(out(`ct-${uniq()}`))} ${stdinWaits}`,
+      bad: ['img-sync', '--src', 'yaml', '--dest', 'oci', '/dev/null', out('ct')],
+    }),
     'img-logout': async () => ({
       script: (f) => {
         const { f: file, setup } = fifo('{"auths":{}}');
@@ -1402,11 +1539,17 @@ for (const m of [copier, syncer]) {
     }),
     'img-blob-get': async () => {
       const px = await stalling(/\/blobs\//, WAIT);
-      return { script: (f) => `img-blob-get ${f} --tls-verify=false docker://${px.host}/app@${REC.manifest.config.digest} > /dev/null`, bad: ['img-blob-get', `oci:${L}:x@${REC.manifest.config.digest}`] };
+      return {
+        script: (f) => `img-blob-get ${f} --tls-verify=false docker://${px.host}/app@${REC.manifest.config.digest} > /dev/null`,
+        bad: ['img-blob-get', `oci:${L}:x@${REC.manifest.config.digest}`],
+      };
     },
     'img-sign sigstore': async () => {
       const px = await stalling(/\/manifests\//, WAIT);
-      return { script: (f) => `img-sign sign ${f} --tls-verify=false --sigstore-private-key ${q(K.priv)} --passphrase-file ${q(K.pass)} docker://${px.host}/in:base`, bad: ['img-sign', 'keygen', '--output-prefix', out('ct')] };
+      return {
+        script: (f) => `img-sign sign ${f} --tls-verify=false --sigstore-private-key ${q(K.priv)} --passphrase-file ${q(K.pass)} docker://${px.host}/in:base`,
+        bad: ['img-sign', 'keygen', '--output-prefix', out('ct')],
+      };
     },
   };
   for (const [cmd, make] of Object.entries(cases)) {
@@ -1424,7 +1567,9 @@ for (const m of [copier, syncer]) {
       if (cmd === 'img-logout' || cmd === 'img-copy') expect([1, 137], bounded.r.stderr).toContain(bounded.r.status);
       else expect(bounded.r.status, bounded.r.stderr).toBe(1);
       // (bash reports the kill of img-logout's `timeout` with a line of its own)
-      expect(lines(bounded.r.stderr).filter((l) => !/^\/bin\/bash: line \d+: +\d+ Killed /.test(l))).toEqual([`${bin}: timed out: the command did not finish within --command-timeout 300ms`]);
+      expect(lines(bounded.r.stderr).filter((l) => !/^\/bin\/bash: line \d+: +\d+ Killed /.test(l))).toEqual([
+        `${bin}: timed out: the command did not finish within --command-timeout 300ms`,
+      ]);
       expect(bounded.ms).toBeLessThan(WAIT - 1500);
       expect(unbounded.r.stderr).not.toContain('timed out');
       expect(unbounded.ms).toBeGreaterThanOrEqual(WAIT - 100);
@@ -1439,7 +1584,8 @@ for (const m of [copier, syncer]) {
   const plainDir = () => `dir:${path('platforms', 'linux-amd64')}`; // uncompressed layers
   const gzipped = () => `docker://${P.host}/app:1`; // gzip layers (umoci)
   /** layersAt: the media types of the layers of the image at an oci: reference */
-  const layersAt = async (ref: string) => succeeded(await img('img-manifest', ['get', '--tls-verify=false', ref]))[0]!.manifest.layers.map((l: any) => l.mediaType as string);
+  const layersAt = async (ref: string) =>
+    succeeded(await img('img-manifest', ['get', '--tls-verify=false', ref]))[0]!.manifest.layers.map((l: any) => l.mediaType as string);
   const kind = (types: string[]) => [...new Set(types.map((t) => (t.endsWith('+zstd') ? 'zstd' : t.endsWith('gzip') ? 'gzip' : 'none')))];
   /** cases: flags, source, the compression the layers get with them and without */
   const cases: Record<string, { flags: string[]; src: () => string; with: string; without: string }> = {
@@ -1475,7 +1621,10 @@ for (const m of [copier, syncer]) {
     });
     // img-blob-put stores the layers so and says so in "layerUpdates"
     scenario(`img-blob-put --${flag}`, async () => {
-      const batch = (flags: string[]) => sh(`img-manifest get --tls-verify=false ${q(c.src())} | jq -c --arg d ${q(`oci:${out(`lb-${uniq()}`)}:x`)} '.dest = $d' | img-blob-put --tls-verify=false ${flags.map(q).join(' ')}`);
+      const batch = (flags: string[]) =>
+        sh(
+          `img-manifest get --tls-verify=false ${q(c.src())} | jq -c --arg d ${q(`oci:${out(`lb-${uniq()}`)}:x`)} '.dest = $d' | img-blob-put --tls-verify=false ${flags.map(q).join(' ')}`,
+        );
       const [x] = succeeded(await batch(c.flags));
       expect(Object.values(x!.layerUpdates ?? {}).map((u: any) => u.compression)).toEqual(x!.manifest.layers.map(() => c.with));
       const [y] = succeeded(await batch([]));
@@ -1508,7 +1657,10 @@ async function outside(key: string): Promise<void> {
   expect(sub, `${key}: a subcommand outside ${subs.join(', ')}`).toBeDefined();
   const arg = spec.boolean?.includes(flag!) ? `--${flag}` : `--${flag}=x`;
   // the sigstore subcommands are told apart by their key flags
-  const trigger = cmd === 'img-sign sigstore' && sub !== 'keygen' && !/^sigstore-(private|public)-key$/.test(flag!) ? [sub === 'sign' ? '--sigstore-private-key=k' : '--sigstore-public-key=k'] : [];
+  const trigger =
+    cmd === 'img-sign sigstore' && sub !== 'keygen' && !/^sigstore-(private|public)-key$/.test(flag!)
+      ? [sub === 'sign' ? '--sigstore-private-key=k' : '--sigstore-public-key=k']
+      : [];
   const r = await img(cmd!.split(' ')[0]!, [sub, ...trigger, arg]);
   refused(r, new RegExp(`--${flag!.replace(/\./g, '\\.')} is not for the ${sub} subcommand`));
 }

@@ -85,11 +85,33 @@ beforeAll(async () => {
   await must(exec('umoci', ['insert', '--image', `${L}:app`, join(work, 'third'), '/third']), 'umoci insert');
   await must(
     exec('umoci', [
-      'config', '--image', `${L}:app`,
-      '--config.label', 'org.example.version=1.2.3', '--config.label', 'team=web', '--config.label', 'html=<b>&amp;</b>', '--config.label', 'a.b.c=dotted',
-      '--config.env', 'PATH=/usr/bin:/bin', '--config.env', 'LANG=C.UTF-8',
-      '--config.exposedports', '8080/tcp', '--config.volume', '/data', '--config.workingdir', '/srv', '--config.user', 'app',
-      '--config.entrypoint', '/bin/app', '--author', 'Someone <someone@example.com>',
+      'config',
+      '--image',
+      `${L}:app`,
+      '--config.label',
+      'org.example.version=1.2.3',
+      '--config.label',
+      'team=web',
+      '--config.label',
+      'html=<b>&amp;</b>',
+      '--config.label',
+      'a.b.c=dotted',
+      '--config.env',
+      'PATH=/usr/bin:/bin',
+      '--config.env',
+      'LANG=C.UTF-8',
+      '--config.exposedports',
+      '8080/tcp',
+      '--config.volume',
+      '/data',
+      '--config.workingdir',
+      '/srv',
+      '--config.user',
+      'app',
+      '--config.entrypoint',
+      '/bin/app',
+      '--author',
+      'Someone <someone@example.com>',
     ]),
     'umoci config',
   );
@@ -171,7 +193,9 @@ describe('get --inspect --format: what skopeo inspect --format prints, byte for 
       expect(lines[0]).toContain(refs.oci.slice('docker://'.length));
       expect(th.stderr).toContain(msg);
       // the rest of Go's message, from "template:", is skopeo's but for the template's name
-      expect(lines[0]!.slice(lines[0]!.indexOf('template:'))).toBe(JSON.parse(`"${/msg="(.*)"/.exec(th.stderr)![1]!}"`).replaceAll('skopeo inspect', 'inspect'));
+      expect(lines[0]!.slice(lines[0]!.indexOf('template:'))).toBe(
+        JSON.parse(`"${/msg="(.*)"/.exec(th.stderr)![1]!}"`).replaceAll('skopeo inspect', 'inspect'),
+      );
     }
   });
 
@@ -223,7 +247,8 @@ describe('get --inspect --config: what skopeo inspect --config prints, byte for 
         '{{printf "%+v" .Config}}',
         '{{.}}',
         'json',
-      ]) same(await ours(['--config', '--format', t], refs[kind]), await theirs(['--config', '--format', t], refs[kind]), `${kind} --config --format ${t}`);
+      ])
+        same(await ours(['--config', '--format', t], refs[kind]), await theirs(['--config', '--format', t], refs[kind]), `${kind} --config --format ${t}`);
       const bad = await ours(['--config', '--format', '{{.Os}}'], refs[kind]);
       expect(bad.status).toBe(1);
       expect(bad.stderr).toContain("can't evaluate field Os in type interface {}");

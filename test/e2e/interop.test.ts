@@ -71,8 +71,7 @@ describe('what skopeo and umoci write, imgpipe reads with the digest skopeo repo
 });
 
 describe('what imgpipe writes, skopeo and umoci read with identical bytes', () => {
-  const copy = (from: string, to: string) =>
-    sh(`img-manifest get '${from}' | img-ref --to '${to}' | img-blob-put | img-manifest put`);
+  const copy = (from: string, to: string) => sh(`img-manifest get '${from}' | img-ref --to '${to}' | img-blob-put | img-manifest put`);
 
   it('oci: → dir: (OCI and Docker v2s2) → skopeo inspect --raw', async () => {
     for (const [src, name] of [

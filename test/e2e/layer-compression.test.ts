@@ -35,11 +35,19 @@ let CONFIG: string;
 function get(host: string, path: string): Promise<{ status: number; body: Buffer; type?: string }> {
   return new Promise((res, rej) => {
     http
-      .get({ host: host.split(':')[0], port: Number(host.split(':')[1]), path, headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks), type: r.headers['content-type'] }));
-      })
+      .get(
+        {
+          host: host.split(':')[0],
+          port: Number(host.split(':')[1]),
+          path,
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks), type: r.headers['content-type'] }));
+        },
+      )
       .on('error', rej);
   });
 }
@@ -54,7 +62,11 @@ async function decompressed(blob: Buffer): Promise<string> {
 }
 
 /** pushed reads an image from a registry as it serves it: manifest, config, and each layer's magic, media type and decompressed digest. */
-async function pushed(host: string, repo: string, tag: string): Promise<{ manifest: any; config: string; layers: { mediaType: string; magic: string; diffID: string }[] }> {
+async function pushed(
+  host: string,
+  repo: string,
+  tag: string,
+): Promise<{ manifest: any; config: string; layers: { mediaType: string; magic: string; diffID: string }[] }> {
   const m = await get(host, `/v2/${repo}/manifests/${tag}`);
   expect(m.status, m.body.toString()).toBe(200);
   const manifest = JSON.parse(m.body.toString('utf8'));
@@ -120,7 +132,13 @@ describe('layers compressed on the way', () => {
   });
 
   it('--dest-compress-format zstd pushes zstd layers that decompress to the diff IDs, in an OCI manifest, as skopeo does', async () => {
-    const r = await img('img-copy', ['--dest-tls-verify=false', '--dest-compress-format', 'zstd', `docker-archive:${ARCHIVE}`, `docker://${reg.host}/zstd/app:1`]);
+    const r = await img('img-copy', [
+      '--dest-tls-verify=false',
+      '--dest-compress-format',
+      'zstd',
+      `docker-archive:${ARCHIVE}`,
+      `docker://${reg.host}/zstd/app:1`,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const ours = await pushed(reg.host, 'zstd/app', '1');
     expect(ours.manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
@@ -145,7 +163,13 @@ describe('layers compressed on the way', () => {
   it('--dest-compress-level 1 and 9 give other gzip bytes of the same layers', async () => {
     const sizes: number[] = [];
     for (const level of ['1', '9']) {
-      const r = await img('img-copy', ['--dest-tls-verify=false', '--dest-compress-level', level, `docker-archive:${ARCHIVE}`, `docker://${reg.host}/level${level}/app:1`]);
+      const r = await img('img-copy', [
+        '--dest-tls-verify=false',
+        '--dest-compress-level',
+        level,
+        `docker-archive:${ARCHIVE}`,
+        `docker://${reg.host}/level${level}/app:1`,
+      ]);
       expect(r.status, r.stderr).toBe(0);
       const p = await pushed(reg.host, `level${level}/app`, '1');
       expect(p.layers.map((l) => l.diffID)).toEqual(DIFF_IDS);
@@ -240,8 +264,22 @@ describe('layers compressed on the way', () => {
     expect((await img('img-copy', ['--dest-decompress', `docker-archive:${ARCHIVE}`, `oci:${layout}:app:1`])).status).toBe(0);
     const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
     const plainManifest = JSON.parse(readFileSync(join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
-    expect(plainManifest.layers.map((l: { mediaType: string; digest: string }) => [l.mediaType, l.digest])).toEqual(DIFF_IDS.map((d) => ['application/vnd.oci.image.layer.v1.tar', d]));
-    const sync = (extra: string[] = []) => img('img-sync', ['--src', 'oci', '--dest', 'docker', '--dest-tls-verify=false', '--dest-compress-format', 'gzip', ...extra, layout, `${reg.host}/synced`]);
+    expect(plainManifest.layers.map((l: { mediaType: string; digest: string }) => [l.mediaType, l.digest])).toEqual(
+      DIFF_IDS.map((d) => ['application/vnd.oci.image.layer.v1.tar', d]),
+    );
+    const sync = (extra: string[] = []) =>
+      img('img-sync', [
+        '--src',
+        'oci',
+        '--dest',
+        'docker',
+        '--dest-tls-verify=false',
+        '--dest-compress-format',
+        'gzip',
+        ...extra,
+        layout,
+        `${reg.host}/synced`,
+      ]);
     const first = await sync();
     expect(first.status, first.stderr).toBe(0);
     const synced = await pushed(reg.host, 'synced/app', '1');
@@ -249,7 +287,10 @@ describe('layers compressed on the way', () => {
     expect(synced.layers.map((l) => l.diffID)).toEqual(DIFF_IDS);
     const second = await sync(['--progress=ndjson']);
     expect(second.status, second.stderr).toBe(0);
-    const events = second.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const events = second.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     expect(events.filter((e) => e.event === 'start' || e.event === 'done')).toEqual([]);
     expect(events.filter((e) => e.event === 'skip')).toHaveLength(3);
     // Without the flag a layout's layers go as they are, digests kept.
@@ -287,10 +328,20 @@ describe.skipIf(why !== undefined)('docker-daemon → registry, with a real dock
     await d?.stop();
   }, 60_000);
 
-  it('pushes gzip layers (zstd with --dest-compress-format) that decompress to the engine\'s diff IDs; skopeo reads them', async () => {
+  it("pushes gzip layers (zstd with --dest-compress-format) that decompress to the engine's diff IDs; skopeo reads them", async () => {
     const engine = JSON.parse((await must(d.docker(['image', 'inspect', 'app:1']), 'docker inspect')).stdout)[0];
-    for (const [repo, extra, magic] of [['daemon-gz', [], 'gzip'], ['daemon-zstd', ['--dest-compress-format', 'zstd'], 'zstd']] as const) {
-      const r = await img('img-copy', ['--src-daemon-host', d.host, '--dest-tls-verify=false', ...extra, 'docker-daemon:app:1', `docker://${reg.host}/${repo}/app:1`]);
+    for (const [repo, extra, magic] of [
+      ['daemon-gz', [], 'gzip'],
+      ['daemon-zstd', ['--dest-compress-format', 'zstd'], 'zstd'],
+    ] as const) {
+      const r = await img('img-copy', [
+        '--src-daemon-host',
+        d.host,
+        '--dest-tls-verify=false',
+        ...extra,
+        'docker-daemon:app:1',
+        `docker://${reg.host}/${repo}/app:1`,
+      ]);
       expect(r.status, r.stderr).toBe(0);
       const p = await pushed(reg.host, `${repo}/app`, '1');
       expect(p.layers.map((l) => l.magic)).toEqual(engine.RootFS.Layers.map(() => magic));

@@ -73,9 +73,7 @@ describe('dir: images', () => {
     expect((await copy(`dir:${join(work, 'a')}`, `dir:${dest}`)).status).toBe(0);
     expect(readFileSync(join(dest, 'manifest.json')).equals(a.manifest)).toBe(true);
     expect((await copy(`dir:${join(work, 'b')}`, `dir:${dest}`)).status).toBe(0);
-    expect(readdirSync(dest).sort()).toEqual(
-      ['manifest.json', 'version', sha256(b.layer).slice(7), sha256(b.config).slice(7)].sort(),
-    );
+    expect(readdirSync(dest).sort()).toEqual(['manifest.json', 'version', sha256(b.layer).slice(7), sha256(b.config).slice(7)].sort());
     expect(existsSync(join(dest, sha256(a.layer).slice(7)))).toBe(false);
     const raw = await must(skopeo(['inspect', '--raw', `dir:${dest}`], work), 'skopeo inspect');
     expect(raw.stdoutBytes.equals(b.manifest)).toBe(true);

@@ -42,8 +42,16 @@ describe('dir: an ambiguous manifest is refused by img-manifest get and img-copy
     ['schema 1 fsLayers', (m) => ({ ...m, fsLayers: [{ blobSum: m.layers[0].digest }] }), 'is ambiguous: schemaVersion 2 with schema 1 field "fsLayers"'],
     ['schema 1 history', (m) => ({ ...m, history: [{ v1Compatibility: '{}' }] }), 'is ambiguous: schemaVersion 2 with schema 1 field "history"'],
     ['manifests in a manifest', (m) => ({ ...m, manifests: [] }), 'is ambiguous: it has image manifest fields "config", "layers" and index field "manifests"'],
-    ['layers in an index', (m) => ({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], layers: m.layers }), 'is ambiguous: it has image manifest field "layers" and index field "manifests"'],
-    ['config in an index', (m) => ({ schemaVersion: 2, mediaType: OCI_INDEX, config: m.config }), `is ambiguous: an index (${OCI_INDEX}) with image manifest field "config"`],
+    [
+      'layers in an index',
+      (m) => ({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], layers: m.layers }),
+      'is ambiguous: it has image manifest field "layers" and index field "manifests"',
+    ],
+    [
+      'config in an index',
+      (m) => ({ schemaVersion: 2, mediaType: OCI_INDEX, config: m.config }),
+      `is ambiguous: an index (${OCI_INDEX}) with image manifest field "config"`,
+    ],
     ['a case variant of fsLayers', (m) => ({ ...m, FSLayers: [] }), 'is ambiguous: schemaVersion 2 with schema 1 field "FSLayers"'],
   ];
 
@@ -154,7 +162,12 @@ describe('docker://: ambiguous manifests the registry takes are refused when rea
   }
 
   it.each([
-    ['fsLayers in an OCI manifest', OCI_MANIFEST, (m: any) => ({ ...m, fsLayers: [{ blobSum: m.layers[0].digest }] }), 'is ambiguous: schemaVersion 2 with schema 1 field "fsLayers"'],
+    [
+      'fsLayers in an OCI manifest',
+      OCI_MANIFEST,
+      (m: any) => ({ ...m, fsLayers: [{ blobSum: m.layers[0].digest }] }),
+      'is ambiguous: schemaVersion 2 with schema 1 field "fsLayers"',
+    ],
     ['history in an OCI manifest', OCI_MANIFEST, (m: any) => ({ ...m, history: [] }), 'is ambiguous: schemaVersion 2 with schema 1 field "history"'],
     ['a second layers key in an OCI manifest', OCI_MANIFEST, (m: any) => ({ ...m, Layers: [] }), 'is ambiguous: key "Layers" is the field "layers"'],
   ])('%s', async (name, type, edit, why) => {

@@ -14,7 +14,9 @@ describe('img-blob-put batch mode', () => {
     writeDirImage(join(work, 'other-b'), { seed: 'b' });
     const layout = join(work, 'dest');
     const srcs = [...Array.from({ length: 10 }, (_, i) => `dir:${join(work, `same-${i}`)}`), `dir:${join(work, 'other-a')}`, `dir:${join(work, 'other-b')}`];
-    const r = await sh(`img-manifest get ${srcs.join(' ')} | img-ref --to oci:${layout} | img-blob-put --jobs 4 --progress=ndjson 2>${work}/events | img-manifest put`);
+    const r = await sh(
+      `img-manifest get ${srcs.join(' ')} | img-ref --to oci:${layout} | img-blob-put --jobs 4 --progress=ndjson 2>${work}/events | img-manifest put`,
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = records(r.stdout);
     expect(out).toHaveLength(12);

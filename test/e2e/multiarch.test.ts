@@ -45,7 +45,7 @@ describe('an index and its children', () => {
     expect(recs[2]!.raw).toBe(index.toString());
   });
 
-  it('copies to dir: in skopeo\'s multi-image layout, which skopeo reads and copies on', async () => {
+  it("copies to dir: in skopeo's multi-image layout, which skopeo reads and copies on", async () => {
     const dest = join(work, 'dir-copy');
     const r = await sh(`img-manifest get --all oci:${layout}:multi | jq -c '.dest = "dir:${dest}"' | img-blob-put | img-manifest put`);
     expect(r.status, r.stderr).toBe(0);
@@ -109,15 +109,27 @@ describe('choosing from an index: --multi-arch, --platform', () => {
     const ppc = writeDirImage(src, { seed: 'ppc64le' });
     expect((await sh(`img-manifest get dir:${src} | jq -c '.dest = "oci:${layout}:ppc"' | img-blob-put | img-manifest put`)).status).toBe(0);
     const doc = JSON.parse(index.toString());
-    doc.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: ppc.digest, size: readFileSync(join(layout, 'blobs', 'sha256', ppc.digest.slice(7))).length, platform: { os: 'linux', architecture: 'ppc64le' } });
+    doc.manifests.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: ppc.digest,
+      size: readFileSync(join(layout, 'blobs', 'sha256', ppc.digest.slice(7))).length,
+      platform: { os: 'linux', architecture: 'ppc64le' },
+    });
     const three = JSON.stringify(doc);
     expect((await img('img-manifest', ['put', `oci:${layout}:three`], JSON.stringify({ raw: three }))).status).toBe(0);
     const dest = join(work, 'subset');
-    const r = await sh(`img-manifest get --platform linux/ppc64le --platform linux/amd64 oci:${layout}:three | img-ref --dest oci:${dest}:sub | img-blob-put | img-manifest put`);
+    const r = await sh(
+      `img-manifest get --platform linux/ppc64le --platform linux/amd64 oci:${layout}:three | img-ref --dest oci:${dest}:sub | img-blob-put | img-manifest put`,
+    );
     expect(r.status, r.stderr).toBe(0);
     const recs = records(r.stdout);
     // img-blob-put passes children on as their blobs land, in either order; the index comes last.
-    expect(recs.map((x) => x.digest).slice(0, 2).sort()).toEqual([digestOf('amd64'), ppc.digest].sort());
+    expect(
+      recs
+        .map((x) => x.digest)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual([digestOf('amd64'), ppc.digest].sort());
     const copied = JSON.parse((await img('img-manifest', ['get', '--raw', `oci:${dest}:sub`])).stdout);
     expect(copied.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(['amd64', 'ppc64le']);
     expect(recs[2]!.digest).not.toBe(sha256(Buffer.from(three)));

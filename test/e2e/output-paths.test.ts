@@ -137,7 +137,12 @@ beforeAll(async () => {
   writeFileSync(MANIFEST, image.manifest);
   mkdirSync(env.GNUPGHOME);
   chmodSync(env.GNUPGHOME, 0o700);
-  const g = await exec('gpg', ['--batch', '--status-fd', '1', '--gen-key'], '%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: imgpipe outputs\nExpire-Date: 0\n%commit\n', env);
+  const g = await exec(
+    'gpg',
+    ['--batch', '--status-fd', '1', '--gen-key'],
+    '%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: imgpipe outputs\nExpire-Date: 0\n%commit\n',
+    env,
+  );
   fpr = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(g.stdout)?.[1] ?? '';
   expect(fpr, g.stderr).not.toBe('');
 });
@@ -199,7 +204,8 @@ describe.skipIf(!asRoot)('output paths keep what is there', () => {
       const bytes = await through(kind, (p) => run('img-sync', ['--src', 'dir', '--dest', 'dir', '--digestfile', p, SYNC_SRC, d]));
       if (kind !== 'chardev') expect(bytes.toString()).toBe(`${image.digest} dir:${d}/app\n`);
     });
-    it('a directory is refused', () => refusesDirectory((p) => run('img-sync', ['--src', 'dir', '--dest', 'dir', '--digestfile', p, SYNC_SRC, dest()]), 'img-sync'));
+    it('a directory is refused', () =>
+      refusesDirectory((p) => run('img-sync', ['--src', 'dir', '--dest', 'dir', '--digestfile', p, SYNC_SRC, dest()]), 'img-sync'));
   });
 
   describe('archive destinations', () => {

@@ -31,7 +31,7 @@ function image(name: string, layerSizes: number[]): { src: string; blobs: { dige
       return { ...m, layers: [...m.layers, ...extra] };
     },
   });
-  layers.forEach((b) => writeFileSync(join(dir, sha256(b).slice(7)), b));
+  for (const b of layers) writeFileSync(join(dir, sha256(b).slice(7)), b);
   return { src: `dir:${dir}`, blobs: descs.map((d) => ({ digest: d.digest, size: d.size })) };
 }
 
@@ -130,11 +130,18 @@ describe.skipIf(!canTty || !canRegistry)('img-blob-put progress against a regist
     expect(proxy.pending()).toEqual([]);
     expect(stdoutRecords(out).map((x) => x.status)).toEqual(['copied']);
     // A live line part way: short digest, bar, bytes done of the total, and (after 0.2 s) the rate.
-    const live = [...r.text.matchAll(new RegExp(`^Copying blob ${short(big.digest)} \\[[=> ]+\\] +(\\d+(?:\\.\\d)?) (B|KiB|MiB) / 32\\.0 MiB(?: +([\\d.]+ [KMG]?i?B/s))?$`, 'gm'))];
+    const live = [
+      ...r.text.matchAll(
+        new RegExp(`^Copying blob ${short(big.digest)} \\[[=> ]+\\] +(\\d+(?:\\.\\d)?) (B|KiB|MiB) / 32\\.0 MiB(?: +([\\d.]+ [KMG]?i?B/s))?$`, 'gm'),
+      ),
+    ];
     expect(live.length, r.screen).toBeGreaterThan(2);
     const partial = live.filter((m) => !(m[1] === '32.0' && m[2] === 'MiB'));
     expect(partial.length, r.screen).toBeGreaterThan(0);
-    expect(live.some((m) => m[3] !== undefined), r.screen).toBe(true);
+    expect(
+      live.some((m) => m[3] !== undefined),
+      r.screen,
+    ).toBe(true);
     // Redrawn in place: the erased lines are the live lines drawn before, never more than fit.
     const erased = erasedLines(r.screen);
     expect(erased.length).toBeGreaterThan(2);
@@ -147,7 +154,10 @@ describe.skipIf(!canTty || !canRegistry)('img-blob-put progress against a regist
     const { src, blobs } = image('many', Array(10).fill(2 * MiB));
     proxy.setFaults([{ method: 'PATCH', path: /\/blobs\/uploads\//, stallMs: 1000, times: Infinity }]);
     const out = join(work, 'many.out');
-    const r = await tty(`img-manifest get ${src} | img-ref --dest docker://${proxy.host}/progress/many | img-blob-put --tls-verify=false --jobs 12 > ${out}`, { rows: 6, cols: 70 });
+    const r = await tty(`img-manifest get ${src} | img-ref --dest docker://${proxy.host}/progress/many | img-blob-put --tls-verify=false --jobs 12 > ${out}`, {
+      rows: 6,
+      cols: 70,
+    });
     proxy.setFaults([]);
     expect(r.status, r.screen).toBe(0);
     expect(stdoutRecords(out).map((x) => x.status)).toEqual(['copied']);
@@ -161,7 +171,9 @@ describe.skipIf(!canTty || !canRegistry)('img-blob-put progress against a regist
   it('says where a blob was mounted from', async () => {
     const { src, blobs } = image('mount', []);
     const recs = join(work, 'mount.in');
-    const two = await sh(`img-manifest get ${src} | jq -c '(.dest = "docker://${reg.host}/progress/one"), (.dest = "docker://${reg.host}/progress/two")' > ${recs}`);
+    const two = await sh(
+      `img-manifest get ${src} | jq -c '(.dest = "docker://${reg.host}/progress/one"), (.dest = "docker://${reg.host}/progress/two")' > ${recs}`,
+    );
     expect(two.status, two.stderr).toBe(0);
     const r = await tty(`img-blob-put --tls-verify=false --jobs 1 < ${recs} > ${work}/mount.out`);
     expect(r.status, r.screen).toBe(0);
@@ -179,11 +191,15 @@ describe.skipIf(!canRegistry)('img-blob-put --progress=ndjson', () => {
     const big = blobs.find((b) => b.size === 32 * MiB)!;
     proxy.setFaults([{ method: 'PATCH', path: /\/blobs\/uploads\//, stallMs: 1500 }]);
     const t0 = Date.now();
-    const r = await sh(`img-manifest get ${src} | img-ref --dest docker://${proxy.host}/progress/events | img-blob-put --tls-verify=false --progress=ndjson 2>${work}/events.err`);
+    const r = await sh(
+      `img-manifest get ${src} | img-ref --dest docker://${proxy.host}/progress/events | img-blob-put --tls-verify=false --progress=ndjson 2>${work}/events.err`,
+    );
     const elapsed = Date.now() - t0;
     expect(r.status, r.stderr).toBe(0);
     expect(records(r.stdout).map((x) => x.status)).toEqual(['copied']);
-    const lines = readFileSync(join(work, 'events.err'), 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(join(work, 'events.err'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const events = lines.map((l) => JSON.parse(l));
     for (const e of events) {
       expect(['start', 'progress', 'skip', 'mount', 'done', 'error', 'plan']).toContain(e.event);
@@ -205,7 +221,9 @@ describe.skipIf(!canRegistry)('img-blob-put --progress=ndjson', () => {
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
 
     // Skipped blobs on a re-run; no byte events.
-    const again = await sh(`img-manifest get ${src} | img-ref --dest docker://${proxy.host}/progress/events | img-blob-put --tls-verify=false --progress=ndjson 2>${work}/events2.err`);
+    const again = await sh(
+      `img-manifest get ${src} | img-ref --dest docker://${proxy.host}/progress/events | img-blob-put --tls-verify=false --progress=ndjson 2>${work}/events2.err`,
+    );
     expect(again.status, again.stderr).toBe(0);
     expect(records(readFileSync(join(work, 'events2.err'), 'utf8')).map((e) => e.event)).toEqual(blobs.map(() => 'skip'));
   });

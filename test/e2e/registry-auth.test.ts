@@ -183,10 +183,17 @@ describe.skipIf(!ok)('registry authentication', () => {
     it('a wrong password: exit 1, one line naming the registry, at most 2 401s, no secret printed, also with --debug', async () => {
       for (const debug of [false, true]) {
         const before = proxy.seen.length;
-        const r = await get(`docker://${proxy.host}/team/app:1`, ['--tls-verify=false', '--creds', `${USER}:${WRONG}`, ...(debug ? ['--debug'] : [])], freshEnv());
+        const r = await get(
+          `docker://${proxy.host}/team/app:1`,
+          ['--tls-verify=false', '--creds', `${USER}:${WRONG}`, ...(debug ? ['--debug'] : [])],
+          freshEnv(),
+        );
         expect(r.status).toBe(1);
         for (const rec of records(r.stdout)) expect(rec.error.code).toBe('UNAUTHORIZED');
-        const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('debug: '));
+        const lines = r.stderr
+          .trimEnd()
+          .split('\n')
+          .filter((l) => !l.startsWith('debug: '));
         expect(lines, r.stderr).toHaveLength(1);
         expect(lines[0]).toMatch(new RegExp(`authentication to ${proxy.host.replace(/\./g, '\\.')} failed`));
         if (debug) expect(r.stderr).toMatch(/^debug: GET /m);
@@ -312,7 +319,14 @@ describe.skipIf(!ok)('registry authentication', () => {
       );
       servers.push(ts);
       reg = await started(
-        startRegistry({ auth: 'token', realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: pki.tokenCert, tls: { cert: pki.serverCert, key: pki.serverKey } }),
+        startRegistry({
+          auth: 'token',
+          realm: ts.realm,
+          service: ts.service,
+          issuer: ts.issuer,
+          rootCertBundle: pki.tokenCert,
+          tls: { cert: pki.serverCert, key: pki.serverKey },
+        }),
       );
     });
 
@@ -333,7 +347,11 @@ describe.skipIf(!ok)('registry authentication', () => {
       const push2 = ts.requests.slice(before2);
       // two processes, each asking once per scope: img-blob-put (HEAD blobs, then uploads) and
       // img-manifest put (PUT only: blobs were just copied, so it does not look the manifest up first)
-      expect(push2.map((m) => m.scopes.join(' ')).sort()).toEqual(['repository:team/app:pull', 'repository:team/app:pull,push', 'repository:team/app:pull,push']);
+      expect(push2.map((m) => m.scopes.join(' ')).sort()).toEqual([
+        'repository:team/app:pull',
+        'repository:team/app:pull,push',
+        'repository:team/app:pull,push',
+      ]);
     });
 
     it('anonymous pull is allowed; anonymous push is refused in one line', async () => {
@@ -363,7 +381,10 @@ describe.skipIf(!ok)('registry authentication', () => {
         const before = ts.requests.length;
         const r = await get(ref(), ['--cert-dir', caOnly, '--creds', `${USER}:${WRONG}`, ...(debug ? ['--debug'] : [])], freshEnv());
         expect(r.status).toBe(1);
-        const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('debug: '));
+        const lines = r.stderr
+          .trimEnd()
+          .split('\n')
+          .filter((l) => !l.startsWith('debug: '));
         expect(lines, r.stderr).toHaveLength(1);
         expect(lines[0]).toMatch(new RegExp(`authentication to ${reg.host.replace(/\./g, '\\.')} failed: invalid username or password`));
         const mine = ts.requests.slice(before);

@@ -67,7 +67,10 @@ beforeAll(async () => {
   pki = makePki(join(work, 'pki'));
   reg = await started(startRegistry());
   proxy = timed(await started(startFaultProxy(reg.host)));
-  const p = await sh(`img-manifest get oci:'${L}':base | jq -c '.dest="docker://${reg.host}/team/app:1"' | img-blob-put --tls-verify=false | img-manifest put --tls-verify=false`, env);
+  const p = await sh(
+    `img-manifest get oci:'${L}':base | jq -c '.dest="docker://${reg.host}/team/app:1"' | img-blob-put --tls-verify=false | img-manifest put --tls-verify=false`,
+    env,
+  );
   if (p.status !== 0) throw new Error(`push failed: ${p.stderr}`);
   const b = await run('img-blob-put', [...T, `docker://${reg.host}/team/app`], BLOB);
   if (b.status !== 0 || records(b.stdout)[0]!.digest !== BLOB_DIGEST) throw new Error(`blob push failed: ${b.stderr}`);

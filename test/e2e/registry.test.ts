@@ -56,7 +56,17 @@ beforeAll(async () => {
   // An OCI image made by umoci, with labels (one with HTML characters Go escapes) and env.
   await umociImage(work, L, 'base');
   await must(
-    exec('umoci', ['config', '--image', `${L}:base`, '--config.label', 'org.example.team=web', '--config.label', 'org.example.html=<b>&amp;</b>', '--config.env', 'PATH=/usr/bin:/bin']),
+    exec('umoci', [
+      'config',
+      '--image',
+      `${L}:base`,
+      '--config.label',
+      'org.example.team=web',
+      '--config.label',
+      'org.example.html=<b>&amp;</b>',
+      '--config.env',
+      'PATH=/usr/bin:/bin',
+    ]),
     'umoci config',
   );
   // Children of a multi-arch index: one image per architecture, the config saying so.
@@ -132,7 +142,9 @@ describe('img-manifest get --inspect prints what skopeo inspect prints', () => {
         manifest = JSON.parse((await sk(['inspect', NO_TLS, '--raw', `docker://${H}/${repo.split(':')[0]}@${child.digest}`])).stdout);
       }
       expect(manifest.layers).toHaveLength(2);
-      expect(o.LayersData).toEqual(manifest.layers.map((l: any) => ({ MIMEType: l.mediaType, Digest: l.digest, Size: l.size, Annotations: l.annotations ?? null })));
+      expect(o.LayersData).toEqual(
+        manifest.layers.map((l: any) => ({ MIMEType: l.mediaType, Digest: l.digest, Size: l.size, Annotations: l.annotations ?? null })),
+      );
       expect(o.Layers).toEqual(manifest.layers.map((l: any) => l.digest));
     });
   }
@@ -151,7 +163,8 @@ describe('img-manifest get --inspect prints what skopeo inspect prints', () => {
     const ref = `docker://${H}/multi:1`;
     const other = hostArch === 'amd64' ? 'arm64' : 'amd64';
     const over = ['--override-arch', other, ...(other === 'arm64' ? ['--override-variant', 'v8'] : []), '--override-os', 'linux'];
-    const skOver = (args: string[]) => must(exec('skopeo', ['--policy', join(work, 'policy.json'), ...over, ...args], undefined, env), `skopeo ${args.join(' ')}`);
+    const skOver = (args: string[]) =>
+      must(exec('skopeo', ['--policy', join(work, 'policy.json'), ...over, ...args], undefined, env), `skopeo ${args.join(' ')}`);
     const platform = `linux/${other}${other === 'arm64' ? '/v8' : ''}`;
     const theirs = await skOver(['inspect', NO_TLS, ref]);
     const ours = ok(await img('img-manifest', ['get', '--inspect', '--platform', platform, NO_TLS, ref]));
@@ -256,7 +269,12 @@ describe('copies through the pipeline into the registry and back', () => {
     const src = (await sk(['inspect', '--raw', `oci:${L}:multi`])).stdoutBytes;
     const srcIndex = JSON.parse(src.toString());
     // children first (img-blob-put passes them on as their blobs arrive, in either order), the index last
-    expect(recs.slice(0, 2).map((x) => x.digest).sort()).toEqual(srcIndex.manifests.map((m: any) => m.digest).sort());
+    expect(
+      recs
+        .slice(0, 2)
+        .map((x) => x.digest)
+        .sort(),
+    ).toEqual(srcIndex.manifests.map((m: any) => m.digest).sort());
     expect(recs.map((x) => x.digest)[2]).toBe(sha256(src));
     expect(recs.slice(0, 2).every((x) => x.parent === sha256(src))).toBe(true);
     expect(recs.map((x) => x.status)).toEqual(['copied', 'copied', 'copied']);
@@ -304,7 +322,9 @@ describe('img-manifest get --missing-at-dest against the registry', () => {
     const proxy = await startFaultProxy(H);
     try {
       const run = () =>
-        sh(`img-ref --dest docker://${H}/mad/app:1 docker://${proxy.host}/app:1 | img-manifest get --missing-at-dest --multi-arch system ${NO_TLS} | img-blob-put ${NO_TLS} | img-manifest put ${NO_TLS}`);
+        sh(
+          `img-ref --dest docker://${H}/mad/app:1 docker://${proxy.host}/app:1 | img-manifest get --missing-at-dest --multi-arch system ${NO_TLS} | img-blob-put ${NO_TLS} | img-manifest put ${NO_TLS}`,
+        );
       expect(records(ok(await run()).stdout).map((x) => x.status)).toEqual(['copied']);
       proxy.seen.length = 0;
       const again = records(ok(await run()).stdout);
@@ -316,7 +336,10 @@ describe('img-manifest get --missing-at-dest against the registry', () => {
   });
 
   it('--multi-arch system from an index: the image for this machine, found again on a re-run', async () => {
-    const run = () => sh(`img-ref --dest docker://${H}/mad/multi:sys docker://${H}/multi:1 | img-manifest get --missing-at-dest --multi-arch system ${NO_TLS} | img-blob-put ${NO_TLS} | img-manifest put ${NO_TLS}`);
+    const run = () =>
+      sh(
+        `img-ref --dest docker://${H}/mad/multi:sys docker://${H}/multi:1 | img-manifest get --missing-at-dest --multi-arch system ${NO_TLS} | img-blob-put ${NO_TLS} | img-manifest put ${NO_TLS}`,
+      );
     const [first] = records(ok(await run()).stdout);
     const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
     expect(first).toMatchObject({ status: 'copied', platform: { architecture: arch } });

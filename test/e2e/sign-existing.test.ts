@@ -88,7 +88,10 @@ async function skopeoAccepts(image: string, name: string, n = 1, identity = imag
 beforeAll(async () => {
   mkdirSync(box.env.GNUPGHOME!, { recursive: true });
   chmodSync(box.env.GNUPGHOME!, 0o700);
-  for (const [name, out] of [['imgpipe signer', 'signer.pub'], ['someone else', 'other-gpg.pub']] as const) {
+  for (const [name, out] of [
+    ['imgpipe signer', 'signer.pub'],
+    ['someone else', 'other-gpg.pub'],
+  ] as const) {
     const params = `Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: ${name}\nPassphrase: ${PASSPHRASE}\nExpire-Date: 0\n%commit\n`;
     const r = await must(exec('gpg', ['--batch', '--pinentry-mode', 'loopback', '--status-fd', '1', '--gen-key'], params, box.env), 'gpg --gen-key');
     const fpr = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(r.stdout)![1]!;
@@ -153,7 +156,7 @@ describe('img-copy --sign-by to a destination that has the image', () => {
 });
 
 describe('img-sync with signing, run again', () => {
-  it('--sign-by: an unsigned mirror gets signed, a re-sync adds no duplicate, another key\'s signature does not count', async () => {
+  it("--sign-by: an unsigned mirror gets signed, a re-sync adds no duplicate, another key's signature does not count", async () => {
     ok(await sync(`${H}/src/app`, `${H}/m1`));
     expect(lookaside('m1/app')).toHaveLength(0);
     ok(await sync(...gpgSign(), `${H}/src/app`, `${H}/m1`));
@@ -171,7 +174,7 @@ describe('img-sync with signing, run again', () => {
     await skopeoAccepts(`${H}/m2/app:1`, 'sk-m2', 2);
   });
 
-  it('--sign-by-sigstore-private-key: an unsigned mirror gets a signature, a re-sync adds no layer, another key\'s does not count', async () => {
+  it("--sign-by-sigstore-private-key: an unsigned mirror gets a signature, a re-sync adds no layer, another key's does not count", async () => {
     ok(await sync(`${H}/src/app`, `${H}/m3`));
     ok(await sync(...sigstoreSign(), `${H}/src/app`, `${H}/m3`));
     const layers = await attachment('m3/app');
@@ -202,7 +205,14 @@ describe('the passphrase is checked when the image is there already', () => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toBe(`img-sign: signing with key ${FPR}: bad passphrase\n`);
     }
-    const s = await copy('--sign-by-sigstore-private-key', path('k.private'), '--sign-passphrase-file', path('wrong'), `docker://${H}/src/app:1`, `docker://${H}/dst/locked:1`);
+    const s = await copy(
+      '--sign-by-sigstore-private-key',
+      path('k.private'),
+      '--sign-passphrase-file',
+      path('wrong'),
+      `docker://${H}/src/app:1`,
+      `docker://${H}/dst/locked:1`,
+    );
     expect(s.status).not.toBe(0);
     expect(s.stderr).toBe(`img-sign: initializing private key ${path('k.private')}: wrong passphrase (decryption failed)\n`);
     expect(lookaside('dst/locked')).toHaveLength(0);
@@ -229,11 +239,18 @@ describe('policy.json is enforced on images the destination has', () => {
 describe('the img-sign sign stage on records', () => {
   it('signs an `exists` record from get --missing-at-dest; `planned` and error records pass untouched', async () => {
     ok(await copy(`docker://${H}/src/app:1`, `docker://${H}/dst/stage:1`));
-    const exists = records(ok(await box.sh(`img-ref --dest docker://${H}/dst/stage:1 docker://${H}/src/app:1 | img-manifest get --missing-at-dest ${NO_TLS}`)).stdout)[0]!;
+    const exists = records(
+      ok(await box.sh(`img-ref --dest docker://${H}/dst/stage:1 docker://${H}/src/app:1 | img-manifest get --missing-at-dest ${NO_TLS}`)).stdout,
+    )[0]!;
     expect(exists).toMatchObject({ status: 'exists', digest: D });
     expect(exists).not.toHaveProperty('raw');
     const planned = { ...exists, dest: `docker://${H}/dst/stage:2`, status: 'planned' };
-    const failed = { ...exists, dest: `docker://${H}/dst/stage:3`, status: undefined, error: { code: 'IO', message: 'earlier failure', stage: 'img-blob-put' } };
+    const failed = {
+      ...exists,
+      dest: `docker://${H}/dst/stage:3`,
+      status: undefined,
+      error: { code: 'IO', message: 'earlier failure', stage: 'img-blob-put' },
+    };
     writeFileSync(path('stage.ndjson'), [exists, planned, failed].map((r) => JSON.stringify(r)).join('\n') + '\n');
     const r = await box.sh(`img-sign sign --sign-by ${FPR} --passphrase-file ${path('pass')} --registries.d ${RD} ${NO_TLS} < ${path('stage.ndjson')}`);
     expect(r.status).toBe(1); // the error record passed through
@@ -248,7 +265,7 @@ describe('the img-sign sign stage on records', () => {
 });
 
 describe('img-sign copy to a destination that has the image', () => {
-  it('carries the source\'s simple and sigstore signatures that are missing there, once', async () => {
+  it("carries the source's simple and sigstore signatures that are missing there, once", async () => {
     ok(await copy(...gpgSign(), `oci:${L}:x`, `docker://${H}/src/signed:1`));
     ok(await img('img-sign', ['sign', NO_TLS, '--sigstore-private-key', path('k.private'), '--passphrase-file', path('kpass'), `docker://${H}/src/signed:1`]));
     const srcSigs = lookaside('src/signed');
@@ -273,7 +290,10 @@ describe('img-sign copy to a destination that has the image', () => {
     expect(await attachment('m5/signed')).toEqual(srcLayers);
     // skopeo accepts and verifies the carried signature (it names src/signed:1).
     const identity = { type: 'exactReference', dockerReference: `${H}/src/signed:1` };
-    writeFileSync(path('carried.json'), JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: path('signer.pub'), signedIdentity: identity }] }));
+    writeFileSync(
+      path('carried.json'),
+      JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: path('signer.pub'), signedIdentity: identity }] }),
+    );
     ok(await skCopy('carried.json', `docker://${H}/dst/carried:1`, `dir:${path('sk-carried')}`));
     const v = ok(await box.skopeo(['standalone-verify', path('sk-carried', 'manifest.json'), `${H}/src/signed:1`, FPR, path('sk-carried', 'signature-1')]));
     expect(v.stdout).toContain(`Signature verified, digest ${D}`);

@@ -67,7 +67,9 @@ beforeAll(async () => {
   chmodSync(GNUPGHOME, 0o700);
   writeFileSync(manifestPath, manifest);
   plain = await genKey('%no-protection\nKey-Type: RSA\nKey-Length: 2048\nName-Real: imgpipe plain\nExpire-Date: 0\n%commit\n');
-  locked = await genKey(`Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: imgpipe locked\nPassphrase: ${PASSPHRASE}\nExpire-Date: 0\n%commit\n`);
+  locked = await genKey(
+    `Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: imgpipe locked\nPassphrase: ${PASSPHRASE}\nExpire-Date: 0\n%commit\n`,
+  );
   file('plain.pub', (await ok(gpg(['--export', plain]), 'export')).stdoutBytes);
   file('locked.pub', (await ok(gpg(['--export', locked]), 'export')).stdoutBytes);
   file('right.pass', `${PASSPHRASE}\nsecond line ignored\n`);
@@ -92,7 +94,11 @@ describe('img-sign sign → skopeo standalone-verify', () => {
     expect(mine.stdout).toBe(`Signature verified using fingerprint ${plain}, digest ${DIGEST}\n`);
     // The payload as containers/image writes it.
     const payload = (await ok(gpg(['--decrypt', out]), 'gpg --decrypt')).stdout;
-    expect(payload).toMatch(new RegExp(`^\\{"critical":\\{"identity":\\{"docker-reference":"${REF}"\\},"image":\\{"docker-manifest-digest":"${DIGEST}"\\},"type":"atomic container signature"\\},"optional":\\{"creator":"imgpipe [^"]+","timestamp":\\d+\\}\\}$`));
+    expect(payload).toMatch(
+      new RegExp(
+        `^\\{"critical":\\{"identity":\\{"docker-reference":"${REF}"\\},"image":\\{"docker-manifest-digest":"${DIGEST}"\\},"type":"atomic container signature"\\},"optional":\\{"creator":"imgpipe [^"]+","timestamp":\\d+\\}\\}$`,
+      ),
+    );
   });
 
   it('refuses a wrong passphrase without printing or passing it in argv, then signs with the right one', async () => {
@@ -139,8 +145,19 @@ describe('skopeo standalone-sign → img-sign verify', () => {
     expect((await img('img-sign', ['verify', manifestPath, REF, `${plain},${locked}`, b], undefined, env)).stdout).toBe(line(locked));
     // A fresh keyring with only the given keys: GNUPGHOME is not consulted at all.
     const none = { GNUPGHOME: join(work, 'no-such-home') };
-    expect((await img('img-sign', ['verify', '--public-key-file', join(work, 'both.pub'), manifestPath, REF, 'any', b], undefined, none)).stdout).toBe(line(locked));
-    expect((await img('img-sign', ['verify', '--public-key-file', join(work, 'plain.pub'), manifestPath, 'registry.example.com/team/app:v1', plain.toLowerCase(), a], undefined, none)).stdout).toBe(line(plain));
+    expect((await img('img-sign', ['verify', '--public-key-file', join(work, 'both.pub'), manifestPath, REF, 'any', b], undefined, none)).stdout).toBe(
+      line(locked),
+    );
+    expect(
+      (
+        await img(
+          'img-sign',
+          ['verify', '--public-key-file', join(work, 'plain.pub'), manifestPath, 'registry.example.com/team/app:v1', plain.toLowerCase(), a],
+          undefined,
+          none,
+        )
+      ).stdout,
+    ).toBe(line(plain));
     const any = await img('img-sign', ['verify', manifestPath, REF, 'any', a], undefined, env);
     expect(any.status).toBe(2);
     expect(any.stderr).toMatch(/cannot use any fingerprint without a public key file/);
@@ -161,7 +178,9 @@ describe('rejections, each with its reason (and skopeo agrees)', () => {
     const forged = file('tampered.sig', tamper(sig, 'team/app:v1', 'team/app:v2'));
     const r = await verify([manifestPath, 'registry.example.com/team/app:v2', plain, forged]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^img-sign: verifying signature: invalid signature: bad signature by key ID [0-9A-F]{16}: the signed data does not match the signature \(tampered\)\n$/);
+    expect(r.stderr).toMatch(
+      /^img-sign: verifying signature: invalid signature: bad signature by key ID [0-9A-F]{16}: the signed data does not match the signature \(tampered\)\n$/,
+    );
     expect(r.stdout).toBe('');
     expect((await skopeo(['standalone-verify', manifestPath, 'registry.example.com/team/app:v2', plain, forged])).status).not.toBe(0);
     // The untampered decompressed message still verifies: the forgery, not the repacking, is refused.
@@ -221,7 +240,10 @@ describe('rejections, each with its reason (and skopeo agrees)', () => {
     expect(junk.stderr).toMatch(/invalid signature: not an OpenPGP signed message/);
     const payload = readFileSync(sigPath); // any bytes will do: the count is refused first
     const two = join(work, 'two.sig');
-    await ok(gpg(['--local-user', plain, '--local-user', locked, '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--output', two, '--sign'], payload), 'gpg --sign twice');
+    await ok(
+      gpg(['--local-user', plain, '--local-user', locked, '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--output', two, '--sign'], payload),
+      'gpg --sign twice',
+    );
     const r = await verify([manifestPath, REF, plain, two]);
     expect(r.stderr).toMatch(/invalid signature: unexpected GPG signature count 2/);
   });
@@ -232,14 +254,30 @@ describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
   let byLocked: Buffer;
   beforeAll(async () => {
     await ok(img('img-sign', ['sign', '-o', join(work, 'p1.sig'), manifestPath, REF, plain], undefined, env), 'sign');
-    await ok(img('img-sign', ['sign', '-o', join(work, 'p2.sig'), '--passphrase-file', join(work, 'right.pass'), manifestPath, REF, locked], undefined, env), 'sign');
+    await ok(
+      img('img-sign', ['sign', '-o', join(work, 'p2.sig'), '--passphrase-file', join(work, 'right.pass'), manifestPath, REF, locked], undefined, env),
+      'sign',
+    );
     byPlain = readFileSync(join(work, 'p1.sig'));
     byLocked = readFileSync(join(work, 'p2.sig'));
   });
-  const signedBy = (identity?: object) => parsePolicy(JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: join(work, 'plain.pub'), ...(identity ? { signedIdentity: identity } : {}) }] })).default;
-  const imageAt = (ref: string, signatures: Buffer[]): PolicyImage => ({ name: ref, dockerReference: imageDockerReference(parseRef(ref)), manifest: new TextEncoder().encode(manifest), signatures });
+  const signedBy = (identity?: object) =>
+    parsePolicy(
+      JSON.stringify({
+        default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: join(work, 'plain.pub'), ...(identity ? { signedIdentity: identity } : {}) }],
+      }),
+    ).default;
+  const imageAt = (ref: string, signatures: Buffer[]): PolicyImage => ({
+    name: ref,
+    dockerReference: imageDockerReference(parseRef(ref)),
+    manifest: new TextEncoder().encode(manifest),
+    signatures,
+  });
   const reason = async (p: Promise<void>) => {
-    const e = await p.then(() => undefined, (x: unknown) => x);
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(ImgError);
     return `${(e as ImgError).code}: ${(e as ImgError).message}`;
   };
@@ -250,16 +288,22 @@ describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
   });
 
   it('refuses a signature for one tag presented for another tag with the same digest', async () => {
-    expect(await reason(checkPolicy(signedBy(), imageAt('docker://registry.example.com/team/app:v2', [byPlain])))).toBe(`POLICY_DENIED: signature for identity "${REF}" is not accepted`);
+    expect(await reason(checkPolicy(signedBy(), imageAt('docker://registry.example.com/team/app:v2', [byPlain])))).toBe(
+      `POLICY_DENIED: signature for identity "${REF}" is not accepted`,
+    );
     await checkPolicy(signedBy({ type: 'matchRepository' }), imageAt('docker://registry.example.com/team/app:v2', [byPlain]));
     await checkPolicy(signedBy(), imageAt(`docker://registry.example.com/team/app@${DIGEST}`, [byPlain])); // by digest: the repository must match
   });
 
   it('refuses an unsigned image, a wrong key and another manifest, with the reason', async () => {
     expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [])))).toBe('POLICY_DENIED: a signature was required, but no signature exists');
-    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byLocked])))).toMatch(/^POLICY_DENIED: invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys$/);
+    expect(await reason(checkPolicy(signedBy(), imageAt(`docker://${REF}`, [byLocked])))).toMatch(
+      /^POLICY_DENIED: invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys$/,
+    );
     const other = { ...imageAt(`docker://${REF}`, [byPlain, byLocked]), manifest: new TextEncoder().encode(`${manifest} `) };
-    expect(await reason(checkPolicy(signedBy(), other))).toMatch(/^POLICY_DENIED: none of the signatures were accepted, reasons: signature for digest sha256:\w+ does not match; invalid signature: signed by key ID/);
+    expect(await reason(checkPolicy(signedBy(), other))).toMatch(
+      /^POLICY_DENIED: none of the signatures were accepted, reasons: signature for digest sha256:\w+ does not match; invalid signature: signed by key ID/,
+    );
   });
 
   it('dir: images have no docker reference: only exactReference/exactRepository can match', async () => {
@@ -276,19 +320,24 @@ describe('policy evaluation with real signatures (lib/policy/evaluate)', () => {
   });
 
   it('takes the scope that applies from a policy file; reject and sigstore say why', async () => {
-    const path = file('policy.json', JSON.stringify({
-      default: [{ type: 'reject' }],
-      transports: {
-        docker: {
-          'registry.example.com/team': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: readFileSync(join(work, 'plain.pub')).toString('base64') }],
-          'cosign.example.com': [{ type: 'sigstoreSigned', keyPath: '/k.pub' }],
+    const path = file(
+      'policy.json',
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            'registry.example.com/team': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: readFileSync(join(work, 'plain.pub')).toString('base64') }],
+            'cosign.example.com': [{ type: 'sigstoreSigned', keyPath: '/k.pub' }],
+          },
         },
-      },
-    }));
+      }),
+    );
     const { policy } = await loadPolicy(path);
     const check = (ref: string, sigs: Buffer[]) => checkPolicy(requirementsFor(policy, policyScopes(parseRef(ref))).requirements, imageAt(ref, sigs));
     await check(`docker://${REF}`, [byPlain]);
-    expect(await reason(check('docker://other.example.com/x:1', [byPlain]))).toBe('POLICY_DENIED: running image docker://other.example.com/x:1 is rejected by policy');
+    expect(await reason(check('docker://other.example.com/x:1', [byPlain]))).toBe(
+      'POLICY_DENIED: running image docker://other.example.com/x:1 is rejected by policy',
+    );
     expect(await reason(check('docker://cosign.example.com/x:1', []))).toBe('POLICY_DENIED: a signature was required, but no signature exists');
   });
 });

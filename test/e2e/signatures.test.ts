@@ -26,7 +26,12 @@ const path = (...p: string[]) => join(work, ...p);
 const copy = (...args: string[]) => img('img-copy', [NO_TLS, `--registries.d=${RD}`, ...args]);
 /** skCopy is skopeo copy with the test's registries.d and a policy file of this directory. */
 const skCopy = (policy: string, ...args: string[]) =>
-  exec('skopeo', ['--policy', path(policy), '--registries.d', RD, 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...args], undefined, box.env);
+  exec(
+    'skopeo',
+    ['--policy', path(policy), '--registries.d', RD, 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...args],
+    undefined,
+    box.env,
+  );
 const gpg = (args: string[]) => exec('gpg', ['--batch', ...args], undefined, box.env);
 /** lookaside lists the signature files stored for repository `repo` (any digest). */
 const lookaside = (repo: string): string[] => {
@@ -41,23 +46,31 @@ const lookaside = (repo: string): string[] => {
 let reg: Registry;
 let H: string;
 let FPR = '';
-let OTHER = '';
+let _OTHER = '';
 
 beforeAll(async () => {
   mkdirSync(box.env.GNUPGHOME!, { recursive: true });
   chmodSync(box.env.GNUPGHOME!, 0o700);
-  for (const [name, out] of [['imgpipe signer', 'signer.pub'], ['someone else', 'other.pub']] as const) {
+  for (const [name, out] of [
+    ['imgpipe signer', 'signer.pub'],
+    ['someone else', 'other.pub'],
+  ] as const) {
     const params = `%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: ${name}\nExpire-Date: 0\n%commit\n`;
     const r = await must(exec('gpg', ['--batch', '--status-fd', '1', '--gen-key'], params, box.env), 'gpg --gen-key');
     const fpr = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(r.stdout)![1]!;
     writeFileSync(path(out), (await must(gpg(['--export', fpr]), 'gpg --export')).stdoutBytes);
     if (out === 'signer.pub') FPR = fpr;
-    else OTHER = fpr;
+    else _OTHER = fpr;
   }
   mkdirSync(RD);
   writeFileSync(join(RD, 'default.yaml'), `default-docker:\n  lookaside: file://${LOOKASIDE}\n`);
   writeFileSync(path('accept.json'), ACCEPT_ANYTHING);
-  const signedBy = (key: string, identity?: object) => ({ type: 'signedBy', keyType: 'GPGKeys', keyPath: path(key), ...(identity ? { signedIdentity: identity } : {}) });
+  const signedBy = (key: string, identity?: object) => ({
+    type: 'signedBy',
+    keyType: 'GPGKeys',
+    keyPath: path(key),
+    ...(identity ? { signedIdentity: identity } : {}),
+  });
   writeFileSync(path('signed.json'), JSON.stringify({ default: [signedBy('signer.pub')] }));
   writeFileSync(path('other.json'), JSON.stringify({ default: [signedBy('other.pub')] }));
   reg = await startRegistry();
@@ -68,7 +81,10 @@ beforeAll(async () => {
     JSON.stringify({
       default: [{ type: 'reject' }],
       transports: {
-        docker: { [`${H}/dst`]: [signedBy('signer.pub', { type: 'remapIdentity', prefix: `${H}/dst`, signedPrefix: `${H}/src` })], [`${H}/src`]: [signedBy('signer.pub')] },
+        docker: {
+          [`${H}/dst`]: [signedBy('signer.pub', { type: 'remapIdentity', prefix: `${H}/dst`, signedPrefix: `${H}/src` })],
+          [`${H}/src`]: [signedBy('signer.pub')],
+        },
         dir: { '': [{ type: 'insecureAcceptAnything' }] },
       },
     }),
@@ -98,12 +114,18 @@ describe('signing at the destination', () => {
 
   it('a skopeo copy --sign-by signature passes img-sign check', async () => {
     await must(skCopy('accept.json', '--sign-by', FPR, `oci:${L}:x`, `docker://${H}/src/sksigned:1`), 'skopeo copy --sign-by');
-    const r = await box.sh(`img-manifest get ${NO_TLS} docker://${H}/src/sksigned:1 | img-sign check --policy ${path('signed.json')} --registries.d ${RD} ${NO_TLS}`);
+    const r = await box.sh(
+      `img-manifest get ${NO_TLS} docker://${H}/src/sksigned:1 | img-sign check --policy ${path('signed.json')} --registries.d ${RD} ${NO_TLS}`,
+    );
     expect(records(ok(r).stdout)[0]).not.toHaveProperty('error');
-    const refused = await box.sh(`img-manifest get ${NO_TLS} docker://${H}/src/sksigned:1 | img-sign check --policy ${path('other.json')} --registries.d ${RD} ${NO_TLS}`);
+    const refused = await box.sh(
+      `img-manifest get ${NO_TLS} docker://${H}/src/sksigned:1 | img-sign check --policy ${path('other.json')} --registries.d ${RD} ${NO_TLS}`,
+    );
     expect(refused.status).toBe(1);
     expect(records(refused.stdout)[0]!.error).toMatchObject({ code: 'POLICY_DENIED', stage: 'img-sign check' });
-    expect(refused.stderr).toMatch(/rejected by .*other\.json \(default\): invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys/);
+    expect(refused.stderr).toMatch(
+      /rejected by .*other\.json \(default\): invalid signature: signed by key ID [0-9A-F]{16}, which is not among the trusted public keys/,
+    );
   });
 });
 
@@ -132,7 +154,20 @@ describe('signatures travel registry → dir → registry', () => {
 
   it('img-sync carries them too, and skopeo verifies the mirror', async () => {
     ok(await copy('--sign-by', FPR, `oci:${L}:x`, `docker://${H}/src/synced:1`));
-    ok(await img('img-sync', [NO_TLS, `--registries.d=${RD}`, '--policy', path('signed.json'), '--src', 'docker', '--dest', 'docker', `${H}/src/synced`, `${H}/dst`]));
+    ok(
+      await img('img-sync', [
+        NO_TLS,
+        `--registries.d=${RD}`,
+        '--policy',
+        path('signed.json'),
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        `${H}/src/synced`,
+        `${H}/dst`,
+      ]),
+    );
     expect(lookaside('dst/synced')).toHaveLength(1);
     ok(await skCopy('travelled.json', `docker://${H}/dst/synced:1`, `dir:${path('sk-synced')}`));
   });
@@ -143,7 +178,9 @@ describe('policy.json is enforced before any blob moves', () => {
     for (const dest of [`docker://${H}/dst/plain:1`, `dir:${path('plain')}`]) {
       const r = await copy('--policy', path('signed.json'), `docker://${H}/src/plain:1`, dest);
       expect(r.status).toBe(1);
-      expect(r.stderr.trim()).toBe(`img-sign check: source image docker://${H}/src/plain:1 rejected by ${path('signed.json')} (default): a signature was required, but no signature exists`);
+      expect(r.stderr.trim()).toBe(
+        `img-sign check: source image docker://${H}/src/plain:1 rejected by ${path('signed.json')} (default): a signature was required, but no signature exists`,
+      );
       expect(records(r.stdout)[0]!.error).toMatchObject({ code: 'POLICY_DENIED', stage: 'img-sign check' });
     }
     expect(existsSync(path('plain'))).toBe(false);
@@ -160,7 +197,9 @@ describe('policy.json is enforced before any blob moves', () => {
     const run = (...args: string[]) => exec(join(BIN, 'img-copy'), [NO_TLS, `--registries.d=${RD}`, ...args], undefined, { ...box.env, HOME: home });
     const refused = await run(`docker://${H}/src/plain:1`, `dir:${path('ins-1')}`);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain(`rejected by ${join(home, '.config/containers/policy.json')} (default): running image docker://${H}/src/plain:1 is rejected by policy`);
+    expect(refused.stderr).toContain(
+      `rejected by ${join(home, '.config/containers/policy.json')} (default): running image docker://${H}/src/plain:1 is rejected by policy`,
+    );
     const explained = ok(await run('--insecure-policy', '--explain', `docker://${H}/src/plain:1`, `dir:${path('ins-2')}`));
     expect(explained.stderr).not.toContain('img-sign check');
     ok(await run('--insecure-policy', `docker://${H}/src/plain:1`, `dir:${path('ins-2')}`));

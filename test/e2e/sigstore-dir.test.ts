@@ -26,7 +26,10 @@ const ok = (r: Result) => {
   return r;
 };
 const copy = (rd: string, ...args: string[]) => img('img-copy', [NO_TLS, `--registries.d=${rd}`, ...args]);
-const sigFiles = (dir: string) => readdirSync(path(dir)).filter((n) => n.includes('signature-')).sort();
+const sigFiles = (dir: string) =>
+  readdirSync(path(dir))
+    .filter((n) => n.includes('signature-'))
+    .sort();
 const sigTag = (d: string) => `${d.replace(':', '-')}.sig`;
 
 let reg: Registry;
@@ -50,7 +53,9 @@ beforeAll(async () => {
   mkdirSync(box.env.GNUPGHOME!, { recursive: true });
   chmodSync(box.env.GNUPGHOME!, 0o700);
   const params = '%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: dir signer\nExpire-Date: 0\n%commit\n';
-  FPR = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec((await must(exec('gpg', ['--batch', '--status-fd', '1', '--gen-key'], params, box.env), 'gpg --gen-key')).stdout)![1]!;
+  FPR = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(
+    (await must(exec('gpg', ['--batch', '--status-fd', '1', '--gen-key'], params, box.env), 'gpg --gen-key')).stdout,
+  )![1]!;
   writeFileSync(path('signer.pub'), (await must(exec('gpg', ['--batch', '--export', FPR], undefined, box.env), 'gpg --export')).stdoutBytes);
   for (const k of ['k', 'other']) ok(await img('img-sign', ['keygen', '--output-prefix', path(k), '--passphrase-file', path('pass')]));
   reg = await startRegistry();
@@ -58,14 +63,35 @@ beforeAll(async () => {
   const identity = { type: 'exactReference', dockerReference: `${H}/a/signed:1` };
   const sigstoreSigned = (key: string) => ({ type: 'sigstoreSigned', keyPath: path(key), signedIdentity: identity });
   // dir: has no docker reference of its own: the identity is named, as containers/image requires.
-  for (const [file, key] of [['sigstore.json', 'k.pub'], ['other.json', 'other.pub']] as const) {
-    writeFileSync(path(file), JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [sigstoreSigned(key)] }, dir: { '': [sigstoreSigned(key)] } } }));
+  for (const [file, key] of [
+    ['sigstore.json', 'k.pub'],
+    ['other.json', 'other.pub'],
+  ] as const) {
+    writeFileSync(
+      path(file),
+      JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [sigstoreSigned(key)] }, dir: { '': [sigstoreSigned(key)] } } }),
+    );
   }
-  writeFileSync(path('gpg.json'), JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: path('signer.pub'), signedIdentity: identity }] }));
+  writeFileSync(
+    path('gpg.json'),
+    JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: path('signer.pub'), signedIdentity: identity }] }),
+  );
   await umociImage(work, path('layout'), 'x');
   await sk(['copy', '-q', '--dest-tls-verify=false', `oci:${path('layout')}:x`, `docker://${H}/src/app:1`]);
-  ok(await copy(RD, '--sign-by-sigstore-private-key', path('k.private'), '--sign-passphrase-file', path('pass'), `docker://${H}/src/app:1`, `docker://${H}/a/signed:1`));
-  D = `sha256:${createHash('sha256').update((await manifestBytes('a/signed', '1'))!).digest('hex')}`;
+  ok(
+    await copy(
+      RD,
+      '--sign-by-sigstore-private-key',
+      path('k.private'),
+      '--sign-passphrase-file',
+      path('pass'),
+      `docker://${H}/src/app:1`,
+      `docker://${H}/a/signed:1`,
+    ),
+  );
+  D = `sha256:${createHash('sha256')
+    .update((await manifestBytes('a/signed', '1'))!)
+    .digest('hex')}`;
 }, 120_000);
 
 afterAll(async () => {
@@ -74,7 +100,9 @@ afterAll(async () => {
 
 /** expectedBlob hand-builds containers/image's stored form of the attachment's only signature (signature.Blob of a Sigstore). */
 async function expectedBlob(repo: string): Promise<Buffer> {
-  const att = JSON.parse((await manifestBytes(repo, sigTag(D)))!.toString()) as { layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+  const att = JSON.parse((await manifestBytes(repo, sigTag(D)))!.toString()) as {
+    layers: { mediaType: string; digest: string; annotations: Record<string, string> }[];
+  };
   expect(att.layers).toHaveLength(1);
   const layer = att.layers[0]!;
   const payload = Buffer.from(await (await fetch(`${reg.url}/v2/${repo}/blobs/${layer.digest}`)).arrayBuffer());
@@ -83,7 +111,9 @@ async function expectedBlob(repo: string): Promise<Buffer> {
   return Buffer.concat([
     Buffer.from([0]),
     Buffer.from('sigstore-json\n'),
-    Buffer.from(`{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"${payload.toString('base64')}","annotations":{"dev.cosignproject.cosign/signature":"${sig}"}}`),
+    Buffer.from(
+      `{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"${payload.toString('base64')}","annotations":{"dev.cosignproject.cosign/signature":"${sig}"}}`,
+    ),
   ]);
 }
 

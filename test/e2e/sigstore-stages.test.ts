@@ -53,19 +53,31 @@ beforeAll(async () => {
   reg = await startRegistry();
   H = reg.host;
   mkdirSync(RD_SRC);
-  writeFileSync(join(RD_SRC, 'default.yaml'), `default-docker:\n  lookaside: file://${path('lookaside')}\ndocker:\n  ${H}/a:\n    use-sigstore-attachments: true\n`);
+  writeFileSync(
+    join(RD_SRC, 'default.yaml'),
+    `default-docker:\n  lookaside: file://${path('lookaside')}\ndocker:\n  ${H}/a:\n    use-sigstore-attachments: true\n`,
+  );
   for (const k of ['k', 'other']) ok(await img('img-sign', ['keygen', '--output-prefix', path(k), '--passphrase-file', path('pass')]));
-  const sigstoreSigned = (key: string, identity?: object) => ({ type: 'sigstoreSigned', keyPath: path(key), ...(identity ? { signedIdentity: identity } : {}) });
+  const sigstoreSigned = (key: string, identity?: object) => ({
+    type: 'sigstoreSigned',
+    keyPath: path(key),
+    ...(identity ? { signedIdentity: identity } : {}),
+  });
   writeFileSync(path('sigstore.json'), JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [sigstoreSigned('k.pub')] } } }));
   writeFileSync(path('other.json'), JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [sigstoreSigned('other.pub')] } } }));
   // The skopeo-placed copy names a/signed:1 in its signature.
   writeFileSync(
     path('placed.json'),
-    JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { '': [sigstoreSigned('k.pub', { type: 'exactReference', dockerReference: `${H}/a/signed:1` })] } } }),
+    JSON.stringify({
+      default: [{ type: 'reject' }],
+      transports: { docker: { '': [sigstoreSigned('k.pub', { type: 'exactReference', dockerReference: `${H}/a/signed:1` })] } },
+    }),
   );
   await umociImage(work, L, 'x');
   await sk(['copy', '-q', '--dest-tls-verify=false', `oci:${L}:x`, `docker://${H}/src/app:1`]);
-  D = `sha256:${createHash('sha256').update((await manifestBytes('src/app', '1'))!).digest('hex')}`;
+  D = `sha256:${createHash('sha256')
+    .update((await manifestBytes('src/app', '1'))!)
+    .digest('hex')}`;
 }, 120_000);
 
 afterAll(async () => {
@@ -96,7 +108,9 @@ describe('img-copy --sign-by-sigstore-private-key and a sigstoreSigned policy', 
   it('refuses an unsigned image before any blob moves', async () => {
     const r = await copy(RD, '--policy', path('sigstore.json'), `docker://${H}/src/app:1`, `docker://${H}/dst/unsigned:1`);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe(`img-sign check: source image docker://${H}/src/app:1 rejected by ${path('sigstore.json')} (transports.docker[""]): a signature was required, but no signature exists`);
+    expect(r.stderr.trim()).toBe(
+      `img-sign check: source image docker://${H}/src/app:1 rejected by ${path('sigstore.json')} (transports.docker[""]): a signature was required, but no signature exists`,
+    );
     expect(records(r.stdout)[0]!.error).toMatchObject({ code: 'POLICY_DENIED', stage: 'img-sign check' });
     expect(repoExists('dst/unsigned')).toBe(false);
   });
@@ -120,13 +134,25 @@ describe('img-copy --sign-by-sigstore-private-key and a sigstoreSigned policy', 
   it('reads attachments only where registries.d turns them on, as containers/image, and says so', async () => {
     const r = await copy(RD_OFF, '--policy', path('sigstore.json'), `docker://${H}/a/signed:1`, `docker://${H}/dst/off:1`);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`a signature was required, but no signature exists (sigstore attachments of docker://${H}/a/signed:1 are not used: registries.d ${RD_OFF} does not set use-sigstore-attachments for it)`);
+    expect(r.stderr).toContain(
+      `a signature was required, but no signature exists (sigstore attachments of docker://${H}/a/signed:1 are not used: registries.d ${RD_OFF} does not set use-sigstore-attachments for it)`,
+    );
     expect(repoExists('dst/off')).toBe(false);
   });
 
   it('accepts an attachment that skopeo placed (copied as plain data)', async () => {
     ok(await sk(['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${H}/a/signed:1`, `docker://${H}/e/placed:1`]));
-    ok(await sk(['copy', '-q', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${H}/a/signed:${sigTag(D)}`, `docker://${H}/e/placed:${sigTag(D)}`]));
+    ok(
+      await sk([
+        'copy',
+        '-q',
+        '--preserve-digests',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${H}/a/signed:${sigTag(D)}`,
+        `docker://${H}/e/placed:${sigTag(D)}`,
+      ]),
+    );
     ok(await copy(RD, '--remove-signatures', '--policy', path('placed.json'), `docker://${H}/e/placed:1`, `dir:${path('placed')}`));
     const bad = await copy(RD, '--remove-signatures', '--policy', path('other.json'), `docker://${H}/e/placed:1`, `dir:${path('placed-bad')}`);
     expect(bad.status).toBe(1);
@@ -139,7 +165,9 @@ describe('img-sign copy with sigstore attachments', () => {
     const off = await copy(RD_SRC, `docker://${H}/a/signed:1`, `docker://${H}/c/off:1`);
     expect(off.status).toBe(1);
     expect(records(off.stdout)[0]!.error).toMatchObject({ code: 'UNSUPPORTED', stage: 'img-sign copy' });
-    expect(off.stderr).toContain(`cannot copy 1 sigstore signature of docker://${H}/a/signed:1 to docker://${H}/c/off:1: writing sigstore attachments is disabled by configuration`);
+    expect(off.stderr).toContain(
+      `cannot copy 1 sigstore signature of docker://${H}/a/signed:1 to docker://${H}/c/off:1: writing sigstore attachments is disabled by configuration`,
+    );
     expect(off.stderr).toContain('(copy with --remove-signatures)');
     expect(await manifestBytes('c/off', sigTag(D))).toBeUndefined();
 
@@ -166,9 +194,33 @@ describe('img-sync --sign-by-sigstore-private-key', () => {
   it('signs each synced image; a sync under sigstoreSigned copies it on with its attachment', async () => {
     ok(await img('img-sync', [NO_TLS, `--registries.d=${RD}`, '--src', 'docker', '--dest', 'docker', ...signFlags(), `${H}/src/app`, `${H}/sync`]));
     ok(await img('img-sign', ['verify', NO_TLS, '--sigstore-public-key', path('k.pub'), `docker://${H}/sync/app:1`]));
-    ok(await img('img-sync', [NO_TLS, `--registries.d=${RD}`, '--policy', path('sigstore.json'), '--src', 'docker', '--dest', 'docker', `${H}/sync/app:1`, `${H}/sync2`]));
+    ok(
+      await img('img-sync', [
+        NO_TLS,
+        `--registries.d=${RD}`,
+        '--policy',
+        path('sigstore.json'),
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        `${H}/sync/app:1`,
+        `${H}/sync2`,
+      ]),
+    );
     // Every tag of sync/app includes the attachment's own tag, which is not signed (skopeo sync lists it too).
-    const all = await img('img-sync', [NO_TLS, `--registries.d=${RD}`, '--policy', path('sigstore.json'), '--src', 'docker', '--dest', 'docker', `${H}/sync/app`, `${H}/sync3`]);
+    const all = await img('img-sync', [
+      NO_TLS,
+      `--registries.d=${RD}`,
+      '--policy',
+      path('sigstore.json'),
+      '--src',
+      'docker',
+      '--dest',
+      'docker',
+      `${H}/sync/app`,
+      `${H}/sync3`,
+    ]);
     expect(all.stderr).toContain(`source image docker://${H}/sync/app:${sigTag(D)} rejected`);
     expect(await manifestBytes('sync2/app', sigTag(D))).toEqual(await manifestBytes('sync/app', sigTag(D)));
   });
@@ -184,7 +236,11 @@ describe('usage', () => {
     const both = await copy(RD, ...signFlags(), '--sign-by', 'ABCD', `docker://${H}/src/app:1`, `docker://${H}/u/x:1`);
     expect(both.status).toBe(2);
     expect(both.stderr).toContain('only one of --sign-by and --sign-by-sigstore-private-key can be used with --sign-passphrase-file');
-    const wrongPass = await img('img-sign', ['sign', '--sign-by-sigstore-private-key', path('other.private'), '--passphrase-file', path('registries.d/default.yaml')], '');
+    const wrongPass = await img(
+      'img-sign',
+      ['sign', '--sign-by-sigstore-private-key', path('other.private'), '--passphrase-file', path('registries.d/default.yaml')],
+      '',
+    );
     expect(wrongPass.status).toBe(1);
     expect(wrongPass.stderr).toContain(`initializing private key ${path('other.private')}: wrong passphrase`);
     expect(repoExists('u/x')).toBe(false);

@@ -6,7 +6,7 @@ import { checkPolicy } from '../../lib/policy/evaluate.js';
 import { parsePolicy } from '../../lib/policy/parse.js';
 import { parseDockerRef } from '../../lib/ref/docker.js';
 import { getSigstoreSignatures } from '../../lib/sign/sigstore/registry.js';
-import { must, umociImage } from '../helpers/images.js';
+import { umociImage } from '../helpers/images.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { exec, tempDir } from '../helpers/run.js';
 import { sandbox } from '../helpers/sandbox.js';
@@ -36,7 +36,8 @@ const skopeoSigstoreDisabled = readFileSync('/usr/bin/skopeo').includes('Debian-
 let reg: Registry;
 let digest = '';
 const imgSign = (args: string[]) => box.img('img-sign', args);
-const skopeo = (args: string[], policy = join(work, 'policy.json')) => exec('skopeo', ['--policy', policy, '--registries.d', registriesD, ...args], undefined, box.env);
+const skopeo = (args: string[], policy = join(work, 'policy.json')) =>
+  exec('skopeo', ['--policy', policy, '--registries.d', registriesD, ...args], undefined, box.env);
 const ok = async (p: Promise<{ status: number; stderr: string; stdout: string }>, what: string) => {
   const r = await p;
   if (r.status !== 0) throw new Error(`${what}: exit ${r.status}: ${r.stderr}`);
@@ -63,8 +64,18 @@ async function keygen(prefix: string, pass = passFile) {
   return ok(imgSign(['keygen', '--output-prefix', join(work, prefix), '--passphrase-file', pass]), 'img-sign keygen');
 }
 const sign = (repo: string, key: string, extra: string[] = []) =>
-  imgSign(['sign', '--tls-verify=false', '--sigstore-private-key', join(work, `${key}.private`), '--passphrase-file', passFile, ...extra, `docker://${ref(repo)}`]);
-const verify = (target: string, key: string) => imgSign(['verify', '--tls-verify=false', '--sigstore-public-key', join(work, `${key}.pub`), `docker://${target}`]);
+  imgSign([
+    'sign',
+    '--tls-verify=false',
+    '--sigstore-private-key',
+    join(work, `${key}.private`),
+    '--passphrase-file',
+    passFile,
+    ...extra,
+    `docker://${ref(repo)}`,
+  ]);
+const verify = (target: string, key: string) =>
+  imgSign(['verify', '--tls-verify=false', '--sigstore-public-key', join(work, `${key}.pub`), `docker://${target}`]);
 
 // Python oracle: cosign's encrypted key format (go-securesystemslib encrypted.Encrypt) with OpenSSL's
 // scrypt and libsodium's secretbox. decrypt: argv PEM-file PASS → PKCS #8 DER on stdout;
@@ -113,7 +124,9 @@ describe('img-sign keygen', () => {
     const priv = readFileSync(join(work, 'k.private'), 'utf8');
     const pub = readFileSync(join(work, 'k.pub'), 'utf8');
     expect(statSync(join(work, 'k.private')).mode & 0o777).toBe(0o600);
-    expect(priv).toMatch(/^-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n([A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END ENCRYPTED COSIGN PRIVATE KEY-----\n$/);
+    expect(priv).toMatch(
+      /^-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n([A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END ENCRYPTED COSIGN PRIVATE KEY-----\n$/,
+    );
     expect(pub).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
     expect(priv).not.toContain(PASS);
     // libsodium + OpenSSL's scrypt open it with the passphrase (first line of the file); openssl
@@ -162,7 +175,15 @@ describe('img-sign keygen', () => {
 
   it('a wrong passphrase is one clear line, and nothing is written', async () => {
     await push('wrongpass');
-    const r = await imgSign(['sign', '--tls-verify=false', '--sigstore-private-key', join(work, 'k.private'), '--passphrase-file', wrongPassFile, `docker://${ref('wrongpass')}`]);
+    const r = await imgSign([
+      'sign',
+      '--tls-verify=false',
+      '--sigstore-private-key',
+      join(work, 'k.private'),
+      '--passphrase-file',
+      wrongPassFile,
+      `docker://${ref('wrongpass')}`,
+    ]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`img-sign: initializing private key ${join(work, 'k.private')}: wrong passphrase (decryption failed)\n`);
     expect(r.stderr).not.toContain('not it');
@@ -221,7 +242,19 @@ describe('img-sign sign --sigstore-private-key', () => {
   it('appends to an attachment skopeo wrote, keeping its layers, and does not add the same signature twice', async () => {
     // two-back was written by skopeo: signing it again appends a third layer.
     const before = JSON.parse((await fetchManifest('two-back', tagOf(digest))).toString());
-    expect((await imgSign(['sign', '--tls-verify=false', '--sigstore-private-key', join(work, 'k.private'), '--passphrase-file', passFile, `docker://${ref('two-back')}`])).status).toBe(0);
+    expect(
+      (
+        await imgSign([
+          'sign',
+          '--tls-verify=false',
+          '--sigstore-private-key',
+          join(work, 'k.private'),
+          '--passphrase-file',
+          passFile,
+          `docker://${ref('two-back')}`,
+        ])
+      ).status,
+    ).toBe(0);
     const after = JSON.parse((await fetchManifest('two-back', tagOf(digest))).toString());
     expect(after.layers.slice(0, 2)).toEqual(before.layers);
     expect(after.layers).toHaveLength(3);
@@ -316,7 +349,10 @@ describe('policy.json sigstoreSigned', () => {
   });
   const policy = (req: object) => parsePolicy(JSON.stringify({ default: [req] })).default;
   const denied = async (p: Promise<void>, reason: RegExp) => {
-    const e = await p.then(() => undefined, (x: unknown) => x);
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(ImgError);
     expect((e as ImgError).message).toMatch(reason);
   };
@@ -344,11 +380,23 @@ describe('policy.json sigstoreSigned', () => {
     expect(r.status).not.toBe(0);
   });
 
-  it.skipIf(skopeoSigstoreDisabled)('a key from img-sign keygen signs through skopeo copy --sign-by-sigstore-private-key, and img-sign verifies it', async () => {
-    await ok(
-      skopeo(['copy', '--dest-tls-verify=false', '--sign-by-sigstore-private-key', join(work, 'k.private'), '--sign-passphrase-file', passFile, `oci:${join(work, 'layout')}:app`, `docker://${ref('sk-signed')}`]),
-      'skopeo copy --sign-by-sigstore-private-key',
-    );
-    expect((await verify(ref('sk-signed'), 'k')).status).toBe(0);
-  });
+  it.skipIf(skopeoSigstoreDisabled)(
+    'a key from img-sign keygen signs through skopeo copy --sign-by-sigstore-private-key, and img-sign verifies it',
+    async () => {
+      await ok(
+        skopeo([
+          'copy',
+          '--dest-tls-verify=false',
+          '--sign-by-sigstore-private-key',
+          join(work, 'k.private'),
+          '--sign-passphrase-file',
+          passFile,
+          `oci:${join(work, 'layout')}:app`,
+          `docker://${ref('sk-signed')}`,
+        ]),
+        'skopeo copy --sign-by-sigstore-private-key',
+      );
+      expect((await verify(ref('sk-signed'), 'k')).status).toBe(0);
+    },
+  );
 });

@@ -37,14 +37,25 @@ let px: FaultProxy; // in front of dst: counts what we send
 let spx: FaultProxy; // in front of src: slows blob reads for the kill test
 let S: string;
 
-const APP_TAGS: Record<string, string> = { '1.0.0': 'i1', '1.2.0': 'i2', '1.10.0': 'i3', '2.0.0-rc1': 'i4', '2.1.0': 'i5', latest: 'i5', v3: 'i6', 'dev-x': 'i1' };
+const APP_TAGS: Record<string, string> = {
+  '1.0.0': 'i1',
+  '1.2.0': 'i2',
+  '1.10.0': 'i3',
+  '2.0.0-rc1': 'i4',
+  '2.1.0': 'i5',
+  latest: 'i5',
+  v3: 'i6',
+  'dev-x': 'i1',
+};
 const CLI_TAGS: Record<string, string> = { a: 'i2', b: 'i3' };
 
 /** tagsAt lists a repository's tags, sorted. */
 async function tagsAt(repo: string): Promise<string[]> {
   const r = await img('img-tags', [NO_TLS, `docker://${repo}`]);
   if (r.status !== 0) return [];
-  return records(r.stdout).map((x) => x.ref.slice(x.ref.lastIndexOf(':') + 1)).sort();
+  return records(r.stdout)
+    .map((x) => x.ref.slice(x.ref.lastIndexOf(':') + 1))
+    .sort();
 }
 
 /** digestOf is the digest of the manifest at a reference. */
@@ -131,8 +142,12 @@ describe('img-tags as the source stage', () => {
   it('lists repositories, tags and single images, with filters, keeping the fields of stdin records', async () => {
     const refs = (r: Result) => records(ok(r).stdout).map((x) => x.ref);
     // The registry lists tags in lexical order; semver leaves out the prerelease, --exclude 2.1.0.
-    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--semver', '>=1.1 <3', '--exclude', '^2\\.1']))).toEqual(['1.10.0', '1.2.0'].map((t) => `docker://${S}/team/app:${t}`));
-    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--newest', '3']))).toEqual(['v3', '2.1.0', '2.0.0-rc1'].map((t) => `docker://${S}/team/app:${t}`));
+    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--semver', '>=1.1 <3', '--exclude', '^2\\.1']))).toEqual(
+      ['1.10.0', '1.2.0'].map((t) => `docker://${S}/team/app:${t}`),
+    );
+    expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app`, '--newest', '3']))).toEqual(
+      ['v3', '2.1.0', '2.0.0-rc1'].map((t) => `docker://${S}/team/app:${t}`),
+    );
     expect(refs(await img('img-tags', [NO_TLS, `docker://${S}/team/app:v3`, `docker://${S}/team/app:v3`, '--regex', '^1']))).toEqual([]);
     const piped = records(ok(await img('img-tags', [NO_TLS, '--regex', '^a$'], `{"ref":"docker://${S}/tools/cli","ticket":"OPS-1"}\n`)).stdout);
     expect(piped).toEqual([{ ref: `docker://${S}/tools/cli:a`, ticket: 'OPS-1' }]);
@@ -153,12 +168,13 @@ describe('img-sync from a skopeo sync YAML file', () => {
     // Hand-written: semver >= 1.1, < 2.1 leaves out 1.0.0, the prerelease 2.0.0-rc1, 2.1.0 and non-versions.
     expect(await tagsAt(`${dst.host}/mirror/app`)).toEqual(['1.10.0', '1.2.0', 'dev-x']);
     expect(await tagsAt(`${dst.host}/mirror/cli`)).toEqual(['a', 'b']);
-    for (const tag of ['1.10.0', '1.2.0', 'dev-x']) expect(await digestOf(`docker://${dst.host}/mirror/app:${tag}`)).toBe(await digestOf(`docker://${S}/team/app:${tag}`));
+    for (const tag of ['1.10.0', '1.2.0', 'dev-x'])
+      expect(await digestOf(`docker://${dst.host}/mirror/app:${tag}`)).toBe(await digestOf(`docker://${S}/team/app:${tag}`));
     for (const x of out) expect(x.dest).toMatch(new RegExp(`^docker://${px.host}/mirror/(app|cli):`));
     // skopeo 1.9 predates images-by-semver (and ignores the key it does not know): it is the
     // oracle for the rest of the file, images and the RE2 regex.
     const y2 = join(work, 'sync-nosemver.yml');
-    writeFileSync(y2, YAML(S).replace(/  images-by-semver:\n.*\n/, ''));
+    writeFileSync(y2, YAML(S).replace(/ {2}images-by-semver:\n.*\n/, ''));
     ok(await sync(['--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', y2, `${px.host}/mirror2`]));
     await sk(['sync', '--src', 'yaml', '--dest', 'docker', '--dest-tls-verify=false', y2, `${dst.host}/sk`]);
     for (const repo of ['app', 'cli']) expect(await tagsAt(`${dst.host}/mirror2/${repo}`)).toEqual(await tagsAt(`${dst.host}/sk/${repo}`));
@@ -189,7 +205,10 @@ describe('img-sync from a skopeo sync YAML file', () => {
 
   it('without --keep-going the first failed image stops the sync; with it the rest goes on, exit 1', async () => {
     const y = join(work, 'keep.yml');
-    writeFileSync(y, `${S}:\n  tls-verify: false\n  images:\n    team/app: ["1.0.0", no-such-tag]\n${S}/tools:\n  tls-verify: false\n  images:\n    cli: [a]\n`);
+    writeFileSync(
+      y,
+      `${S}:\n  tls-verify: false\n  images:\n    team/app: ["1.0.0", no-such-tag]\n${S}/tools:\n  tls-verify: false\n  images:\n    cli: [a]\n`,
+    );
     const stop = await sync(['--src', 'yaml', '--dest', 'oci', y, join(work, 'keep-stop')]);
     expect(stop.status).toBe(1);
     expect(stop.stderr).toMatch(/no-such-tag/);
@@ -286,7 +305,19 @@ describe('img-sync naming and destinations', () => {
   });
 
   it('--append-suffix and --scoped name destinations as skopeo sync does', async () => {
-    ok(await sync(['--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', '--append-suffix=-m', `${S}/tools/cli`, `${px.host}/suf`]));
+    ok(
+      await sync([
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        '--append-suffix=-m',
+        `${S}/tools/cli`,
+        `${px.host}/suf`,
+      ]),
+    );
     expect(await tagsAt(`${dst.host}/suf/cli`)).toEqual(['a-m', 'b-m']);
     const layout = join(work, 'oci-scoped');
     ok(await sync(['--src', 'docker', '--dest', 'oci', '--src-tls-verify=false', '--scoped', '--append-suffix=-m', `${S}/tools/cli:a`, layout]));
@@ -314,7 +345,13 @@ describe('img-sync killed with SIGKILL and run again', () => {
 
     const again = await sync([...args.slice(0, -2), '--progress=ndjson', spx.host, layout]);
     // stderr holds the progress events; a failure shows the other lines.
-    expect(again.status, again.stderr.split('\n').filter((l) => !l.startsWith('{')).join('\n')).toBe(0);
+    expect(
+      again.status,
+      again.stderr
+        .split('\n')
+        .filter((l) => !l.startsWith('{'))
+        .join('\n'),
+    ).toBe(0);
     const started = again.stderr
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -323,7 +360,10 @@ describe('img-sync killed with SIGKILL and run again', () => {
       .map((e) => e.digest.slice(7));
     expect(started.filter((d) => landed.includes(d))).toEqual([]);
     expect(layoutNames(layout)).toEqual(layoutNames(join(work, 'oci-all')));
-    const leftovers = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? leftovers(join(d, e.name)) : e.name.startsWith('.imgpipe-tmp') ? [e.name] : []));
+    const leftovers = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? leftovers(join(d, e.name)) : e.name.startsWith('.imgpipe-tmp') ? [e.name] : [],
+      );
     expect(leftovers(layout)).toEqual([]);
     expect(readdirSync(join(layout, 'blobs', 'sha256')).sort()).toEqual(readdirSync(join(work, 'oci-all', 'blobs', 'sha256')).sort());
   }, 120_000);
@@ -352,7 +392,8 @@ describe('img-sync to a registry killed with SIGKILL and run again', () => {
     for (const e of started) expect(before[/\/cli(?::|@|$)/.test(e.dest) ? 'cli' : 'app']).not.toContain(e.digest.slice(7));
     expect(await tagsAt(`${dst.host}/killed/app`)).toEqual(Object.keys(APP_TAGS).sort());
     expect(await tagsAt(`${dst.host}/killed/cli`)).toEqual(Object.keys(CLI_TAGS).sort());
-    for (const [tag] of Object.entries(APP_TAGS)) expect(await digestOf(`docker://${dst.host}/killed/app:${tag}`)).toBe(await digestOf(`docker://${S}/team/app:${tag}`));
+    for (const [tag] of Object.entries(APP_TAGS))
+      expect(await digestOf(`docker://${dst.host}/killed/app:${tag}`)).toBe(await digestOf(`docker://${S}/team/app:${tag}`));
   }, 120_000);
 });
 
@@ -369,7 +410,12 @@ describe('img-sync of a multi-arch index', () => {
     const doc = {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: ['amd64', 'arm64'].map((arch) => ({ mediaType: entry(`ma-${arch}`).mediaType, digest: entry(`ma-${arch}`).digest, size: entry(`ma-${arch}`).size, platform: { architecture: arch, os: 'linux' } })),
+      manifests: ['amd64', 'arm64'].map((arch) => ({
+        mediaType: entry(`ma-${arch}`).mediaType,
+        digest: entry(`ma-${arch}`).digest,
+        size: entry(`ma-${arch}`).size,
+        platform: { architecture: arch, os: 'linux' },
+      })),
     };
     ok(await img('img-manifest', ['put', `oci:${L}:ma`], JSON.stringify({ raw: JSON.stringify(doc) })));
     // The source lives on the destination registry, away from the catalog the other tests sync.
@@ -377,7 +423,7 @@ describe('img-sync of a multi-arch index', () => {
     await sk(['copy', '--dest-tls-verify=false', '--all', `oci:${L}:ma`, `docker://${M}:1`]);
   }, 60_000);
 
-  it('takes this machine\'s image by default and the whole index with --all, as skopeo sync; re-runs move nothing', async () => {
+  it("takes this machine's image by default and the whole index with --all, as skopeo sync; re-runs move nothing", async () => {
     for (const all of [[], ['--all']]) {
       const ours = join(work, `ma-oci${all.length}`);
       const theirs = join(work, `ma-sk${all.length}`);

@@ -45,7 +45,14 @@ let hooked = false;
 /** stopSync stops a dockerd from an exit hook, where nothing asynchronous runs: SIGTERM, wait, then SIGKILL, unmount what is left and remove the dir. */
 function stopSync(l: Live): void {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  spawnSync('sh', ['-c', `kill -TERM ${l.pid} 2>/dev/null; i=0; while kill -0 ${l.pid} 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL ${l.pid} 2>/dev/null; umount -R ${q(join(l.dir, 'data'))} 2>/dev/null; rm -rf ${q(l.dir)}`], { stdio: 'ignore' });
+  spawnSync(
+    'sh',
+    [
+      '-c',
+      `kill -TERM ${l.pid} 2>/dev/null; i=0; while kill -0 ${l.pid} 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL ${l.pid} 2>/dev/null; umount -R ${q(join(l.dir, 'data'))} 2>/dev/null; rm -rf ${q(l.dir)}`,
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 function hook(): void {
@@ -61,7 +68,10 @@ function watchdog(l: Live): ChildProcess {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const w = spawn(
     'sh',
-    ['-c', `while read -r _; do :; done; kill -TERM ${l.pid} 2>/dev/null; i=0; while kill -0 ${l.pid} 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL ${l.pid} 2>/dev/null; umount -R ${q(join(l.dir, 'data'))} 2>/dev/null; rm -rf ${q(l.dir)}`],
+    [
+      '-c',
+      `while read -r _; do :; done; kill -TERM ${l.pid} 2>/dev/null; i=0; while kill -0 ${l.pid} 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL ${l.pid} 2>/dev/null; umount -R ${q(join(l.dir, 'data'))} 2>/dev/null; rm -rf ${q(l.dir)}`,
+    ],
     { stdio: ['pipe', 'ignore', 'ignore'], detached: true },
   );
   w.unref();
@@ -103,15 +113,25 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> 
   const logFile = join(dir, 'dockerd.log');
   const out = openSync(logFile, 'a');
   const args = [
-    '--host', `unix://${socket}`,
-    '--data-root', join(dir, 'data'),
-    '--exec-root', join(dir, 'x'),
-    '--pidfile', join(dir, 'dockerd.pid'),
-    '--config-file', join(dir, 'daemon.json'),
-    '--storage-driver', 'vfs',
-    '--iptables=false', '--ip6tables=false', '--bridge=none',
-    '--containerd-namespace', ns,
-    '--containerd-plugins-namespace', `${ns}-plugins`,
+    '--host',
+    `unix://${socket}`,
+    '--data-root',
+    join(dir, 'data'),
+    '--exec-root',
+    join(dir, 'x'),
+    '--pidfile',
+    join(dir, 'dockerd.pid'),
+    '--config-file',
+    join(dir, 'daemon.json'),
+    '--storage-driver',
+    'vfs',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--bridge=none',
+    '--containerd-namespace',
+    ns,
+    '--containerd-plugins-namespace',
+    `${ns}-plugins`,
   ];
   if (opts.tls) {
     args.push('--host', `tcp://127.0.0.1:${opts.tls.port}`, '--tlsverify', '--tlscacert', opts.tls.ca, '--tlscert', opts.tls.cert, '--tlskey', opts.tls.key);

@@ -135,9 +135,7 @@ export async function startFaultProxy(target: string, opts: { faults?: FaultRule
       rec.fault = notes.join(', ');
       req.resume();
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(rule.headers ?? {}) };
-      if (rule.retryAfter !== undefined)
-        headers['retry-after'] =
-          rule.retryAfter instanceof Date ? rule.retryAfter.toUTCString() : String(rule.retryAfter);
+      if (rule.retryAfter !== undefined) headers['retry-after'] = rule.retryAfter instanceof Date ? rule.retryAfter.toUTCString() : String(rule.retryAfter);
       const body =
         rule.body ??
         JSON.stringify({ errors: [{ code: rule.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: `injected ${rule.status}`, detail: null }] });
@@ -159,62 +157,59 @@ export async function startFaultProxy(target: string, opts: { faults?: FaultRule
     }
 
     // forward
-    const up = http.request(
-      { host: t.hostname, port: t.port || 80, method, path: url, headers: stripHop(req.headers), agent },
-      (ures) => {
-        const status = ures.statusCode ?? 502;
-        rec.status = status;
-        res.writeHead(status, stripHop(ures.headers));
-        const truncate = rule?.truncateAfter;
-        const corrupt = rule?.corruptAt;
-        if (truncate !== undefined) notes.push(`truncate ${truncate}`);
-        if (corrupt !== undefined) notes.push(`corrupt ${corrupt}`);
-        if (notes.length) rec.fault = notes.join(', ');
-        if (truncate === undefined && corrupt === undefined) {
-          ures.pipe(res);
+    const up = http.request({ host: t.hostname, port: t.port || 80, method, path: url, headers: stripHop(req.headers), agent }, (ures) => {
+      const status = ures.statusCode ?? 502;
+      rec.status = status;
+      res.writeHead(status, stripHop(ures.headers));
+      const truncate = rule?.truncateAfter;
+      const corrupt = rule?.corruptAt;
+      if (truncate !== undefined) notes.push(`truncate ${truncate}`);
+      if (corrupt !== undefined) notes.push(`corrupt ${corrupt}`);
+      if (notes.length) rec.fault = notes.join(', ');
+      if (truncate === undefined && corrupt === undefined) {
+        ures.pipe(res);
+        return;
+      }
+      let offset = 0;
+      let cut = false;
+      const cutNow = () => {
+        cut = true;
+        ures.destroy();
+        const sock = res.socket;
+        if (!sock) return;
+        // FIN after what was written so the client gets exactly the bytes before the cut, then make sure it is gone
+        sock.end();
+        setTimeout(() => sock.destroy(), 200).unref();
+      };
+      if (truncate === 0) {
+        res.flushHeaders();
+        res.write('', cutNow);
+        return;
+      }
+      ures.on('data', (chunk: Buffer) => {
+        if (cut) return;
+        let c = chunk;
+        if (corrupt !== undefined && corrupt >= offset && corrupt < offset + c.length) {
+          c = Buffer.from(c);
+          c[corrupt - offset] = c[corrupt - offset]! ^ 0xff;
+        }
+        if (truncate !== undefined && offset + c.length >= truncate) {
+          const part = c.subarray(0, truncate - offset);
+          offset = truncate;
+          ures.pause();
+          res.write(part, cutNow);
           return;
         }
-        let offset = 0;
-        let cut = false;
-        const cutNow = () => {
-          cut = true;
-          ures.destroy();
-          const sock = res.socket;
-          if (!sock) return;
-          // FIN after what was written so the client gets exactly the bytes before the cut, then make sure it is gone
-          sock.end();
-          setTimeout(() => sock.destroy(), 200).unref();
-        };
-        if (truncate === 0) {
-          res.flushHeaders();
-          res.write('', cutNow);
-          return;
+        offset += c.length;
+        if (!res.write(c)) {
+          ures.pause();
+          res.once('drain', () => ures.resume());
         }
-        ures.on('data', (chunk: Buffer) => {
-          if (cut) return;
-          let c = chunk;
-          if (corrupt !== undefined && corrupt >= offset && corrupt < offset + c.length) {
-            c = Buffer.from(c);
-            c[corrupt - offset] = c[corrupt - offset]! ^ 0xff;
-          }
-          if (truncate !== undefined && offset + c.length >= truncate) {
-            const part = c.subarray(0, truncate - offset);
-            offset = truncate;
-            ures.pause();
-            res.write(part, cutNow);
-            return;
-          }
-          offset += c.length;
-          if (!res.write(c)) {
-            ures.pause();
-            res.once('drain', () => ures.resume());
-          }
-        });
-        ures.on('end', () => {
-          if (!cut) res.end();
-        });
-      },
-    );
+      });
+      ures.on('end', () => {
+        if (!cut) res.end();
+      });
+    });
     up.on('error', (e) => {
       if (!res.headersSent) {
         rec.status = 502;

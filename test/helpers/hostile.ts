@@ -114,7 +114,14 @@ export function measure(file: string, args: string[], env: NodeJS.ProcessEnv = {
     child.on('close', (code, signal) => {
       clearInterval(poll);
       const stdoutBytes = Buffer.concat(out);
-      resolve({ status: code ?? (signal ? 128 : -1), stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes, ms: Date.now() - t0, peakKiB });
+      resolve({
+        status: code ?? (signal ? 128 : -1),
+        stdout: stdoutBytes.toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        stdoutBytes,
+        ms: Date.now() - t0,
+        peakKiB,
+      });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);

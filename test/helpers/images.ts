@@ -17,7 +17,10 @@ export async function umociImage(work: string, layout: string, name: string): Pr
   mkdirSync(join(src, 'etc'), { recursive: true });
   writeFileSync(join(src, 'etc', 'greeting'), `hello from ${name}\n`);
   writeFileSync(join(work, `f2-${name}`), `second layer of ${name}\n`);
-  await must(exec('umoci', ['init', '--layout', layout]).then((r) => (r.stderr.includes('exists') ? { ...r, status: 0 } : r)), 'umoci init');
+  await must(
+    exec('umoci', ['init', '--layout', layout]).then((r) => (r.stderr.includes('exists') ? { ...r, status: 0 } : r)),
+    'umoci init',
+  );
   await must(exec('umoci', ['new', '--image', `${layout}:${name}`]), 'umoci new');
   await must(exec('umoci', ['insert', '--image', `${layout}:${name}`, join(src, 'etc'), '/etc']), 'umoci insert');
   await must(exec('umoci', ['insert', '--image', `${layout}:${name}`, join(work, `f2-${name}`), '/f2']), 'umoci insert');

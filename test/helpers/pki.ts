@@ -34,36 +34,80 @@ export function makePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true });
   const p = (f: string) => join(dir, f);
   // CA
-  openssl(['req', '-x509', ...EC, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '3650', '-subj', '/CN=imgpipe-test-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      p('ca.key'),
+      '-out',
+      p('ca.crt'),
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=imgpipe-test-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   // leaf certificates signed by the CA
   const leaf = (name: string, cn: string, ext: string) => {
     writeFileSync(p(`${name}.ext`), ext);
     openssl(['req', ...EC, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=${cn}`], dir);
-    openssl(['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial',
-      '-out', p(`${name}.crt`), '-days', '825', '-sha256', '-extfile', p(`${name}.ext`)], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        p(`${name}.csr`),
+        '-CA',
+        p('ca.crt'),
+        '-CAkey',
+        p('ca.key'),
+        '-CAcreateserial',
+        '-out',
+        p(`${name}.crt`),
+        '-days',
+        '825',
+        '-sha256',
+        '-extfile',
+        p(`${name}.ext`),
+      ],
+      dir,
+    );
   };
-  leaf('server', 'localhost', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '',
-  ].join('\n'));
-  leaf('client', 'imgpipe-test-client', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=clientAuth',
-    '',
-  ].join('\n'));
+  leaf(
+    'server',
+    'localhost',
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '',
+    ].join('\n'),
+  );
+  leaf(
+    'client',
+    'imgpipe-test-client',
+    ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth', ''].join('\n'),
+  );
   // token signing: a self-signed certificate whose key signs the JWTs; the registry trusts it as its rootcertbundle
   openssl(['req', '-x509', ...EC, '-keyout', p('token.key'), '-out', p('token.crt'), '-days', '3650', '-subj', '/CN=imgpipe-test-token-signer'], dir);
   return {
     dir,
-    caCert: p('ca.crt'), caKey: p('ca.key'),
-    serverCert: p('server.crt'), serverKey: p('server.key'),
-    clientCert: p('client.crt'), clientKey: p('client.key'),
-    tokenCert: p('token.crt'), tokenKey: p('token.key'),
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    serverCert: p('server.crt'),
+    serverKey: p('server.key'),
+    clientCert: p('client.crt'),
+    clientKey: p('client.key'),
+    tokenCert: p('token.crt'),
+    tokenKey: p('token.key'),
   };
 }
 

@@ -38,7 +38,8 @@ export function podmanStore(dir: string, env: NodeJS.ProcessEnv = {}): PodmanSto
   const runroot = join(dir, 'runroot');
   mkdirSync(dir, { recursive: true });
   const spec = `vfs@${root}+${runroot}`;
-  const podman = (args: string[]) => exec('podman', ['--root', root, '--runroot', runroot, '--storage-driver', 'vfs', '--events-backend', 'none', ...args], undefined, env);
+  const podman = (args: string[]) =>
+    exec('podman', ['--root', root, '--runroot', runroot, '--storage-driver', 'vfs', '--events-backend', 'none', ...args], undefined, env);
   return {
     root,
     runroot,

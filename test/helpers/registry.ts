@@ -142,11 +142,15 @@ function buildConfig(opts: RegistryOptions, dir: string, port: number): Record<s
     const users = opts.users ?? {};
     if (Object.keys(users).length === 0) throw new Error('startRegistry: auth htpasswd needs users');
     const file = join(dir, 'htpasswd');
-    writeFileSync(file, Object.entries(users).map(([u, p]) => htpasswdLine(u, p)).join('\n') + '\n');
+    writeFileSync(
+      file,
+      Object.entries(users)
+        .map(([u, p]) => htpasswdLine(u, p))
+        .join('\n') + '\n',
+    );
     config.auth = { htpasswd: { realm: 'imgpipe-test', path: file } };
   } else if (opts.auth === 'token') {
-    for (const k of ['realm', 'service', 'issuer', 'rootCertBundle'] as const)
-      if (!opts[k]) throw new Error(`startRegistry: auth token needs ${k}`);
+    for (const k of ['realm', 'service', 'issuer', 'rootCertBundle'] as const) if (!opts[k]) throw new Error(`startRegistry: auth token needs ${k}`);
     config.auth = { token: { realm: opts.realm, service: opts.service, issuer: opts.issuer, rootcertbundle: opts.rootCertBundle, autoredirect: false } };
   } else if (opts.auth) {
     throw new Error(`startRegistry: unknown auth ${String(opts.auth)}`);
@@ -244,7 +248,9 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         lastLogs = buf;
         dog?.kill('SIGKILL');
         if (/address already in use/i.test(buf) && attempt < 5 && Date.now() < deadline) continue;
-        throw new Error(`startRegistry: docker-registry exited (code ${exited.code}, signal ${exited.signal}) before answering; config ${JSON.stringify(config)}; log:\n${buf}`);
+        throw new Error(
+          `startRegistry: docker-registry exited (code ${exited.code}, signal ${exited.signal}) before answering; config ${JSON.stringify(config)}; log:\n${buf}`,
+        );
       }
       lastLogs = buf;
       dog?.kill('SIGKILL');

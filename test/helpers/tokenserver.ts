@@ -106,7 +106,10 @@ export function parseScope(raw: string): Scope {
     raw,
     type: raw.slice(0, first).replace(/\(.*\)$/, ''),
     name: raw.slice(first + 1, last),
-    actions: raw.slice(last + 1).split(',').filter(Boolean),
+    actions: raw
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
   };
 }
 
@@ -123,10 +126,7 @@ function algFor(key: KeyObject): { alg: string; hash: string; dsa: boolean } {
 }
 
 /** makeJwt signs a distribution-style token; exported so tests can mint tokens (even bad ones) directly. */
-export function makeJwt(
-  opts: { signingKey: string; signingCert: string; keyHeader?: 'x5c' | 'kid' },
-  claims: Record<string, unknown>,
-): string {
+export function makeJwt(opts: { signingKey: string; signingCert: string; keyHeader?: 'x5c' | 'kid' }, claims: Record<string, unknown>): string {
   const key = createPrivateKey(readFileSync(opts.signingKey));
   const cert = new X509Certificate(readFileSync(opts.signingCert));
   const { alg, hash, dsa } = algFor(key);
@@ -153,8 +153,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const users = opts.users ?? {};
   const anonymous = opts.anonymous ?? true;
   const expiresIn = opts.expiresIn ?? 300;
-  const grant =
-    opts.grant ?? ((user: string | undefined, scope: Scope) => (user ? scope.actions : scope.actions.filter((a) => a === 'pull')));
+  const grant = opts.grant ?? ((user: string | undefined, scope: Scope) => (user ? scope.actions : scope.actions.filter((a) => a === 'pull')));
   // fail early on a bad key
   makeJwt(opts, {});
   const requests: TokenRequest[] = [];
@@ -207,9 +206,13 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       res.end(JSON.stringify(body));
     };
     const unauthorized = (why: string) =>
-      reply(401, { errors: [{ code: 'UNAUTHORIZED', message: why }], error: 'invalid_grant', error_description: why }, {
-        'www-authenticate': 'Basic realm="imgpipe-test-token"',
-      });
+      reply(
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: why }], error: 'invalid_grant', error_description: why },
+        {
+          'www-authenticate': 'Basic realm="imgpipe-test-token"',
+        },
+      );
     if (u.pathname !== '/token') return reply(404, { error: 'not found' });
 
     if (req.method === 'GET') {

@@ -60,7 +60,10 @@ describe('jsonDepth', () => {
   it('a manifest nested past the limit is refused before it is parsed, naming it', () => {
     const deep = `{"schemaVersion":2,"x":${'['.repeat(6000)}${']'.repeat(6000)}}`;
     expect(() => parseManifest(Buffer.from(deep), 'docker://r/deep:1')).toThrowError(
-      expect.objectContaining({ code: 'MANIFEST_INVALID', message: `manifest docker://r/deep:1 nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a manifest` }),
+      expect.objectContaining({
+        code: 'MANIFEST_INVALID',
+        message: `manifest docker://r/deep:1 nests arrays and objects deeper than ${MAX_DOCUMENT_DEPTH} levels, the limit for a manifest`,
+      }),
     );
   });
 
@@ -69,7 +72,9 @@ describe('jsonDepth', () => {
     const out = [];
     for await (const l of readLines(Readable.from([Buffer.from(`${deep}\n{"ref":"oci:a:b"}\n`)]))) out.push(l);
     expect(out).toHaveLength(2);
-    expect('error' in out[0]! && out[0].error.message).toBe(`stdin line 1 nests arrays and objects deeper than ${MAX_RECORD_DEPTH} levels, the limit for a record`);
+    expect('error' in out[0]! && out[0].error.message).toBe(
+      `stdin line 1 nests arrays and objects deeper than ${MAX_RECORD_DEPTH} levels, the limit for a record`,
+    );
     expect(out[1]).toEqual({ lineNo: 2, record: { ref: 'oci:a:b' } });
   });
 });

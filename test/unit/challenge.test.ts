@@ -9,7 +9,9 @@ describe('parseChallenges', () => {
   });
   it('reads basic and insufficient_scope challenges', () => {
     expect(parseChallenges('Basic realm="Registry Realm"')).toEqual([{ scheme: 'basic', params: { realm: 'Registry Realm' } }]);
-    expect(parseChallenges('Bearer realm="https://x/token",service="s",error="insufficient_scope",scope="repository:a:pull"')[0]!.params.error).toBe('insufficient_scope');
+    expect(parseChallenges('Bearer realm="https://x/token",service="s",error="insufficient_scope",scope="repository:a:pull"')[0]!.params.error).toBe(
+      'insufficient_scope',
+    );
   });
   it('reads two challenges and unquoted values, and never throws on junk', () => {
     expect(parseChallenges('Basic realm=r, Bearer realm="https://t",service=s')).toEqual([

@@ -47,14 +47,30 @@ describe('the store files containers/storage writes', () => {
     mkdirSync(join(loc.runRoot, 'vfs-layers'), { recursive: true });
     writeFileSync(join(loc.graphRoot, 'vfs-layers', 'layers.json'), JSON.stringify([{ id: 'x', 'diff-digest': 'sha256:aa', 'diff-size': 1027 }, { id: 'y' }]));
     writeFileSync(join(loc.runRoot, 'vfs-layers', 'volatile-layers.json'), JSON.stringify([{ id: 'z', 'diff-digest': 'sha256:bb', 'diff-size': 0 }]));
-    expect(await layerSizes(loc)).toEqual(new Map([['sha256:aa', 1027], ['sha256:bb', 0]]));
+    expect(await layerSizes(loc)).toEqual(
+      new Map([
+        ['sha256:aa', 1027],
+        ['sha256:bb', 0],
+      ]),
+    );
     expect(await layerSizes({ graphRoot: join(dir, 'nothing'), driver: 'vfs' })).toBeUndefined();
   });
 });
 
 describe('podman flags for a store specifier', () => {
   it('gives each part of [DRIVER@GRAPHROOT+RUNROOT:OPTIONS] as podman global flags', () => {
-    expect(storeFlags(parseStoreSpec('vfs@/r+/rr:a=1,b=2'))).toEqual(['--root', '/r', '--runroot', '/rr', '--storage-driver', 'vfs', '--storage-opt', 'a=1', '--storage-opt', 'b=2']);
+    expect(storeFlags(parseStoreSpec('vfs@/r+/rr:a=1,b=2'))).toEqual([
+      '--root',
+      '/r',
+      '--runroot',
+      '/rr',
+      '--storage-driver',
+      'vfs',
+      '--storage-opt',
+      'a=1',
+      '--storage-opt',
+      'b=2',
+    ]);
     expect(storeFlags(parseStoreSpec('/r'))).toEqual(['--root', '/r']);
     expect(storeFlags(parseStoreSpec('overlay@+/rr'))).toEqual(['--runroot', '/rr', '--storage-driver', 'overlay']);
   });

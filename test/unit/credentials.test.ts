@@ -5,7 +5,15 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authFilePaths, candidateKeys, lookupCredentials, normaliseKey, parseCredsFlag, removeCredentials, storeCredentials } from '../../lib/auth/credentials.js';
+import {
+  authFilePaths,
+  candidateKeys,
+  lookupCredentials,
+  normaliseKey,
+  parseCredsFlag,
+  removeCredentials,
+  storeCredentials,
+} from '../../lib/auth/credentials.js';
 import { certDirFor } from '../../lib/auth/certs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imgpipe-creds-'));
@@ -15,7 +23,13 @@ let n = 0;
 /** env makes a fresh HOME/XDG/DOCKER_CONFIG tree; files maps a path below it to JSON */
 function env(files: Record<string, unknown> = {}, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const root = join(dir, `e${++n}`);
-  const e: NodeJS.ProcessEnv = { HOME: join(root, 'home'), XDG_RUNTIME_DIR: join(root, 'run'), XDG_CONFIG_HOME: join(root, 'config'), DOCKER_CONFIG: join(root, 'docker'), ...extra };
+  const e: NodeJS.ProcessEnv = {
+    HOME: join(root, 'home'),
+    XDG_RUNTIME_DIR: join(root, 'run'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    DOCKER_CONFIG: join(root, 'docker'),
+    ...extra,
+  };
   for (const [rel, doc] of Object.entries(files)) {
     const p = join(root, rel);
     mkdirSync(join(p, '..'), { recursive: true });
@@ -76,7 +90,9 @@ describe('the order of sources', () => {
     expect((await lookupCredentials('reg', 'r', {}, env(noRun)))?.username).toBe('conf');
     expect((await lookupCredentials('reg', 'r', {}, env({ [DOCKER]: all()[DOCKER] })))?.username).toBe('docker');
     // a file without the host does not stop the search
-    expect((await lookupCredentials('reg', 'r', {}, env({ [RUN]: { auths: { other: { auth: b64('o', 'o') } } }, [DOCKER]: all()[DOCKER] })))?.username).toBe('docker');
+    expect((await lookupCredentials('reg', 'r', {}, env({ [RUN]: { auths: { other: { auth: b64('o', 'o') } } }, [DOCKER]: all()[DOCKER] })))?.username).toBe(
+      'docker',
+    );
     // without XDG_CONFIG_HOME: $HOME/.config; without DOCKER_CONFIG: $HOME/.docker
     const e = env({ 'home/.config/containers/auth.json': { auths: { reg: { auth: b64('homeconf', '4') } } } });
     delete e.XDG_CONFIG_HOME;
@@ -189,6 +205,9 @@ describe('certs.d lookup', () => {
     expect(await certDirFor('reg:5000', undefined, h)).toBe(join(h.HOME!, '.config', 'containers', 'certs.d', 'reg:5000'));
     // an empty XDG_CONFIG_HOME is unset, as for the containers tools (not a path relative to the working directory)
     expect(await certDirFor('reg:5000', undefined, { ...h, XDG_CONFIG_HOME: '' })).toBe(join(h.HOME!, '.config', 'containers', 'certs.d', 'reg:5000'));
-    expect(authFilePaths(undefined, { HOME: '/h', XDG_CONFIG_HOME: '', XDG_RUNTIME_DIR: '' })).toEqual(['/h/.config/containers/auth.json', '/h/.docker/config.json']);
+    expect(authFilePaths(undefined, { HOME: '/h', XDG_CONFIG_HOME: '', XDG_RUNTIME_DIR: '' })).toEqual([
+      '/h/.config/containers/auth.json',
+      '/h/.docker/config.json',
+    ]);
   });
 });

@@ -18,7 +18,13 @@ describe('docker-daemon: engine host (endpointOf)', () => {
   });
 
   it('tcp:// is TLS (port 2376 by default, --cert-dir and --tls-verify), http:// is plain (port 2375)', () => {
-    expect(endpointOf({ host: 'tcp://engine.example' })).toEqual({ host: 'tcp://engine.example', hostname: 'engine.example', port: 2376, tls: true, verify: true });
+    expect(endpointOf({ host: 'tcp://engine.example' })).toEqual({
+      host: 'tcp://engine.example',
+      hostname: 'engine.example',
+      port: 2376,
+      tls: true,
+      verify: true,
+    });
     expect(endpointOf({ host: 'tcp://10.0.0.1:2400', certDir: '/certs', tlsVerify: false })).toEqual({
       host: 'tcp://10.0.0.1:2400',
       hostname: '10.0.0.1',

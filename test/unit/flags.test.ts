@@ -80,7 +80,7 @@ describe('transfer flags', () => {
     expect(t.dest.registry?.credentials?.noCreds).toBeUndefined();
   });
 
-  it('a side\'s own credentials replace the shared ones; tls-verify falls back to the shared flag', () => {
+  it("a side's own credentials replace the shared ones; tls-verify falls back to the shared flag", () => {
     const f = parseArgs(['--creds', 'a:b', '--src-registry-token', 'T', '--tls-verify=false'], COMMAND_FLAGS['img-copy']);
     expect(sideFlags(f, 'src')).toMatchObject({ 'registry-token': 'T', 'tls-verify': false });
     expect(sideFlags(f, 'src').creds).toBeUndefined();
@@ -90,7 +90,7 @@ describe('transfer flags', () => {
     expect(sideArgs(parseArgs(['--tls-verify=false', '--dest-tls-verify'], COMMAND_FLAGS['img-copy']), 'dest')).toEqual([]);
   });
 
-  it('transferArgs forwards every side\'s flags as given, and the stage parses them back alike', () => {
+  it("transferArgs forwards every side's flags as given, and the stage parses them back alike", () => {
     const argv = ['--src-no-creds', '--dest-creds', 'u:-p', '--src-tls-verify=false', '--retry-times', '0', '--debug'];
     const f = parseArgs(argv, COMMAND_FLAGS['img-copy']);
     const forwarded = transferArgs(f);

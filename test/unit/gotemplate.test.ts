@@ -3,8 +3,37 @@
 // holding the same data (test/e2e/inspect-format.test.ts compares against skopeo itself).
 import { describe, expect, it } from 'vitest';
 import { BUILTINS, REPORT_FUNCS, TemplateError, executeTemplate, parseTemplate } from '../../lib/image/gotemplate.js';
-import { INT, STRING, formatTime, jsonDecode, jsonEncode, jsonIndent, mapOf, parseTime, ptrTo, sliceOf, sprint, sprintf, str, struct, timeString, val, type Val } from '../../lib/image/govalue.js';
-import { V1_IMAGE, compileFormat, configJSON, configValue, inspectJSON, inspectValue, isJSONFormat, normalizeFormat, renderFormat, tabwrite } from '../../lib/image/inspect-format.js';
+import {
+  INT,
+  STRING,
+  formatTime,
+  jsonDecode,
+  jsonEncode,
+  jsonIndent,
+  mapOf,
+  parseTime,
+  ptrTo,
+  sliceOf,
+  sprint,
+  sprintf,
+  str,
+  struct,
+  timeString,
+  val,
+  type Val,
+} from '../../lib/image/govalue.js';
+import {
+  V1_IMAGE,
+  compileFormat,
+  configJSON,
+  configValue,
+  inspectJSON,
+  inspectValue,
+  isJSONFormat,
+  normalizeFormat,
+  renderFormat,
+  tabwrite,
+} from '../../lib/image/inspect-format.js';
 import type { InspectOutput } from '../../lib/image/inspect.js';
 import { ImgError } from '../../lib/errors.js';
 
@@ -80,7 +109,9 @@ describe('inspect --format: fields, maps and Go printing', () => {
   });
 
   it('methods of time.Time and digest.Digest', () => {
-    expect(fmt('{{.Created.Year}} {{.Created.Month}} {{.Created.Weekday}} {{.Created.Unix}} {{.Created.YearDay}}')).toBe('2026 December Wednesday 1796202977 336\n');
+    expect(fmt('{{.Created.Year}} {{.Created.Month}} {{.Created.Weekday}} {{.Created.Unix}} {{.Created.YearDay}}')).toBe(
+      '2026 December Wednesday 1796202977 336\n',
+    );
     expect(fmt('{{.Created.Format "Mon Jan _2 15:04:05.000 MST 2006 -07:00 pm .999"}}')).toBe('Wed Dec  2 09:16:17.392 UTC 2026 +00:00 am .392\n');
     expect(fmt('{{.Created.Format "2006-01-02"}}')).toBe('2026-12-02\n');
     expect(fmt('{{.Created.IsZero}} {{.Created.Nanosecond}} {{.Created.UnixNano}}')).toBe('false 392001130 1796202977392001130\n');
@@ -94,7 +125,9 @@ describe('inspect --format: fields, maps and Go printing', () => {
     expect(fmt('{{printf "%T %T %T" .Created .Labels .Digest}}')).toBe('*time.Time map[string]string digest.Digest\n');
     expect(fmt('{{printf "%+v" .RepoTags}}')).toBe('[]\n');
     expect(fmt('{{printf "%#v" .Env}}')).toBe('[]string{"FOO=bar", "B=2"}\n');
-    expect(fmt('{{.}}')).toMatch(/^\{  sha256:d444.* \[\] 2026-12-02 09:16:17.39200113 \+0000 UTC  map\[a.b:dotted html:<x>& version:1.0\] amd64 linux \[sha256:855c/);
+    expect(fmt('{{.}}')).toMatch(
+      /^\{ {2}sha256:d444.* \[\] 2026-12-02 09:16:17.39200113 \+0000 UTC {2}map\[a.b:dotted html:<x>& version:1.0\] amd64 linux \[sha256:855c/,
+    );
   });
 });
 
@@ -166,9 +199,11 @@ describe('inspect --format: actions', () => {
 
 describe('printf', () => {
   it("Go's verbs, flags, width and precision", () => {
-    expect(fmt('{{printf "%5s|%-5s|%05d|%x|%X|%q|%v|%+d|%t|%c|%U|%o|%b|%e|%f|%g|%.2f|%8.3f|%%|%v" "ab" "cd" 42 255 "hi" "q\\"x" 1.5 3 true 65 65 8 5 1234.5678 1.5 1e6 3.14159 2.5 1e21}}')).toBe(
-      '   ab|cd   |00042|ff|6869|"q\\"x"|1.5|+3|true|A|U+0041|10|101|1.234568e+03|1.500000|1e+06|3.14|   2.500|%|1e+21\n',
-    );
+    expect(
+      fmt(
+        '{{printf "%5s|%-5s|%05d|%x|%X|%q|%v|%+d|%t|%c|%U|%o|%b|%e|%f|%g|%.2f|%8.3f|%%|%v" "ab" "cd" 42 255 "hi" "q\\"x" 1.5 3 true 65 65 8 5 1234.5678 1.5 1e6 3.14159 2.5 1e21}}',
+      ),
+    ).toBe('   ab|cd   |00042|ff|6869|"q\\"x"|1.5|+3|true|A|U+0041|10|101|1.234568e+03|1.500000|1e+06|3.14|   2.500|%|1e+21\n');
     expect(fmt('{{printf "%6.2v|%-8v|%08.3f|% d|%#x|%#o|%x" 3.14159 "ab" 3.14159 5 255 8 "é"}}')).toBe('   3.1|ab      |0003.142| 5|0xff|010|c3a9\n');
     expect(fmt('{{printf "%[2]s %[1]s" "a" "b"}} {{printf "%*d" 5 3}}')).toBe('b a     3\n');
     expect(fmt('{{printf "%q" 65}} {{printf "%c|%q" 233 233}}')).toBe("'A' é|'é'\n");
@@ -186,18 +221,38 @@ describe('printf', () => {
   });
 
   it('values: maps, slices, Stringers; and the notes for bad verbs, missing and extra arguments', () => {
-    expect(fmt('{{printf "%v|%s|%d|%q|%x" .Labels .Env .Env .Env .Os}}')).toBe('map[a.b:dotted html:<x>& version:1.0]|[FOO=bar B=2]|[%!d(string=FOO=bar) %!d(string=B=2)]|["FOO=bar" "B=2"]|6c696e7578\n');
+    expect(fmt('{{printf "%v|%s|%d|%q|%x" .Labels .Env .Env .Env .Os}}')).toBe(
+      'map[a.b:dotted html:<x>& version:1.0]|[FOO=bar B=2]|[%!d(string=FOO=bar) %!d(string=B=2)]|["FOO=bar" "B=2"]|6c696e7578\n',
+    );
     expect(fmt('{{printf "%q" .Labels}}')).toBe('map["a.b":"dotted" "html":"<x>&" "version":"1.0"]\n');
     expect(fmt('{{printf "%x" .Env}} {{printf "%5v" .Env}}')).toBe('[464f4f3d626172 423d32] [FOO=bar   B=2]\n');
     expect(fmt('{{printf "%v %v" .RepoTags .Created}}')).toBe('[] 2026-12-02 09:16:17.39200113 +0000 UTC\n');
     expect(fmt('{{printf "%d" .Digest}}')).toBe(`%!d(digest.Digest=${DIGEST})\n`);
-    expect(fmt('{{printf "%s"}}|{{printf "%s" 1 2}}|{{printf "%d" "x"}}|{{printf "%!"}}|{{printf "%v" nil}}')).toBe('%!s(MISSING)|%!s(int=1)%!(EXTRA int=2)|%!d(string=x)|%!!(MISSING)|<nil>\n');
+    expect(fmt('{{printf "%s"}}|{{printf "%s" 1 2}}|{{printf "%d" "x"}}|{{printf "%!"}}|{{printf "%v" nil}}')).toBe(
+      '%!s(MISSING)|%!s(int=1)%!(EXTRA int=2)|%!d(string=x)|%!!(MISSING)|<nil>\n',
+    );
   });
 
   it('sprint and sprintf directly', () => {
-    const m = val(mapOf(STRING, sliceOf(INT)), new Map([['b', [1, 2]], ['a', null]]));
+    const m = val(
+      mapOf(STRING, sliceOf(INT)),
+      new Map([
+        ['b', [1, 2]],
+        ['a', null],
+      ]),
+    );
     expect(sprint([m])).toBe('map[a:[] b:[1 2]]');
-    expect(sprintf('%+v', [val(struct('T', [['A', STRING], ['B', ptrTo(INT)]]), { A: 'x', B: null })])).toBe('{A:x B:<nil>}');
+    expect(
+      sprintf('%+v', [
+        val(
+          struct('T', [
+            ['A', STRING],
+            ['B', ptrTo(INT)],
+          ]),
+          { A: 'x', B: null },
+        ),
+      ]),
+    ).toBe('{A:x B:<nil>}');
     expect(sprint([str('a'), val(INT, 1), val(INT, 2), str('b')])).toBe('a1 2b');
   });
 });
@@ -253,7 +308,7 @@ describe('errors are one line, as Go words them', () => {
 
   it('the bare engine throws TemplateError', () => {
     expect(() => run('{{.X}}', val(struct('T', []), {}))).toThrow(TemplateError);
-    expect(() => run('{{.X}}', val(struct('T', []), {}))).toThrow("template: t:1:2: executing \"t\" at <.X>: can't evaluate field X in type T");
+    expect(() => run('{{.X}}', val(struct('T', []), {}))).toThrow('template: t:1:2: executing "t" at <.X>: can\'t evaluate field X in type T');
   });
 });
 
@@ -289,24 +344,52 @@ describe('Go values', () => {
   });
 
   it('json: Go field order, omitempty, sorted maps, HTML escaped or not; MarshalIndent', () => {
-    const T = struct('T', [['B', STRING, 'b', true], ['A', mapOf(STRING, STRING), 'a'], ['L', sliceOf(STRING), 'l', true], ['E', sliceOf(STRING), 'e']]);
-    const v = val(T, { B: '', A: new Map([['z', '<'], ['a', '\u2028']]), L: [], E: null });
+    const T = struct('T', [
+      ['B', STRING, 'b', true],
+      ['A', mapOf(STRING, STRING), 'a'],
+      ['L', sliceOf(STRING), 'l', true],
+      ['E', sliceOf(STRING), 'e'],
+    ]);
+    const v = val(T, {
+      B: '',
+      A: new Map([
+        ['z', '<'],
+        ['a', '\u2028'],
+      ]),
+      L: [],
+      E: null,
+    });
     expect(jsonEncode(v)).toBe('{"a":{"a":"\\u2028","z":"\\u003c"},"e":null}');
     expect(jsonEncode(v, false)).toBe('{"a":{"a":"\\u2028","z":"<"},"e":null}');
-    expect(jsonIndent('{"a":{},"b":[],"c":[1,{"d":"x,y:z"}]}', '    ')).toBe('{\n    "a": {},\n    "b": [],\n    "c": [\n        1,\n        {\n            "d": "x,y:z"\n        }\n    ]\n}');
+    expect(jsonIndent('{"a":{},"b":[],"c":[1,{"d":"x,y:z"}]}', '    ')).toBe(
+      '{\n    "a": {},\n    "b": [],\n    "c": [\n        1,\n        {\n            "d": "x,y:z"\n        }\n    ]\n}',
+    );
   });
 
   it('json.Unmarshal into v1.Image: keys matched case-insensitively, unknown keys dropped, wrong types refused', () => {
-    const raw = jsonDecode(ptrTo(V1_IMAGE), { Architecture: 'arm64', OS: 'linux', container_config: { Cmd: ['x'] }, config: { labels: { b: '1', a: '2' }, Env: null }, rootfs: { type: 'layers' } });
+    const raw = jsonDecode(ptrTo(V1_IMAGE), {
+      Architecture: 'arm64',
+      OS: 'linux',
+      container_config: { Cmd: ['x'] },
+      config: { labels: { b: '1', a: '2' }, Env: null },
+      rootfs: { type: 'layers' },
+    });
     const img = val(ptrTo(V1_IMAGE), raw);
-    expect(configJSON(img)).toBe('{\n    "architecture": "arm64",\n    "os": "linux",\n    "config": {\n        "Labels": {\n            "a": "2",\n            "b": "1"\n        }\n    },\n    "rootfs": {\n        "type": "layers",\n        "diff_ids": null\n    }\n}\n');
-    expect(() => configValue({ config: { User: 5 } }, 'config of x')).toThrow('config of x: json: cannot unmarshal number into Go struct field Image.config.User of type string');
+    expect(configJSON(img)).toBe(
+      '{\n    "architecture": "arm64",\n    "os": "linux",\n    "config": {\n        "Labels": {\n            "a": "2",\n            "b": "1"\n        }\n    },\n    "rootfs": {\n        "type": "layers",\n        "diff_ids": null\n    }\n}\n',
+    );
+    expect(() => configValue({ config: { User: 5 } }, 'config of x')).toThrow(
+      'config of x: json: cannot unmarshal number into Go struct field Image.config.User of type string',
+    );
     expect(() => configValue({ created: 'today' }, 'config of x')).toThrow(/config of x: parsing time "today"/);
     expect(() => configValue([], 'config of x')).toThrow('json: cannot unmarshal array into Go value of type v1.Image');
   });
 
   it('--config templates see v1.Image (Go field names, not JSON ones)', () => {
-    const img = configValue({ architecture: 'amd64', os: 'linux', config: { ExposedPorts: { '80/tcp': {} }, Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: ['sha256:aa'] } }, 'c');
+    const img = configValue(
+      { architecture: 'amd64', os: 'linux', config: { ExposedPorts: { '80/tcp': {} }, Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: ['sha256:aa'] } },
+      'c',
+    );
     const f = (t: string) => renderFormat(compileFormat(t), img);
     expect(f('{{.OS}} {{.Config.ExposedPorts}} {{.RootFS.DiffIDs}} {{.Created}}')).toBe('linux map[80/tcp:{}] [sha256:aa] <nil>\n');
     expect(f('{{printf "%+v" .RootFS}}')).toBe('{Type:layers DiffIDs:[sha256:aa]}\n');

@@ -55,12 +55,18 @@ describe('layer compression decisions (lib/image/layers.ts)', () => {
 
   it('parseLayerFlags refuses what contradicts, with a one-line usage error', () => {
     expect(parseLayerFlags({ 'dest-compress-format': 'zstd', 'dest-compress-level': '19' })).toEqual({ compressFormat: 'zstd', compressLevel: 19 });
-    expect(caught(() => parseLayerFlags({ 'dest-compress': true, 'dest-decompress': true })).message).toBe('--dest-compress and --dest-decompress exclude each other');
+    expect(caught(() => parseLayerFlags({ 'dest-compress': true, 'dest-decompress': true })).message).toBe(
+      '--dest-compress and --dest-decompress exclude each other',
+    );
     expect(caught(() => parseLayerFlags({ 'dest-compress-format': 'xz' })).code).toBe('USAGE');
     expect(caught(() => parseLayerFlags({ 'dest-compress-level': '23', 'dest-compress-format': 'zstd' })).message).toContain('zstd takes 1 to 22');
     expect(caught(() => parseLayerFlags({ 'dest-compress-level': 'high' })).message).toContain('gzip takes 0 to 9');
-    expect(caught(() => parseLayerFlags({ 'dest-decompress': true, 'dest-compress-format': 'gzip' })).message).toContain('--dest-compress-format does not go with it');
-    expect(caught(() => parseLayerFlags({ 'dest-compress-level': '3', 'preserve-digests': true })).message).toBe('--dest-compress-level changes layer digests, which --preserve-digests forbids');
+    expect(caught(() => parseLayerFlags({ 'dest-decompress': true, 'dest-compress-format': 'gzip' })).message).toContain(
+      '--dest-compress-format does not go with it',
+    );
+    expect(caught(() => parseLayerFlags({ 'dest-compress-level': '3', 'preserve-digests': true })).message).toBe(
+      '--dest-compress-level changes layer digests, which --preserve-digests forbids',
+    );
   });
 });
 

@@ -145,7 +145,8 @@ describe('layering', () => {
   });
 
   it('lib/oci and lib/ref import only node: built-ins, each other and lib/errors.ts', () => {
-    const allowed = (target: string) => target.startsWith('lib/oci/') || target.startsWith('lib/ref/') || target === 'lib/errors.js' || target === 'lib/errors.ts';
+    const allowed = (target: string) =>
+      target.startsWith('lib/oci/') || target.startsWith('lib/ref/') || target === 'lib/errors.js' || target === 'lib/errors.ts';
     const pure = libFiles.filter((f) => /^lib\/(oci|ref)\//.test(rel(f)));
     expect(pure.length).toBeGreaterThanOrEqual(8);
     const bad = pure.flatMap((f) =>
@@ -174,9 +175,28 @@ describe('layering', () => {
     expect(layerOf('lib/errors.ts')?.name).toBe('errors');
     expect(layerOf('lib/nowhere/x.ts')).toBeUndefined();
     const imports = new Map([
-      ['lib/transport/x.ts', [{ spec: '../cli/y.js', target: 'lib/cli/y.ts' }, { spec: '../oci/z.js', target: 'lib/oci/z.ts' }]],
-      ['lib/sign/a.ts', [{ spec: '../image/b.js', target: 'lib/image/b.ts' }, { spec: '../policy/c.js', target: 'lib/policy/c.ts' }]],
-      ['lib/util/d.ts', [{ spec: '../errors.js', target: 'lib/errors.ts' }, { spec: '../stream/e.js', target: 'lib/stream/e.ts' }, { spec: '../auth/f.js', target: 'lib/auth/f.ts' }]],
+      [
+        'lib/transport/x.ts',
+        [
+          { spec: '../cli/y.js', target: 'lib/cli/y.ts' },
+          { spec: '../oci/z.js', target: 'lib/oci/z.ts' },
+        ],
+      ],
+      [
+        'lib/sign/a.ts',
+        [
+          { spec: '../image/b.js', target: 'lib/image/b.ts' },
+          { spec: '../policy/c.js', target: 'lib/policy/c.ts' },
+        ],
+      ],
+      [
+        'lib/util/d.ts',
+        [
+          { spec: '../errors.js', target: 'lib/errors.ts' },
+          { spec: '../stream/e.js', target: 'lib/stream/e.ts' },
+          { spec: '../auth/f.js', target: 'lib/auth/f.ts' },
+        ],
+      ],
     ]);
     expect(upwardImports(imports)).toEqual([
       'lib/transport/x.ts imports ../cli/y.js: cli may not be imported by transport',

@@ -56,7 +56,10 @@ describe('withLock', () => {
   it('a live lock is waited for, then LOCKED names its owner', async () => {
     const path = join(work, 'live.lock');
     writeFileSync(path, String(process.ppid));
-    await expect(withLock(path, async () => undefined, 100)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining(`locked by process ${process.ppid}`) });
+    await expect(withLock(path, async () => undefined, 100)).rejects.toMatchObject({
+      code: 'LOCKED',
+      message: expect.stringContaining(`locked by process ${process.ppid}`),
+    });
   });
 
   // Issue 15: a stale lock naming a live, unrelated process used to make every writer wait 60 s.
@@ -122,10 +125,16 @@ describe('withLock', () => {
     it('its real owner is still waited for, in either form', async () => {
       const c = await sleeper();
       try {
-        for (const [name, text] of [['owner-new.lock', ownerLine(c.pid!)], ['owner-old.lock', String(c.pid)]] as const) {
+        for (const [name, text] of [
+          ['owner-new.lock', ownerLine(c.pid!)],
+          ['owner-old.lock', String(c.pid)],
+        ] as const) {
           const path = join(work, name);
           writeFileSync(path, text);
-          await expect(withLock(path, async () => undefined, 150)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining(`locked by process ${c.pid}`) });
+          await expect(withLock(path, async () => undefined, 150)).rejects.toMatchObject({
+            code: 'LOCKED',
+            message: expect.stringContaining(`locked by process ${c.pid}`),
+          });
           expect(readFileSync(path, 'utf8')).toBe(text);
         }
       } finally {

@@ -68,10 +68,22 @@ describe('GuessMIMEType (containers/image internal/manifest TestGuessMIMEType)',
   const entry = { mediaType: MediaType.ociManifest, digest: d(4), size: 5 };
   it.each<[string, unknown, string]>([
     // its own mediaType, only the four schema 2 / OCI types
-    ['a recognized mediaType wins over the config', { schemaVersion: 2, mediaType: MediaType.ociManifest, config: config(MediaType.dockerConfig) }, MediaType.ociManifest],
+    [
+      'a recognized mediaType wins over the config',
+      { schemaVersion: 2, mediaType: MediaType.ociManifest, config: config(MediaType.dockerConfig) },
+      MediaType.ociManifest,
+    ],
     ['a recognized mediaType needs no schemaVersion', { mediaType: MediaType.dockerManifestList }, MediaType.dockerManifestList],
-    ['an unrecognized mediaType is passed over', { schemaVersion: 2, mediaType: 'application/vnd.example', config: config(MediaType.dockerConfig) }, MediaType.dockerManifest],
-    ['a schema 1 mediaType with schemaVersion 2 is passed over', { schemaVersion: 2, mediaType: MediaType.dockerSchema1, config: config(MediaType.dockerConfig) }, MediaType.dockerManifest],
+    [
+      'an unrecognized mediaType is passed over',
+      { schemaVersion: 2, mediaType: 'application/vnd.example', config: config(MediaType.dockerConfig) },
+      MediaType.dockerManifest,
+    ],
+    [
+      'a schema 1 mediaType with schemaVersion 2 is passed over',
+      { schemaVersion: 2, mediaType: MediaType.dockerSchema1, config: config(MediaType.dockerConfig) },
+      MediaType.dockerManifest,
+    ],
     ['a mediaType with parameters is not recognized', { schemaVersion: 2, mediaType: `${MediaType.ociIndex}; x=y`, manifests: [entry] }, MediaType.ociIndex],
     // schema 1
     ['schemaVersion 1 with signatures', { schemaVersion: 1, signatures: [] }, MediaType.dockerSchema1Signed],
@@ -83,7 +95,11 @@ describe('GuessMIMEType (containers/image internal/manifest TestGuessMIMEType)',
     ['a Docker config with manifests', { schemaVersion: 2, config: config(MediaType.dockerConfig), manifests: [entry] }, MediaType.dockerManifest],
     ['manifests and no config', { schemaVersion: 2, manifests: [entry] }, MediaType.ociIndex],
     ['manifests and a config without mediaType', { schemaVersion: 2, config: {}, manifests: [entry] }, MediaType.ociIndex],
-    ['manifests and an artifact config: its type (their FIXME)', { schemaVersion: 2, config: config('application/vnd.example'), manifests: [entry] }, 'application/vnd.example'],
+    [
+      'manifests and an artifact config: its type (their FIXME)',
+      { schemaVersion: 2, config: config('application/vnd.example'), manifests: [entry] },
+      'application/vnd.example',
+    ],
     ['empty manifests', { schemaVersion: 2, manifests: [] }, MediaType.ociManifest],
     ['"manifests": null', { schemaVersion: 2, manifests: null }, MediaType.ociManifest],
     ['a null entry decodes as an empty descriptor', { schemaVersion: 2, manifests: [null] }, MediaType.ociIndex],
@@ -101,7 +117,11 @@ describe('GuessMIMEType (containers/image internal/manifest TestGuessMIMEType)',
     ['an entry whose urls are not strings', { schemaVersion: 2, manifests: [{ ...entry, urls: [1] }] }, ''],
     ['an entry whose data is not base64', { schemaVersion: 2, manifests: [{ ...entry, data: 'not base64!' }] }, ''],
     ['an entry whose platform os is a number', { schemaVersion: 2, manifests: [{ ...entry, platform: { os: 1 } }] }, ''],
-    ['an entry with base64 data and a partial platform', { schemaVersion: 2, manifests: [{ ...entry, data: 'e30=', platform: { os: 'linux' } }] }, MediaType.ociIndex],
+    [
+      'an entry with base64 data and a partial platform',
+      { schemaVersion: 2, manifests: [{ ...entry, data: 'e30=', platform: { os: 'linux' } }] },
+      MediaType.ociIndex,
+    ],
     ['other schemaVersions', { schemaVersion: 3, config: config(MediaType.ociConfig) }, ''],
     ['no schemaVersion', { config: config(MediaType.ociConfig) }, ''],
     ['an array', [], ''],
@@ -109,7 +129,7 @@ describe('GuessMIMEType (containers/image internal/manifest TestGuessMIMEType)',
     // fields are found as Go finds them
     ['"MediaType"', { SchemaVersion: 2, MediaType: MediaType.dockerManifestList }, MediaType.dockerManifestList],
     ['"SCHEMAVERSION" and "Signatures"', { SCHEMAVERSION: 1, Signatures: {} }, MediaType.dockerSchema1Signed],
-    ['"ſchemaVersion" (U+017F LONG S)', { 'ſchemaVersion': 1 }, MediaType.dockerSchema1],
+    ['"ſchemaVersion" (U+017F LONG S)', { ſchemaVersion: 1 }, MediaType.dockerSchema1],
     ['"Config"."MEDIATYPE"', { schemaVersion: 2, Config: { MEDIATYPE: MediaType.dockerConfig } }, MediaType.dockerManifest],
     ['"Manifests"', { schemaVersion: 2, Manifests: [entry] }, MediaType.ociIndex],
   ])('%s', (_what, doc, want) => {
@@ -231,15 +251,31 @@ describe('validateManifest: ambiguous documents', () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['fſLayers (U+017F LONG S)', { ...ociManifest(), 'fſLayers': [] }, 'schemaVersion 2 with schema 1 field "fſLayers"'],
+    ['fſLayers (U+017F LONG S)', { ...ociManifest(), fſLayers: [] }, 'schemaVersion 2 with schema 1 field "fſLayers"'],
     ['HISTORY', { ...dockerManifest(), HISTORY: [] }, 'schemaVersion 2 with schema 1 field "HISTORY"'],
     ['Manifests in a manifest', { ...ociManifest(), Manifests: [] }, 'it has image manifest fields "config", "layers" and index field "Manifests"'],
     ['Layers in an index', { ...ociIndex(), Layers: [] }, 'it has image manifest field "Layers" and index field "manifests"'],
-    ['CONFIG in an index without manifests', { schemaVersion: 2, mediaType: MediaType.ociIndex, CONFIG: {} }, `an index (${MediaType.ociIndex}) with image manifest field "CONFIG"`],
-    ['config and layers and manifests without mediaType', { ...without(ociManifest(), 'mediaType'), manifests: ociIndex().manifests }, 'it has image manifest fields "config", "layers" and index field "manifests"'],
-    ['manifests without mediaType next to a Docker config', { schemaVersion: 2, config: dockerManifest().config, manifests: [] }, 'it has image manifest field "config" and index field "manifests"'],
+    [
+      'CONFIG in an index without manifests',
+      { schemaVersion: 2, mediaType: MediaType.ociIndex, CONFIG: {} },
+      `an index (${MediaType.ociIndex}) with image manifest field "CONFIG"`,
+    ],
+    [
+      'config and layers and manifests without mediaType',
+      { ...without(ociManifest(), 'mediaType'), manifests: ociIndex().manifests },
+      'it has image manifest fields "config", "layers" and index field "manifests"',
+    ],
+    [
+      'manifests without mediaType next to a Docker config',
+      { schemaVersion: 2, config: dockerManifest().config, manifests: [] },
+      'it has image manifest field "config" and index field "manifests"',
+    ],
     ['a second layers key', { ...ociManifest(), Layers: [] }, 'key "Layers" is the field "layers" to case-insensitive readers (Go\'s encoding/json)'],
-    ['a second mediaType key', { ...ociManifest(), MediaType: MediaType.ociIndex }, 'key "MediaType" is the field "mediaType" to case-insensitive readers (Go\'s encoding/json)'],
+    [
+      'a second mediaType key',
+      { ...ociManifest(), MediaType: MediaType.ociIndex },
+      'key "MediaType" is the field "mediaType" to case-insensitive readers (Go\'s encoding/json)',
+    ],
     ['schemaVersion in another case', { ...ociManifest(), SchemaVersion: 1 }, 'key "SchemaVersion" is the field "schemaVersion"'],
     ['subject in another case', { ...ociManifest(), Subject: ociManifest().config }, 'key "Subject" is the field "subject"'],
   ])('refuses %s', (_what, doc, why) => {
@@ -281,7 +317,11 @@ describe('validateManifest: index entries with a platform', () => {
     ['that is a string', 'linux/arm64', 'has a platform that is not an object'],
     ['that is an array', ['linux'], 'has a platform that is not an object'],
     ['with a numeric variant', { os: 'linux', architecture: 'arm', variant: 7 }, 'has a platform whose "variant" is not a string'],
-    ['with os.features not an array', { os: 'windows', architecture: 'amd64', 'os.features': 'win32k' }, 'has a platform whose "os.features" is not an array of strings'],
+    [
+      'with os.features not an array',
+      { os: 'windows', architecture: 'amd64', 'os.features': 'win32k' },
+      'has a platform whose "os.features" is not an array of strings',
+    ],
     ['with features of numbers', { os: 'linux', architecture: 'amd64', features: [1] }, 'has a platform whose "features" is not an array of strings'],
   ])('refuses an entry %s', (_what, platform, why) => {
     for (const base of [ociIndex(), dockerList()]) {

@@ -2,19 +2,10 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { caught } from '../helpers/errors.js';
 import { digestOf, isDigest, parseDigest } from '../../lib/oci/digest.js';
-import {
-  MAX_MANIFEST_SIZE,
-  checkDescriptor,
-  isForeign,
-  parseManifest,
-  referencedBlobs,
-  validateManifest,
-  type ImageManifest,
-} from '../../lib/oci/manifest.js';
+import { MAX_MANIFEST_SIZE, checkDescriptor, isForeign, parseManifest, referencedBlobs, validateManifest, type ImageManifest } from '../../lib/oci/manifest.js';
 import { MediaType, baseMediaType, isImageManifestType, isIndexType } from '../../lib/oci/mediatype.js';
 import { formatPlatform, parsePlatform } from '../../lib/oci/platform.js';
 import { manifestOfRecord } from '../../lib/oci/record.js';
-
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
@@ -169,12 +160,9 @@ describe('parseManifest', () => {
     expect(e2.message).toContain(`declares mediaType ${MediaType.ociIndex} but was served as ${MediaType.ociManifest}`);
   });
 
-  it.each(['application/json', 'text/plain', 'application/octet-stream', 'binary/octet-stream', ''])(
-    'ignores the generic served type %j',
-    (served) => {
-      expect(parseManifest(json(dockerManifest()), 'X', served).mediaType).toBe(MediaType.dockerManifest);
-    },
-  );
+  it.each(['application/json', 'text/plain', 'application/octet-stream', 'binary/octet-stream', ''])('ignores the generic served type %j', (served) => {
+    expect(parseManifest(json(dockerManifest()), 'X', served).mediaType).toBe(MediaType.dockerManifest);
+  });
 
   it('refuses over 4 MiB with TOO_LARGE before parsing', () => {
     const big = new Uint8Array(MAX_MANIFEST_SIZE + 1).fill(0x20);
@@ -210,8 +198,16 @@ describe('parseManifest', () => {
     ['layers not an array', { ...ociManifest(), layers: {} }, 'has no "layers" array'],
     ['no manifests', { schemaVersion: 2, mediaType: MediaType.ociIndex }, 'has no "manifests" array'],
     ['an index with config', { ...ociIndex(), config: ociManifest().config }, 'is ambiguous: it has image manifest field "config" and index field "manifests"'],
-    ['an index with config and no manifests', { schemaVersion: 2, mediaType: MediaType.ociIndex, config: ociManifest().config }, `is ambiguous: an index (${MediaType.ociIndex}) with image manifest field "config"`],
-    ['a manifest with manifests', { schemaVersion: 2, mediaType: MediaType.ociManifest, manifests: [] }, `is ambiguous: an image manifest (${MediaType.ociManifest}) with index field "manifests"`],
+    [
+      'an index with config and no manifests',
+      { schemaVersion: 2, mediaType: MediaType.ociIndex, config: ociManifest().config },
+      `is ambiguous: an index (${MediaType.ociIndex}) with image manifest field "config"`,
+    ],
+    [
+      'a manifest with manifests',
+      { schemaVersion: 2, mediaType: MediaType.ociManifest, manifests: [] },
+      `is ambiguous: an image manifest (${MediaType.ociManifest}) with index field "manifests"`,
+    ],
     ['no mediaType and nothing to tell the type by', { schemaVersion: 2 }, 'has no "config" descriptor'],
   ])('refuses %s', (_what, doc, why) => {
     const e = caught(() => validateManifest(doc, 'X'));
@@ -249,8 +245,12 @@ describe('parseManifest', () => {
       const m = ociManifest();
       expect(caught(() => validateManifest({ ...m, config: { ...m.config, size: -5 } }, 'X')).message).toBe('descriptor X config has an invalid size -5');
       const i = ociIndex();
-      expect(caught(() => validateManifest({ ...i, manifests: [i.manifests[0], { ...i.manifests[1], digest: 'nope' }] }, 'X')).message).toContain('X manifests[1]');
-      expect(caught(() => validateManifest({ ...m, subject: { mediaType: 'a/b', digest: d(1) } }, 'X')).message).toBe('descriptor X subject has an invalid size undefined');
+      expect(caught(() => validateManifest({ ...i, manifests: [i.manifests[0], { ...i.manifests[1], digest: 'nope' }] }, 'X')).message).toContain(
+        'X manifests[1]',
+      );
+      expect(caught(() => validateManifest({ ...m, subject: { mediaType: 'a/b', digest: d(1) } }, 'X')).message).toBe(
+        'descriptor X subject has an invalid size undefined',
+      );
     });
 
     it('checkDescriptor accepts a zero-size descriptor', () => {

@@ -114,7 +114,12 @@ function image(s: string) {
 function checkImageSide(identity: SignedIdentity, table: [string, string, boolean][], symmetric: boolean, filter?: boolean) {
   for (const [a, b, want] of table) {
     if (filter !== undefined && want !== filter) continue;
-    const pairs: [string, string][] = symmetric ? [[a, b], [b, a]] : [[a, b]];
+    const pairs: [string, string][] = symmetric
+      ? [
+          [a, b],
+          [b, a],
+        ]
+      : [[a, b]];
     for (const [img, sig] of pairs) {
       const intended = image(img);
       if (!intended) continue;
@@ -140,12 +145,18 @@ describe('signedIdentity (policy_reference_match.go tables)', () => {
   });
   it('exactReference and exactRepository ignore the image', () => {
     for (const [a, b, want] of exactTable) {
-      for (const [x, y] of [[a, b], [b, a]] as const) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         expect(matchesSignedIdentity({ type: 'exactReference', dockerReference: x }, undefined, y), `${x} vs. ${y}`).toBe(want);
       }
     }
     for (const [a, b, want] of repositoryTable) {
-      for (const [x, y] of [[a, b], [b, a]] as const) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         expect(matchesSignedIdentity({ type: 'exactRepository', dockerRepository: x }, image('busybox:1'), y), `${x} vs. ${y}`).toBe(want);
       }
     }
@@ -211,10 +222,31 @@ describe('signedIdentity (policy_reference_match.go tables)', () => {
   });
   it('remapIdentity prefixes are validated as containers/image does', () => {
     // TestValidateIdentityRemappingPrefix (shortname and ns/shortname are accepted there too, and never match).
-    for (const ok of ['localhost', 'example.com', 'example.com:80', 'example.com/repo', 'example.com/ns1/ns2/ns3/repo.with.dots-dashes_underscores', 'example.com:80/ns1/ns2/ns3/repo.with.dots-dashes_underscores', 'shortname', 'ns/shortname', '[::1]:5000/ns']) {
+    for (const ok of [
+      'localhost',
+      'example.com',
+      'example.com:80',
+      'example.com/repo',
+      'example.com/ns1/ns2/ns3/repo.with.dots-dashes_underscores',
+      'example.com:80/ns1/ns2/ns3/repo.with.dots-dashes_underscores',
+      'shortname',
+      'ns/shortname',
+      '[::1]:5000/ns',
+    ]) {
       expect(isValidRemapPrefix(ok), ok).toBe(true);
     }
-    for (const bad of ['', 'repo_with_underscores', 'example.com/', 'example.com/UPPERCASEISINVALID', 'example.com/repo/', 'example.com/repo:tag', `example.com/repo${dg}`, `example.com/repo:tag${dg}`, 'example.com//ns', 'a b']) {
+    for (const bad of [
+      '',
+      'repo_with_underscores',
+      'example.com/',
+      'example.com/UPPERCASEISINVALID',
+      'example.com/repo/',
+      'example.com/repo:tag',
+      `example.com/repo${dg}`,
+      `example.com/repo:tag${dg}`,
+      'example.com//ns',
+      'a b',
+    ]) {
       expect(isValidRemapPrefix(bad), bad).toBe(false);
     }
   });
@@ -232,7 +264,9 @@ describe('policy.json parsing', () => {
         docker: {
           'example.com/app': [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k.gpg' }],
           'example.com': [{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: ['/a', '/b'], signedIdentity: { type: 'matchRepository' } }],
-          '*.example.org': [{ type: 'signedBy', keyType: 'GPGKeys', keyData: KEY, signedIdentity: { type: 'exactReference', dockerReference: 'example.org/a:1' } }],
+          '*.example.org': [
+            { type: 'signedBy', keyType: 'GPGKeys', keyData: KEY, signedIdentity: { type: 'exactReference', dockerReference: 'example.org/a:1' } },
+          ],
           'x.io': [{ type: 'sigstoreSigned', keyPath: '/c.pub', signedIdentity: { type: 'remapIdentity', prefix: 'x.io', signedPrefix: 'y.io/ns' } }],
           'y.io': [{ type: 'sigstoreSigned', keyData: KEY, signedIdentity: { type: 'exactRepository', dockerRepository: 'y.io/a' } }],
           '': [{ type: 'insecureAcceptAnything' }],
@@ -247,7 +281,11 @@ describe('policy.json parsing', () => {
     expect(d.get('example.com')![0]).toMatchObject({ keyPaths: ['/a', '/b'], signedIdentity: { type: 'matchRepository' } });
     const withData = d.get('*.example.org')![0] as Extract<Requirement, { type: 'signedBy' }>;
     expect(Buffer.from(withData.keyData!).toString()).toBe('key bytes');
-    expect(d.get('x.io')![0]).toMatchObject({ type: 'sigstoreSigned', keyPath: '/c.pub', signedIdentity: { type: 'remapIdentity', prefix: 'x.io', signedPrefix: 'y.io/ns' } });
+    expect(d.get('x.io')![0]).toMatchObject({
+      type: 'sigstoreSigned',
+      keyPath: '/c.pub',
+      signedIdentity: { type: 'remapIdentity', prefix: 'x.io', signedPrefix: 'y.io/ns' },
+    });
     expect(p.transports.get('dir')!.get('/srv/images')![0]).toMatchObject({ signedIdentity: { type: 'matchExact' } });
   });
 
@@ -267,13 +305,21 @@ describe('policy.json parsing', () => {
     );
     expect(errorOf('{"default":[{"type":"reject"}],"transports":{"dokcer":{}}}')).toMatch(/unknown transport "dokcer" in transports/);
     expect(errorOf('{"default":[{"type":"acceptAll"}]}')).toMatch(/unknown policy requirement type "acceptAll" in default\[0\]/);
-    expect(errorOf('{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"matchAll"}}]}')).toMatch(/unknown policy reference match type "matchAll"/);
-    expect(errorOf('{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"matchExact","x":1}}]}')).toMatch(/unknown key "x" in signedIdentity of default\[0\] \(signedBy\) \(matchExact\)/);
+    expect(errorOf('{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"matchAll"}}]}')).toMatch(
+      /unknown policy reference match type "matchAll"/,
+    );
+    expect(errorOf('{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"matchExact","x":1}}]}')).toMatch(
+      /unknown key "x" in signedIdentity of default\[0\] \(signedBy\) \(matchExact\)/,
+    );
   });
 
   it('rejects duplicate keys at any depth', () => {
-    expect(errorOf('{"default":[{"type":"reject"}],"default":[{"type":"insecureAcceptAnything"}]}')).toMatch(/^invalid policy in p.json: duplicate key "default" at offset \d+$/);
-    expect(errorOf('{"default":[{"type":"reject"}],"transports":{"docker":{"a.io":[{"type":"reject"}],"a.io":[{"type":"insecureAcceptAnything"}]}}}')).toMatch(/duplicate key "a.io"/);
+    expect(errorOf('{"default":[{"type":"reject"}],"default":[{"type":"insecureAcceptAnything"}]}')).toMatch(
+      /^invalid policy in p.json: duplicate key "default" at offset \d+$/,
+    );
+    expect(errorOf('{"default":[{"type":"reject"}],"transports":{"docker":{"a.io":[{"type":"reject"}],"a.io":[{"type":"insecureAcceptAnything"}]}}}')).toMatch(
+      /duplicate key "a.io"/,
+    );
     expect(errorOf('{"default":[{"type":"signedBy","type":"reject","keyType":"GPGKeys","keyPath":"/k"}]}')).toMatch(/duplicate key "type"/);
   });
 
@@ -290,11 +336,32 @@ describe('policy.json parsing', () => {
       [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: [] }] }, /keyPaths .* contains no entries/],
       [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyData: 'not base64!' }] }, /keyData .* must be standard base64/],
       [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: 7 }] }, /keyPath in default\[0\] \(signedBy\) must be a string/],
-      [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'busybox' } }] }, /has neither a tag nor a digest/],
-      [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'Bad' } }] }, /invalid dockerReference/],
+      [
+        { default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'busybox' } }] },
+        /has neither a tag nor a digest/,
+      ],
+      [
+        { default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'Bad' } }] },
+        /invalid dockerReference/,
+      ],
       [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'exactRepository' } }] }, /dockerRepository missing/],
-      [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'repo_with_underscores', signedPrefix: 'x.io' } }] }, /prefix "repo_with_underscores" .* is not valid/],
-      [{ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'x.io' } }] }, /signedPrefix missing/],
+      [
+        {
+          default: [
+            {
+              type: 'signedBy',
+              keyType: 'GPGKeys',
+              keyPath: '/k',
+              signedIdentity: { type: 'remapIdentity', prefix: 'repo_with_underscores', signedPrefix: 'x.io' },
+            },
+          ],
+        },
+        /prefix "repo_with_underscores" .* is not valid/,
+      ],
+      [
+        { default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'x.io' } }] },
+        /signedPrefix missing/,
+      ],
       [{ default: [{ type: 'signedBaseLayer' }] }, /baseLayerIdentity missing/],
       [{ default: [{ type: 'sigstoreSigned' }] }, /exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio, pki must be given/],
       [{ default: [{ type: 'sigstoreSigned', keyPath: '/a', rekorPublicKeyPath: '/r', rekorPublicKeyData: KEY }] }, /at most one of rekorPublicKeyPath/],
@@ -322,7 +389,13 @@ describe('policy.json parsing', () => {
     ] as const) {
       expect(caught(() => policyOf(scoped(t, scope))).message, `${t} ${scope}`).toMatch(re);
     }
-    for (const [t, scope] of [['dir', '/a/b'], ['oci', '/a'], ['docker', 'anything.goes/here'], ['docker-archive', '']]) policyOf(scoped(t!, scope!));
+    for (const [t, scope] of [
+      ['dir', '/a/b'],
+      ['oci', '/a'],
+      ['docker', 'anything.goes/here'],
+      ['docker-archive', ''],
+    ])
+      policyOf(scoped(t!, scope!));
   });
 });
 
@@ -336,7 +409,11 @@ describe('policy scopes', () => {
       '*.example.com',
       '*.com',
     ]);
-    expect(policyScopes(parseRef('docker://busybox'))).toEqual({ section: 'docker', identity: 'docker.io/library/busybox:latest', namespaces: ['docker.io/library/busybox', 'docker.io/library', 'docker.io', '*.io'] });
+    expect(policyScopes(parseRef('docker://busybox'))).toEqual({
+      section: 'docker',
+      identity: 'docker.io/library/busybox:latest',
+      namespaces: ['docker.io/library/busybox', 'docker.io/library', 'docker.io', '*.io'],
+    });
     expect(policyScopes(parseRef(`docker://example.com/a:1${dg}`)).identity).toBe(`example.com/a${dg}`);
     expect(dockerNamespaces(parseDockerRef('localhost/a'))).toEqual(['localhost/a', 'localhost']);
   });

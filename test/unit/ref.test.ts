@@ -20,7 +20,6 @@ const D64b = 'sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c2357591227
 const D128 = 'sha512:' + 'f'.repeat(128);
 const HEX64 = '1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a';
 
-
 /** expectRefError asserts parseRef(input) fails with a one-line REF_INVALID/DIGEST_INVALID naming the input. */
 function expectRefError(input: string, contains?: string | RegExp, code: string | string[] = 'REF_INVALID'): ImgError {
   const e = caught(() => parseRef(input));
@@ -76,7 +75,11 @@ describe('parseDockerRef: normalisation as ParseNormalizedNamed', () => {
     ['lowercase:Uppercase', 'docker.io', 'library/lowercase', 'Uppercase'],
     ['docker.io/' + HEX64, 'docker.io', 'library/' + HEX64],
     [HEX64 + ':tag', 'docker.io', 'library/' + HEX64, 'tag'],
-    ['thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev', 'docker.io', 'library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev'],
+    [
+      'thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev',
+      'docker.io',
+      'library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev',
+    ],
     ['dbcc1', 'docker.io', 'library/dbcc1'],
     ['redis@' + D64b, 'docker.io', 'library/redis', undefined, D64b],
     ['xn--7o8h.com/myimage:xn--7o8h.com@' + D128, 'xn--7o8h.com', 'myimage', 'xn--7o8h.com', D128],

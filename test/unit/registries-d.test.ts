@@ -4,7 +4,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDockerRef } from '../../lib/ref/docker.js';
-import { loadRegistriesD, lookasideBase, lookasideURL, parseRegistriesYaml, registriesDirPath, useSigstoreAttachments } from '../../lib/transport/registry/registries-d.js';
+import {
+  loadRegistriesD,
+  lookasideBase,
+  lookasideURL,
+  parseRegistriesYaml,
+  registriesDirPath,
+  useSigstoreAttachments,
+} from '../../lib/transport/registry/registries-d.js';
 import { tempDir } from '../helpers/run.js';
 
 const work = tempDir('imgpipe-registries-d-');

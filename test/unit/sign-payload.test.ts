@@ -7,8 +7,10 @@ import { parseStrictJSON, StrictJSONError } from '../../lib/util/strict-json.js'
 const D = `sha256:${'ab'.repeat(32)}`;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-const good = (critical = `{"identity":{"docker-reference":"example.com/a:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"}`, optional = '{"creator":"x","timestamp":1}') =>
-  enc(`{"critical":${critical},"optional":${optional}}`);
+const good = (
+  critical = `{"identity":{"docker-reference":"example.com/a:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"}`,
+  optional = '{"creator":"x","timestamp":1}',
+) => enc(`{"critical":${critical},"optional":${optional}}`);
 
 describe('strict JSON', () => {
   it('parses what JSON.parse parses', () => {
@@ -41,7 +43,9 @@ describe('signature payload', () => {
   it('is written byte for byte as containers/image writes it', () => {
     // The bytes skopeo 1.9 (containers/image 5.23) signed, with creator and timestamp.
     const skopeo = `{"critical":{"identity":{"docker-reference":"docker.io/library/busybox:latest"},"image":{"docker-manifest-digest":"${D}"},"type":"atomic container signature"},"optional":{"creator":"atomic 5.23.1","timestamp":1795451510}}`;
-    expect(dec(makePayload({ dockerReference: 'docker.io/library/busybox:latest', dockerManifestDigest: D, creator: 'atomic 5.23.1', timestamp: 1795451510 }))).toBe(skopeo);
+    expect(
+      dec(makePayload({ dockerReference: 'docker.io/library/busybox:latest', dockerManifestDigest: D, creator: 'atomic 5.23.1', timestamp: 1795451510 })),
+    ).toBe(skopeo);
     expect(dec(makePayload({ dockerReference: 'a/b:1', dockerManifestDigest: D }))).toMatch(/"optional":\{\}\}$/);
   });
   it('escapes strings as Go does', () => {
@@ -57,14 +61,25 @@ describe('signature payload', () => {
     expect(caught(() => parsePayload(good(dupRef))).message).toMatch(/duplicate key "docker-reference"/);
     expect(caught(() => parsePayload(good(undefined, '{"creator":"a","creator":"b"}'))).message).toMatch(/duplicate key "creator"/);
     expect(caught(() => parsePayload(good(undefined, '{"x":{"y":1,"y":2}}'))).message).toMatch(/duplicate key "y"/);
-    const dupTop = enc(`{"critical":{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"},"optional":{},"optional":{}}`);
+    const dupTop = enc(
+      `{"critical":{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"},"optional":{},"optional":{}}`,
+    );
     expect(caught(() => parsePayload(dupTop)).code).toBe('SIGNATURE_INVALID');
   });
   it('rejects unknown or missing keys in critical, image, identity and the top level', () => {
     const cases: [Uint8Array, RegExp][] = [
-      [good(`{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}","extra":1}`), /unknown key "extra" in critical/],
-      [good(`{"identity":{"docker-reference":"a/b:1","x":1},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"}`), /unknown key "x" in critical.identity/],
-      [good(`{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}","x":1},"type":"${SIGNATURE_TYPE}"}`), /unknown key "x" in critical.image/],
+      [
+        good(`{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}","extra":1}`),
+        /unknown key "extra" in critical/,
+      ],
+      [
+        good(`{"identity":{"docker-reference":"a/b:1","x":1},"image":{"docker-manifest-digest":"${D}"},"type":"${SIGNATURE_TYPE}"}`),
+        /unknown key "x" in critical.identity/,
+      ],
+      [
+        good(`{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}","x":1},"type":"${SIGNATURE_TYPE}"}`),
+        /unknown key "x" in critical.image/,
+      ],
       [good(`{"identity":{"docker-reference":"a/b:1"},"image":{"docker-manifest-digest":"${D}"}}`), /key "type" missing in critical/],
       [enc(`{"critical":{}}`), /key "optional" missing in payload/],
       [enc(`{"critical":{},"optional":{},"more":1}`), /unknown key "more" in payload/],

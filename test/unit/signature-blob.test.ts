@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { signatureBlob, signatureFromBlob } from '../../lib/transport/signature-blob.js';
 
-const sigstore = { mimeType: 'application/vnd.dev.cosign.simplesigning.v1+json', payload: Buffer.from('{"a":1}'), annotations: { z: 'last', 'dev.cosignproject.cosign/signature': 'MEU=' } };
+const sigstore = {
+  mimeType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+  payload: Buffer.from('{"a":1}'),
+  annotations: { z: 'last', 'dev.cosignproject.cosign/signature': 'MEU=' },
+};
 
 describe('signatureBlob', () => {
   it('writes a simple signature as its raw bytes', () => {
@@ -14,7 +18,9 @@ describe('signatureBlob', () => {
   it('writes a sigstore signature as \\0sigstore-json\\n and Go JSON: fields in struct order, map keys sorted, base64 payload, HTML escaped', () => {
     const expected = Buffer.concat([
       Buffer.from([0]),
-      Buffer.from('sigstore-json\n{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"eyJhIjoxfQ==","annotations":{"dev.cosignproject.cosign/signature":"MEU=","z":"last"}}'),
+      Buffer.from(
+        'sigstore-json\n{"mimeType":"application/vnd.dev.cosign.simplesigning.v1+json","payload":"eyJhIjoxfQ==","annotations":{"dev.cosignproject.cosign/signature":"MEU=","z":"last"}}',
+      ),
     ]);
     expect(signatureBlob({ format: 'sigstore-json', sigstore })).toEqual(expected);
     const html = signatureBlob({ format: 'sigstore-json', sigstore: { mimeType: 'a<b>&c', payload: Buffer.alloc(0), annotations: {} } });

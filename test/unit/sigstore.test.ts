@@ -34,14 +34,22 @@ describe('sigstore payload', () => {
   });
 
   it('is read strictly: optional may be null (cosign), critical has exactly its keys, no duplicates, integral timestamps', () => {
-    const crit = (extra = '') => `{"identity":{"docker-reference":"r:1"},"image":{"docker-manifest-digest":"${D}"},"type":"cosign container image signature"${extra}}`;
+    const crit = (extra = '') =>
+      `{"identity":{"docker-reference":"r:1"},"image":{"docker-manifest-digest":"${D}"},"type":"cosign container image signature"${extra}}`;
     expect(parseSigstorePayload(Buffer.from(`{"critical":${crit()},"optional":null}`))).toEqual({ dockerManifestDigest: D, dockerReference: 'r:1' });
     expect(parseSigstorePayload(Buffer.from(`{"critical":${crit()},"optional":{"timestamp":5,"other":[1]}}`)).timestamp).toBe(5);
     refused(() => parseSigstorePayload(Buffer.from(`{"critical":${crit(',"x":1')},"optional":null}`)), /unknown key "x" in critical/);
-    refused(() => parseSigstorePayload(Buffer.from(`{"critical":${crit(',"type":"cosign container image signature"')},"optional":null}`)), /duplicate key "type"/);
+    refused(
+      () => parseSigstorePayload(Buffer.from(`{"critical":${crit(',"type":"cosign container image signature"')},"optional":null}`)),
+      /duplicate key "type"/,
+    );
     refused(() => parseSigstorePayload(Buffer.from(`{"critical":${crit()},"optional":{"timestamp":1.5}}`)), /not an integer/);
     refused(() => parseSigstorePayload(Buffer.from(`{"critical":${crit()}}`)), /key "optional" missing/);
-    refused(() => parseSigstorePayload(Buffer.from(`{"critical":${crit().replace('cosign container image signature', 'atomic container signature')},"optional":null}`)), /unrecognized signature type/);
+    refused(
+      () =>
+        parseSigstorePayload(Buffer.from(`{"critical":${crit().replace('cosign container image signature', 'atomic container signature')},"optional":null}`)),
+      /unrecognized signature type/,
+    );
   });
 });
 
@@ -90,7 +98,9 @@ describe('sigstore key files', () => {
     const salt = Buffer.alloc(32, 1);
     const nonce = Buffer.alloc(24, 2);
     const json = await encryptKeyData(Buffer.from('secret'), 'pw', salt, nonce);
-    expect(json).toMatch(/^\{"kdf":\{"name":"scrypt","params":\{"N":65536,"r":8,"p":1\},"salt":"AQEB[^"]+"\},"cipher":\{"name":"nacl\/secretbox","nonce":"AgIC[^"]+"\},"ciphertext":"[^"]+"\}$/);
+    expect(json).toMatch(
+      /^\{"kdf":\{"name":"scrypt","params":\{"N":65536,"r":8,"p":1\},"salt":"AQEB[^"]+"\},"cipher":\{"name":"nacl\/secretbox","nonce":"AgIC[^"]+"\},"ciphertext":"[^"]+"\}$/,
+    );
     // secretbox: 16-byte Poly1305 tag + ciphertext as long as the plaintext
     expect(Buffer.from(JSON.parse(json).ciphertext, 'base64')).toHaveLength(16 + 6);
     expect(Buffer.from(await decryptKeyData(Buffer.from(json), 'pw')).toString()).toBe('secret');

@@ -41,8 +41,20 @@ describe('parseSyncYaml', () => {
     const opts = { tlsVerify: true, certDir: '/home/john/certs', credentials: { username: 'john', password: 'this is a secret' } };
     expect(parseSyncYaml(SKOPEO_EXAMPLE, 'sync.yml')).toEqual<SyncSource[]>([
       { key: 'registry.example.com', registry: 'registry.example.com', repository: 'busybox', selection: { kind: 'all' }, ...opts },
-      { key: 'registry.example.com', registry: 'registry.example.com', repository: 'redis', selection: { kind: 'tags', tags: ['1.0', '2.0'], digests: [D1] }, ...opts },
-      { key: 'registry.example.com', registry: 'registry.example.com', repository: 'nginx', selection: { kind: 'regex', pattern: '^1\\.13\\.[12]-alpine-perl$' }, ...opts },
+      {
+        key: 'registry.example.com',
+        registry: 'registry.example.com',
+        repository: 'redis',
+        selection: { kind: 'tags', tags: ['1.0', '2.0'], digests: [D1] },
+        ...opts,
+      },
+      {
+        key: 'registry.example.com',
+        registry: 'registry.example.com',
+        repository: 'nginx',
+        selection: { kind: 'regex', pattern: '^1\\.13\\.[12]-alpine-perl$' },
+        ...opts,
+      },
       { key: 'registry.example.com', registry: 'registry.example.com', repository: 'alpine', selection: { kind: 'semver', constraint: '>= 3.12.0' }, ...opts },
       { key: 'quay.io', registry: 'quay.io', repository: 'coreos/etcd', selection: { kind: 'tags', tags: ['latest'], digests: [] }, tlsVerify: false },
     ]);
@@ -56,13 +68,22 @@ describe('parseSyncYaml', () => {
   it('orders sections as skopeo does (images, regex, semver) whatever the key order, repositories in file order', () => {
     const text = 'r.io:\n  images-by-semver:\n    z: "1"\n  images-by-tag-regex:\n    y: a\n  images:\n    b: []\n    a: []\nq.io:\n  images:\n    c: [x]\n';
     expect(parseSyncYaml(text, 'f').map((s) => `${s.registry}/${s.repository}:${s.selection.kind}`)).toEqual([
-      'r.io/b:all', 'r.io/a:all', 'r.io/y:regex', 'r.io/z:semver', 'q.io/c:tags',
+      'r.io/b:all',
+      'r.io/a:all',
+      'r.io/y:regex',
+      'r.io/z:semver',
+      'q.io/c:tags',
     ]);
   });
 
   it('takes all tags for [] and for a repository with no value; one repository may be in several sections', () => {
     const out = parseSyncYaml('r.io:\n  images:\n    a:\n    b: []\n    c: ~\n  images-by-tag-regex:\n    a: ^v\n', 'f');
-    expect(out.map((s) => [s.repository, s.selection.kind])).toEqual([['a', 'all'], ['b', 'all'], ['c', 'all'], ['a', 'regex']]);
+    expect(out.map((s) => [s.repository, s.selection.kind])).toEqual([
+      ['a', 'all'],
+      ['b', 'all'],
+      ['c', 'all'],
+      ['a', 'regex'],
+    ]);
   });
 
   it('normalises registries and repositories: ports, path prefixes, Docker Hub', () => {
@@ -74,7 +95,11 @@ describe('parseSyncYaml', () => {
       '"[::1]:5000":\n  images:\n    a: []',
     ].join('\n');
     expect(parseSyncYaml(text, 'f').map((s) => `${s.registry} ${s.repository}`)).toEqual([
-      'localhost:5000 team/app', 'quay.io org/app', 'docker.io library/busybox', 'docker.io library/nginx', '[::1]:5000 a',
+      'localhost:5000 team/app',
+      'quay.io org/app',
+      'docker.io library/busybox',
+      'docker.io library/nginx',
+      '[::1]:5000 a',
     ]);
   });
 
@@ -143,16 +168,24 @@ q.io:
       expect(parseErr('quay.io:\n  image:\n    a: []\n').message).toContain('unknown key "image" in registry "quay.io" of sync.yml');
       expect(parseErr('quay.io:\n  Images:\n    a: []\n').message).toContain('unknown key "Images"');
       const c = parseErr(`quay.io:\n  images: {a: []}\n  credentials:\n    username: u\n    password: ${SECRET}\n    identitytoken: tok\n`);
-      expect(c.message).toBe('unknown key "identitytoken" in the credentials of registry "quay.io" of sync.yml (expected one of username, password) at line 6, column 5');
+      expect(c.message).toBe(
+        'unknown key "identitytoken" in the credentials of registry "quay.io" of sync.yml (expected one of username, password) at line 6, column 5',
+      );
     });
 
     it('wrong types, by YAML path', () => {
       const cases: [string, string][] = [
         ['quay.io:\n  images:\n    app: [a, b, {x: 1}]\n', 'quay.io.images.app[2] in sync.yml at line 3, column 17: expected a tag or a digest, not a mapping'],
         ['quay.io:\n  images:\n    app: [a, ~]\n', 'quay.io.images.app[1] in sync.yml at line 3, column 5: expected a tag or a digest, not null'],
-        ['quay.io:\n  images:\n    app: latest\n', 'quay.io.images.app in sync.yml at line 3, column 10: expected a list of tags and digests (or [] for all tags), not a string'],
+        [
+          'quay.io:\n  images:\n    app: latest\n',
+          'quay.io.images.app in sync.yml at line 3, column 10: expected a list of tags and digests (or [] for all tags), not a string',
+        ],
         ['quay.io:\n  images: [app]\n', 'quay.io.images in sync.yml at line 2, column 11: expected a mapping, not a list'],
-        ['quay.io:\n  images-by-tag-regex:\n    app: [a]\n', 'quay.io.images-by-tag-regex.app in sync.yml at line 3, column 10: expected a regular expression, not a list'],
+        [
+          'quay.io:\n  images-by-tag-regex:\n    app: [a]\n',
+          'quay.io.images-by-tag-regex.app in sync.yml at line 3, column 10: expected a regular expression, not a list',
+        ],
         ['quay.io:\n  images-by-semver:\n    app:\n', 'quay.io.images-by-semver.app in sync.yml at line 3, column 5: expected a semver constraint, not null'],
         ['quay.io:\n  images: {a: []}\n  cert-dir: [x]\n', 'quay.io.cert-dir in sync.yml at line 3, column 13: expected a directory path, not a list'],
         ['quay.io: [a]\n', 'quay.io in sync.yml at line 1, column 10: expected a mapping, not a list'],
@@ -180,7 +213,9 @@ q.io:
       expect(parseErr(`quay.io:\n  images:\n    app: ["sha384:${'a'.repeat(96)}"]\n`).message).toContain('unsupported algorithm "sha384"');
       expect(parseErr('quay.io:\n  images:\n    app: [""]\n').message).toContain('quay.io.images.app[0]');
       const e4 = parseErr('quay.io:\n  images:\n    app:v1: []\n');
-      expect(e4.message).toBe('quay.io.images.app:v1 in sync.yml at line 3, column 5: "quay.io/app:v1" names an image, not a repository: list tags and digests under it instead');
+      expect(e4.message).toBe(
+        'quay.io.images.app:v1 in sync.yml at line 3, column 5: "quay.io/app:v1" names an image, not a repository: list tags and digests under it instead',
+      );
       expect(parseErr(`quay.io:\n  images-by-semver:\n    app@${D1}: "1"\n`).message).toContain('names an image, not a repository');
       expect(parseErr('quay.io:\n  images-by-tag-regex:\n    a//b: x\n').code).toBe('REF_INVALID');
     });
@@ -188,15 +223,21 @@ q.io:
     it('bad regexes and constraints, at parse time', () => {
       const e1 = parseErr('quay.io:\n  images-by-tag-regex:\n    app: "(a)\\\\1"\n');
       expect(e1.code).toBe('USAGE');
-      expect(e1.message).toBe('quay.io.images-by-tag-regex.app in sync.yml at line 3, column 10: invalid tag regex "(a)\\\\1": backreferences and octal escapes ("\\1") are not supported');
+      expect(e1.message).toBe(
+        'quay.io.images-by-tag-regex.app in sync.yml at line 3, column 10: invalid tag regex "(a)\\\\1": backreferences and octal escapes ("\\1") are not supported',
+      );
       const e2 = parseErr('quay.io:\n  images-by-semver:\n    app: ">= three"\n');
-      expect(e2.message).toBe('quay.io.images-by-semver.app in sync.yml at line 3, column 10: invalid semver constraint ">= three": improper constraint: ">= three"');
+      expect(e2.message).toBe(
+        'quay.io.images-by-semver.app in sync.yml at line 3, column 10: invalid semver constraint ">= three": improper constraint: ">= three"',
+      );
     });
 
     it('registry keys that are not registry hosts, and registries with no images', () => {
       expect(parseErr('myhost:\n  images:\n    app: []\n').message).toMatch(/^myhost in sync\.yml at line 1, column 1: "myhost" is not a registry host/);
       expect(parseErr('team/app:\n  images:\n    x: []\n').message).toContain('"team/app" is not a registry host');
-      expect(parseErr('quay.io:\n').message).toBe('quay.io in sync.yml at line 1, column 1: lists no images: give images, images-by-tag-regex or images-by-semver');
+      expect(parseErr('quay.io:\n').message).toBe(
+        'quay.io in sync.yml at line 1, column 1: lists no images: give images, images-by-tag-regex or images-by-semver',
+      );
       expect(parseErr('quay.io:\n  tls-verify: false\n').message).toContain('quay.io in sync.yml at line 1, column 1: lists no images');
       expect(parseErr('quay.io:\n  images: {}\n  images-by-semver:\n').message).toContain('lists no images');
     });
@@ -279,7 +320,12 @@ describe('expandSource', () => {
       ['latest', '1.36', '1-musl', '1.36.1'].map((t) => `docker://registry.example.com/busybox:${t}`),
       ['docker://registry.example.com/redis:1.0', 'docker://registry.example.com/redis:2.0', `docker://registry.example.com/redis@${D1}`],
       ['docker://registry.example.com/nginx:1.13.1-alpine-perl', 'docker://registry.example.com/nginx:1.13.2-alpine-perl'],
-      ['docker://registry.example.com/alpine:3.12.0', 'docker://registry.example.com/alpine:3.13.1', 'docker://registry.example.com/alpine:v4.0', 'docker://registry.example.com/alpine:20240101'],
+      [
+        'docker://registry.example.com/alpine:3.12.0',
+        'docker://registry.example.com/alpine:3.13.1',
+        'docker://registry.example.com/alpine:v4.0',
+        'docker://registry.example.com/alpine:20240101',
+      ],
     ]);
     // a tags selection needs no tag list
     expect(calls).toEqual(['registry.example.com/busybox', 'registry.example.com/nginx', 'registry.example.com/alpine']);
@@ -295,14 +341,23 @@ describe('expandSource', () => {
     const src: SyncSource = { key: 'quay.io', registry: 'quay.io', repository: 'nope', selection: { kind: 'all' } };
     await expect(expandSource(src, listTags)).rejects.toMatchObject({ code: 'NAME_UNKNOWN' });
     await expect(expandSource({ ...src, repository: 'Bad' }, listTags)).rejects.toMatchObject({ code: 'REF_INVALID' });
-    await expect(expandSource({ ...src, registry: 'index.docker.io', repository: 'library/x' }, listTags)).rejects.toThrow('expected a normalised registry and repository');
+    await expect(expandSource({ ...src, registry: 'index.docker.io', repository: 'library/x' }, listTags)).rejects.toThrow(
+      'expected a normalised registry and repository',
+    );
     await expect(expandSource({ ...src, selection: { kind: 'regex', pattern: '(?=x)' } }, listTags)).rejects.toMatchObject({ code: 'USAGE' });
     await expect(expandSource({ ...src, selection: { kind: 'semver', constraint: 'x y z' } }, listTags)).rejects.toMatchObject({ code: 'USAGE' });
-    await expect(expandSource({ ...src, selection: { kind: 'tags', tags: [], digests: ['sha256:1'] } }, listTags)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    await expect(expandSource({ ...src, selection: { kind: 'tags', tags: [], digests: ['sha256:1'] } }, listTags)).rejects.toMatchObject({
+      code: 'DIGEST_INVALID',
+    });
   });
 
   it('returns nothing when nothing matches', async () => {
-    const src: SyncSource = { key: 'registry.example.com', registry: 'registry.example.com', repository: 'alpine', selection: { kind: 'semver', constraint: '<1' } };
+    const src: SyncSource = {
+      key: 'registry.example.com',
+      registry: 'registry.example.com',
+      repository: 'alpine',
+      selection: { kind: 'semver', constraint: '<1' },
+    };
     expect(await expandSource(src, listTags)).toEqual([]);
   });
 

@@ -42,7 +42,12 @@ const PUBLIC_FACE = ['index', 'types', 'capabilities', 'signature-blob'].map((f)
 const NAMES = new Set<string>(TRANSPORTS.filter((t) => t !== 'oci'));
 /** Rule 3's prefixes: how a reference of each transport starts. */
 const PREFIXES = TRANSPORTS.map((t) => (t === 'docker' ? 'docker://' : `${t}:`));
-const COMPARISONS = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+const COMPARISONS = new Set([
+  ts.SyntaxKind.EqualsEqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsEqualsToken,
+  ts.SyntaxKind.EqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsToken,
+]);
 
 const textOf = (n: ts.Node): string | undefined => (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) ? n.text : undefined);
 const namesPrefix = (s: string) => PREFIXES.some((p) => s.startsWith(p));
@@ -58,13 +63,18 @@ const calledMethod = (call: ts.Node | undefined): string | undefined =>
 export function violations(file: string, source: string): string[] {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const out: string[] = [];
-  const report = (n: ts.Node, why: string) => out.push(`${file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}: ${why}: ${n.getText(sf).slice(0, 80)}`);
+  const report = (n: ts.Node, why: string) =>
+    out.push(`${file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}: ${why}: ${n.getText(sf).slice(0, 80)}`);
   const visit = (n: ts.Node): void => {
     // Rule 1: the transport field of a reference.
-    if (ts.isPropertyAccessExpression(n) && n.name.text === 'transport') report(n, 'reads a reference\'s transport');
-    if (ts.isElementAccessExpression(n) && textOf(n.argumentExpression) === 'transport') report(n, 'reads a reference\'s transport');
-    if (ts.isBindingElement(n) && ((n.propertyName && ts.isIdentifier(n.propertyName) && n.propertyName.text === 'transport') || (!n.propertyName && ts.isIdentifier(n.name) && n.name.text === 'transport'))) {
-      report(n, 'reads a reference\'s transport');
+    if (ts.isPropertyAccessExpression(n) && n.name.text === 'transport') report(n, "reads a reference's transport");
+    if (ts.isElementAccessExpression(n) && textOf(n.argumentExpression) === 'transport') report(n, "reads a reference's transport");
+    if (
+      ts.isBindingElement(n) &&
+      ((n.propertyName && ts.isIdentifier(n.propertyName) && n.propertyName.text === 'transport') ||
+        (!n.propertyName && ts.isIdentifier(n.name) && n.name.text === 'transport'))
+    ) {
+      report(n, "reads a reference's transport");
     }
     // Rules 2 and 3 on comparisons and case labels.
     if (ts.isBinaryExpression(n) && COMPARISONS.has(n.operatorToken.kind)) {
@@ -94,15 +104,19 @@ export function violations(file: string, source: string): string[] {
       if (regexNamesPrefix(source) && !strips) report(n, 'matches a transport prefix with a regex');
     }
     // Rule 4: a transport's own module, or its class.
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) checkImport(n, n.moduleSpecifier.text);
-    if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && textOf(n.arguments[0]) !== undefined) checkImport(n, textOf(n.arguments[0])!);
-    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.InstanceOfKeyword && /Transport$/.test(n.right.getText(sf))) report(n, 'tests for a transport class');
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      checkImport(n, n.moduleSpecifier.text);
+    if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && textOf(n.arguments[0]) !== undefined)
+      checkImport(n, textOf(n.arguments[0])!);
+    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.InstanceOfKeyword && /Transport$/.test(n.right.getText(sf)))
+      report(n, 'tests for a transport class');
     ts.forEachChild(n, visit);
   };
   const checkImport = (n: ts.Node, spec: string) => {
     if (!spec.startsWith('.')) return;
     const target = rel(resolve(dirname(resolve(root, file)), spec)).replace(/\.js$/, '.ts');
-    if (target.startsWith('lib/transport/') && !PUBLIC_FACE.includes(target)) report(n, `imports a transport's own module ${target} (import lib/transport/index.ts, types.ts or capabilities.ts)`);
+    if (target.startsWith('lib/transport/') && !PUBLIC_FACE.includes(target))
+      report(n, `imports a transport's own module ${target} (import lib/transport/index.ts, types.ts or capabilities.ts)`);
   };
   visit(sf);
   return out;
@@ -122,7 +136,7 @@ describe('no code outside lib/transport decides by a transport name', () => {
       file,
       [
         "if (ref.transport === 'dir') go();", // 1, 2
-        "const { transport } = ref;", // 1
+        'const { transport } = ref;', // 1
         "const k = r['transport'];", // 1
         "if (kind !== 'docker') stop();", // 2
         "switch (k) { case 'oci-archive': break; }", // 2

@@ -34,14 +34,15 @@ async function readBlob(t: Transport, d: { digest: string; size: number }, what:
 
 /** readAttachment returns the attachment manifest, or undefined when the registry has none; it must be an OCI image manifest. */
 async function readAttachment(t: Transport): Promise<ImageManifest | undefined> {
-  let stored;
+  let stored: Awaited<ReturnType<Transport['getManifest']>>;
   try {
     stored = await t.getManifest();
   } catch (e) {
     if (e instanceof ImgError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NAME_UNKNOWN')) return undefined;
     throw e;
   }
-  if (stored.mediaType !== MediaType.ociManifest) throw new ImgError('MANIFEST_INVALID', `unexpected MIME type for sigstore attachment manifest ${t.name}: ${JSON.stringify(stored.mediaType)}`);
+  if (stored.mediaType !== MediaType.ociManifest)
+    throw new ImgError('MANIFEST_INVALID', `unexpected MIME type for sigstore attachment manifest ${t.name}: ${JSON.stringify(stored.mediaType)}`);
   const parsed = parseManifest(stored.bytes, t.name, stored.mediaType);
   if (parsed.kind !== 'image') throw new ImgError('MANIFEST_INVALID', `sigstore attachment manifest ${t.name} is not an image manifest`);
   return parsed.manifest;
@@ -69,7 +70,12 @@ export async function getSigstoreSignatures(image: DockerRef, manifestDigest: st
  * attachment, or the existing one with the new signatures appended (those already there are not
  * added twice). Blobs are stored before the manifest. Returns how many were added.
  */
-export async function putSigstoreSignatures(image: DockerRef, manifestDigest: string, sigs: SigstoreSignature[], topts: TransportOptions = {}): Promise<number> {
+export async function putSigstoreSignatures(
+  image: DockerRef,
+  manifestDigest: string,
+  sigs: SigstoreSignature[],
+  topts: TransportOptions = {},
+): Promise<number> {
   const t = openAttachment(image, manifestDigest, topts);
   const existing = await readAttachment(t);
   const config = existing ? await readBlob(t, existing.config, `sigstore attachment config ${existing.config.digest}`) : undefined;

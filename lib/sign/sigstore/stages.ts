@@ -74,7 +74,11 @@ export async function destAttachments(dest: ImageRef, topts: TransportOptions, w
   const docker = transportTraits(dest).sigstore === 'attachments' ? imageDockerReference(dest) : undefined;
   if (docker === undefined) throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: it keeps no sigstore signatures (only docker:// and dir: do)${hint}`);
   const cfg = await attachmentConfig(docker, topts);
-  if (!cfg.enabled) throw new ImgError('UNSUPPORTED', `cannot ${what} ${name}: writing sigstore attachments is disabled by configuration (registries.d ${cfg.registriesDir} does not set use-sigstore-attachments for it)${hint}`);
+  if (!cfg.enabled)
+    throw new ImgError(
+      'UNSUPPORTED',
+      `cannot ${what} ${name}: writing sigstore attachments is disabled by configuration (registries.d ${cfg.registriesDir} does not set use-sigstore-attachments for it)${hint}`,
+    );
   return docker;
 }
 
@@ -82,7 +86,14 @@ export async function destAttachments(dest: ImageRef, topts: TransportOptions, w
  * putDestSigstore adds signatures to the attachment of `digest` at a docker:// destination (see
  * destAttachments for where); those already there are not added twice.
  */
-export async function putDestSigstore(dest: ImageRef, digest: string, sigs: SigstoreSignature[], topts: TransportOptions, what: string, hint = ''): Promise<void> {
+export async function putDestSigstore(
+  dest: ImageRef,
+  digest: string,
+  sigs: SigstoreSignature[],
+  topts: TransportOptions,
+  what: string,
+  hint = '',
+): Promise<void> {
   const docker = await destAttachments(dest, topts, what, hint);
   await putSigstoreSignatures(docker, digest, sigs, topts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${formatRef(dest)}`)));
 }
@@ -118,7 +129,9 @@ export async function signRecordSigstore(rec: ImageRecord, signer: SigstoreSigne
   const t = signingTarget(rec);
   const docker = await destAttachments(t.destRef, destTopts, 'sign');
   const manifest = await signingManifest(rec, t, destTopts);
-  const existing = await getSigstoreSignatures(docker, t.digest, destTopts).catch((e) => Promise.reject(wrap(e, `reading the sigstore attachment of ${t.destName}`)));
+  const existing = await getSigstoreSignatures(docker, t.digest, destTopts).catch((e) =>
+    Promise.reject(wrap(e, `reading the sigstore attachment of ${t.destName}`)),
+  );
   if (existing.some((s) => signedByKey(s, signer, t, manifest))) return rec;
   const sig = createSigstoreSignature(manifest, t.identity, signer.key);
   await putSigstoreSignatures(docker, t.digest, [sig], destTopts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${t.destName}`)));

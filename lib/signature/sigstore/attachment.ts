@@ -95,7 +95,8 @@ function parseConfig(bytes: Buffer): ImageConfigDoc {
   } catch (e) {
     throw new ImgError('MANIFEST_INVALID', `parsing sigstore attachment config: ${(e as Error).message}`);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ImgError('MANIFEST_INVALID', 'parsing sigstore attachment config: not a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new ImgError('MANIFEST_INVALID', 'parsing sigstore attachment config: not a JSON object');
   return doc as ImageConfigDoc;
 }
 
@@ -113,7 +114,15 @@ function goValue(v: Json | undefined): string {
 
 /** isEmpty is Go's omitempty test for the values found in these documents. */
 function isEmpty(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || v === 0 || v === false || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  return (
+    v === undefined ||
+    v === null ||
+    v === '' ||
+    v === 0 ||
+    v === false ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
+  );
 }
 
 /** goFields writes pre-marshalled fields in order, leaving out the undefined ones. */
@@ -187,7 +196,13 @@ function goImage(c: ImageConfigDoc): string {
     ['os.version', c['os.version'] ? goString(c['os.version']) : undefined],
     ['os.features', c['os.features']?.length ? goValue(c['os.features']) : undefined],
     ['config', goOmitEmpty(IMAGE_CONFIG_FIELDS.map((k) => [k, cfg[k]]))],
-    ['rootfs', goFields([['type', goString(c.rootfs?.type ?? '')], ['diff_ids', c.rootfs?.diff_ids ? goValue(c.rootfs.diff_ids) : 'null']])],
+    [
+      'rootfs',
+      goFields([
+        ['type', goString(c.rootfs?.type ?? '')],
+        ['diff_ids', c.rootfs?.diff_ids ? goValue(c.rootfs.diff_ids) : 'null'],
+      ]),
+    ],
     ['history', history?.length ? `[${history.join(',')}]` : undefined],
   ]);
 }

@@ -44,7 +44,12 @@ export function pemDecode(text: string): { type: string; der: Buffer } | undefin
 }
 
 /** encryptKeyData encrypts bytes with a passphrase as encrypted.Encrypt does and returns its JSON (Go's field order and base64). */
-export async function encryptKeyData(plaintext: Uint8Array, passphrase: string, salt = randomBytes(SALT_SIZE), nonce = randomBytes(NONCE_SIZE)): Promise<string> {
+export async function encryptKeyData(
+  plaintext: Uint8Array,
+  passphrase: string,
+  salt = randomBytes(SALT_SIZE),
+  nonce = randomBytes(NONCE_SIZE),
+): Promise<string> {
   const key = await scryptAsync(new TextEncoder().encode(passphrase), salt, { ...WRITE_PARAMS, dkLen: KEY_SIZE });
   const ciphertext = xsalsa20poly1305(key, nonce).encrypt(plaintext);
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -133,7 +138,8 @@ export async function loadPrivateKey(pem: Uint8Array | string, passphrase: strin
 export function loadPublicKey(pem: Uint8Array | string): KeyObject {
   const block = pemDecode(typeof pem === 'string' ? pem : Buffer.from(pem).toString('utf8'));
   if (!block) throw new ImgError('USAGE', 'parsing public key: PEM decoding failed');
-  if (block.type !== 'PUBLIC KEY') throw new ImgError('USAGE', `parsing public key: unknown Public key PEM file type ${block.type}. Are you passing the correct public key?`);
+  if (block.type !== 'PUBLIC KEY')
+    throw new ImgError('USAGE', `parsing public key: unknown Public key PEM file type ${block.type}. Are you passing the correct public key?`);
   let key: KeyObject;
   try {
     key = createPublicKey({ key: block.der, format: 'der', type: 'spki' });

@@ -83,7 +83,8 @@ export function verifySigstoreSignature(publicKeys: KeyObject[], sig: SigstoreSi
       return false;
     }
   });
-  if (!ok) throw invalidSignature('cryptographic signature verification failed: the payload was not signed by the given key (tampered, or signed by another key)');
+  if (!ok)
+    throw invalidSignature('cryptographic signature verification failed: the payload was not signed by the given key (tampered, or signed by another key)');
   const payload = parseSigstorePayload(sig.payload);
   rules.checkDigest(payload.dockerManifestDigest);
   rules.checkReference(payload.dockerReference);

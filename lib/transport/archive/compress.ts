@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { convertManifest, formatOf } from '../../oci/convert.js';
 import { layerCompressionOf, layerMediaType } from '../../oci/compression.js';
@@ -21,7 +21,10 @@ import { closeFd, fdReadStream, fdWriteStream, openFd } from './fd.js';
  * from `source`), and close(), which lets the files go; undefined for an index or an image with no
  * such layer.
  */
-export async function compressedLayers(m: StoredManifest, source: Transport): Promise<{ manifest: StoredManifest; source: Transport; close(): Promise<void> } | undefined> {
+export async function compressedLayers(
+  m: StoredManifest,
+  source: Transport,
+): Promise<{ manifest: StoredManifest; source: Transport; close(): Promise<void> } | undefined> {
   const parsed = parseManifest(m.bytes, source.name, m.mediaType);
   if (parsed.kind !== 'image') return undefined;
   const layers = parsed.manifest.layers.filter((l) => layerCompressionOf(l.mediaType) !== undefined);

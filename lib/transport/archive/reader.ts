@@ -73,7 +73,8 @@ export class ArchiveReader {
   async readEntry(name: string, cap: number, what: string, missing: ImgError['code'] = 'MANIFEST_UNKNOWN'): Promise<Buffer> {
     const e = this.lookup(name);
     if (!e) throw new ImgError(missing, `archive ${this.archive}: no ${what} (entry ${JSON.stringify(name)})`);
-    if (e.size > cap) throw new ImgError('TOO_LARGE', `archive ${this.archive}: ${what} (entry ${JSON.stringify(name)}) is ${e.size} bytes, over the ${cap}-byte limit`);
+    if (e.size > cap)
+      throw new ImgError('TOO_LARGE', `archive ${this.archive}: ${what} (entry ${JSON.stringify(name)}) is ${e.size} bytes, over the ${cap}-byte limit`);
     return this.readRange(e.offset, e.size);
   }
 
@@ -100,7 +101,10 @@ export class ArchiveReader {
   /** streamVerified streams an entry through a DigestingStream that fails at EOF unless it has `blob`'s digest and size. */
   streamVerified(e: TarEntry, blob: { digest: string; size?: number }): Readable {
     if (blob.size !== undefined && blob.size !== e.size) {
-      throw new ImgError('SIZE_MISMATCH', `archive ${this.archive}: blob ${blob.digest} (entry ${JSON.stringify(e.name)}) is ${e.size} bytes, expected ${blob.size}`);
+      throw new ImgError(
+        'SIZE_MISMATCH',
+        `archive ${this.archive}: blob ${blob.digest} (entry ${JSON.stringify(e.name)}) is ${e.size} bytes, expected ${blob.size}`,
+      );
     }
     const src = this.streamEntry(e);
     const check = new DigestingStream({ digest: blob.digest, size: e.size }, `blob ${blob.digest} in ${this.archive}`);

@@ -48,7 +48,10 @@ export async function scanTar(read: ReadAt, fileSize: number, archive: string): 
     if (h.length < BLOCK) throw bad('IO', `truncated: the file ends inside the tar header at offset ${pos}`);
     if (h.every((b) => b === 0)) break; // end of archive
     if (!checksumOk(h)) {
-      throw bad('MANIFEST_INVALID', pos === 0 ? 'is not a tar archive (bad header checksum at offset 0)' : `corrupt tar header at offset ${pos} (bad checksum)`);
+      throw bad(
+        'MANIFEST_INVALID',
+        pos === 0 ? 'is not a tar archive (bad header checksum at offset 0)' : `corrupt tar header at offset ${pos} (bad checksum)`,
+      );
     }
     const flag = String.fromCharCode(h[156]!);
     const size = pax.size !== undefined ? Number(pax.size) : parseNumeric(h.subarray(124, 136));
@@ -74,7 +77,17 @@ export async function scanTar(read: ReadAt, fileSize: number, archive: string): 
     if (flag === 'S') throw bad('MANIFEST_INVALID', `entry ${JSON.stringify(shown)} is a GNU sparse file, which imgpipe does not read`);
     const name = checkedName(shown, archive);
     const type: EntryType =
-      flag === '0' || flag === '\0' || flag === '7' ? (rawName.endsWith('/') && flag === '\0' ? 'dir' : 'file') : flag === '5' ? 'dir' : flag === '2' ? 'symlink' : flag === '1' ? 'link' : 'other';
+      flag === '0' || flag === '\0' || flag === '7'
+        ? rawName.endsWith('/') && flag === '\0'
+          ? 'dir'
+          : 'file'
+        : flag === '5'
+          ? 'dir'
+          : flag === '2'
+            ? 'symlink'
+            : flag === '1'
+              ? 'link'
+              : 'other';
     const linkRaw = longLink ?? pax.linkpath ?? cString(h.subarray(157, 257));
     pax = {};
     longName = undefined;
@@ -111,7 +124,11 @@ export function checkedName(raw: string, archive: string): string {
  * (absolute, or climbing above the root) is refused.
  */
 function checkedLink(name: string, target: string, type: 'symlink' | 'link', archive: string): string {
-  const bad = () => new ImgError('MANIFEST_INVALID', `archive ${archive}: ${type === 'symlink' ? 'symlink' : 'hard link'} ${JSON.stringify(name)} points outside the archive (to ${JSON.stringify(target)})`);
+  const bad = () =>
+    new ImgError(
+      'MANIFEST_INVALID',
+      `archive ${archive}: ${type === 'symlink' ? 'symlink' : 'hard link'} ${JSON.stringify(name)} points outside the archive (to ${JSON.stringify(target)})`,
+    );
   if (target === '' || target.startsWith('/') || target.includes('\0')) throw bad();
   const joined = type === 'symlink' ? posix.join(posix.dirname(name), target) : posix.normalize(target);
   if (joined === '..' || joined.startsWith('../') || joined.startsWith('/')) throw bad();

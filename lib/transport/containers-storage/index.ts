@@ -106,7 +106,11 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
     if (r) return r;
     const svc = await this.service();
     const d = this.ref.docker;
-    const what = !d ? `no image with ID ${this.ref.id}` : this.ref.id !== undefined ? `no image ${repositoryOf(d)} with ID ${this.ref.id}` : `no image ${this.apiName()}`;
+    const what = !d
+      ? `no image with ID ${this.ref.id}`
+      : this.ref.id !== undefined
+        ? `no image ${repositoryOf(d)} with ID ${this.ref.id}`
+        : `no image ${this.apiName()}`;
     throw new ImgError('MANIFEST_UNKNOWN', `${svc.store} has ${what}; ${svc.list} lists what it has`, { ref: this.name });
   }
 
@@ -154,7 +158,8 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
         const archive = new DockerArchiveTransport({ transport: 'docker-archive', path });
         const m = await this.fromSave(() => archive.getManifest(), archive);
         const config = (parseManifest(m.bytes, this.name, m.mediaType).manifest as { config?: { digest: string } }).config?.digest;
-        if (config !== `sha256:${r.info.Id}`) throw new ImgError('DIGEST_MISMATCH', `asked ${r.svc.client.label.at} for image ${r.info.Id}, it saved image ${String(config)}`);
+        if (config !== `sha256:${r.info.Id}`)
+          throw new ImgError('DIGEST_MISMATCH', `asked ${r.svc.client.label.at} for image ${r.info.Id}, it saved image ${String(config)}`);
         return archive;
       })();
       saves.set(key, p);
@@ -191,8 +196,17 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
     if (!r) return undefined;
     // The image can hold other manifests too (stored again with the same config): every digest podman lists for the name's repository.
     const repo = this.ref.docker ? repositoryOf(this.ref.docker) : undefined;
-    const also = r.stored ? r.info.RepoDigests.map(normalised).filter((n) => repo === undefined || n.startsWith(`${repo}@`)).map((n) => n.slice(n.indexOf('@') + 1)) : [];
-    return { digest: r.manifest.digest, mediaType: r.manifest.mediaType, size: r.manifest.bytes.length, also: [...new Set(also)].filter((d) => d !== r.manifest.digest) };
+    const also = r.stored
+      ? r.info.RepoDigests.map(normalised)
+          .filter((n) => repo === undefined || n.startsWith(`${repo}@`))
+          .map((n) => n.slice(n.indexOf('@') + 1))
+      : [];
+    return {
+      digest: r.manifest.digest,
+      mediaType: r.manifest.mediaType,
+      size: r.manifest.bytes.length,
+      also: [...new Set(also)].filter((d) => d !== r.manifest.digest),
+    };
   }
 
   async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
@@ -274,7 +288,9 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
     const diffIDs = await this.diffIDs(r);
     const layers = p.manifest.layers;
     if (diffIDs.length !== layers.length) {
-      throw new ImgError('MANIFEST_INVALID', `${this.name}: the manifest has ${layers.length} layers but the config has ${diffIDs.length} diff IDs`, { ref: this.name });
+      throw new ImgError('MANIFEST_INVALID', `${this.name}: the manifest has ${layers.length} layers but the config has ${diffIDs.length} diff IDs`, {
+        ref: this.name,
+      });
     }
     const mediaType = UNCOMPRESSED[p.mediaType] ?? MediaType.ociLayer;
     // As LayerInfosForCopy: the uncompressed type too (a manifest podman stored from a docker-archive names uncompressed layers …diff.tar.gzip).
@@ -310,14 +326,22 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
   }
 
   private refuseBlobWrite(what: string): ImgError {
-    return new ImgError('UNSUPPORTED', `cannot ${what} to ${this.name}: podman loads whole images (podman load), which img-manifest put writes with their blobs`, { ref: this.name });
+    return new ImgError(
+      'UNSUPPORTED',
+      `cannot ${what} to ${this.name}: podman loads whole images (podman load), which img-manifest put writes with their blobs`,
+      { ref: this.name },
+    );
   }
 
   /** destination is the NAME:TAG the image is stored as; an image ID or a digest cannot be written. */
   private destination(): DockerRef {
     const d = this.ref.docker;
     if (!d || this.ref.id !== undefined || d.digest !== undefined || d.tag === undefined) {
-      throw new ImgError('USAGE', `cannot write to ${this.name}: a containers-storage: destination is [STORE]NAME[:TAG] (the store gives the image its ID, the config's digest)`, { ref: this.name });
+      throw new ImgError(
+        'USAGE',
+        `cannot write to ${this.name}: a containers-storage: destination is [STORE]NAME[:TAG] (the store gives the image its ID, the config's digest)`,
+        { ref: this.name },
+      );
     }
     return d;
   }
@@ -365,7 +389,11 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
     if (!names.map(normalised).includes(full)) await tag(svc, id, repositoryOf(w.tag), w.tag.tag!);
     const now = await imageInfo(svc, full);
     if (!now || now.Id !== id) {
-      throw new ImgError('DIGEST_MISMATCH', `${svc.client.label.at} loaded ${this.name}, but the name now points to ${now ? `image ${now.Id}` : 'no image'}, not ${id}`, { ref: this.name });
+      throw new ImgError(
+        'DIGEST_MISMATCH',
+        `${svc.client.label.at} loaded ${this.name}, but the name now points to ${now ? `image ${now.Id}` : 'no image'}, not ${id}`,
+        { ref: this.name },
+      );
     }
   }
 
@@ -388,4 +416,3 @@ function normalised(n: string): string {
     return '';
   }
 }
-

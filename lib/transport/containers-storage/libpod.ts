@@ -25,7 +25,10 @@ const hex64 = /^[a-f0-9]{64}$/;
 function locked(svc: PodmanService, what: string) {
   return (e: unknown): never => {
     if (e instanceof ImgError && e.code === 'TIMEOUT') {
-      throw new ImgError('TIMEOUT', `${svc.client.label.at} did not answer ${what} within ${CALL_TIMEOUT_MS / 1000} s: is ${svc.store} locked by another process (a pull, a build)? Try again when it is done`);
+      throw new ImgError(
+        'TIMEOUT',
+        `${svc.client.label.at} did not answer ${what} within ${CALL_TIMEOUT_MS / 1000} s: is ${svc.store} locked by another process (a pull, a build)? Try again when it is done`,
+      );
     }
     throw e;
   };
@@ -46,7 +49,8 @@ export async function imageInfo(svc: PodmanService, name: string): Promise<Image
     )
     .catch((e: unknown) => (gone ? undefined : locked(svc, `the lookup of ${name}`)(e)))) as Partial<Record<keyof ImageInfo, unknown>> | undefined;
   if (doc === undefined) return undefined;
-  if (typeof doc.Id !== 'string' || !hex64.test(doc.Id.replace(/^sha256:/, ''))) throw new ImgError('HTTP', `${svc.client.label.at} gave no image ID for ${name}`);
+  if (typeof doc.Id !== 'string' || !hex64.test(doc.Id.replace(/^sha256:/, '')))
+    throw new ImgError('HTTP', `${svc.client.label.at} gave no image ID for ${name}`);
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   return {
     Id: doc.Id.replace(/^sha256:/, ''),
@@ -87,7 +91,9 @@ export async function openLoad(svc: PodmanService, target: string): Promise<Sink
 /** tag names an image REPO:TAG (POST /libpod/images/{id}/tag); the name moves from any image that had it. */
 export async function tag(svc: PodmanService, id: string, repo: string, tagName: string): Promise<void> {
   const q = `repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(tagName)}`;
-  const res = await svc.client.call('POST', `/images/${id}/tag?${q}`, `to tag image ${id} as ${repo}:${tagName}`, [200, 201], CALL_TIMEOUT_MS).catch(locked(svc, `the tag of ${id}`));
+  const res = await svc.client
+    .call('POST', `/images/${id}/tag?${q}`, `to tag image ${id} as ${repo}:${tagName}`, [200, 201], CALL_TIMEOUT_MS)
+    .catch(locked(svc, `the tag of ${id}`));
   res.resume();
 }
 
@@ -101,7 +107,12 @@ export async function removeImage(svc: PodmanService, name: string): Promise<voi
     .call('DELETE', `/images/${name}`, `to remove ${name}`, [200], CALL_TIMEOUT_MS)
     .catch(locked(svc, `the removal of ${name}`))
     .catch((e: unknown) => {
-      if (e instanceof ImgError && e.code !== 'TIMEOUT') throw new ImgError(e.code, `${e.message}; imgpipe never forces a removal (podman rmi --force would also remove containers): remove the other names or the containers first`, { cause: e });
+      if (e instanceof ImgError && e.code !== 'TIMEOUT')
+        throw new ImgError(
+          e.code,
+          `${e.message}; imgpipe never forces a removal (podman rmi --force would also remove containers): remove the other names or the containers first`,
+          { cause: e },
+        );
       throw e;
     });
   const doc = (await readJSON(res, svc.client.label, `the removal of ${name}`)) as { Errors?: unknown };

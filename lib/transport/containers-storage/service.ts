@@ -71,7 +71,8 @@ function label(at: string, start: string): EngineLabel {
   };
 }
 
-const libpod = (socketPath: string, lbl: EngineLabel) => new EngineClient({ host: `unix://${socketPath}`, socketPath }, lbl, { prefix: async () => LIBPOD_PREFIX });
+const libpod = (socketPath: string, lbl: EngineLabel) =>
+  new EngineClient({ host: `unix://${socketPath}`, socketPath }, lbl, { prefix: async () => LIBPOD_PREFIX });
 
 /** ping says whether GET /_ping on the socket answers OK (quickly: a missing or dead socket fails at once). */
 export function ping(socketPath: string, timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
@@ -91,13 +92,21 @@ async function defaultService(): Promise<PodmanService> {
   if (env !== undefined && env !== '') {
     const m = /^unix:\/\/(\/.*)$/.exec(env);
     if (!m) {
-      throw new ImgError('USAGE', `$CONTAINER_HOST is ${JSON.stringify(env)}: containers-storage: speaks to a podman service over a unix socket only (unix:///PATH); for ssh://, forward the socket (ssh -L /tmp/podman.sock:/run/podman/podman.sock HOST) or unset $CONTAINER_HOST`);
+      throw new ImgError(
+        'USAGE',
+        `$CONTAINER_HOST is ${JSON.stringify(env)}: containers-storage: speaks to a podman service over a unix socket only (unix:///PATH); for ssh://, forward the socket (ssh -L /tmp/podman.sock:/run/podman/podman.sock HOST) or unset $CONTAINER_HOST`,
+      );
     }
     const socket = m[1]!;
-    const lbl = label(`the Podman service at ${env} ($CONTAINER_HOST)`, 'start it (systemctl start podman.socket), or unset $CONTAINER_HOST so that imgpipe starts a service of its own');
+    const lbl = label(
+      `the Podman service at ${env} ($CONTAINER_HOST)`,
+      'start it (systemctl start podman.socket), or unset $CONTAINER_HOST so that imgpipe starts a service of its own',
+    );
     if (!(await ping(socket))) {
       // Let the request say why (no socket, refused, permission): one line from connectError.
-      await libpod(socket, lbl).get('/_ping', 'GET /_ping', undefined, PING_TIMEOUT_MS).then((r) => r.resume());
+      await libpod(socket, lbl)
+        .get('/_ping', 'GET /_ping', undefined, PING_TIMEOUT_MS)
+        .then((r) => r.resume());
       throw new ImgError('UNREACHABLE', `${lbl.at} does not answer GET /_ping; ${lbl.start}`);
     }
     return { client: libpod(socket, lbl), store: `the store of the Podman service at ${env}`, list: 'podman --remote images', own: false };
@@ -137,7 +146,10 @@ function findPodman(): string {
       /* next */
     }
   }
-  throw new ImgError('UNSUPPORTED', 'containers-storage: needs podman, which is not in $PATH: install it (Debian package podman), or put its directory in $PATH');
+  throw new ImgError(
+    'UNSUPPORTED',
+    'containers-storage: needs podman, which is not in $PATH: install it (Debian package podman), or put its directory in $PATH',
+  );
 }
 
 /**
@@ -242,8 +254,26 @@ async function ownService(spec: string | undefined): Promise<PodmanService> {
   delete env.CONTAINER_HOST;
   delete env.CONTAINER_CONNECTION;
   // The watchdog removes the socket's own directory too when it is not inside dir.
-  const script = WATCHDOG.replace('rm -rf "$dir"', extra ? 'rm -rf "$dir" "$extra"' : 'rm -rf "$dir"').replace('dir=$1; log=$2; shift 2', extra ? 'dir=$1; extra=$2; log=$3; shift 3' : 'dir=$1; log=$2; shift 2');
-  const args = ['-c', script, 'imgpipe-podman', dir, ...(extra ? [extra] : []), log, podman, ...flags, '--events-backend', 'none', 'system', 'service', '--time=0', `unix://${socket}`];
+  const script = WATCHDOG.replace('rm -rf "$dir"', extra ? 'rm -rf "$dir" "$extra"' : 'rm -rf "$dir"').replace(
+    'dir=$1; log=$2; shift 2',
+    extra ? 'dir=$1; extra=$2; log=$3; shift 3' : 'dir=$1; log=$2; shift 2',
+  );
+  const args = [
+    '-c',
+    script,
+    'imgpipe-podman',
+    dir,
+    ...(extra ? [extra] : []),
+    log,
+    podman,
+    ...flags,
+    '--events-backend',
+    'none',
+    'system',
+    'service',
+    '--time=0',
+    `unix://${socket}`,
+  ];
   // A session of its own: a signal to our process group (kill -9 of a whole pipeline, Ctrl-C) does not stop the watchdog before it has cleaned up.
   const dog = spawn('sh', args, { stdio: ['pipe', 'pipe', 'ignore'], env, detached: true });
   const r: Running = {
@@ -282,7 +312,8 @@ async function ownService(spec: string | undefined): Promise<PodmanService> {
   for (;;) {
     if (await ping(socket)) break;
     if (!alive(r.pid)) return fail('podman exited before it answered');
-    if (Date.now() > deadline) return fail(`no answer on ${socket} within ${START_TIMEOUT_MS / 1000} s (is the store locked by another process for that long?)`);
+    if (Date.now() > deadline)
+      return fail(`no answer on ${socket} within ${START_TIMEOUT_MS / 1000} s (is the store locked by another process for that long?)`);
     await new Promise((res) => setTimeout(res, 50));
   }
   return { client: libpod(socket, lbl), store, list: `podman${flags.length ? ` ${flags.join(' ')}` : ''} images`, own: true };
@@ -320,4 +351,3 @@ function lastLines(log: string): string {
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map(stop));
 }
-

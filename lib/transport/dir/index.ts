@@ -7,7 +7,14 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import { MAX_SIGNATURE_SIZE, type FormattedSignatureStore, type ImageLister, type ListedImage, type SignatureStore, type TransportTraits } from '../capabilities.js';
+import {
+  MAX_SIGNATURE_SIZE,
+  type FormattedSignatureStore,
+  type ImageLister,
+  type ListedImage,
+  type SignatureStore,
+  type TransportTraits,
+} from '../capabilities.js';
 import { signatureBlob, signatureFromBlob, type FormattedSignature } from '../signature-blob.js';
 import { ImgError } from '../../errors.js';
 
@@ -109,14 +116,19 @@ export class DirTransport implements Transport, SignatureStore, FormattedSignatu
 
   /** putSignatures writes simple signatures as `signature-1`… (replacing every signature there, sigstore ones too); the manifest must be stored already. */
   async putSignatures(digest: string, signatures: Uint8Array[], opts: { child?: boolean } = {}): Promise<void> {
-    await this.putSignaturesWithFormat(digest, signatures.map((s) => ({ format: 'simple-signing', blob: Buffer.from(s) })), opts);
+    await this.putSignaturesWithFormat(
+      digest,
+      signatures.map((s) => ({ format: 'simple-signing', blob: Buffer.from(s) })),
+      opts,
+    );
   }
 
   /** putSignaturesWithFormat writes `signature-1`… (each atomically, in containers/image's stored form) and removes the numbers above them; the manifest must be stored already. */
   async putSignaturesWithFormat(digest: string, signatures: FormattedSignature[], opts: { child?: boolean } = {}): Promise<void> {
     const child = opts.child === true;
     const stored = await this.getManifest(child ? digest : undefined);
-    if (stored.digest !== digest) throw new ImgError('DIGEST_MISMATCH', `${this.name} holds manifest ${stored.digest}, not ${digest}: its signatures are not written`);
+    if (stored.digest !== digest)
+      throw new ImgError('DIGEST_MISMATCH', `${this.name} holds manifest ${stored.digest}, not ${digest}: its signatures are not written`);
     for (const [i, sig] of signatures.entries()) await writeFileAtomic(this.signaturePath(i + 1, digest, child), signatureBlob(sig));
     for (let n = signatures.length + 1; ; n++) {
       const path = this.signaturePath(n, digest, child);

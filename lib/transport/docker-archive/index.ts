@@ -65,7 +65,12 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
   }
 
   readingAt(path: string): string {
-    return formatRef({ transport: 'docker-archive', path, ...(this.docker ? { docker: this.docker } : {}), ...(this.imageIndex !== undefined ? { index: this.imageIndex } : {}) });
+    return formatRef({
+      transport: 'docker-archive',
+      path,
+      ...(this.docker ? { docker: this.docker } : {}),
+      ...(this.imageIndex !== undefined ? { index: this.imageIndex } : {}),
+    });
   }
 
   nameInArchive(): string | undefined {
@@ -88,7 +93,10 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     const configBytes = await r.readEntry(configName, MAX_CONFIG_SIZE, 'image config');
     const diffIDs = diffIDsOf(configBytes, `config ${configName} in ${this.path}`);
     if (diffIDs.length !== item.Layers.length) {
-      throw new ImgError('MANIFEST_INVALID', `archive ${this.path}: manifest.json lists ${item.Layers.length} layers, config ${configName} has ${diffIDs.length} diff IDs`);
+      throw new ImgError(
+        'MANIFEST_INVALID',
+        `archive ${this.path}: manifest.json lists ${item.Layers.length} layers, config ${configName} has ${diffIDs.length} diff IDs`,
+      );
     }
     const layers: Layer[] = [];
     for (const [i, raw] of item.Layers.entries()) {
@@ -125,7 +133,10 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     const img = await this.load();
     img.manifest ??= await this.synthesise(img);
     if (digest !== undefined && digest !== img.manifest.digest) {
-      throw new ImgError('MANIFEST_UNKNOWN', `archive ${this.path} has no manifest ${digest} (a docker archive holds single images; its manifest is ${img.manifest.digest})`);
+      throw new ImgError(
+        'MANIFEST_UNKNOWN',
+        `archive ${this.path} has no manifest ${digest} (a docker archive holds single images; its manifest is ${img.manifest.digest})`,
+      );
     }
     return img.manifest;
   }
@@ -154,7 +165,14 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     const unpack = await decompressor(layer.compression);
     const check = new DigestingStream(blob, `layer ${blob.digest} (entry ${JSON.stringify(layer.entry.name)}) in ${this.path}`);
     src.on('error', (e) => unpack.destroy(e));
-    unpack.on('error', (e) => check.destroy(new ImgError('MANIFEST_INVALID', `archive ${this.path}: layer entry ${JSON.stringify(layer.entry.name)} is not valid ${layer.compression}: ${e.message}`)));
+    unpack.on('error', (e) =>
+      check.destroy(
+        new ImgError(
+          'MANIFEST_INVALID',
+          `archive ${this.path}: layer entry ${JSON.stringify(layer.entry.name)} is not valid ${layer.compression}: ${e.message}`,
+        ),
+      ),
+    );
     return src.pipe(unpack).pipe(check);
   }
 
@@ -180,7 +198,8 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     this.writer ??= new DockerArchiveBuilder(this.path, this.name);
     const tag = name !== undefined ? withDefaultTag(parseDockerRef(name)) : this.docker;
-    if (tag?.digest !== undefined) throw new ImgError('REF_INVALID', `cannot tag an image in ${this.name} as ${name}: docker-archive tags cannot hold a digest`);
+    if (tag?.digest !== undefined)
+      throw new ImgError('REF_INVALID', `cannot tag an image in ${this.name} as ${name}: docker-archive tags cannot hold a digest`);
     return this.writer.addImage(image.manifest, source, tag);
   }
 

@@ -29,7 +29,9 @@ export function legacyLayers(diffIDs: string[], configBytes: Buffer): LegacyLaye
     if (last !== '') fields.set('parent', JSON.stringify(last));
     if (i === diffIDs.length - 1) for (const k of TOP_FIELDS) fields.set(k, compact(top.get(k) ?? 'null'));
     chain = chain === '' ? diffID : `sha256:${createHash('sha256').update(`${chain} ${diffID}`).digest('hex')}`;
-    const id = createHash('sha256').update(goMap(new Map([...fields, ['layer_id', JSON.stringify(chain)]]))).digest('hex');
+    const id = createHash('sha256')
+      .update(goMap(new Map([...fields, ['layer_id', JSON.stringify(chain)]])))
+      .digest('hex');
     fields.set('id', JSON.stringify(id));
     out.push({ id, json: goMap(fields) });
     last = id;
@@ -39,7 +41,10 @@ export function legacyLayers(diffIDs: string[], configBytes: Buffer): LegacyLaye
 
 /** goMap writes a map of raw JSON values as Go's json.Marshal does: keys sorted. */
 function goMap(m: Map<string, string>): string {
-  return `{${[...m.keys()].sort().map((k) => `${JSON.stringify(k)}:${m.get(k)}`).join(',')}}`;
+  return `{${[...m.keys()]
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${m.get(k)}`)
+    .join(',')}}`;
 }
 
 /** compact removes insignificant whitespace and escapes <, >, &, U+2028 and U+2029 in strings, as Go's json.Compact with HTML escaping. */

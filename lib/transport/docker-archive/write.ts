@@ -60,7 +60,10 @@ export class DockerArchiveBuilder {
     const configBytes = await readSourceBlob(source, config, MAX_CONFIG_SIZE, 'config');
     const diffIDs = diffIDsOf(configBytes, `config ${config.digest} of ${source.name}`);
     if (diffIDs.length !== layers.length) {
-      throw new ImgError('MANIFEST_INVALID', `${source.name}: the manifest has ${layers.length} layers but config ${config.digest} has ${diffIDs.length} diff IDs`);
+      throw new ImgError(
+        'MANIFEST_INVALID',
+        `${source.name}: the manifest has ${layers.length} layers but config ${config.digest} has ${diffIDs.length} diff IDs`,
+      );
     }
     const configName = `${parseDigest(config.digest).hex}.json`;
     const layerNames = diffIDs.map((d) => `${parseDigest(d).hex}.tar`);
@@ -79,7 +82,10 @@ export class DockerArchiveBuilder {
       if (!this.repositories.has(repo)) this.repositories.set(repo, new Map());
       this.repositories.get(repo)!.set(tag.tag!, top);
     }
-    return synthesisedManifest({ digest: config.digest, size: configBytes.length }, diffIDs.map((d) => ({ diffID: d, size: this.layerSizes.get(d)! })));
+    return synthesisedManifest(
+      { digest: config.digest, size: configBytes.length },
+      diffIDs.map((d) => ({ diffID: d, size: this.layerSizes.get(d)! })),
+    );
   }
 
   /** addLayer writes one layer uncompressed, checking it against its diff ID. */
@@ -90,7 +96,10 @@ export class DockerArchiveBuilder {
       const kind = compressionOf(first, `layer ${i} (${layer.digest}) of ${source.name}`, source.name);
       if (kind === 'none') {
         if (layer.digest !== diffID) {
-          throw new ImgError('DIGEST_MISMATCH', `layer ${i} of ${source.name} is uncompressed with digest ${layer.digest}, but the config's diff ID is ${diffID}`);
+          throw new ImgError(
+            'DIGEST_MISMATCH',
+            `layer ${i} of ${source.name} is uncompressed with digest ${layer.digest}, but the config's diff ID is ${diffID}`,
+          );
         }
         await sink.addStream(entry, layer.size, stream, FILE_MODE);
         this.layerSizes.set(diffID, layer.size);
@@ -137,7 +146,11 @@ export class DockerArchiveBuilder {
 
   async finish(): Promise<void> {
     // Written by hand, not with JSON.stringify of an object, which would put tags like "10" before "2".
-    const obj = (m: Map<string, string>) => `{${[...m.keys()].sort().map((k) => `${JSON.stringify(k)}:${m.get(k)}`).join(',')}}`;
+    const obj = (m: Map<string, string>) =>
+      `{${[...m.keys()]
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${m.get(k)}`)
+        .join(',')}}`;
     const repos = obj(new Map([...this.repositories].map(([repo, tags]) => [repo, obj(new Map([...tags].map(([t, id]) => [t, JSON.stringify(id)])))])));
     await this.holder.run(async (sink) => {
       await sink.addBuffer('manifest.json', JSON.stringify(this.items), FILE_MODE);
@@ -166,4 +179,3 @@ async function peek(src: Readable): Promise<{ first: Buffer; stream: Readable }>
   }
   return { first, stream: Readable.from(all(), { objectMode: false }) };
 }
-

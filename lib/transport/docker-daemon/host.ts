@@ -27,7 +27,11 @@ export interface DaemonHostOptions {
  */
 export function endpointOf(opts: DaemonHostOptions = {}): Endpoint {
   const host = opts.host || process.env.DOCKER_HOST || DEFAULT_DAEMON_HOST;
-  const bad = (why: string) => new ImgError('USAGE', `invalid Docker engine host ${JSON.stringify(host)}${opts.host ? '' : process.env.DOCKER_HOST ? ' (from $DOCKER_HOST)' : ''}: ${why}`);
+  const bad = (why: string) =>
+    new ImgError(
+      'USAGE',
+      `invalid Docker engine host ${JSON.stringify(host)}${opts.host ? '' : process.env.DOCKER_HOST ? ' (from $DOCKER_HOST)' : ''}: ${why}`,
+    );
   const m = /^([a-z]+):\/\/(.*)$/.exec(host);
   if (!m) throw bad('expected unix:///PATH, tcp://HOST:PORT or http://HOST:PORT');
   const [, scheme, rest] = m as unknown as [string, string, string];
@@ -44,7 +48,10 @@ export function endpointOf(opts: DaemonHostOptions = {}): Endpoint {
     if (scheme === 'http') return { host, hostname, port, tls: false };
     return { host, hostname, port, tls: true, ...(opts.certDir !== undefined ? { certDir: opts.certDir } : {}), verify: opts.tlsVerify !== false };
   }
-  if (scheme === 'ssh' || scheme === 'npipe' || scheme === 'fd') throw bad(`${scheme}:// engines are not supported (use unix://, tcp:// or http://; for ssh, forward the socket: ssh -L /tmp/d.sock:/var/run/docker.sock HOST)`);
+  if (scheme === 'ssh' || scheme === 'npipe' || scheme === 'fd')
+    throw bad(
+      `${scheme}:// engines are not supported (use unix://, tcp:// or http://; for ssh, forward the socket: ssh -L /tmp/d.sock:/var/run/docker.sock HOST)`,
+    );
   throw bad(`unknown scheme ${scheme}:// (use unix://, tcp:// or http://)`);
 }
 
@@ -61,7 +68,10 @@ export async function tlsFiles(ep: Extract<Endpoint, { tls: true }>): Promise<{ 
   };
   const [ca, cert, key] = await Promise.all([read('ca.pem'), read('cert.pem'), read('key.pem')]);
   if ((cert === undefined) !== (key === undefined)) {
-    throw new ImgError('TLS', `--cert-dir ${ep.certDir} has ${cert ? 'cert.pem but no key.pem' : 'key.pem but no cert.pem'}: a client certificate for the Docker engine at ${ep.host} needs both`);
+    throw new ImgError(
+      'TLS',
+      `--cert-dir ${ep.certDir} has ${cert ? 'cert.pem but no key.pem' : 'key.pem but no cert.pem'}: a client certificate for the Docker engine at ${ep.host} needs both`,
+    );
   }
   return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
 }

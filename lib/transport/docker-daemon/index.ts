@@ -93,9 +93,15 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     const info = (await engine.getJSON(
       `/images/${name}/json`,
       `to look up ${name}`,
-      (said) => new ImgError('MANIFEST_UNKNOWN', `the Docker engine at ${host} has no image ${name} (${said}); docker images lists what it has, docker pull fetches one`, { status: 404 }),
+      (said) =>
+        new ImgError(
+          'MANIFEST_UNKNOWN',
+          `the Docker engine at ${host} has no image ${name} (${said}); docker images lists what it has, docker pull fetches one`,
+          { status: 404 },
+        ),
     )) as { Id?: unknown };
-    if (typeof info?.Id !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(info.Id)) throw new ImgError('HTTP', `the Docker engine at ${host} gave no image ID for ${name}`);
+    if (typeof info?.Id !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(info.Id))
+      throw new ImgError('HTTP', `the Docker engine at ${host} gave no image ID for ${name}`);
     const id = info.Id;
     const what = name === id ? id : `${name} (image ${id})`;
     const path = await spooled(engine, `${host}\0${id}`, 'docker-save', what, () => engine.get(`/images/${id}/get`, `to save ${what}`));
@@ -148,14 +154,20 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
   }
 
   private refuseBlobWrite(what: string): ImgError {
-    return new ImgError('UNSUPPORTED', `cannot ${what} to ${this.name}: the Docker engine loads whole images (docker load), which img-manifest put writes with their blobs`, { ref: this.name });
+    return new ImgError(
+      'UNSUPPORTED',
+      `cannot ${what} to ${this.name}: the Docker engine loads whole images (docker load), which img-manifest put writes with their blobs`,
+      { ref: this.name },
+    );
   }
 
   /** destination is the NAME:TAG the image is loaded as; an image ID or a digest cannot be written. */
   private destination(): DockerRef {
     const d = this.ref.docker;
     if (!d || d.tag === undefined || d.digest !== undefined) {
-      throw new ImgError('USAGE', `cannot write to ${this.name}: a docker-daemon: destination must be NAME:TAG (the engine tags what it loads)`, { ref: this.name });
+      throw new ImgError('USAGE', `cannot write to ${this.name}: a docker-daemon: destination must be NAME:TAG (the engine tags what it loads)`, {
+        ref: this.name,
+      });
     }
     return d;
   }
@@ -201,7 +213,11 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
     let body = '';
     for await (const chunk of res) body += (chunk as Buffer).toString('utf8');
     const id = (JSON.parse(body) as { Id?: unknown }).Id;
-    if (id !== w.config) throw new ImgError('DIGEST_MISMATCH', `the Docker engine at ${this.endpoint().host} loaded ${this.name}, but the name now points to image ${String(id)}, not ${w.config}`);
+    if (id !== w.config)
+      throw new ImgError(
+        'DIGEST_MISMATCH',
+        `the Docker engine at ${this.endpoint().host} loaded ${this.name}, but the name now points to image ${String(id)}, not ${w.config}`,
+      );
     for (const key of [...saves.keys()]) if (key.startsWith(`${this.endpoint().host}\0`)) saves.delete(key);
   }
 

@@ -27,7 +27,8 @@ async function readMessages(res: IncomingMessage, engine: Engine, target: string
   let text = '';
   for await (const chunk of res) {
     text += (chunk as Buffer).toString('utf8');
-    if (text.length > MAX_ANSWER) throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} answered the load of ${target} with over ${MAX_ANSWER} bytes`);
+    if (text.length > MAX_ANSWER)
+      throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} answered the load of ${target} with over ${MAX_ANSWER} bytes`);
   }
   const lines: string[] = [];
   for (const line of text.split(/\r?\n/)) {
@@ -36,10 +37,14 @@ async function readMessages(res: IncomingMessage, engine: Engine, target: string
     try {
       m = JSON.parse(line);
     } catch {
-      throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} answered the load of ${target} with a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`);
+      throw new ImgError(
+        'HTTP',
+        `the Docker engine at ${engine.ep.host} answered the load of ${target} with a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`,
+      );
     }
     const error = typeof m.errorDetail?.message === 'string' ? m.errorDetail.message : typeof m.error === 'string' ? m.error : undefined;
-    if (error !== undefined) throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} refused the image (nothing was loaded): ${error.replace(/\s*\n\s*/g, ' ').trim()}`);
+    if (error !== undefined)
+      throw new ImgError('HTTP', `the Docker engine at ${engine.ep.host} refused the image (nothing was loaded): ${error.replace(/\s*\n\s*/g, ' ').trim()}`);
     const said = typeof m.stream === 'string' ? m.stream : typeof m.status === 'string' ? m.status : '';
     if (said.trim() !== '') lines.push(said.trim());
   }

@@ -59,13 +59,19 @@ export function connectError(e: unknown, ep: Endpoint, label: EngineLabel): ImgE
   const code = err.code ?? '';
   const at = label.at;
   if ('socketPath' in ep) {
-    if (code === 'ENOENT') return new ImgError('UNREACHABLE', `cannot connect to ${at}: there is no socket ${ep.socketPath} (${label.running}); ${label.start}`, { cause: e });
-    if (code === 'ECONNREFUSED') return new ImgError('UNREACHABLE', `cannot connect to ${at}: nothing listens on ${ep.socketPath} (${label.running}); ${label.start}`, { cause: e });
-    if (code === 'EACCES' || code === 'EPERM') return new ImgError('DENIED', `cannot connect to ${at}: permission denied on ${ep.socketPath}; ${label.denied}`, { cause: e });
-    if (code === 'ENOTSOCK' || code === 'ENOTDIR') return new ImgError('UNREACHABLE', `cannot connect to ${at}: ${ep.socketPath} is not a socket; ${label.notSocket}`, { cause: e });
+    if (code === 'ENOENT')
+      return new ImgError('UNREACHABLE', `cannot connect to ${at}: there is no socket ${ep.socketPath} (${label.running}); ${label.start}`, { cause: e });
+    if (code === 'ECONNREFUSED')
+      return new ImgError('UNREACHABLE', `cannot connect to ${at}: nothing listens on ${ep.socketPath} (${label.running}); ${label.start}`, { cause: e });
+    if (code === 'EACCES' || code === 'EPERM')
+      return new ImgError('DENIED', `cannot connect to ${at}: permission denied on ${ep.socketPath}; ${label.denied}`, { cause: e });
+    if (code === 'ENOTSOCK' || code === 'ENOTDIR')
+      return new ImgError('UNREACHABLE', `cannot connect to ${at}: ${ep.socketPath} is not a socket; ${label.notSocket}`, { cause: e });
   } else {
-    if (code === 'ECONNREFUSED') return new ImgError('UNREACHABLE', `cannot connect to ${at}: connection refused (${label.listening}); ${label.start}`, { cause: e });
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ImgError('UNREACHABLE', `cannot resolve ${label.hostWhat} in ${ep.host}; ${label.checkHost}`, { cause: e });
+    if (code === 'ECONNREFUSED')
+      return new ImgError('UNREACHABLE', `cannot connect to ${at}: connection refused (${label.listening}); ${label.start}`, { cause: e });
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return new ImgError('UNREACHABLE', `cannot resolve ${label.hostWhat} in ${ep.host}; ${label.checkHost}`, { cause: e });
     if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || /ssl|tls|certificate/i.test(err.message ?? '')) {
       return new ImgError('TLS', `TLS with ${at} failed: ${oneLine(err.message ?? code)}; ${label.tlsHint}`, { cause: e });
     }
@@ -163,7 +169,13 @@ export class EngineClient {
   }
 
   /** send is one request: the answer, or a connection error as connectError words it; with `timeoutMs`, no answer within it is ETIMEDOUT. */
-  async send(method: string, path: string, headers: Record<string, string>, timeoutMs?: number, body = false): Promise<{ req: ClientRequest; response: Promise<IncomingMessage> }> {
+  async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    timeoutMs?: number,
+    body = false,
+  ): Promise<{ req: ClientRequest; response: Promise<IncomingMessage> }> {
     const ep = this.ep;
     const common = { method, path, headers: { 'user-agent': USER_AGENT, ...headers }, agent: false as const };
     let req: ClientRequest;

@@ -33,7 +33,9 @@ export async function spooled(engine: EngineClient, key: string, hint: string, w
     forgetAtExit(path);
     const sys = (e as NodeJS.ErrnoException).syscall;
     // A failed write (ENOSPC) is the temp file's; anything else is the engine's connection.
-    throw sys === 'write' || sys === 'open' ? new ImgError('IO', `spooling ${what} from ${engine.label.at} into ${dir}: ${toImgError(e).message}`) : connectError(e, engine.ep, engine.label);
+    throw sys === 'write' || sys === 'open'
+      ? new ImgError('IO', `spooling ${what} from ${engine.label.at} into ${dir}: ${toImgError(e).message}`)
+      : connectError(e, engine.ep, engine.label);
   }
   if (kept !== undefined) {
     // Complete: under its name for the stages after this one (the pipeline removes the directory).

@@ -64,6 +64,12 @@ export async function openUpload<T>(
 
 /** reason is why the request failed: the engine's answer when it gave one (waited for briefly), else the connection error. */
 async function reason(answer: Promise<unknown>, e: Error, engine: EngineClient): Promise<ImgError> {
-  const said = await Promise.race([answer.then(() => undefined, (err: unknown) => err), new Promise((r) => setTimeout(() => r(undefined), 2000))]);
+  const said = await Promise.race([
+    answer.then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+    new Promise((r) => setTimeout(() => r(undefined), 2000)),
+  ]);
   return said instanceof ImgError ? said : connectError(e, engine.ep, engine.label);
 }

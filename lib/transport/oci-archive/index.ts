@@ -57,7 +57,12 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   }
 
   readingAt(path: string): string {
-    return formatRef({ transport: 'oci-archive', path, ...(this.selector.name !== undefined ? { name: this.selector.name } : {}), ...(this.selector.index !== undefined ? { index: this.selector.index } : {}) });
+    return formatRef({
+      transport: 'oci-archive',
+      path,
+      ...(this.selector.name !== undefined ? { name: this.selector.name } : {}),
+      ...(this.selector.index !== undefined ? { index: this.selector.index } : {}),
+    });
   }
 
   nameInArchive(): string | undefined {

@@ -33,7 +33,12 @@ export function parseLayoutIndex(bytes: Buffer, what: string): ImageIndex {
  * `@N`, the one entry with that ref.name for NAME, the only entry for neither. `ref` is the
  * reference and `holder` ("layout", "archive") what holds the images, for messages.
  */
-export function resolveIndexEntry(entries: Descriptor[], sel: { name?: string | undefined; index?: number | undefined }, ref: string, holder: string): Descriptor {
+export function resolveIndexEntry(
+  entries: Descriptor[],
+  sel: { name?: string | undefined; index?: number | undefined },
+  ref: string,
+  holder: string,
+): Descriptor {
   if (sel.index !== undefined) {
     const d = entries[sel.index];
     if (!d) throw new ImgError('MANIFEST_UNKNOWN', `no image @${sel.index}: the ${holder} holds ${entries.length}`);
@@ -141,7 +146,8 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
   }
 
   async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
-    if (!opts.child && this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
+    if (!opts.child && this.imageIndex !== undefined)
+      throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     const parsed = storedManifest(m.bytes, m.digest, m.digest, m.mediaType).parsed;
     await refuseMissing(parsed, async (d) => (await this.statBlob(d)) !== undefined);
     await this.prepare();

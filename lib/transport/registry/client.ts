@@ -205,7 +205,8 @@ export class RegistryClient {
     const timeout = this.bound('idleMs', this.opts.timeoutMs);
     const minRate = this.bound('minRate', this.opts.minRate);
     const windowMs = this.bound('rateWindowMs', this.opts.rateWindowMs);
-    const timedOut = (message: string, hint?: string) => Object.assign(new Error(message), { code: 'ETIMEDOUT', host: u.host, ...(hint !== undefined ? { hint } : {}) });
+    const timedOut = (message: string, hint?: string) =>
+      Object.assign(new Error(message), { code: 'ETIMEDOUT', host: u.host, ...(hint !== undefined ? { hint } : {}) });
     let deadline: NodeJS.Timeout | undefined;
     let upload: NodeJS.Timeout | undefined;
     const clear = () => {
@@ -219,11 +220,14 @@ export class RegistryClient {
       const req = request(u, { method, headers: h, agent: secure ? agents.https : agents.http });
       let answer: IncomingMessage | undefined;
       const armDeadline = () => {
-        deadline = setTimeout(() => {
-          const e = timedOut(limits.why, '');
-          if (answer) answer.destroy(e);
-          else req.destroy(e);
-        }, Math.max(1, limits.deadline - Date.now()));
+        deadline = setTimeout(
+          () => {
+            const e = timedOut(limits.why, '');
+            if (answer) answer.destroy(e);
+            else req.destroy(e);
+          },
+          Math.max(1, limits.deadline - Date.now()),
+        );
       };
       req.setTimeout(timeout, () => req.destroy(timedOut(`no answer within ${timeout} ms`)));
       req.on('response', (r) => {
@@ -250,12 +254,15 @@ export class RegistryClient {
         });
         const guard = new RateGuard(minRate, windowMs, (e) => req.destroy(Object.assign(e, { host: u.host })));
         let sent = 0;
-        upload = setInterval(() => {
-          const written = req.socket?.bytesWritten ?? 0;
-          guard.got(Math.max(0, written - sent));
-          sent = written;
-          if (req.writableNeedDrain) guard.wait();
-        }, Math.min(1000, Math.max(10, windowMs / 10)));
+        upload = setInterval(
+          () => {
+            const written = req.socket?.bytesWritten ?? 0;
+            guard.got(Math.max(0, written - sent));
+            sent = written;
+            if (req.writableNeedDrain) guard.wait();
+          },
+          Math.min(1000, Math.max(10, windowMs / 10)),
+        );
         upload.unref();
         req.once('close', () => {
           clearInterval(upload);
@@ -270,7 +277,10 @@ export class RegistryClient {
       new Promise<void>((resolve) => {
         // A response whose bytes have all arrived (res.complete) still holds its socket until it is read to its end.
         if (res.readableEnded || res.destroyed) return resolve();
-        res.on('end', resolve).on('close', resolve).on('error', () => resolve());
+        res
+          .on('end', resolve)
+          .on('close', resolve)
+          .on('error', () => resolve());
         res.resume();
       });
     return { statusCode: res.statusCode ?? 0, headers: res.headers, body: Object.assign(res, { dump }), url };
@@ -282,7 +292,9 @@ export class RegistryClient {
    */
   rateGuard(res: Res): RateGuard {
     const host = new URL(res.url).host;
-    return new RateGuard(this.bound('minRate', this.opts.minRate), this.bound('rateWindowMs', this.opts.rateWindowMs), (e) => res.body.destroy(Object.assign(e, { host })));
+    return new RateGuard(this.bound('minRate', this.opts.minRate), this.bound('rateWindowMs', this.opts.rateWindowMs), (e) =>
+      res.body.destroy(Object.assign(e, { host })),
+    );
   }
 
   /** authorization makes the Authorization header for a request needing `scopes`, or none. */
@@ -308,7 +320,10 @@ export class RegistryClient {
       throw new ImgError('UNAUTHORIZED', `registry ${this.domain} sent a malformed token realm ${JSON.stringify(realm)}`);
     }
     if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && this.opts.tlsVerify === false)) {
-      throw new ImgError('UNAUTHORIZED', `registry ${this.domain} asks for tokens from ${realmUrl.origin}, which is not https (use --tls-verify=false only if you trust this network)`);
+      throw new ImgError(
+        'UNAUTHORIZED',
+        `registry ${this.domain} asks for tokens from ${realmUrl.origin}, which is not https (use --tls-verify=false only if you trust this network)`,
+      );
     }
     const key = `${realm}|${ch.params.service ?? ''}|${[...scopes].sort().join(' ')}`;
     const cached = this.tokens.get(key);
@@ -334,8 +349,20 @@ export class RegistryClient {
     let res: Res;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     if (creds?.identityToken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'imgpipe', service: ch.params.service ?? '', scope: scopes.join(' ') });
-      res = await this.send('POST', realmUrl.toString(), { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()), this.limits(end));
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'imgpipe',
+        service: ch.params.service ?? '',
+        scope: scopes.join(' '),
+      });
+      res = await this.send(
+        'POST',
+        realmUrl.toString(),
+        { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        Buffer.from(form.toString()),
+        this.limits(end),
+      );
     } else {
       if (creds?.username !== undefined) {
         url.searchParams.set('account', creds.username);
@@ -345,9 +372,14 @@ export class RegistryClient {
     }
     const body = await readCapped(res.body as AsyncIterable<Buffer>, MAX_SMALL_BODY, `token response from ${realmUrl.origin}`);
     if (res.statusCode === 401 || res.statusCode === 403) {
-      throw new ImgError('UNAUTHORIZED', `authentication to ${this.domain} failed: ${creds ? 'invalid username or password' : 'the registry requires credentials (use --creds or img-login)'}`, { status: res.statusCode });
+      throw new ImgError(
+        'UNAUTHORIZED',
+        `authentication to ${this.domain} failed: ${creds ? 'invalid username or password' : 'the registry requires credentials (use --creds or img-login)'}`,
+        { status: res.statusCode },
+      );
     }
-    if (res.statusCode !== 200) throw new ImgError('UNAUTHORIZED', `token server ${realmUrl.origin} for ${this.domain} answered ${res.statusCode}`, { status: res.statusCode });
+    if (res.statusCode !== 200)
+      throw new ImgError('UNAUTHORIZED', `token server ${realmUrl.origin} for ${this.domain} answered ${res.statusCode}`, { status: res.statusCode });
     let doc: { token?: string; access_token?: string; expires_in?: number };
     try {
       doc = JSON.parse(body.toString('utf8'));
@@ -381,13 +413,16 @@ export class RegistryClient {
       const delay = retryAfter ?? this.backoffDelay(attempt);
       if (Date.now() + delay < end) return { delay };
       const asked = retryAfter !== undefined ? `the registry asked to wait ${Math.ceil(retryAfter / 1000)} s; ` : '';
-      return { note: `${asked}gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'}: the retry budget of ${budget} ms, IMGPIPE_RETRY_BUDGET_MS, is spent` };
+      return {
+        note: `${asked}gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'}: the retry budget of ${budget} ms, IMGPIPE_RETRY_BUDGET_MS, is spent`,
+      };
     };
     const wait = async (delay: number, why: string) => {
       this.debug(`${why}; retrying in ${Math.round(delay)} ms`);
       await new Promise((r) => setTimeout(r, delay));
     };
-    const spent = (e: ImgError, note: string) => (note ? new ImgError(e.code, `${e.message} (${note})`, { ...(e.status !== undefined ? { status: e.status } : {}), cause: e }) : e);
+    const spent = (e: ImgError, note: string) =>
+      note ? new ImgError(e.code, `${e.message} (${note})`, { ...(e.status !== undefined ? { status: e.status } : {}), cause: e }) : e;
     for (let attempt = 0; ; attempt++) {
       let res: Res;
       let sent: Sent = {};
@@ -510,7 +545,7 @@ export function header(res: Res, name: string): string | undefined {
 
 function repositoryOfScopes(scopes: string[]): string {
   const first = scopes.find((s) => s.startsWith('repository:'));
-  return first ? first.split(':')[1] ?? '' : '';
+  return first ? (first.split(':')[1] ?? '') : '';
 }
 
 /** insufficientScope returns the wider scope list an insufficient_scope Bearer challenge asks for, or undefined. */

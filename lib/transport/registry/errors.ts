@@ -74,10 +74,12 @@ function oneLine(s: string): string {
 
 /** tlsProblem says in words what a TLS failure means, with the flag to try. */
 function tlsProblem(code: string, message: string): string {
-  if (/wrong version number|packet length too long|http request/i.test(message)) return 'the server does not speak TLS (for a plain-http registry use --tls-verify=false)';
+  if (/wrong version number|packet length too long|http request/i.test(message))
+    return 'the server does not speak TLS (for a plain-http registry use --tls-verify=false)';
   // Checked before the "not trusted" test: ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED also contains CERT.
-  if (/certificate[ _]required|alert.*certificate|bad[ _]certificate/i.test(code + ' ' + message)) return 'the registry wants a client certificate (X.cert and X.key in --cert-dir or certs.d)';
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return "the certificate is not for this host name (use the name in the certificate, or --tls-verify=false)";
+  if (/certificate[ _]required|alert.*certificate|bad[ _]certificate/i.test(code + ' ' + message))
+    return 'the registry wants a client certificate (X.cert and X.key in --cert-dir or certs.d)';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the certificate is not for this host name (use the name in the certificate, or --tls-verify=false)';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|unable to (get|verify)/i.test(code + message)) {
     return `the certificate is not trusted (${code || 'unknown CA'}); put the registry's CA in --cert-dir or certs.d, or use --tls-verify=false`;
   }

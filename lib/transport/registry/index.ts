@@ -7,7 +7,19 @@ import { formatRef, repositoryOf, type DockerRef, type ImageRef } from '../../re
 import { checked, DigestingStream, readCapped } from '../../stream/verify.js';
 import { storedManifest } from '../manifest.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
-import type { BlobScope, Catalog, DigestAddressed, DockerNamed, ManifestDeleter, ManifestHead, BlobMounter, TagLister, SignatureStore, TransportTraits, WantsCompressedLayers } from '../capabilities.js';
+import type {
+  BlobScope,
+  Catalog,
+  DigestAddressed,
+  DockerNamed,
+  ManifestDeleter,
+  ManifestHead,
+  BlobMounter,
+  TagLister,
+  SignatureStore,
+  TransportTraits,
+  WantsCompressedLayers,
+} from '../capabilities.js';
 import { readLookaside, writeLookaside } from './lookaside.js';
 import { RegistryClient, header, type RegistryOptions, type Res } from './client.js';
 import { deleteRefused, networkError } from './errors.js';
@@ -49,7 +61,20 @@ function clientFor(domain: string, opts: RegistryOptions): RegistryClient {
  * Besides the Transport interface it lists tags and repositories, deletes manifests, mounts blobs
  * across repositories and answers HEAD for manifests.
  */
-export class RegistryTransport implements Transport, TagLister, Catalog, ManifestDeleter, ManifestHead, BlobMounter, BlobScope, DigestAddressed, SignatureStore, DockerNamed, WantsCompressedLayers {
+export class RegistryTransport
+  implements
+    Transport,
+    TagLister,
+    Catalog,
+    ManifestDeleter,
+    ManifestHead,
+    BlobMounter,
+    BlobScope,
+    DigestAddressed,
+    SignatureStore,
+    DockerNamed,
+    WantsCompressedLayers
+{
   static readonly traits: TransportTraits = { keepsSignatures: true, signedIdentity: 'docker-reference', sigstore: 'attachments' };
   readonly name: string;
   readonly digestAddressed = true;
@@ -62,7 +87,11 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   private readonly unknownSizeCap: number;
 
   /** registriesDir is --registries.d (else the containers tools' default), for the lookaside signature store. */
-  constructor(ref: Extract<ImageRef, { transport: 'docker' }>, opts: RegistryOptions = {}, private readonly registriesDir?: string) {
+  constructor(
+    ref: Extract<ImageRef, { transport: 'docker' }>,
+    opts: RegistryOptions = {},
+    private readonly registriesDir?: string,
+  ) {
     this.name = formatRef(ref);
     this.docker = ref.docker;
     this.dockerName = repositoryOf(ref.docker);
@@ -132,7 +161,7 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     }
     await res.body.dump();
     const digest = headerDigest(res) ?? (this.docker.digest !== undefined ? this.docker.digest : undefined);
-    if (!digest) return (await this.getManifest().then((m) => ({ digest: m.digest, mediaType: m.mediaType, size: m.bytes.length })));
+    if (!digest) return await this.getManifest().then((m) => ({ digest: m.digest, mediaType: m.mediaType, size: m.bytes.length }));
     const out: { digest: string; mediaType?: string; size?: number } = { digest };
     const ct = header(res, 'content-type');
     if (ct) out.mediaType = baseMediaType(ct);
@@ -187,7 +216,8 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
 
   async deleteManifest(): Promise<string> {
     const digest = this.docker.digest ?? (await this.headManifest())?.digest;
-    if (!digest) throw new ImgError('MANIFEST_UNKNOWN', `manifest unknown: no manifest tagged ${JSON.stringify(this.reference)} in ${this.docker.domain}/${this.repo}`);
+    if (!digest)
+      throw new ImgError('MANIFEST_UNKNOWN', `manifest unknown: no manifest tagged ${JSON.stringify(this.reference)} in ${this.docker.domain}/${this.repo}`);
     let res: Res;
     try {
       res = await this.client.request({
@@ -207,7 +237,13 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   async statBlob(digest: string): Promise<number | undefined> {
     parseDigest(digest);
     try {
-      const res = await this.client.request({ method: 'HEAD', path: `/v2/${this.repo}/blobs/${digest}`, scopes: this.scopes('pull'), ok: [200], what: `blob ${digest}` });
+      const res = await this.client.request({
+        method: 'HEAD',
+        path: `/v2/${this.repo}/blobs/${digest}`,
+        scopes: this.scopes('pull'),
+        ok: [200],
+        what: `blob ${digest}`,
+      });
       await res.body.dump();
       const len = header(res, 'content-length');
       return len === undefined ? undefined : Number(len);
@@ -246,7 +282,10 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
     const check =
       size !== undefined
         ? new DigestingStream({ digest: wanted.digest, size }, what)
-        : new DigestingStream({ digest: wanted.digest }, what, undefined, { max: this.unknownSizeCap, why: `${this.docker.domain} gave no size for it (no Content-Length, none on HEAD) and none was given (--size); the cap for a blob of unknown size is IMGPIPE_UNKNOWN_SIZE_CAP` });
+        : new DigestingStream({ digest: wanted.digest }, what, undefined, {
+            max: this.unknownSizeCap,
+            why: `${this.docker.domain} gave no size for it (no Content-Length, none on HEAD) and none was given (--size); the cap for a blob of unknown size is IMGPIPE_UNKNOWN_SIZE_CAP`,
+          });
     const body = Readable.from(this.resumable(first, path, what));
     body.on('error', (e) => check.destroy(e));
     // The bytes flow at once, and a body too long fails at once, maybe before the caller listens
@@ -282,11 +321,22 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
       } finally {
         guard.stop();
       }
-      res = await this.client.request({ method: 'GET', path, headers: { range: `bytes=${offset}-` }, scopes: this.scopes('pull'), ok: [200, 206], what, stream: true });
+      res = await this.client.request({
+        method: 'GET',
+        path,
+        headers: { range: `bytes=${offset}-` },
+        scopes: this.scopes('pull'),
+        ok: [200, 206],
+        what,
+        stream: true,
+      });
       const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header(res, 'content-range') ?? '');
       if (res.statusCode !== 206 || !range || Number(range[1]) !== offset) {
         res.body.destroy();
-        throw new ImgError(cause?.code ?? 'UNREACHABLE', `downloading ${what}: ${cause?.message ?? 'the connection was cut'}; the registry cannot resume at byte ${offset}`);
+        throw new ImgError(
+          cause?.code ?? 'UNREACHABLE',
+          `downloading ${what}: ${cause?.message ?? 'the connection was cut'}; the registry cannot resume at byte ${offset}`,
+        );
       }
     }
   }
@@ -326,7 +376,13 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
   private async startUpload(mount?: { digest: string; from: string }): Promise<string> {
     const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : '';
     const scopes = mount ? [...this.scopes('pull,push'), `repository:${mount.from}:pull`] : this.scopes('pull,push');
-    const res = await this.client.request({ method: 'POST', path: `/v2/${this.repo}/blobs/uploads/${query}`, scopes, ok: [201, 202], what: 'starting an upload' });
+    const res = await this.client.request({
+      method: 'POST',
+      path: `/v2/${this.repo}/blobs/uploads/${query}`,
+      scopes,
+      ok: [201, 202],
+      what: 'starting an upload',
+    });
     await res.body.dump();
     const location = header(res, 'location');
     if (res.statusCode === 201) return '';
@@ -352,7 +408,13 @@ export class RegistryTransport implements Transport, TagLister, Catalog, Manifes
 
   private async cancelUpload(location: string): Promise<void> {
     try {
-      const res = await this.client.request({ method: 'DELETE', path: location, scopes: this.scopes('pull,push'), ok: [200, 202, 204, 404], what: 'cancelling an upload' });
+      const res = await this.client.request({
+        method: 'DELETE',
+        path: location,
+        scopes: this.scopes('pull,push'),
+        ok: [200, 202, 204, 404],
+        what: 'cancelling an upload',
+      });
       await res.body.dump();
     } catch {
       // The registry expires abandoned uploads; nothing was made visible.

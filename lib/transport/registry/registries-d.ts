@@ -132,7 +132,8 @@ function namespace(v: unknown, where: string, file: string, obj: (v: unknown, wh
     } catch {
       throw configError(`${file}: ${where}.${k}: invalid URL ${JSON.stringify(val)}`);
     }
-    if (!['file:', 'http:', 'https:'].includes(url.protocol)) throw configError(`${file}: ${where}.${k}: unsupported scheme in ${JSON.stringify(val)} (file, http or https)`);
+    if (!['file:', 'http:', 'https:'].includes(url.protocol))
+      throw configError(`${file}: ${where}.${k}: unsupported scheme in ${JSON.stringify(val)} (file, http or https)`);
     out[field] = val;
   }
   return out;
