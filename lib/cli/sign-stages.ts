@@ -1,4 +1,5 @@
 /** img-sign's record stages (check, copy, sign --sign-by) as commands: flags in, exit status out. */
+import { parseJobs } from './args.js';
 import type { ParsedFlags as ParsedArgs } from './flags.js';
 import { wrapping } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
@@ -26,10 +27,7 @@ function sides(flags: ParsedArgs): { src: TransportOptions; dest: TransportOptio
 }
 
 function jobs(flags: ParsedArgs): number {
-  if (flags.jobs === undefined) return 8;
-  const n = Number(flags.jobs);
-  if (!Number.isInteger(n) || n < 1) throw usage(`invalid --jobs ${JSON.stringify(flags.jobs)}: a positive number`);
-  return n;
+  return flags.jobs === undefined ? 8 : parseJobs(flags.jobs);
 }
 
 /** runCheck is `img-sign check [--policy FILE]`: records on stdin whose source the policy allows pass; the rest become POLICY_DENIED error records. */

@@ -6,7 +6,7 @@
  * image already (status `exists`) are worked on as the others, as skopeo copies and signs an image
  * the destination has: only what is missing there is written, never a second copy of a signature.
  */
-import { ImgError, wrap } from '../errors.js';
+import { ImgError, wrap, wrapping } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { requireString, type ImageRecord } from '../oci/record.js';
 import { checkPolicy } from '../policy/evaluate.js';
@@ -90,7 +90,7 @@ async function sourceManifest(rec: ImageRecord, src: Transport, digest: string, 
   }
   // A registry serves any manifest by digest; the others are read by their reference (an index's child by digest).
   const byDigest = isDigestAddressed(src) || isSourceChild(rec);
-  const stored = await (byDigest ? src.getManifest(digest) : src.getManifest()).catch((e) => Promise.reject(wrap(e, `fetching manifest ${name}`, name)));
+  const stored = await wrapping(byDigest ? src.getManifest(digest) : src.getManifest(), `fetching manifest ${name}`, name);
   if (digestOf(stored.bytes, algorithm) !== digest)
     throw new ImgError('DIGEST_MISMATCH', `${name} has changed: its manifest is ${stored.digest}, not ${digest}`, { ref: name });
   return stored.bytes;
@@ -118,7 +118,7 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   // oci:, oci-archive: and docker-archive: sources keep no signatures: nothing to carry.
   if (!canStoreSignatures(src)) return rec;
   const child = isSourceChild(rec);
-  const srcDigest = child ? digest : (await manifestAt(src).catch((e) => Promise.reject(wrap(e, `fetching manifest ${src.name}`))))?.digest;
+  const srcDigest = child ? digest : (await wrapping(manifestAt(src), `fetching manifest ${src.name}`))?.digest;
   if (srcDigest === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${src.name} any more`);
   const all = await sourceAllSignatures(src, srcRef, srcDigest, child, srcTopts);
   const sigs = all.flatMap((s) => (s.format === 'simple-signing' ? [s.blob] : []));
@@ -139,7 +139,7 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const destChild = typeof rec.parent === 'string';
   // dir: keeps both kinds in one ordered list, as the source gave them.
   if (canStoreFormattedSignatures(dest)) {
-    const there = await dest.getSignaturesWithFormat(digest, { child: destChild }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
+    const there = await wrapping(dest.getSignaturesWithFormat(digest, { child: destChild }), `reading signatures of ${destName}`);
     const held = there.map(signatureBlob);
     const missing = all.filter((s) => !held.some((b) => b.equals(signatureBlob(s))));
     if (missing.length === 0) return rec;
@@ -153,10 +153,9 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   // Sigstore first, as containers/image: a destination that refuses them gets neither kind.
   if (sigstore.length > 0) await putDestSigstore(destRef, digest, sigstore, destTopts, `copy ${n} of ${src.name} to`, ' (copy with --remove-signatures)');
   if (sigs.length > 0 && canStoreSignatures(dest)) {
-    const there = await dest.getSignatures(digest, { child: destChild }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${destName}`)));
+    const there = await wrapping(dest.getSignatures(digest, { child: destChild }), `reading signatures of ${destName}`);
     const missing = sigs.filter((s) => !there.some((b) => b.equals(s)));
-    if (missing.length > 0)
-      await dest.putSignatures(digest, [...there, ...missing], { child: destChild }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
+    if (missing.length > 0) await wrapping(dest.putSignatures(digest, [...there, ...missing], { child: destChild }), `writing signatures to ${destName}`);
   }
   return rec;
 }
@@ -173,8 +172,7 @@ async function sourceAllSignatures(
   child: boolean,
   srcTopts: TransportOptions,
 ): Promise<FormattedSignature[]> {
-  if (canStoreFormattedSignatures(src))
-    return src.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${src.name}`)));
+  if (canStoreFormattedSignatures(src)) return wrapping(src.getSignaturesWithFormat(digest, { child }), `reading signatures of ${src.name}`);
   const simple = await sourceSignatures(src, digest, child);
   const sigstore = (await sourceSigstoreSignatures(srcRef, digest, srcTopts, child)).signatures;
   return [
@@ -208,7 +206,7 @@ export async function withGpgSigner<T>(keyIdentity: string, passphrase: string |
   const probe = await gpgSign(PROBE, keyIdentity, passphrase);
   const publicKeys = await gpgExportPublicKeys(keyIdentity);
   return withPublicKeys([publicKeys], async (homedir) => {
-    const v = await gpgVerify(probe, homedir).catch((e) => Promise.reject(wrap(e, `checking the signing key ${keyIdentity}`)));
+    const v = await wrapping(gpgVerify(probe, homedir), `checking the signing key ${keyIdentity}`);
     return fn({ keyIdentity, passphrase, primaryFingerprint: v.primaryKeyIdentity, homedir });
   });
 }
@@ -234,11 +232,11 @@ export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<I
   const dest = openTransport(t.destRef, opts.destTopts);
   if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${t.destName}: it keeps no simple signatures`);
   const manifest = await signingManifest(rec, t, opts.destTopts);
-  const existing = await dest.getSignatures(t.digest, { child: t.child }).catch((e) => Promise.reject(wrap(e, `reading signatures of ${t.destName}`)));
+  const existing = await wrapping(dest.getSignatures(t.digest, { child: t.child }), `reading signatures of ${t.destName}`);
   for (const s of existing) if (await signedByKey(s, opts.signer, t, manifest)) return rec;
   const { keyIdentity, passphrase } = opts.signer;
-  const sig = await signManifest(manifest, t.identity, keyIdentity, passphrase).catch((e) => Promise.reject(wrap(e, `signing ${t.destName}`)));
-  await dest.putSignatures(t.digest, [...existing, sig], { child: t.child }).catch((e) => Promise.reject(wrap(e, `writing signatures to ${t.destName}`)));
+  const sig = await wrapping(signManifest(manifest, t.identity, keyIdentity, passphrase), `signing ${t.destName}`);
+  await wrapping(dest.putSignatures(t.digest, [...existing, sig], { child: t.child }), `writing signatures to ${t.destName}`);
   return rec;
 }
 

@@ -4,7 +4,7 @@
  * docker transport does with use-sigstore-attachments.
  */
 import { Readable } from 'node:stream';
-import { ImgError, wrap } from '../../errors.js';
+import { ImgError, wrapping } from '../../errors.js';
 import { digestOf } from '../../oci/digest.js';
 import { parseManifest, type ImageManifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/mediatype.js';
@@ -83,7 +83,7 @@ export async function putSigstoreSignatures(
   // Every signature is there already: the attachment stays as it is.
   if (existing && update.added === 0) return 0;
   for (const b of update.blobs) {
-    await t.putBlob(Readable.from([b.bytes]), { digest: b.digest, size: b.size }).catch((e) => Promise.reject(wrap(e, `writing blob ${b.digest}`)));
+    await wrapping(t.putBlob(Readable.from([b.bytes]), { digest: b.digest, size: b.size }), `writing blob ${b.digest}`);
   }
   await t.putManifest({ bytes: update.manifest, mediaType: MediaType.ociManifest, digest: digestOf(update.manifest, 'sha256') });
   return update.added;

@@ -7,7 +7,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { ImgError, wrap } from '../../errors.js';
+import { ImgError, wrap, wrapping } from '../../errors.js';
 import type { ImageRecord } from '../../oci/record.js';
 import type { DockerRef } from '../../ref/docker.js';
 import { formatRef, type ImageRef } from '../../ref/index.js';
@@ -50,7 +50,7 @@ export async function sourceSigstoreSignatures(src: ImageRef, digest: string, to
   if (kept === 'files') {
     const t = openTransport(src, topts);
     if (!canStoreFormattedSignatures(t)) return { signatures: [], notRead: `${name} keeps no sigstore signatures` };
-    const all = await t.getSignaturesWithFormat(digest, { child }).catch((e) => Promise.reject(wrap(e, `reading the signatures of ${name}`)));
+    const all = await wrapping(t.getSignaturesWithFormat(digest, { child }), `reading the signatures of ${name}`);
     return { signatures: all.flatMap((s) => (s.format === 'sigstore-json' ? [s.sigstore] : [])) };
   }
   const docker = kept === 'attachments' ? imageDockerReference(src) : undefined;
@@ -95,13 +95,13 @@ export async function putDestSigstore(
   hint = '',
 ): Promise<void> {
   const docker = await destAttachments(dest, topts, what, hint);
-  await putSigstoreSignatures(docker, digest, sigs, topts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${formatRef(dest)}`)));
+  await wrapping(putSigstoreSignatures(docker, digest, sigs, topts), `writing the sigstore attachment of ${formatRef(dest)}`);
 }
 
 /** loadSigningKey reads and decrypts a sigstore private key file (cosign's format) with its passphrase. */
 export async function loadSigningKey(keyFile: string, passphrase: string): Promise<KeyObject> {
-  const pem = await fsp.readFile(keyFile).catch((e) => Promise.reject(wrap(e, `reading private key from ${keyFile}`)));
-  return loadPrivateKey(pem, passphrase).catch((e) => Promise.reject(wrap(e, `initializing private key ${keyFile}`)));
+  const pem = await wrapping(fsp.readFile(keyFile), `reading private key from ${keyFile}`);
+  return wrapping(loadPrivateKey(pem, passphrase), `initializing private key ${keyFile}`);
 }
 
 /** SigstoreSigner: a decrypted private key and the public key derived from it (to recognise its signatures). */
@@ -134,7 +134,7 @@ export async function signRecordSigstore(rec: ImageRecord, signer: SigstoreSigne
   );
   if (existing.some((s) => signedByKey(s, signer, t, manifest))) return rec;
   const sig = createSigstoreSignature(manifest, t.identity, signer.key);
-  await putSigstoreSignatures(docker, t.digest, [sig], destTopts).catch((e) => Promise.reject(wrap(e, `writing the sigstore attachment of ${t.destName}`)));
+  await wrapping(putSigstoreSignatures(docker, t.digest, [sig], destTopts), `writing the sigstore attachment of ${t.destName}`);
   return rec;
 }
 
