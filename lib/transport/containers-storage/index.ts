@@ -1,3 +1,4 @@
+import { cachedPromise } from '../../util/memo.js';
 import { Readable } from 'node:stream';
 import { ImgError, toImgError } from '../../errors.js';
 import { MAX_MANIFEST_SIZE, parseManifest, type Descriptor } from '../../oci/manifest.js';
@@ -90,14 +91,7 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
   }
 
   private resolved(): Promise<Resolved | undefined> {
-    const key = `${this.ref.store ?? ''}\0${this.apiName()}`;
-    let p = resolutions.get(key);
-    if (!p) {
-      p = this.resolve();
-      resolutions.set(key, p);
-      p.catch(() => resolutions.delete(key));
-    }
-    return p;
+    return cachedPromise(resolutions, `${this.ref.store ?? ''}\0${this.apiName()}`, () => this.resolve());
   }
 
   /** image is the resolution, or MANIFEST_UNKNOWN naming the store and what to do. */
@@ -150,22 +144,16 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
   /** saved is the image's `podman save` (docker-archive), spooled once per process (and pipeline), checked to be the image asked for. */
   private saved(r: Pick<Resolved, 'svc' | 'info'>): Promise<DockerArchiveTransport> {
     const key = `${r.svc.client.label.at}\0${r.info.Id}`;
-    let p = saves.get(key);
-    if (!p) {
-      p = (async () => {
-        const what = `image ${r.info.Id}`;
-        const path = await spooled(r.svc.client, key, 'podman-save', what, () => save(r.svc, r.info.Id, what));
-        const archive = new DockerArchiveTransport({ transport: 'docker-archive', path });
-        const m = await this.fromSave(() => archive.getManifest(), archive);
-        const config = (parseManifest(m.bytes, this.name, m.mediaType).manifest as { config?: { digest: string } }).config?.digest;
-        if (config !== `sha256:${r.info.Id}`)
-          throw new ImgError('DIGEST_MISMATCH', `asked ${r.svc.client.label.at} for image ${r.info.Id}, it saved image ${String(config)}`);
-        return archive;
-      })();
-      saves.set(key, p);
-      p.catch(() => saves.delete(key));
-    }
-    return p;
+    return cachedPromise(saves, key, async () => {
+      const what = `image ${r.info.Id}`;
+      const path = await spooled(r.svc.client, key, 'podman-save', what, () => save(r.svc, r.info.Id, what));
+      const archive = new DockerArchiveTransport({ transport: 'docker-archive', path });
+      const m = await this.fromSave(() => archive.getManifest(), archive);
+      const config = (parseManifest(m.bytes, this.name, m.mediaType).manifest as { config?: { digest: string } }).config?.digest;
+      if (config !== `sha256:${r.info.Id}`)
+        throw new ImgError('DIGEST_MISMATCH', `asked ${r.svc.client.label.at} for image ${r.info.Id}, it saved image ${String(config)}`);
+      return archive;
+    });
   }
 
   /** fromSave runs a read of the save, naming the image instead of the temp file in its errors. */

@@ -1,3 +1,4 @@
+import { cachedPromise } from '../../util/memo.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -47,14 +48,7 @@ const services = new Map<string, Promise<PodmanService>>();
 
 /** serviceFor is this process's service for a store specifier (undefined: the default store), found or started once. */
 export function serviceFor(spec: string | undefined): Promise<PodmanService> {
-  const key = spec ?? '';
-  let p = services.get(key);
-  if (!p) {
-    p = spec === undefined ? defaultService() : ownService(spec);
-    services.set(key, p);
-    p.catch(() => services.delete(key));
-  }
-  return p;
+  return cachedPromise(services, spec ?? '', () => (spec === undefined ? defaultService() : ownService(spec)));
 }
 
 function label(at: string, start: string): EngineLabel {

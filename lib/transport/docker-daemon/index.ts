@@ -1,3 +1,4 @@
+import { cachedPromise } from '../../util/memo.js';
 import type { Readable } from 'node:stream';
 import { ImgError, toImgError } from '../../errors.js';
 import { parseManifest } from '../../oci/manifest.js';
@@ -68,14 +69,7 @@ export class DockerDaemonTransport implements Transport, ArchiveWriter, DockerNa
   }
 
   private saved(): Promise<DockerArchiveTransport> {
-    const key = `${this.endpoint().host}\0${this.apiName()}`;
-    let p = saves.get(key);
-    if (!p) {
-      p = this.save();
-      saves.set(key, p);
-      p.catch(() => saves.delete(key));
-    }
-    return p;
+    return cachedPromise(saves, `${this.endpoint().host}\0${this.apiName()}`, () => this.save());
   }
 
   /**
