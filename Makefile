@@ -1,9 +1,21 @@
 # imgpipe — quick start: `make demo` and `make test`.
 SHELL := /bin/bash
 DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl apache2-utils bsdutils python3 libsodium23 docker.io podman zstd
+# The man page and completion tests: man --warnings, groff's tbl, bash-completion's loader.
+DEB_PACKAGES += man-db groff-base bash-completion
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: all build deps deb-deps demo test lint bench clean
+# make install: GNU-style directories; DESTDIR is prepended to each, for staged installs (packages).
+PREFIX = /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib/imgpipe
+MANDIR = $(PREFIX)/share/man
+DOCDIR = $(PREFIX)/share/doc/imgpipe
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+INSTALL_DIRS = --destdir '$(DESTDIR)' --prefix '$(PREFIX)' --bindir '$(BINDIR)' --libdir '$(LIBDIR)' --mandir '$(MANDIR)' --docdir '$(DOCDIR)' --bashcompdir '$(BASHCOMPDIR)'
+
+.PHONY: all build deps deb-deps demo test lint bench clean man completion install uninstall
 
 all: build
 
@@ -25,6 +37,23 @@ deps: $(NPM_STAMP)
 build: deps
 	npx tsc -p tsconfig.json --noEmit
 	node scripts/bundle.mjs
+	@$(MAKE) --no-print-directory man completion
+
+# Man pages from docs/commands/*.md (roff, one per page, into dist/man; scripts/man.mjs).
+man:
+	node scripts/man.mjs --out dist/man --docdir '$(DOCDIR)'
+
+# Bash completion from lib/cli/command-flags.ts (dist/completion/imgpipe.bash; scripts/completion.mjs).
+completion: deps
+	node scripts/completion.mjs --out dist/completion/imgpipe.bash
+
+# Install the built commands (LIBDIR, links in BINDIR), man pages, bash completion and docs; the
+# list of what went where is LIBDIR/installed-files, which uninstall reads (scripts/install.mjs).
+install: build
+	node scripts/install.mjs install $(INSTALL_DIRS)
+
+uninstall:
+	node scripts/install.mjs uninstall $(INSTALL_DIRS)
 
 demo: build
 	@command -v jq >/dev/null || $(MAKE) --no-print-directory deb-deps DEB_PACKAGES=jq
