@@ -180,30 +180,30 @@ describe.skipIf(!have('bash') || !have('python3'))('bash completion at a real pr
   /** typed types each line and a double Tab into an interactive bash (readline, in a pseudo-terminal) and returns each line as it stood then, with Z at the cursor. */
   function typed(lines: string[], cwd: string): string[] {
     const driver = `
-import os, pty, select, sys, time
+import os, pty, re, select, sys, time
 script, lines = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp('bash', ['bash', '--norc', '--noprofile', '-i'])
-def read(seconds):
-    out, end = b'', time.time() + seconds
+out = ''
+def until(pattern, seconds=20):
+    global out
+    end = time.time() + seconds
     while time.time() < end:
+        m = re.search(pattern, out)
+        if m: return m
         if select.select([fd], [], [], 0.05)[0]:
-            try: out += os.read(fd, 65536)
+            try: out += os.read(fd, 65536).decode(errors='replace')
             except OSError: break
-    return out.decode(errors='replace')
-read(0.5)
+    return None
 os.write(fd, ("PS1='$ '; bind 'set bell-style none'; source '%s'\\n" % script).encode())
-read(0.5)
-for line in lines:
-    os.write(fd, line.encode() + b'\\t\\t')
-    read(0.6)
-    # A Z after the cursor shows whether a blank was inserted; echo prints the line.
-    os.write(fd, b'Z\\x01echo LINE:\\r')
-    shown = [l for l in read(0.6).split('\\r\\n') if 'LINE:' in l and 'echo LINE:' not in l]
-    print(shown[-1].split('LINE:', 1)[1] if shown else '?')
+for i, line in enumerate(lines):
+    # Readline takes the keys in order: the line, two Tabs, a Z at the cursor (to show a blank
+    # inserted or not), then Ctrl-A and echo to print the line.
+    os.write(fd, line.encode() + b'\\t\\tZ\\x01echo LINE%d:\\r' % i)
+    m = until(r'(?<!echo )LINE%d:([^\\r\\n]*)\\r\\n' % i)
+    print(m.group(1) if m else '?')
 os.write(fd, b'exit\\n')
-read(0.3)
 `;
     const r = spawnSync('python3', ['-c', driver, SCRIPT, ...lines], { cwd, encoding: 'utf8', timeout: 30_000 });
     expect(r.stderr).toBe('');
