@@ -149,7 +149,7 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
 
 /** LAYER_HELP: the layer compression flags, as img-blob-put, img-copy and img-sync take them. */
 export const LAYER_HELP = `layer compression (as skopeo copy and sync): an uncompressed layer (docker-daemon:, docker-archive:,
-a store's layers) is gzip-compressed on its way into docker://, oci: or oci-archive:, digested as it
+a store's layers, a SIF's) is gzip-compressed on its way into docker://, oci: or oci-archive:, digested as it
 uploads, and the manifest names it as stored (the config's diff IDs stay); dir: keeps layers as they
 come; archives and engines take none of these flags
   --dest-compress              compress uncompressed layers at any destination (dir: too)

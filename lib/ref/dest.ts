@@ -102,6 +102,9 @@ function sourceSuffix(src: ImageRef, scoped: boolean, base?: string): string {
       // skopeo sync keeps the name's last path component unless scoped (path.Base), as for docker names.
       if (src.name !== undefined) return scoped ? src.name : last(src.name);
       return scoped ? src.path.replace(/^\.?\/+/, '') : last(src.path);
+    case 'sif':
+      // A file's name, as for an archive without a docker name.
+      return last(src.path);
     case 'dir': {
       if (!scoped) return last(src.path);
       if (base === undefined) return src.path.replace(/^\.?\/+/, '').replace(/\/+$/, '');

@@ -4,7 +4,7 @@ import { parseDockerRef, withDefaultTag, formatDockerRef, type DockerRef } from 
 
 export * from './docker.js';
 
-export type TransportName = 'docker' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'docker-daemon' | 'containers-storage';
+export type TransportName = 'docker' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'docker-daemon' | 'containers-storage' | 'sif';
 
 /** ImageRef is a parsed `transport:reference`. Paths are kept as the user wrote them. */
 export type ImageRef =
@@ -13,9 +13,10 @@ export type ImageRef =
   | { transport: 'oci' | 'oci-archive'; path: string; name?: string; index?: number }
   | { transport: 'docker-archive'; path: string; docker?: DockerRef; index?: number }
   | { transport: 'docker-daemon'; docker?: DockerRef; id?: string }
-  | { transport: 'containers-storage'; store?: string; docker?: DockerRef; id?: string };
+  | { transport: 'containers-storage'; store?: string; docker?: DockerRef; id?: string }
+  | { transport: 'sif'; path: string };
 
-export const TRANSPORTS: readonly TransportName[] = ['docker', 'dir', 'oci', 'oci-archive', 'docker-archive', 'docker-daemon', 'containers-storage'];
+export const TRANSPORTS: readonly TransportName[] = ['docker', 'dir', 'oci', 'oci-archive', 'docker-archive', 'docker-daemon', 'containers-storage', 'sif'];
 
 /** The grammar of the org.opencontainers.image.ref.name annotation, which oci: names must match. */
 const refNameComponent = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
@@ -85,6 +86,10 @@ export function parseRef(input: string): ImageRef {
     }
     case 'containers-storage':
       return parseStorageRef(rest, bad);
+    case 'sif':
+      // The whole rest is the path, colons included, as containers/image's sif.NewReference takes it.
+      if (rest === '') throw bad('sif: needs a path');
+      return { transport, path: rest };
     default:
       throw bad(`unknown transport "${transport}" (known: ${TRANSPORTS.join(', ')})`);
   }
@@ -212,6 +217,8 @@ export function formatRef(r: ImageRef): string {
       const name = r.docker ? formatDockerRef(r.docker) : '';
       return `containers-storage:${store}${name}${r.id !== undefined ? (name ? `@${r.id}` : r.id) : ''}`;
     }
+    case 'sif':
+      return `sif:${r.path}`;
   }
 }
 

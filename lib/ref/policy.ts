@@ -30,7 +30,7 @@ function pathParents(path: string): string[] {
 
 /**
  * policyScopes gives an image's scopes. `resolvedPath` is the absolute, symlink-free path of a
- * dir:, oci: or oci-archive: image (the oci: name is not part of the scope, as in containers/image).
+ * dir:, oci:, oci-archive: or sif: image (the oci: name is not part of the scope, as in containers/image).
  */
 export function policyScopes(ref: ImageRef, resolvedPath?: string): PolicyScopes {
   const path = resolvedPath ?? ('path' in ref ? ref.path : '');
@@ -38,7 +38,8 @@ export function policyScopes(ref: ImageRef, resolvedPath?: string): PolicyScopes
     case 'docker':
       return { section: 'docker', identity: dockerIdentity(ref.docker), namespaces: dockerNamespaces(ref.docker) };
     case 'dir':
-      return { section: 'dir', identity: path, namespaces: pathParents(path) };
+    case 'sif':
+      return { section: ref.transport, identity: path, namespaces: pathParents(path) };
     case 'oci':
     case 'oci-archive':
       return { section: ref.transport, identity: path, namespaces: path === '/' ? [] : [path, ...pathParents(path)] };
@@ -53,9 +54,9 @@ export function policyScopes(ref: ImageRef, resolvedPath?: string): PolicyScopes
   }
 }
 
-/** scopedPath is the path whose absolute, symlink-free form an image's scopes are built from (dir:, oci:, oci-archive:), or undefined. */
+/** scopedPath is the path whose absolute, symlink-free form an image's scopes are built from (dir:, oci:, oci-archive:, sif:), or undefined. */
 export function scopedPath(ref: ImageRef): string | undefined {
-  return ref.transport === 'dir' || ref.transport === 'oci' || ref.transport === 'oci-archive' ? ref.path : undefined;
+  return ref.transport === 'dir' || ref.transport === 'oci' || ref.transport === 'oci-archive' || ref.transport === 'sif' ? ref.path : undefined;
 }
 
 /**
@@ -80,7 +81,8 @@ export function scopeProblem(transport: string, scope: string): string | undefin
   switch (transport) {
     case 'dir':
     case 'oci':
-    case 'oci-archive': {
+    case 'oci-archive':
+    case 'sif': {
       if (!scope.startsWith('/')) return 'must be an absolute path';
       if (scope === '/') return 'use the default scope "" instead of "/"';
       const parts = scope.split('/').slice(1);

@@ -7,6 +7,7 @@ import { DockerArchiveTransport } from './docker-archive/index.js';
 import { DockerDaemonTransport } from './docker-daemon/index.js';
 import { ContainersStorageTransport } from './containers-storage/index.js';
 import { RegistryTransport } from './registry/index.js';
+import { SifTransport } from './sif/index.js';
 import type { RegistryOptions } from './registry/client.js';
 import type { Transport } from './types.js';
 import type { TransportTraits } from './capabilities.js';
@@ -47,6 +48,8 @@ const OPENERS: Partial<Record<TransportName, Opener>> = {
     }),
   // The store is in the reference ([DRIVER@ROOT+RUNROOT:OPTIONS]); no options.
   'containers-storage': (ref) => new ContainersStorageTransport(ref as Extract<ImageRef, { transport: 'containers-storage' }>),
+  // Read only: the SIF's squashfs partition becomes one layer (fakeroot, unsquashfs, tar).
+  sif: (ref) => new SifTransport(ref as Extract<ImageRef, { transport: 'sif' }>),
 };
 
 /** What each kind of transport is (see TransportTraits), as its class declares it. */
@@ -58,6 +61,7 @@ const TRAITS: Record<TransportName, TransportTraits> = {
   'docker-archive': DockerArchiveTransport.traits,
   'docker-daemon': DockerDaemonTransport.traits,
   'containers-storage': ContainersStorageTransport.traits,
+  sif: SifTransport.traits,
 };
 
 /**

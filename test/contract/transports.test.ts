@@ -28,6 +28,7 @@ import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/docke
 import { podmanStore, podmanUnavailable, type PodmanStore } from '../helpers/podman.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/run.js';
+import { makeSif, sifUnavailable } from '../helpers/sif.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const UNKNOWN = `sha256:${'0'.repeat(64)}`;
@@ -99,6 +100,8 @@ interface Kind {
   checksBlobs: boolean;
   /** whether it serves a manifest of its own (Docker schema 2 with uncompressed layers) rather than the bytes written */
   ownManifest?: boolean;
+  /** whether it serves an image of its own made from what it holds (a SIF's file system becomes a layer and a config): reads are checked against that image's manifest */
+  converts?: boolean;
   /** why it cannot be tested here (its cases are skipped, saying so) */
   unavailable?: string;
 }
@@ -108,6 +111,7 @@ let dockerd: Dockerd | undefined;
 const daemonWhy = dockerdUnavailable();
 let store: PodmanStore | undefined;
 const podmanWhy = podmanUnavailable();
+const sifWhy = sifUnavailable();
 let work: string;
 let n = 0;
 const next = () => `${++n}`;
@@ -134,6 +138,14 @@ async function daemonHolding(img: ReturnType<typeof makeImage>): Promise<string>
   await w.addImage({ manifest: img.manifest }, src);
   await w.finish();
   return ref;
+}
+
+/** sifHolding writes a SIF file whose squashfs holds the one file of `img`'s layer. */
+async function sifHolding(img: ReturnType<typeof makeImage>): Promise<string> {
+  const size = Number.parseInt(img.layer.subarray(124, 135).toString('latin1'), 8);
+  const path = join(work, `s-${next()}.sif`);
+  makeSif(path, work, { f: { file: img.layer.subarray(512, 512 + size) } });
+  return `sif:${path}`;
 }
 
 /** storageHolding loads `img` into the test's private podman store through the ArchiveWriter of containers-storage:, from a dir: copy. */
@@ -172,6 +184,8 @@ const KINDS: Kind[] = [
   { name: 'docker-daemon:', holding: daemonHolding, checksBlobs: false, ownManifest: true, ...(daemonWhy ? { unavailable: daemonWhy } : {}) },
   // Written through its ArchiveWriter (podman load); its layers here are uncompressed, so the stored manifest's blobs are all readable.
   { name: 'containers-storage:', holding: storageHolding, checksBlobs: false, ...(podmanWhy ? { unavailable: podmanWhy } : {}) },
+  // Read only (no fresh location): a SIF file converted into an OCI image with one layer.
+  { name: 'sif:', holding: sifHolding, checksBlobs: false, converts: true, ...(sifWhy ? { unavailable: sifWhy } : {}) },
 ];
 
 const topts = () => ({ registry: { tlsVerify: false, credentials: {} }, ...(dockerd ? { daemonHost: dockerd.host } : {}) });
@@ -206,13 +220,22 @@ describe.each(KINDS)('transport contract: $name', (kind) => {
     const t = open(await kind.holding(img));
     const m = await t.getManifest();
     // docker-archive: and docker-daemon: serve a manifest of their own (Docker schema 2); the others serve the bytes written.
-    if (!kind.ownManifest) expect(m.bytes.equals(img.manifest.bytes)).toBe(true);
+    if (!kind.ownManifest && !kind.converts) expect(m.bytes.equals(img.manifest.bytes)).toBe(true);
     expect(m.digest).toBe(sha256(m.bytes));
     expect((await t.getManifest(m.digest)).bytes.equals(m.bytes)).toBe(true);
-    expect(await t.statBlob(sha256(img.layer))).toBe(img.layer.length);
-    expect((await readAll(await t.getBlob({ digest: sha256(img.config), size: img.config.length }))).equals(img.config)).toBe(true);
+    // A converting transport's blobs are those its own manifest names.
+    const own = kind.converts
+      ? (JSON.parse(m.bytes.toString('utf8')) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] })
+      : undefined;
+    const layer = own ? own.layers[0]! : { digest: sha256(img.layer), size: img.layer.length };
+    const config = own ? own.config : { digest: sha256(img.config), size: img.config.length };
+    expect(await t.statBlob(layer.digest)).toBe(layer.size);
+    const configBytes = await readAll(await t.getBlob(config));
+    expect(sha256(configBytes)).toBe(config.digest);
+    if (!own) expect(configBytes.equals(img.config)).toBe(true);
+    expect(sha256(await readAll(await t.getBlob(layer)))).toBe(layer.digest);
     // Asked for with the wrong size or under another digest, the stream fails at EOF.
-    expect(await codeOf(t.getBlob({ digest: sha256(img.config), size: img.config.length + 1 }).then(readAll))).toBe('SIZE_MISMATCH');
+    expect(await codeOf(t.getBlob({ digest: config.digest, size: config.size + 1 }).then(readAll))).toBe('SIZE_MISMATCH');
   });
 
   it('unknown digests: getBlob fails with BLOB_UNKNOWN, statBlob says undefined, getManifest fails with MANIFEST_UNKNOWN', async () => {
@@ -243,6 +266,11 @@ describe.each(KINDS)('transport contract: $name', (kind) => {
     }
     if (isArchiveWriter(t)) {
       // An archive is written whole by its writer: blob by blob it refuses, and says so.
+      expect(await codeOf(t.putBlob(Readable.from([img.layer])))).toBe('UNSUPPORTED');
+      expect(await codeOf(t.putManifest(img.manifest))).toBe('UNSUPPORTED');
+    }
+    if (!kind.fresh && !isArchiveWriter(t)) {
+      // Read only (sif:): every write is refused, saying so, and nothing is touched.
       expect(await codeOf(t.putBlob(Readable.from([img.layer])))).toBe('UNSUPPORTED');
       expect(await codeOf(t.putManifest(img.manifest))).toBe('UNSUPPORTED');
     }

@@ -386,6 +386,9 @@ describe('policy.json parsing', () => {
       ['dir', '/a/b/', /not a canonical path/],
       ['docker-archive', '/a', /takes no scopes except the default ""/],
       ['docker-daemon', `sha256:${'a'.repeat(64)}`, /algo:digest/],
+      ['sif', 'app.sif', /must be an absolute path/],
+      ['sif', '/', /use the default scope ""/],
+      ['sif', '/a/../b.sif', /not a canonical path/],
     ] as const) {
       expect(caught(() => policyOf(scoped(t, scope))).message, `${t} ${scope}`).toMatch(re);
     }
@@ -394,6 +397,7 @@ describe('policy.json parsing', () => {
       ['oci', '/a'],
       ['docker', 'anything.goes/here'],
       ['docker-archive', ''],
+      ['sif', '/srv/app.sif'],
     ])
       policyOf(scoped(t!, scope!));
   });
@@ -422,6 +426,8 @@ describe('policy scopes', () => {
     expect(policyScopes(parseRef('dir:/srv/images/app'))).toEqual({ section: 'dir', identity: '/srv/images/app', namespaces: ['/srv/images', '/srv'] });
     expect(policyScopes(parseRef('oci:/srv/layout:app'))).toEqual({ section: 'oci', identity: '/srv/layout', namespaces: ['/srv/layout', '/srv'] });
     expect(policyScopes(parseRef('docker-archive:/x.tar:a:1'))).toEqual({ section: 'docker-archive', identity: '', namespaces: [] });
+    // sif: as containers/image's sifReference: the file, then its directories up (never "/").
+    expect(policyScopes(parseRef('sif:/srv/sif/app.sif'))).toEqual({ section: 'sif', identity: '/srv/sif/app.sif', namespaces: ['/srv/sif', '/srv'] });
   });
 
   it('picks the most specific section, then the transport default, then the default', () => {

@@ -347,6 +347,17 @@ describe('parseRef: other transports', () => {
     });
   });
 
+  describe('sif:', () => {
+    it('PATH, the whole rest: colons are part of it (containers/image takes the rest as the file)', () => {
+      expect(parseRef('sif:/srv/app.sif')).toEqual({ transport: 'sif', path: '/srv/app.sif' });
+      expect(parseRef('sif:rel/a:b.sif')).toEqual({ transport: 'sif', path: 'rel/a:b.sif' });
+      expect(formatRef(parseRef('sif:rel/a:b.sif'))).toBe('sif:rel/a:b.sif');
+    });
+    it('refuses an empty path', () => {
+      expectRefError('sif:', 'needs a path');
+    });
+  });
+
   describe('docker-daemon:', () => {
     it('sha256:ID and NAME:TAG', () => {
       expect(parseRef(`docker-daemon:${D64}`)).toEqual({ transport: 'docker-daemon', id: D64 });
@@ -467,6 +478,7 @@ describe('formatRef(parseRef(x)) round-trips', () => {
     'containers-storage:docker.io/library/busybox:latest',
     `containers-storage:[overlay@/s+/r]docker.io/library/busybox:latest@${HEX64}`,
     `containers-storage:${HEX64}`,
+    'sif:/srv/app.sif',
   ])('%s', (s) => {
     expect(formatRef(parseRef(s))).toBe(s);
   });
