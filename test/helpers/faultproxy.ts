@@ -46,6 +46,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
+  /** when it arrived (Date.now()) */
+  at: number;
   /** the fault applied, e.g. 'status 503', 'reset', 'truncate 100', 'corrupt 7', 'redirect …', 'stall 200' */
   fault?: string;
   /** the status sent to the client (undefined for reset, or before the answer started) */
@@ -111,7 +113,7 @@ export async function startFaultProxy(target: string, opts: { faults?: FaultRule
   const server = http.createServer(async (req, res) => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const rec: SeenRequest = { method, url, headers: { ...req.headers } };
+    const rec: SeenRequest = { method, url, headers: { ...req.headers }, at: Date.now() };
     seen.push(rec);
     const rule = pick(method, url);
     const notes: string[] = [];

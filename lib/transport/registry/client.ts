@@ -7,6 +7,7 @@ import { certDirFor, loadTlsMaterial } from '../../auth/certs.js';
 import { readCapped } from '../../stream/verify.js';
 import { RateGuard } from '../../stream/rate.js';
 import { parseChallenges, type Challenge } from './challenge.js';
+import { hostBudget } from './host-budget.js';
 import { registryError, networkError } from './errors.js';
 
 /** Caps on bodies read whole: tokens and error bodies; manifests have their own cap. */
@@ -34,6 +35,8 @@ export interface RegistryOptions {
   credentials?: CredentialOptions;
   /** How many times a failed request is retried (408, 429, 5xx, resets, timeouts). */
   retryTimes?: number;
+  /** --rate: requests a second to each host, for the whole process (host-budget.ts). */
+  rate?: number;
   /** Base delay for backoff in ms (tests shorten it). */
   retryDelayMs?: number;
   /** Idle time allowed while waiting for headers or between body chunks. */
@@ -76,6 +79,8 @@ interface SendLimits {
   deadline: number;
   why: string;
   stream?: boolean;
+  /** The end of the retry budget, to set the deadline again after a wait for the host's turn. */
+  end?: number;
 }
 
 /** A response: status, headers and the body stream, which MUST be read, dumped or destroyed. */
@@ -189,6 +194,7 @@ export class RegistryClient {
         ? { deadline: end, why: 'no complete answer before the retry budget ran out' }
         : { deadline: now + request, why: `no complete answer within ${request} ms (IMGPIPE_REQUEST_TIMEOUT_MS)` };
     if (stream) out.stream = true;
+    if (end !== undefined) out.end = end;
     return out;
   }
 
@@ -200,6 +206,10 @@ export class RegistryClient {
   private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined, limits: SendLimits): Promise<Res> {
     const agents = await this.getAgents();
     const u = new URL(url);
+    // The host's turn (its --rate, a Retry-After it sent) comes first; the answer's clock starts after.
+    const budget = hostBudget(u.host, this.opts.rate);
+    const waited = await budget.take();
+    if (waited > 0) limits = this.limits(limits.end, limits.stream);
     const secure = u.protocol === 'https:';
     const { request } = secure ? await import('node:https') : await import('node:http');
     const timeout = this.bound('idleMs', this.opts.timeoutMs);
@@ -272,7 +282,12 @@ export class RegistryClient {
         body.pipe(req);
       }
     });
-    this.debug(`${method} ${redactUrl(url)} → ${res.statusCode}`);
+    this.debug(`${method} ${redactUrl(url)} → ${res.statusCode}${waited > 0 ? ` (waited ${waited} ms for ${u.host})` : ''}`);
+    const pause = res.statusCode === 429 || res.statusCode === 503 ? retryAfterMs(res.headers['retry-after']?.toString()) : undefined;
+    if (pause) {
+      budget.pause(pause);
+      this.debug(`${u.host} asked to wait ${pause} ms: every request to it waits`);
+    }
     const dump = () =>
       new Promise<void>((resolve) => {
         // A response whose bytes have all arrived (res.complete) still holds its socket until it is read to its end.
