@@ -18,7 +18,8 @@ const HELP = `usage: img-copy [flags] SRC DEST
 Copies one image from SRC to DEST, as skopeo copy does. It is exactly the pipeline
   img-manifest get SRC --multi-arch system | img-sign check | img-ref --dest DEST | img-blob-put
     | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR] [| img-sign sign --sign-by-sigstore-private-key F]
-with the flags below passed to the stages that use them (--explain prints it). To a DEST that
+with the flags below passed to the stages that use them (--explain prints it), its stages run in
+this one process. To a DEST that
 keeps no signatures (oci:, archives) img-sign copy comes before img-blob-put. stdout gets the
 records of the last stage, or the archive when DEST is oci-archive:/dev/stdout or
 docker-archive:/dev/stdout. An archive SRC that is a pipe (oci-archive:/dev/stdin) is first

@@ -13,7 +13,7 @@ import { transportTraits } from '../lib/transport/index.js';
 const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci|containers-storage [flags] SOURCE DESTINATION
 
 Copies every image of SOURCE under DESTINATION, named as skopeo sync names them. It is exactly
-the pipeline (--explain prints it; one per registry of a YAML file)
+the pipeline (--explain prints it; one per registry of a YAML file), run in this one process
   img-tags SOURCE [filters] | img-ref --to DESTINATION [--scoped] [--append-suffix S]
     | img-manifest get --missing-at-dest --multi-arch system|all | img-sign check | img-blob-put
     | img-manifest put | img-sign copy [| img-sign sign --sign-by FPR] [| img-sign sign --sign-by-sigstore-private-key F]

@@ -110,3 +110,15 @@ export function onCommandTimeout(f: () => void): () => void {
   hooks.add(f);
   return () => hooks.delete(f);
 }
+
+let exitAfterMain = false;
+
+/** exitWhenMainEnds makes run() exit the process as soon as the command's main is done, whatever work is left behind (the stages of a stopped pipeline). */
+export function exitWhenMainEnds(): void {
+  exitAfterMain = true;
+}
+
+/** exitsWhenMainEnds tells whether exitWhenMainEnds was called. */
+export function exitsWhenMainEnds(): boolean {
+  return exitAfterMain;
+}

@@ -1,19 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ImgError } from '../errors.js';
-import { forgetAtExit, removeAtExit } from '../util/fs.js';
-import { readLines } from '../stream/ndjson.js';
 import type { ImageRecord } from '../oci/record.js';
-import { COMMAND_TIMEOUT_FLAG, commandTimeoutGiven, onCommandTimeout, remainingMs } from './deadline.js';
+import { RecordWriter } from '../stream/ndjson.js';
+import { forgetAtExit, removeAtExit } from '../util/fs.js';
+import { RecordChannel } from './channel.js';
+import { STAGE_COMMANDS } from './commands/index.js';
+import { COMMAND_TIMEOUT_FLAG, commandTimeoutGiven, exitWhenMainEnds } from './deadline.js';
+import { reportFailure } from './run.js';
+import type { RecordSink, Stage, StageIO } from './stage-io.js';
 
-/** One stage of a pipeline: an img-* command and its arguments. */
-export interface Stage {
-  command: string;
-  args: string[];
-}
+export type { Stage } from './stage-io.js';
 
 /** describe writes a pipeline as the shell line it is, for --explain and logs; values that hold secrets are masked. */
 export function describe(stages: Stage[]): string {
@@ -35,96 +32,93 @@ export function describe(stages: Stage[]): string {
     .join(' \\\n  | ');
 }
 
+/** PipelineOptions: what runPipeline does with the records of the last stage. */
+export interface PipelineOptions {
+  /** onRecord sees each record the last stage writes; returning false stops the pipeline. */
+  onRecord?: (r: ImageRecord) => boolean | void;
+  /** quiet: the records do not go to stdout (onRecord prints what it wants). */
+  quiet?: boolean;
+  /** stdout 'inherit': the last stage writes its own stdout (an archive to /dev/stdout); onRecord sees nothing. */
+  stdout?: 'records' | 'inherit';
+}
+
 /**
- * runPipeline runs the stages as real processes, stdout to stdin, as the shell would; stderr is
- * shared. `onRecord` sees each record the last stage writes (which also go to our stdout unless
- * `quiet`; held until the end when both stdout and stderr are a terminal); returning false stops the pipeline (kills every stage). With `stdin: 'inherit'` the first
- * stage reads our stdin; with `stdout: 'inherit'` the last stage writes straight to our stdout (raw
- * bytes, e.g. an archive to /dev/stdout) and `onRecord` sees nothing. Resolves with the exit
- * status: the first non-zero status of any stage, as with pipefail.
+ * runPipeline runs the stages in this process, each the same work as its command (STAGE_COMMANDS)
+ * with the same arguments, connected by RecordChannels as the shell connects the commands by pipes:
+ * `describe(stages)` is the equivalent shell pipeline. stderr is shared; a stage's failure is one
+ * line there, as its command prints it. The records of the last stage go to stdout (unless
+ * `quiet`; held until the end when both stdout and stderr are a terminal, so that progress bars do
+ * not draw over them). Resolves with the exit status: the first non-zero status of any stage, as
+ * with pipefail. When onRecord stops the pipeline, it resolves 1 at once, and the process exits
+ * when the command's main is done, abandoning the stages' work in flight (as killing them would).
  *
  * The stages share a temp directory, IMGPIPE_SPOOL_DIR, removed when they are done (and at exit):
  * a stage that has to spool what it reads (a Docker engine's image save) leaves it there under a
  * name of its content, and the next stage reading the same thing reads that copy.
  */
-export async function runPipeline(
-  stages: Stage[],
-  opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' } = {},
-): Promise<number> {
-  const here = fileURLToPath(new URL('.', import.meta.url));
+export async function runPipeline(stages: Stage[], opts: PipelineOptions = {}): Promise<number> {
   const spool = mkdtempSync(join(tmpdir(), 'imgpipe-spool-'));
   removeAtExit(spool);
+  const before = process.env.IMGPIPE_SPOOL_DIR;
+  process.env.IMGPIPE_SPOOL_DIR = spool;
   try {
-    return await run(stages, opts, here, spool);
+    return await runStages(stages, opts);
   } finally {
+    if (before === undefined) delete process.env.IMGPIPE_SPOOL_DIR;
+    else process.env.IMGPIPE_SPOOL_DIR = before;
     rmSync(spool, { recursive: true, force: true });
     forgetAtExit(spool);
   }
 }
 
-async function run(
-  stages: Stage[],
-  opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' },
-  here: string,
-  spool: string,
-): Promise<number> {
-  const children: ChildProcess[] = [];
-  const env = { ...process.env, IMGPIPE_SPOOL_DIR: spool };
-  // With --command-timeout, each stage gets what is left of it, and ends with this command.
-  const left = remainingMs();
-  const bound = left === undefined ? [] : [`--${COMMAND_TIMEOUT_FLAG}=${left}ms`];
-  const unhook = onCommandTimeout(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+async function runStages(stages: Stage[], opts: PipelineOptions): Promise<number> {
+  const channels = stages.slice(1).map(() => new RecordChannel());
+  let stop: (() => void) | undefined;
+  const stopped = new Promise<'stopped'>((resolve) => {
+    stop = () => resolve('stopped');
   });
-  try {
-    return await runStages(stages, opts, here, env, bound, children);
-  } finally {
-    unhook();
-  }
-}
-
-async function runStages(
-  stages: Stage[],
-  opts: { onRecord?: (r: ImageRecord) => boolean | void; quiet?: boolean; stdin?: 'inherit' | 'ignore'; stdout?: 'records' | 'inherit' },
-  here: string,
-  env: NodeJS.ProcessEnv,
-  bound: string[],
-  children: ChildProcess[],
-): Promise<number> {
-  for (const [i, s] of stages.entries()) {
-    const child = spawn(process.execPath, [`${here}${s.command}.mjs`, ...s.args, ...bound], {
-      env,
-      stdio: [i === 0 ? (opts.stdin ?? 'ignore') : 'pipe', i === stages.length - 1 && opts.stdout === 'inherit' ? 'inherit' : 'pipe', 'inherit'],
-    });
-    if (i > 0) {
-      const prev = children[i - 1]!;
-      prev.stdout!.pipe(child.stdin!);
-      child.stdin!.on('error', () => undefined);
-    }
-    children.push(child);
-  }
-  const statuses = children.map((c) => new Promise<number>((res) => c.on('close', (code, signal) => res(code ?? (signal ? 128 : 1)))));
-  const last = children[children.length - 1]!;
-  let stopped = false;
-  if (opts.stdout === 'inherit') return (await Promise.all(statuses)).find((c) => c !== 0) ?? 0;
   // On a terminal that also shows img-blob-put's progress bars, a record printed mid-run would be
   // drawn over by the next redraw: hold the records until the stages are done.
   const held: string[] | undefined = process.stdout.isTTY && process.stderr.isTTY ? [] : undefined;
-  for await (const line of readLines(last.stdout!, 'the last stage')) {
-    if ('error' in line) throw new ImgError('IO', line.error.message);
-    const text = `${JSON.stringify(line.record)}\n`;
-    if (!opts.quiet) {
-      if (held) held.push(text);
-      else process.stdout.write(text);
-    }
-    if (opts.onRecord?.(line.record as ImageRecord) === false) {
-      stopped = true;
-      for (const c of children) c.kill('SIGTERM');
-      break;
-    }
+  let last: RecordSink;
+  if (opts.stdout === 'inherit') last = new RecordWriter(process.stdout);
+  else {
+    const sink = { closed: false, write: async (_: object) => undefined };
+    sink.write = async (record: object) => {
+      if (sink.closed) return;
+      const text = JSON.stringify(record);
+      if (!opts.quiet) {
+        if (held) held.push(`${text}\n`);
+        else process.stdout.write(`${text}\n`);
+      }
+      if (opts.onRecord?.(JSON.parse(text) as ImageRecord) === false) {
+        sink.closed = true;
+        stop?.();
+      }
+    };
+    last = sink;
   }
-  const codes = await Promise.all(statuses);
+  const noInput: AsyncIterable<ImageRecord> = (async function* () {})();
+  const runs = stages.map(async (s, i) => {
+    const input = i === 0 ? undefined : channels[i - 1]!;
+    const output = i === stages.length - 1 ? undefined : channels[i]!;
+    const io: StageIO = { input: () => input ?? noInput, interactive: false, out: output ?? last };
+    try {
+      const main = STAGE_COMMANDS[s.command];
+      if (main === undefined) throw new Error(`${s.command} is not a stage`);
+      return (await main(s.args, io)) ?? 0;
+    } catch (err) {
+      return reportFailure(s.command, err);
+    } finally {
+      // As a process's end closes both its pipes: the stage before stops writing, the one after reads to the end.
+      input?.cancel();
+      output?.end();
+    }
+  });
+  const result = await Promise.race([Promise.all(runs), stopped]);
   if (held) process.stdout.write(held.join(''));
-  if (stopped) return 1;
-  return codes.find((c) => c !== 0) ?? 0;
+  if (result !== 'stopped') return result.find((c) => c !== 0) ?? 0;
+  for (const c of channels) c.cancel();
+  exitWhenMainEnds();
+  return 1;
 }

@@ -1,8 +1,7 @@
 import { toImgError } from '../errors.js';
 import type { ManifestPutter } from '../image/put.js';
 import type { ImageRecord } from '../oci/record.js';
-import { RecordWriter } from '../stream/ndjson.js';
-import { failedRecord } from './records.js';
+import { failedRecord, type RecordSink } from './records.js';
 
 /**
  * putRecords is img-manifest put's loop: processRecords (lib/cli/records.ts) plus an end of input,
@@ -10,8 +9,7 @@ import { failedRecord } from './records.js';
  * archive written to stdout are not printed (the archive is stdout); their errors still go to
  * stderr and make the status 1. An error record from an earlier stage gives up its archive.
  */
-export async function putRecords(command: string, input: AsyncIterable<ImageRecord>, putter: ManifestPutter): Promise<number> {
-  const out = new RecordWriter(process.stdout);
+export async function putRecords(command: string, input: AsyncIterable<ImageRecord>, putter: ManifestPutter, out: RecordSink): Promise<number> {
   let failed = false;
   const emit = async (r: ImageRecord) => {
     if (!putter.toStdout(r)) await out.write(r);

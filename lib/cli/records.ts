@@ -1,22 +1,21 @@
 import { toImgError } from '../errors.js';
 import type { ImageRecord } from '../oci/record.js';
-import { readLines, RecordWriter } from '../stream/ndjson.js';
 import { usage } from './run.js';
+import type { RecordSink, StageIO } from './stage-io.js';
+
+export type { RecordSink, StageIO } from './stage-io.js';
 
 /**
  * records yields what a command works on: one record per argument (a bare reference), or, with no
- * arguments, the records on stdin. Malformed stdin lines come as error records.
+ * arguments, the records of `io` (a malformed line of stdin is an error record of `stage`).
  */
-export async function* records(args: string[], command: string): AsyncGenerator<ImageRecord> {
+export async function* records(args: string[], stage: string, io: StageIO): AsyncGenerator<ImageRecord> {
   if (args.length > 0) {
     for (const ref of args) yield { ref };
     return;
   }
-  if (process.stdin.isTTY) throw usage('give a reference as an argument, or records on stdin');
-  for await (const line of readLines(process.stdin, 'stdin')) {
-    if ('error' in line) yield { error: { code: line.error.code, message: line.error.message, stage: command } };
-    else yield line.record as ImageRecord;
-  }
+  if (io.interactive) throw usage('give a reference as an argument, or records on stdin');
+  yield* io.input(stage);
 }
 
 /** failedRecord reports a stage's failure on a record: one line on stderr, and the record with its `error` to pass on. */
@@ -29,7 +28,7 @@ export function failedRecord(command: string, rec: ImageRecord, err: unknown): I
 
 /**
  * processRecords is the loop of a record stage: each input record goes to `stage`, whose records
- * are written to stdout. A record that already carries an error is passed on untouched; a stage
+ * are written to `out`. A record that already carries an error is passed on untouched; a stage
  * failure turns the record into an error record (and one line on stderr). Returns the exit status:
  * 1 if any record made or passed an error.
  */
@@ -37,8 +36,8 @@ export async function processRecords(
   command: string,
   input: AsyncIterable<ImageRecord>,
   stage: (r: ImageRecord, emit: (r: ImageRecord) => Promise<void>) => Promise<void>,
+  out: RecordSink,
 ): Promise<number> {
-  const out = new RecordWriter(process.stdout);
   const emit = (r: ImageRecord) => out.write(r);
   let failed = false;
   for await (const rec of input) {
@@ -68,9 +67,9 @@ export async function processRecordsConcurrently(
   command: string,
   input: AsyncIterable<ImageRecord>,
   stage: (r: ImageRecord) => Promise<ImageRecord>,
+  out: RecordSink,
   maxPending = 64,
 ): Promise<number> {
-  const out = new RecordWriter(process.stdout);
   let failed = false;
   const childrenOf = new Map<string, Promise<void>[]>();
   const pending = new Set<Promise<void>>();
@@ -98,6 +97,7 @@ export async function processRecordsConcurrently(
     }
     pending.add(work);
     void work.finally(() => pending.delete(work));
+    if (out.closed) break;
   }
   await Promise.all(pending);
   return failed ? 1 : 0;
@@ -113,9 +113,9 @@ export async function processRecordsInOrder(
   command: string,
   input: AsyncIterable<ImageRecord>,
   stage: (r: ImageRecord) => Promise<ImageRecord[]>,
+  out: RecordSink,
   concurrency = 8,
 ): Promise<number> {
-  const out = new RecordWriter(process.stdout);
   let failed = false;
   const queue: Promise<ImageRecord[]>[] = [];
   const settle = async (rec: ImageRecord): Promise<ImageRecord[]> => {

@@ -7,8 +7,8 @@ import { readPassphraseFile } from '../signature/standalone.js';
 import { checkRecord, copyRecordSignatures, signRecord, withGpgSigner } from '../sign/stages.js';
 import { loadSigningKey, signRecordSigstore, sigstoreSigner } from '../sign/sigstore/stages.js';
 import type { TransportOptions, TransportTraits } from '../transport/index.js';
-import type { Stage } from './pipeline.js';
-import { processRecordsInOrder, records } from './records.js';
+import type { Stage } from './stage-io.js';
+import { processRecordsInOrder, records, type StageIO } from './records.js';
 import { usage } from './run.js';
 import { transferOptions } from './transfer-flags.js';
 
@@ -31,18 +31,24 @@ function jobs(flags: ParsedArgs): number {
 }
 
 /** runCheck is `img-sign check [--policy FILE]`: records on stdin whose source the policy allows pass; the rest become POLICY_DENIED error records. */
-export async function runCheck(flags: ParsedArgs, args: string[]): Promise<number> {
+export async function runCheck(flags: ParsedArgs, args: string[], io: StageIO): Promise<number> {
   if (args.length > 0) throw usage('img-sign check reads records on stdin (from img-manifest get)');
   const policy = await loadPolicy(flags.policy === undefined ? undefined : String(flags.policy));
   const { src } = sides(flags);
-  return processRecordsInOrder('img-sign check', records([], 'img-sign check'), async (r) => [await checkRecord(r, policy, src)], jobs(flags));
+  return processRecordsInOrder('img-sign check', records([], 'img-sign check', io), async (r) => [await checkRecord(r, policy, src)], io.out, jobs(flags));
 }
 
 /** runCopy is `img-sign copy`: each record's source signatures are written at its destination. */
-export async function runCopy(flags: ParsedArgs, args: string[]): Promise<number> {
+export async function runCopy(flags: ParsedArgs, args: string[], io: StageIO): Promise<number> {
   if (args.length > 0) throw usage('img-sign copy reads records on stdin (after img-manifest put)');
   const s = sides(flags);
-  return processRecordsInOrder('img-sign copy', records([], 'img-sign copy'), async (r) => [await copyRecordSignatures(r, s.src, s.dest)], jobs(flags));
+  return processRecordsInOrder(
+    'img-sign copy',
+    records([], 'img-sign copy', io),
+    async (r) => [await copyRecordSignatures(r, s.src, s.dest)],
+    io.out,
+    jobs(flags),
+  );
 }
 
 /**
@@ -50,7 +56,7 @@ export async function runCopy(flags: ParsedArgs, args: string[]): Promise<number
  * signature, unless it has one by that key for that reference already. The key is checked (signed
  * with once) before any record is read, so a wrong passphrase fails at once.
  */
-export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<number> {
+export async function runSignStage(flags: ParsedArgs, args: string[], io: StageIO): Promise<number> {
   if (args.length > 0 || flags.output !== undefined) throw usage('img-sign sign --sign-by reads records on stdin; it takes no MANIFEST, reference or --output');
   const keyIdentity = String(flags['sign-by']);
   if (keyIdentity === '') throw usage('--sign-by needs a key fingerprint');
@@ -59,7 +65,7 @@ export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<n
   const { dest } = sides(flags);
   // One record at a time: gpg-agent may have to ask for the passphrase once.
   return withGpgSigner(keyIdentity, passphrase, (signer) =>
-    processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecord(r, { signer, destTopts: dest })], 1),
+    processRecordsInOrder('img-sign sign', records([], 'img-sign sign', io), async (r) => [await signRecord(r, { signer, destTopts: dest })], io.out, 1),
   );
 }
 
@@ -69,7 +75,7 @@ export async function runSignStage(flags: ParsedArgs, args: string[]): Promise<n
  * that key for that reference is there already. The key is opened before any record is read, so a
  * wrong passphrase fails at once.
  */
-export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): Promise<number> {
+export async function runSigstoreSignStage(flags: ParsedArgs, args: string[], io: StageIO): Promise<number> {
   if (args.length > 0 || flags.output !== undefined)
     throw usage('img-sign sign --sign-by-sigstore-private-key reads records on stdin; it takes no reference or --output');
   if (flags['sign-by'] !== undefined) throw usage('--sign-by and --sign-by-sigstore-private-key are separate stages (run img-sign sign once for each)');
@@ -82,7 +88,7 @@ export async function runSigstoreSignStage(flags: ParsedArgs, args: string[]): P
   const signer = sigstoreSigner(await loadSigningKey(keyFile, passphrase));
   const { dest } = sides(flags);
   // One record at a time: records of the same digest append to the same attachment.
-  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign'), async (r) => [await signRecordSigstore(r, signer, dest)], 1);
+  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign', io), async (r) => [await signRecordSigstore(r, signer, dest)], io.out, 1);
 }
 
 export { SIGNATURE_FLAGS } from './command-flags.js';

@@ -118,7 +118,10 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   // oci:, oci-archive: and docker-archive: sources keep no signatures: nothing to carry.
   if (!canStoreSignatures(src)) return rec;
   const child = isSourceChild(rec);
-  const srcDigest = child ? digest : (await wrapping(manifestAt(src), `fetching manifest ${src.name}`))?.digest;
+  // A child is named by its digest; an image img-manifest get found at the destination already
+  // (status exists, no manifest) carries the digest the source has: neither is looked up again.
+  const known = child || (rec.status === 'exists' && rec.raw === undefined);
+  const srcDigest = known ? digest : (await wrapping(manifestAt(src), `fetching manifest ${src.name}`))?.digest;
   if (srcDigest === undefined) throw new ImgError('MANIFEST_UNKNOWN', `no manifest at ${src.name} any more`);
   const all = await sourceAllSignatures(src, srcRef, srcDigest, child, srcTopts);
   const sigs = all.flatMap((s) => (s.format === 'simple-signing' ? [s.blob] : []));

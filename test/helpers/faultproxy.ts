@@ -118,7 +118,12 @@ export async function startFaultProxy(target: string, opts: { faults?: FaultRule
     const rule = pick(method, url);
     const notes: string[] = [];
     let gone = false;
-    req.socket.once('close', () => (gone = true));
+    // One listener per request, removed with it: a keep-alive socket carries many requests.
+    const onGone = () => {
+      gone = true;
+    };
+    req.socket.once('close', onGone);
+    res.once('close', () => req.socket.off('close', onGone));
 
     if (rule?.stallMs) {
       notes.push(`stall ${rule.stallMs}`);
