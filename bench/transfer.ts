@@ -150,11 +150,29 @@ async function benchCopy(): Promise<void> {
     fmt(t.imgpipe),
     fmt(t.skopeo),
     (t.imgpipe / t.skopeo).toFixed(2),
-    '≤ 1.0',
-    verdict(t.imgpipe <= t.skopeo),
+    '≤ 0.9',
+    verdict(t.imgpipe <= 0.9 * t.skopeo),
   ]);
   const cpu = { imgpipe: median(res.imgpipe.map((r) => r.cpuMs)), skopeo: median(res.skopeo.map((r) => r.cpuMs)) };
-  rows.push(['  CPU time of that copy, user + sys (s, median)', fmt(cpu.imgpipe), fmt(cpu.skopeo), (cpu.imgpipe / cpu.skopeo).toFixed(2), '', '']);
+  rows.push([
+    '  CPU time of that copy, user + sys (s, median)',
+    fmt(cpu.imgpipe),
+    fmt(cpu.skopeo),
+    (cpu.imgpipe / cpu.skopeo).toFixed(2),
+    '≤ 1.0',
+    verdict(cpu.imgpipe <= cpu.skopeo),
+  ]);
+  // All the processes of one run together: the sum of each one's peak (an upper bound of the peak of the sum).
+  const together = (runs: { peaks: { hwmKiB: number }[] }[]) => Math.max(...runs.map((r) => r.peaks.reduce((a, p) => a + p.hwmKiB, 0)));
+  const whole = { imgpipe: together(res.imgpipe), skopeo: together(res.skopeo) };
+  rows.push([
+    'peak memory of the whole copy, all its processes together (MiB, worst run)',
+    mib(whole.imgpipe),
+    mib(whole.skopeo),
+    (whole.imgpipe / whole.skopeo).toFixed(2),
+    '≤ 150 MiB',
+    verdict(whole.imgpipe <= 150 * 1024),
+  ]);
   const peaks = { imgpipe: peaksByLabel(res.imgpipe.flatMap((r) => r.peaks)), skopeo: peaksByLabel(res.skopeo.flatMap((r) => r.peaks)) };
   const top = (m: Map<string, number>) => Math.max(...m.values());
   rows.push([
@@ -218,7 +236,7 @@ async function benchSync(): Promise<void> {
     const ip = median(res.imgpipe.map((r) => r[k].ms));
     const sk = median(res.skopeo.map((r) => r[k].ms));
     const [label, goal] =
-      k === 'first' ? [`sync of ${tags} tags, registry → registry (s, median)`, 0.4] : ['the same sync again, nothing changed (s, median)', 0.5];
+      k === 'first' ? [`sync of ${tags} tags, registry → registry (s, median)`, 0.3] : ['the same sync again, nothing changed (s, median)', 0.5];
     rows.push([label, fmt(ip), fmt(sk), (ip / sk).toFixed(2), `≤ ${goal}`, verdict(ip / sk <= goal)]);
     const ipCpu = median(res.imgpipe.map((r) => r[k].cpuMs));
     const skCpu = median(res.skopeo.map((r) => r[k].cpuMs));
