@@ -24,7 +24,7 @@ run('img-blob-get', HELP, async (argv) => {
   if (args.length < 1 || args.length > 2) throw usage('expected REF@DIGEST or REF DIGEST');
   const { ref, digest } = splitBlobRef(args[0]!, args[1]);
   const size = flags.size === undefined ? undefined : parseSize(flags.size, '--size');
-  const blob = await openBlob(ref, digest, size, transportOptions(flags));
+  const blob = await openBlob(ref, digest, size, transportOptions(flags, { pull: true }));
   if (flags.output) {
     await streamToOutput(blob, String(flags.output));
   } else {

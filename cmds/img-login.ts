@@ -5,11 +5,14 @@ import { loginKey } from '../lib/auth/login.js';
 import { login } from '../lib/transport/index.js';
 import { readSecret, readStdin } from '../lib/cli/prompt.js';
 
-const HELP = `usage: img-login [-u USER] [-p PASS | --password-stdin] [--authfile FILE] [--tls-verify=false] [--cert-dir DIR] REGISTRY
+const HELP = `usage: img-login [-u USER] [-p PASS | --password-stdin] [--authfile FILE] [--tls-verify=false] [--cert-dir DIR]
+                 [--registries-conf FILE] REGISTRY
 
 Checks the credentials against REGISTRY (HOST[:PORT], or HOST/NAMESPACE for credentials that
 apply to part of a registry) and stores them in auth.json (mode 0600) where skopeo and podman
-find them: --authfile, else $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json.`;
+find them: --authfile, else $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json.
+registries.conf (--registries-conf FILE, else $CONTAINERS_REGISTRIES_CONF, else the containers
+tools' files) may make REGISTRY insecure (as --tls-verify=false) or block it.`;
 
 run('img-login', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-login']);

@@ -24,7 +24,15 @@ export interface CredentialOptions {
   registryToken?: string;
   /** --authfile, else $REGISTRY_AUTH_FILE */
   authfile?: string;
+  /**
+   * registries.conf's credential-helpers, asked in order: "containers-auth.json" stands for the auth
+   * files, any other NAME for docker-credential-NAME. Default: the auth files only.
+   */
+  helpers?: string[];
 }
+
+/** The credential helper name that stands for the auth files (containers-auth.json(5)). */
+export const AUTH_FILES_HELPER = 'containers-auth.json';
 
 interface AuthEntry {
   auth?: string;
@@ -111,7 +119,8 @@ function decodeEntry(entry: AuthEntry, path: string, key: string): Credentials |
 
 /**
  * lookupCredentials finds the credentials for `host` and `repository` as skopeo does: command-line
- * credentials first, then each auth file in order, where a credential helper configured for the
+ * credentials first, then registries.conf's credential helpers in order (`opts.helpers`; by default
+ * the auth files only). In the auth files, tried in order, a credential helper configured for the
  * host (credHelpers, then credsStore) wins over `auths`, and `auths` keys are matched from the most
  * to the least specific. Returns undefined for anonymous access.
  */
@@ -125,6 +134,15 @@ export async function lookupCredentials(
   if (opts.registryToken) return { registryToken: opts.registryToken };
   if (opts.creds !== undefined) return parseCredsFlag(opts.creds);
   if (opts.username !== undefined) return { username: opts.username, password: opts.password ?? '' };
+  for (const helper of opts.helpers?.length ? opts.helpers : [AUTH_FILES_HELPER]) {
+    const creds = helper === AUTH_FILES_HELPER ? await fromAuthFiles(host, repository, opts, env) : await credentialHelperGet(helper, host);
+    if (creds) return creds;
+  }
+  return undefined;
+}
+
+/** fromAuthFiles looks `host` and `repository` up in the auth files, in order. */
+async function fromAuthFiles(host: string, repository: string, opts: CredentialOptions, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const keys = candidateKeys(host, repository);
   for (const path of authFilePaths(opts.authfile, env)) {
     const file = await readAuthFile(path);

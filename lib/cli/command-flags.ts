@@ -73,7 +73,7 @@ export const COMMAND_FLAGS = {
   // No default for --algorithm: --check names its own, and a different --algorithm is refused.
   'img-digest': { string: ['check', 'algorithm', ...COMMON_FLAGS] },
   'img-login': {
-    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times', ...COMMON_FLAGS],
+    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times', 'registries-conf', ...COMMON_FLAGS],
     boolean: ['password-stdin', 'tls-verify', 'debug'],
     alias: { u: 'username', p: 'password' },
     default: REGISTRY_FLAGS.default,

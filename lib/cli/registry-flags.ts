@@ -1,11 +1,14 @@
 import type { RegistryOptions } from '../transport/index.js';
 import { ImgError } from '../errors.js';
 
-/** The flags every command that may talk to a registry takes, as skopeo names them. */
+/**
+ * The flags every command that may talk to a registry takes, as skopeo names them. --tls-verify has
+ * no default: given (true or false) it wins over registries.conf's `insecure`, as skopeo's does.
+ */
 export const REGISTRY_FLAGS = {
-  string: ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'retry-times'],
+  string: ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'retry-times', 'registries-conf'],
   boolean: ['tls-verify', 'no-creds', 'debug'],
-  default: { 'tls-verify': true } as Record<string, unknown>,
+  default: {} as Record<string, unknown>,
 };
 
 export const REGISTRY_HELP = `registry flags:
@@ -14,7 +17,13 @@ export const REGISTRY_HELP = `registry flags:
   --registry-token TOKEN  a bearer token to use as it is
   --authfile FILE         auth.json to use (default: $REGISTRY_AUTH_FILE, then the containers tools' search)
   --cert-dir DIR          CA (*.crt) and client certificate (X.cert + X.key) for the registry
-  --tls-verify=false      allow plain http and unverified certificates
+  --tls-verify=false      allow plain http and unverified certificates (=true: require https and verified
+                          certificates even where registries.conf says insecure)
+  --registries-conf FILE  registries.conf to use: mirrors and locations for reading images, insecure and
+                          blocked registries (default: $CONTAINERS_REGISTRIES_CONF, else
+                          ~/.config/containers/registries.conf if it exists, else
+                          /etc/containers/registries.conf; with the registries.conf.d drop-ins; see
+                          docs/registries-conf.md)
   --retry-times N         retries for 408, 429, 5xx, resets and timeouts (default 3)
   --debug                 log requests to stderr (never credentials)
 environment (time bounds, see docs/protocol.md):
@@ -51,6 +60,12 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
   if (c.password !== undefined && c.username === undefined) throw new ImgError('USAGE', '--password needs --username');
   if (str('cert-dir') !== undefined) opts.certDir = str('cert-dir')!;
   if (flags['tls-verify'] === false) opts.tlsVerify = false;
+  else if (flags['tls-verify'] === true) opts.tlsVerify = true;
+  const conf = str('registries-conf');
+  if (conf !== undefined) {
+    if (conf === '') throw new ImgError('USAGE', '--registries-conf needs a file');
+    opts.registriesConf = conf;
+  }
   const retries = str('retry-times');
   if (retries !== undefined) {
     if (!/^\d{1,3}$/.test(retries)) throw new ImgError('USAGE', `invalid --retry-times ${JSON.stringify(retries)}: expected a number`);

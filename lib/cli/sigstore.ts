@@ -65,7 +65,8 @@ export async function sigstoreMain(argv: string[]): Promise<number> {
     await keygen(prefix, str('passphrase-file'));
     return 0;
   }
-  const topts: TransportOptions = { registry: registryOptions(flags) };
+  // verify only reads: registries.conf's mirrors may serve it; sign writes, so it goes where the reference says.
+  const topts: TransportOptions = { registry: { ...registryOptions(flags), ...(sub === 'verify' ? { pull: true } : {}) } };
   if (sub === 'sign') {
     only(['sigstore-private-key', 'passphrase-file', 'sign-identity']);
     const keyFile = str('sigstore-private-key');

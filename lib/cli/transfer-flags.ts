@@ -7,7 +7,7 @@ const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfil
 const SIDE_BOOLEANS = ['tls-verify', 'no-creds'];
 const SIDE = [...SIDE_VALUES, ...SIDE_BOOLEANS];
 const CREDENTIALS = ['creds', 'username', 'password', 'registry-token', 'no-creds'];
-const SHARED = ['retry-times', 'debug'];
+const SHARED = ['retry-times', 'debug', 'registries-conf'];
 type Side = 'src' | 'dest';
 
 const sided = (names: string[]) => ['src', 'dest'].flatMap((side) => names.map((f) => `${side}-${f}`));
@@ -30,7 +30,8 @@ export const TRANSFER_HELP = `source and destination registry flags (each falls 
   --src-registry-token, --dest-registry-token TOKEN
   --src-authfile, --dest-authfile FILE     --src-cert-dir, --dest-cert-dir DIR
   --src-tls-verify=false, --dest-tls-verify=false
-  --authfile, --creds, --cert-dir, --tls-verify=false, --retry-times N, --debug as for every command`;
+  --authfile, --creds, --cert-dir, --tls-verify=false, --retry-times N, --registries-conf FILE, --debug
+  as for every command (registries.conf's mirrors and locations serve the source only)`;
 
 const DAEMON_HOST_HELP = `  --daemon-host HOST      the engine: unix:///PATH, tcp://HOST:PORT (TLS, with ca.pem, cert.pem and
                           key.pem from --cert-dir; --tls-verify=false) or http://HOST:PORT
@@ -71,16 +72,25 @@ export function sideFlags(flags: Record<string, unknown>, side: Side): Record<st
   return merged;
 }
 
-/** transferOptions builds the options for each end from the --src- and --dest- flags and the shared ones. */
+/**
+ * transferOptions builds the options for each end from the --src- and --dest- flags and the shared
+ * ones. The source is read as an image source (registries.conf's mirrors and locations), the
+ * destination as written.
+ */
 export function transferOptions(flags: Record<string, unknown>): { src: TransportOptions; dest: TransportOptions } {
-  return { src: transportOptions(sideFlags(flags, 'src')), dest: transportOptions(sideFlags(flags, 'dest')) };
+  return { src: transportOptions(sideFlags(flags, 'src'), { pull: true }), dest: transportOptions(sideFlags(flags, 'dest')) };
 }
 
-/** transportOptions builds the options of a command with one end from its plain flags (--creds, --daemon-host, …). */
-export function transportOptions(flags: Record<string, unknown>): TransportOptions {
+/**
+ * transportOptions builds the options of a command with one end from its plain flags (--creds,
+ * --daemon-host, …); `pull` where it only reads images, so that registries.conf's mirrors serve it.
+ */
+export function transportOptions(flags: Record<string, unknown>, side: { pull?: boolean } = {}): TransportOptions {
   const host = flags['daemon-host'];
   if (host !== undefined && String(host) === '') throw new ImgError('USAGE', '--daemon-host needs a host (unix:///PATH, tcp://HOST:PORT or http://HOST:PORT)');
-  return { registry: registryOptions(flags), ...(host !== undefined ? { daemonHost: String(host) } : {}) };
+  const registry = registryOptions(flags);
+  if (side.pull) registry.pull = true;
+  return { registry, ...(host !== undefined ? { daemonHost: String(host) } : {}) };
 }
 
 /** flagArgs writes one flag's value as arguments: `--as`, `--as=false`, `--as=VALUE`, once per value of a list. */
@@ -98,11 +108,11 @@ export function flagArgs(name: string, v: unknown): string[] {
  */
 export function sideArgs(flags: Record<string, unknown>, side: Side): string[] {
   const merged = sideFlags(flags, side);
-  return [...SIDE, ...SHARED].flatMap((f) => (f === 'tls-verify' && merged[f] === true ? [] : flagArgs(f, merged[f])));
+  return [...SIDE, ...SHARED].flatMap((f) => flagArgs(f, merged[f]));
 }
 
 /** transferArgs gives a stage that reads both ends (--src-X and --dest-X) every registry flag as given. */
 export function transferArgs(flags: Record<string, unknown>): string[] {
   const names = [...SIDE, ...sided(SIDE), ...SHARED];
-  return names.flatMap((f) => (f === 'tls-verify' && flags[f] === true ? [] : flagArgs(f, flags[f])));
+  return names.flatMap((f) => flagArgs(f, flags[f]));
 }

@@ -505,6 +505,13 @@ const probes: Probe[] = [
   },
 ];
 
+/** insecureS is a registries.conf whose only entry makes S insecure (TLS not verified), written once. */
+function insecureS(): string {
+  const f = path('insecure-s.conf');
+  if (!existsSync(f)) writeFileSync(f, `[[registry]]\nlocation = "${S.host}"\ninsecure = true\n`);
+  return f;
+}
+
 function registryFamily(p: Probe): void {
   const R = (t: Target, side: Side, flags: string[], envName: 'plain' | 'creds' = 'plain') =>
     once([p.cmd, t.host, side, flags, envName], () => p.run(t, side, flags, envName === 'creds' ? CRED_ENV : ENV));
@@ -571,6 +578,13 @@ function registryFamily(p: Probe): void {
     expect(px.pending()).toEqual([]);
     refused(await go(['--retry-times', 'x']), '--retry-times');
   });
+  scenario(`${p.cmd} --registries-conf`, async () => {
+    // a registries.conf that makes S insecure: no --cert-dir or --tls-verify=false needed
+    const side = p.plainSide;
+    const access = ['--creds', `${USER}:${PASS}`];
+    p.ok(await R(tS(), side, [...access, '--registries-conf', insecureS()]), tS(), side);
+    failed(await R(tS(), side, access), UNTRUSTED);
+  });
   scenario(`${p.cmd} --debug`, async () => {
     const side = p.plainSide;
     const access = [`--creds`, `${USER}:${PASS}`, '--cert-dir', CA];
@@ -628,6 +642,10 @@ for (const p of probes) registryFamily(p);
   });
   scenario('img-login --tls-verify', async () => {
     await loginOk(['--tls-verify=false', '-u', USER, '-p', PASS]);
+    await loginFails(['-u', USER, '-p', PASS], UNTRUSTED);
+  });
+  scenario('img-login --registries-conf', async () => {
+    await loginOk(['-u', USER, '-p', PASS, '--registries-conf', insecureS()]);
     await loginFails(['-u', USER, '-p', PASS], UNTRUSTED);
   });
   scenario('img-login --retry-times', async () => {

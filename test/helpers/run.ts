@@ -19,10 +19,20 @@ export function img(command: string, args: string[], input?: string | Buffer, en
   return exec(join(BIN, command), args, input, env);
 }
 
+/**
+ * inherited is the test runner's environment less what would point the commands at another
+ * registries.conf than the test's (the machine's own files are still read unless a test's HOME
+ * holds .config/containers/registries.conf, as the sandbox's does).
+ */
+function inherited(): NodeJS.ProcessEnv {
+  const { CONTAINERS_REGISTRIES_CONF: _c, REGISTRIES_CONFIG_PATH: _r, ...rest } = process.env;
+  return rest;
+}
+
 /** exec runs any program and collects its output. */
 export function exec(file: string, args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((res, rej) => {
-    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: { ...inherited(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -6,9 +6,10 @@ import { exec, img, sh, type Result } from './run.js';
 /**
  * Sandbox is a test file's isolated world below `work`: HOME, XDG and docker config dirs, an empty
  * auth.json, TMPDIR and an accept-anything policy.json (also as HOME/.config/containers/policy.json,
- * where img-copy and img-sync look first, as skopeo does: without one they fail), so that neither
- * imgpipe nor skopeo reads the user's credentials or policy or leaves files elsewhere. The runners
- * below use that environment.
+ * where img-copy and img-sync look first, as skopeo does: without one they fail), and an empty
+ * HOME/.config/containers/registries.conf (which replaces the machine's registries.conf and its
+ * drop-ins, for imgpipe and skopeo alike), so that neither imgpipe nor skopeo reads the user's
+ * credentials, policy or registries or leaves files elsewhere. The runners below use that environment.
  */
 export interface Sandbox {
   env: NodeJS.ProcessEnv;
@@ -49,6 +50,7 @@ export function sandbox(work: string): Sandbox {
   writeFileSync(join(work, 'auth.json'), '{"auths":{}}\n');
   writeFileSync(join(work, 'policy.json'), ACCEPT_ANYTHING);
   writeUserPolicy(env.HOME!);
+  writeFileSync(join(env.HOME!, '.config/containers/registries.conf'), '');
   const skopeo = (args: string[]) => {
     const [sub, ...rest] = args;
     return exec('skopeo', ['--policy', join(work, 'policy.json'), sub!, ...rest], undefined, env);

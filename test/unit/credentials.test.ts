@@ -174,6 +174,18 @@ esac
     const e = env({ [RUN]: { credHelpers: { 'reg.example': 'nosuchhelper' } } });
     await expect(lookupCredentials('reg.example', 'r', {}, e)).rejects.toThrow(/docker-credential-nosuchhelper is not installed/);
   });
+
+  it("asks registries.conf's credential-helpers in order, containers-auth.json standing for the auth files", async () => {
+    const e = env({ [RUN]: { auths: { 'reg.example': { auth: b64('file', 'f') }, 'other.example': { auth: b64('other', 'o') } } } });
+    const look = (host: string, helpers: string[]) => withPath(() => lookupCredentials(host, 'r', { helpers }, e));
+    expect(await look('reg.example', ['testhelper', 'containers-auth.json'])).toEqual({ username: 'helper-user', password: 'helper-secret' });
+    expect(await look('reg.example', ['containers-auth.json', 'testhelper'])).toEqual({ username: 'file', password: 'f' });
+    // "not found" from a helper goes on to the next; without containers-auth.json the files are not read
+    expect(await look('other.example', ['testhelper', 'containers-auth.json'])).toEqual({ username: 'other', password: 'o' });
+    expect(await look('other.example', ['testhelper'])).toBeUndefined();
+    // the flags still come first
+    expect(await withPath(() => lookupCredentials('reg.example', 'r', { helpers: ['testhelper'], creds: 'u:p' }, e))).toEqual({ username: 'u', password: 'p' });
+  });
 });
 
 describe('storing and removing', () => {

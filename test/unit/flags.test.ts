@@ -87,14 +87,21 @@ describe('transfer flags', () => {
     expect(sideArgs(f, 'src')).toEqual(['--registry-token=T', '--tls-verify=false']);
     expect(sideArgs(f, 'dest')).toEqual(['--creds=a:b', '--tls-verify=false']);
     expect(sideArgs(parseArgs(['--src-tls-verify=false'], COMMAND_FLAGS['img-copy']), 'src')).toEqual(['--tls-verify=false']);
-    expect(sideArgs(parseArgs(['--tls-verify=false', '--dest-tls-verify'], COMMAND_FLAGS['img-copy']), 'dest')).toEqual([]);
+    // an explicit --tls-verify(=true) is passed on: it wins over registries.conf's insecure, as in skopeo
+    expect(sideArgs(parseArgs(['--tls-verify=false', '--dest-tls-verify'], COMMAND_FLAGS['img-copy']), 'dest')).toEqual(['--tls-verify']);
+    expect(sideArgs(parseArgs([], COMMAND_FLAGS['img-copy']), 'dest')).toEqual([]);
+    expect(transferOptions(parseArgs(['--src-tls-verify=true'], COMMAND_FLAGS['img-copy'])).src.registry?.tlsVerify).toBe(true);
+    expect(transferOptions(parseArgs([], COMMAND_FLAGS['img-copy'])).src.registry?.tlsVerify).toBeUndefined();
   });
 
   it("transferArgs forwards every side's flags as given, and the stage parses them back alike", () => {
-    const argv = ['--src-no-creds', '--dest-creds', 'u:-p', '--src-tls-verify=false', '--retry-times', '0', '--debug'];
+    const argv = ['--src-no-creds', '--dest-creds', 'u:-p', '--src-tls-verify=false', '--retry-times', '0', '--debug', '--registries-conf', 'r.conf'];
     const f = parseArgs(argv, COMMAND_FLAGS['img-copy']);
     const forwarded = transferArgs(f);
-    expect(forwarded).toEqual(['--src-tls-verify=false', '--src-no-creds', '--dest-creds=u:-p', '--retry-times=0', '--debug']);
+    expect(forwarded).toEqual(['--src-tls-verify=false', '--src-no-creds', '--dest-creds=u:-p', '--retry-times=0', '--debug', '--registries-conf=r.conf']);
+    // the source is read through registries.conf's mirrors, the destination is not
+    expect(transferOptions(f).src.registry).toMatchObject({ pull: true, registriesConf: 'r.conf' });
+    expect(transferOptions(f).dest.registry?.pull).toBeUndefined();
     // (debug is a function: compare the options as JSON)
     expect(JSON.stringify(transferOptions(parseArgs(forwarded, COMMAND_FLAGS['img-blob-put'])))).toBe(JSON.stringify(transferOptions(f)));
   });

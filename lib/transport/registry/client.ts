@@ -29,8 +29,12 @@ export const DEFAULT_BOUNDS = {
 };
 
 export interface RegistryOptions {
-  /** Verify TLS (default); false also allows plain http. */
+  /** Verify TLS (true), or not and allow plain http too (false); unset, registries.conf decides (insecure = true), else verify. */
   tlsVerify?: boolean;
+  /** --registries-conf: the registries.conf to read (else $CONTAINERS_REGISTRIES_CONF, else the containers tools' search). */
+  registriesConf?: string;
+  /** The image is opened to be read (an image source): its reads go to registries.conf's mirrors and location, not only to the reference as written. */
+  pull?: boolean;
   certDir?: string;
   credentials?: CredentialOptions;
   /** How many times a failed request is retried (408, 429, 5xx, resets, timeouts). */

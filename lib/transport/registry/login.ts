@@ -5,6 +5,7 @@
  */
 import { storeCredentials, writableAuthFile } from '../../auth/credentials.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
+import { blockedError, findRegistry, loadRegistriesConf } from './registries-conf.js';
 
 /**
  * login checks username and password against the registry (the token or basic flow on /v2/), and
@@ -12,7 +13,12 @@ import { RegistryClient, type RegistryOptions } from './client.js';
  */
 export async function login(key: string, username: string, password: string, opts: RegistryOptions & { authfile?: string }): Promise<string> {
   const host = key.split('/')[0]!;
-  const client = new RegistryClient(host, { ...opts, credentials: { username, password } });
+  // As containers/image's CheckAuth: registries.conf's entry for the host may block it or make it insecure.
+  const { pull: _pull, registriesConf, ...rest } = opts;
+  const reg = findRegistry(await loadRegistriesConf(registriesConf), host);
+  if (reg?.blocked) throw blockedError(reg, host);
+  if (rest.tlsVerify === undefined && reg?.insecure) rest.tlsVerify = false;
+  const client = new RegistryClient(host, { ...rest, credentials: { username, password } });
   const res = await client.request({ method: 'GET', path: '/v2/', scopes: [], ok: [200], what: `logging in to ${host}` });
   await res.body.dump();
   const file = writableAuthFile(opts.authfile);
