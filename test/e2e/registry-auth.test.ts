@@ -428,6 +428,24 @@ describe.skipIf(!ok)('registry authentication', () => {
       expect(gets.map((s) => s.status)).toEqual([401, 401, 200]);
     });
 
+    it('one token per scope per run, shared by every stage of img-copy and img-sync', async () => {
+      const before = ts.requests.length;
+      const creds = ['--tls-verify=false', '--creds', `${USER}:${PASS}`];
+      expectOk(await img('img-copy', [...creds, `docker://${reg.host}/team/app:1`, `docker://${reg.host}/team/copied:1`], undefined, freshEnv()));
+      const copy = ts.requests.slice(before).map((m) => m.scopes.slice().sort().join(' '));
+      expect(copy.length, copy.join('\n')).toBe(new Set(copy).size);
+      const mid = ts.requests.length;
+      const sync = await img(
+        'img-sync',
+        [...creds, '--src', 'docker', '--dest', 'docker', `${reg.host}/team/app`, `${reg.host}/mirror`],
+        undefined,
+        freshEnv(),
+      );
+      expectOk(sync);
+      const scopes = ts.requests.slice(mid).map((m) => m.scopes.slice().sort().join(' '));
+      expect(scopes.length, scopes.join('\n')).toBe(new Set(scopes).size);
+    });
+
     it('insufficient_scope every time: retried once, then one error line', async () => {
       const challenge = `Bearer realm="${ts.realm}",service="${ts.service}",scope="repository:team/app:pull,push",error="insufficient_scope"`;
       proxy.setFaults([{ method: 'GET', path: /\/manifests\/2$/, status: 401, times: Infinity, headers: { 'www-authenticate': challenge } }]);
