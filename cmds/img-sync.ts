@@ -9,6 +9,7 @@ import { LAYER_HELP, layerArgs, parseLayerFlags } from '../lib/image/layers.js';
 import type { SyncSource } from '../lib/sync/source.js';
 import { syncDestKind, syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
 import { transportTraits } from '../lib/transport/index.js';
+import { parseShard } from '../lib/ref/shard.js';
 
 const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci|containers-storage [flags] SOURCE DESTINATION
 
@@ -37,6 +38,8 @@ Images the destination already has (same digest) are passed by: a re-run moves n
                                first failure stops the sync
   --dry-run                    print the plan (status "planned", blobs and bytes), copy nothing
   --digestfile FILE            write "DIGEST DEST" for each image synced
+  --shard K/N                  sync only the repositories of shard K of N (0 <= K < N): run N of
+                               these at once, on one machine or many (img-ref --shard, docs/scale.md)
   --jobs N, --progress=ndjson  as img-blob-put
   --explain                    print the pipelines and exit
 
@@ -59,6 +62,8 @@ run('img-sync', HELP, async (argv) => {
     throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
   transferOptions(flags);
   checkCopyFlags(flags);
+  const shard = flags.shard === undefined ? undefined : String(flags.shard);
+  if (shard !== undefined) parseShard(shard);
   const layers = parseLayerFlags(flags);
   const destTraits = transportTraits(syncDestKind(String(flags.dest)));
   signatureStages(flags, destTraits, []);
@@ -71,6 +76,7 @@ run('img-sync', HELP, async (argv) => {
     const ref = ['--to', prefix];
     if (f.scoped) ref.push('--scoped');
     if (f['append-suffix'] !== undefined) ref.push(`--append-suffix=${String(f['append-suffix'])}`);
+    if (shard !== undefined) ref.push(`--shard=${shard}`);
     const get = ['get', '--missing-at-dest', `--multi-arch=${f.all ? 'all' : String(f['multi-arch'] ?? 'system')}`, ...transferArgs(f)];
     for (const p of ([] as unknown[]).concat(f.platform ?? [])) get.push(`--platform=${String(p)}`);
     // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
@@ -135,7 +141,8 @@ run('img-sync', HELP, async (argv) => {
     auth.remove();
     await digests?.commit();
   }
-  if (images === 0 && !failed && flags.src !== 'yaml' && !FILTERS.some((k) => flags[k] !== undefined)) {
+  // A shard may hold none of the images: only the whole source is expected to have some.
+  if (images === 0 && !failed && flags.src !== 'yaml' && shard === undefined && !FILTERS.some((k) => flags[k] !== undefined)) {
     process.stderr.write(`img-sync: no images to sync found in ${source}\n`);
     return 1;
   }

@@ -26,7 +26,7 @@ export const LAYER_FLAGS = { string: ['dest-compress-format', 'dest-compress-lev
 const only = (names: readonly string[], subs: readonly string[]) => Object.fromEntries(names.map((n) => [n, subs]));
 
 export const COMMAND_FLAGS = {
-  'img-ref': { string: ['to', 'append-suffix', 'dest', ...COMMON_FLAGS], boolean: ['scoped'] },
+  'img-ref': { string: ['to', 'append-suffix', 'dest', 'shard', ...COMMON_FLAGS], boolean: ['scoped'] },
   'img-tags': {
     string: [...REGISTRY_FLAGS.string, ...COMMON_FLAGS, 'regex', 'exclude', 'semver', 'newest', 'yaml', 'registry'],
     boolean: [...REGISTRY_FLAGS.boolean, 'json', 'catalog', 'tags'],
@@ -164,6 +164,7 @@ export const COMMAND_FLAGS = {
       'exclude',
       'semver',
       'newest',
+      'shard',
     ],
     list: ['platform'],
     boolean: [

@@ -6,7 +6,7 @@ import { ImgError } from '../errors.js';
  * no default: given (true or false) it wins over registries.conf's `insecure`, as skopeo's does.
  */
 export const REGISTRY_FLAGS = {
-  string: ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'retry-times', 'registries-conf'],
+  string: ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'retry-times', 'registries-conf', 'rate'],
   boolean: ['tls-verify', 'no-creds', 'debug'],
   default: {} as Record<string, unknown>,
 };
@@ -25,6 +25,9 @@ export const REGISTRY_HELP = `registry flags:
                           /etc/containers/registries.conf; with the registries.conf.d drop-ins; see
                           docs/registries-conf.md)
   --retry-times N         retries for 408, 429, 5xx, resets and timeouts (default 3)
+  --rate N                at most N requests a second to each host, for the whole process: they go at least
+                          1/N s apart (N may be 0.5); a 429 or 503 with Retry-After holds every request to
+                          that host until then, with or without --rate (docs/scale.md)
   --debug                 log requests to stderr (never credentials)
 environment (time bounds, see docs/protocol.md):
   IMGPIPE_TIMEOUT_MS          idle time allowed while waiting on a registry (default 60000)
@@ -70,6 +73,12 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
   if (retries !== undefined) {
     if (!/^\d{1,3}$/.test(retries)) throw new ImgError('USAGE', `invalid --retry-times ${JSON.stringify(retries)}: expected a number`);
     opts.retryTimes = Number(retries);
+  }
+  const perSecond = str('rate');
+  if (perSecond !== undefined) {
+    if (!/^(?:\d{1,6}(?:\.\d*)?|\.\d+)$/.test(perSecond) || !(Number(perSecond) > 0))
+      throw new ImgError('USAGE', `invalid --rate ${JSON.stringify(perSecond)}: expected requests a second, a number above 0`);
+    opts.rate = Number(perSecond);
   }
   if (process.env.IMGPIPE_RETRY_DELAY_MS) opts.retryDelayMs = Number(process.env.IMGPIPE_RETRY_DELAY_MS);
   const timeout = envNumber('IMGPIPE_TIMEOUT_MS', 'milliseconds');

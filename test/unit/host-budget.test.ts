@@ -24,16 +24,24 @@ describe('HostBudget', () => {
     expect(await when(new HostBudget(() => Date.now()), 50, 0)).toEqual(new Array(50).fill(0));
   });
 
-  it('--rate N: a bucket of N tokens, then one every 1/N s', async () => {
+  it('--rate N: one request every 1/N s, no burst', async () => {
     const b = new HostBudget(() => Date.now());
-    b.limit(2);
-    expect(await when(b, 6, 5000)).toEqual([0, 0, 500, 1000, 1500, 2000]);
-    // idle time refills the bucket, up to N
+    b.limit(4);
+    expect(await when(b, 6, 5000)).toEqual([0, 250, 500, 750, 1000, 1250]);
+    // idle time refills the bucket, up to one token
     await vi.advanceTimersByTimeAsync(10_000);
-    expect(await when(b, 3, 5000)).toEqual([0, 0, 500]);
+    expect(await when(b, 3, 5000)).toEqual([0, 250, 500]);
+    // a request after a gap shorter than 1/N waits out the rest
+    const t0 = Date.now();
+    const at: number[] = [];
+    void b.take().then(() => at.push(Date.now() - t0));
+    await vi.advanceTimersByTimeAsync(100);
+    void b.take().then(() => at.push(Date.now() - t0));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(at).toEqual([0, 250]);
   });
 
-  it('a rate below 1 holds one token', async () => {
+  it('a rate below 1: one request every 1/N s', async () => {
     const b = new HostBudget(() => Date.now());
     b.limit(0.5);
     expect(await when(b, 3, 10_000)).toEqual([0, 2000, 4000]);

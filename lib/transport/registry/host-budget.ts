@@ -1,8 +1,9 @@
 /**
  * HostBudget paces what this process sends to one host, whichever client sends it: a token bucket
- * of `rate` requests a second (--rate; it holds max(1, rate) tokens and starts full), and a pause
- * that an answer's Retry-After sets for every request to the host, not only the one that got it.
- * Waiters go in the order they came.
+ * of `rate` requests a second (--rate) that holds one token, so requests go at least 1/rate s
+ * apart and never in a burst (N processes at once send at most N × rate a second, from their first
+ * request on), and a pause that an answer's Retry-After sets for every request to the host, not only
+ * the one that got it. Waiters go in the order they came.
  */
 export class HostBudget {
   private rate: number | undefined;
@@ -17,7 +18,7 @@ export class HostBudget {
   limit(rate: number | undefined): void {
     if (rate === undefined || !(rate > 0) || (this.rate !== undefined && rate >= this.rate)) return;
     this.rate = rate;
-    this.tokens = Math.max(1, rate);
+    this.tokens = 1;
     this.stamp = this.now();
   }
 
@@ -54,7 +55,7 @@ export class HostBudget {
     for (;;) {
       await this.unpaused();
       const t = this.now();
-      this.tokens = Math.min(Math.max(1, rate), this.tokens + ((t - this.stamp) / 1000) * rate);
+      this.tokens = Math.min(1, this.tokens + ((t - this.stamp) / 1000) * rate);
       this.stamp = t;
       if (this.tokens >= 1) {
         this.tokens -= 1;
