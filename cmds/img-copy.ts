@@ -1,17 +1,11 @@
 import { writeFileAtomic } from '../lib/util/fs.js';
-import { parseFlags, run, usage } from '../lib/cli/run.js';
-import { checkCopyFlags } from '../lib/cli/args.js';
+import { parseFlags, run } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
-import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
-import { DAEMON_TRANSFER_HELP, sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
-import { spoolArchive } from '../lib/cli/spool.js';
-import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
-import { hostPlatform } from '../lib/image/inspect.js';
-import { writesToStdout } from '../lib/image/put.js';
-import { LAYER_HELP, layerArgs, parseLayerFlags } from '../lib/image/layers.js';
-import { formatPlatform } from '../lib/oci/platform.js';
-import { formatRef, parseRef } from '../lib/ref/index.js';
-import { transportTraits } from '../lib/transport/index.js';
+import { planCopy } from '../lib/cli/copy-plan.js';
+import { describe, runPipeline } from '../lib/cli/pipeline.js';
+import { DAEMON_TRANSFER_HELP, TRANSFER_HELP } from '../lib/cli/transfer-flags.js';
+import { SIGNATURE_HELP } from '../lib/cli/sign-stages.js';
+import { LAYER_HELP } from '../lib/image/layers.js';
 
 const HELP = `usage: img-copy [flags] SRC DEST
 
@@ -45,52 +39,7 @@ ${DAEMON_TRANSFER_HELP}`;
 
 run('img-copy', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-copy']);
-  const args = flags._.map(String);
-  if (args.length !== 2) throw usage('expected SRC and DEST');
-  const srcGiven = formatRef(parseRef(args[0]!));
-  const dest = formatRef(parseRef(args[1]!));
-  transferOptions(flags);
-  checkCopyFlags(flags);
-  const layers = parseLayerFlags(flags);
-  const toStdout = writesToStdout(dest) && !flags['dry-run'];
-  if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
-  // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
-  const sigs = signatureStages(
-    flags,
-    transportTraits(parseRef(dest)),
-    transferArgs(flags).filter((a) => !/^--(?:src-|dest-)?daemon-host=/.test(a)),
-  );
-  const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
-
-  const get = ['get', src, ...sideArgs(flags, 'src')];
-  // skopeo copy's default is --multi-arch system; get refuses --all with another --multi-arch.
-  if (flags.all) get.push('--all');
-  if (flags['multi-arch'] !== undefined || !flags.all) get.push(`--multi-arch=${flags['multi-arch'] === undefined ? 'system' : String(flags['multi-arch'])}`);
-  for (const p of ([] as unknown[]).concat(flags.platform ?? [])) get.push(`--platform=${String(p)}`);
-  if (['override-os', 'override-arch', 'override-variant'].some((f) => flags[f] !== undefined)) {
-    const host = hostPlatform();
-    const os = flags['override-os'] ?? host.os;
-    const arch = flags['override-arch'] ?? host.architecture;
-    const variant = flags['override-variant'] ?? (flags['override-arch'] === undefined ? host.variant : undefined);
-    get.push(`--platform=${formatPlatform({ os: String(os), architecture: String(arch), ...(variant ? { variant: String(variant) } : {}) })}`);
-  }
-  // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
-  const convert = [...(flags.format !== undefined ? [`--format=${String(flags.format)}`] : []), ...(flags['preserve-digests'] ? ['--preserve-digests'] : [])];
-  // img-blob-put writes nothing to a Docker engine (put loads the image whole): no --dest-daemon-host.
-  // Layers are (re)compressed by img-blob-put, which tells put in the record ("layerUpdates").
-  const blobPut = [...transferArgs(flags).filter((a) => !a.startsWith('--dest-daemon-host=')), ...convert, ...layerArgs(layers)];
-  for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
-  if (flags['dry-run']) blobPut.push('--dry-run');
-  // put reads the source too when DEST is an archive, so it gets both ends' flags.
-  const put = ['put', ...transferArgs(flags), ...convert];
-  const stages: Stage[] = [
-    { command: 'img-manifest', args: get },
-    ...(sigs.check ? [sigs.check] : []),
-    { command: 'img-ref', args: ['--dest', dest] },
-    ...(sigs.beforeBlobs ? [sigs.beforeBlobs] : []),
-    { command: 'img-blob-put', args: blobPut },
-  ];
-  if (!flags['dry-run']) stages.push({ command: 'img-manifest', args: put }, ...sigs.afterPut);
+  const { stages, src, srcGiven, toStdout } = await planCopy(flags, flags._.map(String));
   if (flags.explain) {
     process.stderr.write(`${describe(stages)}\n`);
     return 0;

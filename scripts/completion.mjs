@@ -42,6 +42,16 @@ export const ARGUMENTS = {
   'img-sign keygen': [],
   'img-sign check': [],
   'img-sign copy': [],
+  'imgpipe inspect': ['ref'],
+  'imgpipe copy': ['ref', 'ref'],
+  'imgpipe delete': ['ref'],
+  'imgpipe list-tags': ['ref'],
+  'imgpipe login': ['none'],
+  'imgpipe logout': ['none'],
+  'imgpipe manifest-digest': ['file'],
+  'imgpipe standalone-sign': ['file', 'none', 'none'],
+  'imgpipe standalone-verify': ['file', 'none', 'none', 'file'],
+  'imgpipe generate-sigstore-key': [],
 };
 
 /** VALUE_ARGUMENTS: what an argument is when a flag's value names its kind (img-sync --src dir: a directory). */

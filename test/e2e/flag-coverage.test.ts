@@ -578,32 +578,6 @@ function registryFamily(p: Probe): void {
     expect(px.pending()).toEqual([]);
     refused(await go(['--retry-times', 'x']), '--retry-times');
   });
-  scenario(`${p.cmd} --rate`, async () => {
-    // --rate 2: the requests to a host go 500 ms apart from the first on (the bucket holds one
-    // token); a 503 on the first request makes sure of a second one (the retry), 10 ms later without it
-    const px = await started(startFaultProxy(P.host));
-    const side = p.retrySide ?? p.plainSide;
-    const t: Target = { host: px.host, kind: 'P' };
-    const go = (flags: string[]) => (p.retry ? p.retry.run(px.host, ['--tls-verify=false', ...flags]) : p.run(t, side, ['--tls-verify=false', ...flags], ENV));
-    const arrivals = async (flags: string[]) => {
-      px.setFaults([{ ...(p.fault ?? { method: 'GET', path: /^\/v2\// }), status: 503 }]);
-      const from = px.seen.length;
-      const start = Date.now();
-      const r = await go(flags);
-      if (p.retry) p.retry.ok(r);
-      else p.ok(r, t, side);
-      expect(px.pending()).toEqual([]);
-      return { start, at: px.seen.slice(from).map((s) => s.at) };
-    };
-    const gaps = (at: number[]) => at.slice(1).map((a, i) => a - at[i]!);
-    const paced = await arrivals(['--rate', '2']);
-    // the k-th request cannot leave before k intervals: a bound that no delay on the way can break
-    for (const [k, a] of paced.at.entries()) expect(a - paced.start).toBeGreaterThanOrEqual(k * 500);
-    for (const g of gaps(paced.at)) expect(g).toBeGreaterThanOrEqual(350);
-    expect(Math.min(...gaps((await arrivals([])).at))).toBeLessThan(350);
-    refused(await go(['--rate', '0']), '--rate');
-    refused(await go(['--rate', 'fast']), '--rate');
-  });
   scenario(`${p.cmd} --registries-conf`, async () => {
     // a registries.conf that makes S insecure: no --cert-dir or --tls-verify=false needed
     const side = p.plainSide;
@@ -752,23 +726,6 @@ scenario('img-ref --scoped', async () => {
   const r = records((await img('img-ref', ['docker://h.example/team/app:1', '--to', 'docker://m.example/mirror', '--scoped'])).stdout);
   expect(r[0]!.dest).toBe('docker://m.example/mirror/h.example/team/app:1');
   refused(await img('img-ref', ['docker://h.example/a:1', '--scoped']), '--scoped');
-});
-scenario('img-ref --shard', async () => {
-  // 12 tags of 6 repositories in 3 shards: each tag in one shard, the tags of a repository together
-  const refs = Array.from({ length: 12 }, (_, i) => `docker://h.example/team/app${i % 6}:${i}`);
-  const to = ['--to', 'docker://m.example/mirror'];
-  const all = records((await img('img-ref', [...refs, ...to])).stdout).map((x) => x.dest);
-  const parts = [];
-  for (let k = 0; k < 3; k++) parts.push(succeeded(await img('img-ref', [...refs, ...to, '--shard', `${k}/3`])).map((x) => x.dest as string));
-  expect(parts.flat().sort()).toEqual([...all].sort());
-  const repos = parts.map((part) => new Set(part.map((d) => d.replace(/:[^:/]+$/, ''))));
-  expect(repos.reduce((n, r) => n + r.size, 0)).toBe(6);
-  expect(parts.filter((part) => part.length > 0).length).toBeGreaterThan(1);
-  // records on stdin are sharded by their dest
-  const piped = succeeded(await img('img-ref', ['--shard', '0/3'], all.map((dest, i) => JSON.stringify({ ref: refs[i], dest })).join('\n')));
-  expect(piped.map((x) => x.dest)).toEqual(parts[0]);
-  refused(await img('img-ref', [...refs, ...to, '--shard', '3/3']), '--shard');
-  refused(await img('img-ref', [...refs, '--shard', '0/3']), '--shard');
 });
 scenario('img-ref --append-suffix', async () => {
   const r = records((await img('img-ref', ['docker://h.example/team/app:1', '--to', 'docker://m.example/mirror', '--append-suffix', '-mirror'])).stdout);
@@ -1471,20 +1428,6 @@ for (const m of [copier, syncer]) {
     expect(names(dest)).toEqual(['x:1', 'y:1']);
     expect((await sync(['--src', 'docker', '--dest', 'oci', Q.host, out(`catalog-${uniq()}`)])).status).not.toBe(0);
   });
-  scenario('img-sync --shard', async () => {
-    // two shards into one layout: each image in one of them, none in both; a shard with none is no failure
-    const dest = out(`shard-${uniq()}`);
-    const shard = async (k: number) =>
-      succeeded(await sync(['--src', 'docker', '--dest', 'oci', '--catalog', '--shard', `${k}/2`, Q.host, dest]))
-        .map((x) => x.dest)
-        .sort();
-    const [a, b] = [await shard(0), await shard(1)];
-    expect([...a, ...b].sort()).toEqual([`oci:${dest}:x:1`, `oci:${dest}:y:1`]);
-    expect(names(dest)).toEqual(['x:1', 'y:1']);
-    const explain = await sync(['--src', 'docker', '--dest', 'oci', '--catalog', '--shard', '1/2', '--explain', Q.host, dest]);
-    expect(explain.stderr).toMatch(/\| img-ref --to oci:\S+ --shard=1\/2 \\\n/);
-    refused(await sync(['--src', 'docker', '--dest', 'oci', '--shard', '2/2', Q.host, dest]), '--shard');
-  });
   scenario('img-sync --keep-going', async () => {
     // two registry keys, the first naming a tag that does not exist: without --keep-going the second never runs
     const y = out(`keep-${uniq()}.yaml`);
@@ -1710,6 +1653,406 @@ for (const m of [copier, syncer]) {
     // img-manifest put takes none of these flags: it names the layers img-blob-put stored from the
     // record's "layerUpdates" (zstd ones make a Docker manifest OCI), so it needs none to agree.
   }
+}
+
+// ---- imgpipe: skopeo's command line ------------------------------------------------------------
+// Flags imgpipe hands on to img-copy are shown by --explain: the pipeline is the one img-copy
+// builds for the same flag (whose effect img-copy's scenario shows), and another one without it.
+// The rest run for real. Failures are skopeo's fatal log line, exit 1.
+{
+  const ip = (args: string[], input?: string, env: NodeJS.ProcessEnv = ENV) => img('imgpipe', args, input, env);
+  const ipOk = (r: Result): Result => {
+    expect(r.status, r.stderr).toBe(0);
+    return r;
+  };
+  const ipFailed = (r: Result, re: RegExp) => {
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
+    expect(r.stderr).toMatch(/level=fatal msg=/);
+    expect(r.stderr).toMatch(re);
+  };
+  const sCreds = (pw = PASS) => ['--creds', `${USER}:${pw}`];
+
+  // -- inspect, delete, list-tags: the image flags, against S (htpasswd + TLS) and T (token)
+  type Sub = 'inspect' | 'delete' | 'list-tags';
+  /** target gives the reference a run of `sub` works on: delete gets an image of its own (a repository of its own on S and P). */
+  const target = async (sub: Sub, t: Target): Promise<string> => {
+    if (sub === 'list-tags') return `docker://${t.host}/${repo(t, 'app')}`;
+    if (sub === 'inspect') return app(t);
+    const ref = t.kind === 'T' ? `docker://${t.host}/tok/in:del-${uniq()}` : `docker://${t.host}/del-${uniq()}:1`;
+    const access = t.kind === 'S' ? ['--dest-cert-dir', CA, '--dest-creds', `${USER}:${PASS}`] : ['--dest-tls-verify=false', '--dest-creds', `${USER}:${PASS}`];
+    await must(img('img-copy', ['--format', 'v2s2', ...access, `oci:${L}:x`, ref]), 'push for delete');
+    return ref;
+  };
+  const tokenFor = async (scope: string) => {
+    const r = await must(exec('curl', ['-sf', '-u', `${USER}:${PASS}`, `${ts.realm}?service=${ts.service}&scope=${encodeURIComponent(scope)}`]), 'token');
+    return JSON.parse(r.stdout).token as string;
+  };
+  const okFor = (sub: Sub) => (r: Result) => {
+    ipOk(r);
+    if (sub === 'inspect') expect(JSON.parse(r.stdout).Digest).toBe(D);
+    if (sub === 'list-tags') expect(JSON.parse(r.stdout).Tags).toContain('1');
+    if (sub === 'delete') expect(r.stdout).toBe('');
+  };
+  for (const sub of ['inspect', 'delete', 'list-tags'] as const) {
+    const key = (f: string) => `imgpipe ${sub} --${f}`;
+    const run = async (t: Target, flags: string[], env: NodeJS.ProcessEnv = ENV) => ip([sub, ...flags, await target(sub, t)], undefined, env);
+    const ok = okFor(sub);
+    scenario(key('creds'), async () => {
+      ok(await run(tS(), [...sCreds(), '--cert-dir', CA]));
+      ipFailed(await run(tS(), [...sCreds(WRONG), '--cert-dir', CA]), /authentication required: .*invalid username or password/);
+    });
+    scenario(key('username'), async () => {
+      ok(await run(tS(), ['--username', USER, '--password', PASS, '--cert-dir', CA]));
+      ipFailed(await run(tS(), ['--username', 'mallory', '--password', PASS, '--cert-dir', CA]), /invalid username or password/);
+    });
+    scenario(key('password'), async () => {
+      ok(await run(tS(), ['--username', USER, '--password', PASS, '--cert-dir', CA]));
+      ipFailed(await run(tS(), ['--username', USER, '--password', WRONG, '--cert-dir', CA]), /invalid username or password/);
+    });
+    scenario(key('registry-token'), async () => {
+      // deleting needs a token with the delete action
+      const token = sub === 'delete' ? await tokenFor('repository:tok/in:*') : TOKEN;
+      ok(await run(tT(), ['--tls-verify=false', '--registry-token', token]));
+      ipFailed(await run(tT(), ['--tls-verify=false', '--registry-token', 'not-a-token']), UNAUTHORIZED);
+    });
+    scenario(key('authfile'), async () => {
+      ok(await run(tS(), ['--authfile', AUTHFILE, '--cert-dir', CA]));
+      ipFailed(await run(tS(), ['--cert-dir', CA]), /authentication required/);
+    });
+    scenario(key('cert-dir'), async () => {
+      ok(await run(tS(), [...sCreds(), '--cert-dir', CA]));
+      ipFailed(await run(tS(), sCreds()), UNTRUSTED);
+    });
+    scenario(key('tls-verify'), async () => {
+      ok(await run(tS(), [...sCreds(), '--tls-verify=false']));
+      ipFailed(await run(tS(), sCreds()), UNTRUSTED);
+    });
+    scenario(key('no-creds'), async () => {
+      ok(await run(tS(), ['--cert-dir', CA], CRED_ENV));
+      ipFailed(await run(tS(), ['--cert-dir', CA, '--no-creds'], CRED_ENV), /requires credentials/);
+      ok(await run(tP(), ['--tls-verify=false', '--no-creds']));
+    });
+    scenario(key('retry-times'), async () => {
+      const px = await started(startFaultProxy(P.host));
+      const t: Target = { host: px.host, kind: 'P' };
+      const fault = { method: sub === 'delete' ? 'DELETE' : 'GET', path: sub === 'delete' ? /\/manifests\// : /^\/v2\/.+/, status: 503 };
+      const once = async (flags: string[]) => {
+        const ref = await target(sub, t);
+        px.setFaults([fault]);
+        return ip([sub, '--tls-verify=false', ...flags, ref]);
+      };
+      ipFailed(await once(['--retry-times', '0']), /503|unavailable/i);
+      ok(await once([]));
+      expect(px.pending()).toEqual([]);
+    });
+  }
+  scenario('imgpipe inspect --daemon-host', async (ctx) => {
+    if (dd === undefined) ctx.skip(`no Docker engine: ${noDaemon}`);
+    expect(JSON.parse(ipOk(await ip(['inspect', '--daemon-host', dd!.host, 'docker-daemon:flags/x:1'])).stdout).Digest).toBe(DREC.digest);
+    ipFailed(await ip(['inspect', 'docker-daemon:flags/x:1']), /cannot connect to the Docker engine/);
+  });
+  const onP = (flags: string[], ref = app(tP())) => ip(['inspect', '--tls-verify=false', ...flags, ref]);
+  scenario('imgpipe inspect --raw', async () => {
+    expect(ipOk(await onP(['--raw'])).stdout).toBe(REC.raw);
+    expect(JSON.parse(ipOk(await onP([])).stdout).Digest).toBe(D);
+  });
+  scenario('imgpipe inspect --config', async () => {
+    expect(JSON.parse(ipOk(await onP(['--config'])).stdout).rootfs.type).toBe('layers');
+    expect(JSON.parse(ipOk(await onP(['--config', '--raw'])).stdout)).toEqual(JSON.parse(CONFIG.toString()));
+  });
+  scenario('imgpipe inspect --format', async () => {
+    expect(ipOk(await onP(['--format', '{{.Digest}}'])).stdout).toBe(`${D}\n`);
+    expect(ipOk(await onP(['-f', '{{.Name}}'])).stdout).toBe(`${P.host}/app\n`);
+  });
+  scenario('imgpipe inspect --no-tags', async () => {
+    expect(JSON.parse(ipOk(await onP(['--no-tags'])).stdout).RepoTags).toEqual([]);
+    expect(JSON.parse(ipOk(await onP(['-n'])).stdout).RepoTags).toEqual([]);
+    expect(JSON.parse(ipOk(await onP([])).stdout).RepoTags).toContain('1');
+  });
+
+  // -- copy: the flags img-copy takes, shown by --explain against img-copy's own pipeline
+  const SRC = `oci:${L}:x`;
+  const explained = async (args: string[]) => {
+    const a = ipOk(await ip(['copy', '--explain', ...args, SRC, `docker://${P.host}/never:1`]));
+    return a.stderr;
+  };
+  const asImgCopy = async (args: string[], progress = 'ndjson') => {
+    const r = await img('img-copy', ['--explain', `--progress=${progress}`, ...args, SRC, `docker://${P.host}/never:1`]);
+    expect(r.status, r.stderr).toBe(0);
+    return r.stderr;
+  };
+  const VALUES: Record<string, string[]> = {
+    creds: ['a:b'],
+    username: ['--username=u', '--password=p'],
+    password: ['--username=u', '--password=p'],
+    'registry-token': ['tok'],
+    authfile: [out('auth.json')],
+    'cert-dir': [CA],
+    'daemon-host': ['unix:///nowhere.sock'],
+    'tls-verify': ['false'],
+    'no-creds': ['true'],
+  };
+  /** copyArgs gives the arguments of one flag of skopeo copy, as the user gives it and as img-copy takes it. */
+  const copyArgs = (flag: string): { given: string[]; asImg: string[] } => {
+    const base = flag.replace(/^(src|dest)-/, '');
+    const v = VALUES[base];
+    if (v !== undefined) {
+      const side = flag.startsWith('src-') ? 'src-' : flag.startsWith('dest-') ? 'dest-' : '';
+      const args = v.length > 1 ? v.map((x) => x.replace('--', `--${side}`)) : [`--${flag}=${v[0]}`];
+      return { given: args, asImg: args };
+    }
+    const same = (value?: string) => {
+      const a = [value === undefined ? `--${flag}` : `--${flag}=${value}`];
+      return { given: a, asImg: a };
+    };
+    switch (flag) {
+      case 'screds':
+        return { given: ['--screds=a:b'], asImg: ['--src-creds=a:b'] };
+      case 'dcreds':
+        return { given: ['--dcreds=a:b'], asImg: ['--dest-creds=a:b'] };
+      case 'image-parallel-copies':
+        return { given: ['--image-parallel-copies=2'], asImg: ['--jobs=2'] };
+      case 'retry-times':
+        return same('2');
+      case 'format':
+        return same('v2s2');
+      case 'multi-arch':
+        return same('all');
+      case 'dest-compress-format':
+        return same('zstd');
+      case 'dest-compress-level':
+        return { given: ['--dest-compress-format=zstd', '--dest-compress-level=3'], asImg: ['--dest-compress-format=zstd', '--dest-compress-level=3'] };
+      case 'sign-by':
+        return same(GPG.plain);
+      case 'sign-by-sigstore-private-key':
+        return {
+          given: [`--sign-by-sigstore-private-key=${K.priv}`, `--sign-passphrase-file=${K.pass}`],
+          asImg: [`--sign-by-sigstore-private-key=${K.priv}`, `--sign-passphrase-file=${K.pass}`],
+        };
+      case 'sign-passphrase-file':
+        return {
+          given: [`--sign-by=${GPG.locked}`, `--sign-passphrase-file=${GPG.pass}`],
+          asImg: [`--sign-by=${GPG.locked}`, `--sign-passphrase-file=${GPG.pass}`],
+        };
+      case 'dest-compress':
+      case 'dest-decompress':
+      case 'remove-signatures':
+      case 'preserve-digests':
+      case 'all':
+      case 'tls-verify':
+        return same();
+      default:
+        throw new Error(`no arguments for imgpipe copy --${flag}`);
+    }
+  };
+  const REAL = new Set(['digestfile', 'quiet', 'explain']);
+  for (const flag of specFlags(COMMAND_FLAGS['imgpipe copy']).filter((f) => !REAL.has(f))) {
+    scenario(`imgpipe copy --${flag}`, async () => {
+      const { given, asImg } = copyArgs(flag);
+      const mine = await explained(given);
+      expect(mine.replace(/^time=.*level=warning.*\n/m, '')).toBe(await asImgCopy(asImg));
+      expect(mine).not.toBe(await explained([]));
+      // the deprecated --tls-verify of copy says so, as skopeo does
+      if (flag === 'tls-verify') expect(mine).toMatch(/level=warning msg="'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify"/);
+    });
+  }
+  scenario('imgpipe copy --explain', async () => {
+    const dest = out(`ipx-${uniq()}`);
+    const r = ipOk(await ip(['copy', '--explain', SRC, `dir:${dest}`]));
+    expect(r.stderr).toMatch(/^img-manifest get oci:.* \\\n {2}\| img-sign check .*\n {2}\| img-ref --dest dir:/);
+    expect(existsSync(dest)).toBe(false);
+    ipOk(await ip(['--insecure-policy', 'copy', SRC, `dir:${dest}`]));
+    expect(existsSync(join(dest, 'manifest.json'))).toBe(true);
+  });
+  scenario('imgpipe copy --quiet', async () => {
+    const loud = ipOk(await ip(['--insecure-policy', 'copy', SRC, `dir:${out(`ipq-${uniq()}`)}`]));
+    expect(lines(loud.stdout)).toEqual([
+      'Getting image source signatures',
+      ...REC.manifest.layers.map((l: { digest: string }) => `Copying blob ${l.digest}`),
+      `Copying config ${REC.manifest.config.digest}`,
+      'Writing manifest to image destination',
+    ]);
+    expect(ipOk(await ip(['--insecure-policy', 'copy', '--quiet', SRC, `dir:${out(`ipq-${uniq()}`)}`])).stdout).toBe('');
+    expect(ipOk(await ip(['--insecure-policy', 'copy', '-q', SRC, `dir:${out(`ipq-${uniq()}`)}`])).stdout).toBe('');
+  });
+  scenario('imgpipe copy --digestfile', async () => {
+    const f = out(`ipd-${uniq()}`);
+    ipOk(await ip(['--insecure-policy', 'copy', '--digestfile', f, SRC, `dir:${out(`ipd-${uniq()}`)}`]));
+    expect(readFileSync(f, 'utf8')).toBe(D);
+  });
+
+  // -- the global flags
+  scenario('imgpipe --policy', async () => {
+    ipFailed(
+      await ip(['--policy', POLICY.reject, 'copy', SRC, `dir:${out(`ipp-${uniq()}`)}`]),
+      /Source image rejected: Running image oci:.* is rejected by policy\./,
+    );
+    // after the subcommand too, as skopeo's persistent flags
+    ipFailed(await ip(['copy', '--policy', POLICY.reject, SRC, `dir:${out(`ipp-${uniq()}`)}`]), /Source image rejected/);
+  });
+  scenario('imgpipe --insecure-policy', async () => {
+    ipOk(await ip(['--policy', POLICY.reject, '--insecure-policy', 'copy', SRC, `dir:${out(`ipi-${uniq()}`)}`]));
+    ipFailed(await ip(['--policy', POLICY.reject, 'copy', SRC, `dir:${out(`ipi-${uniq()}`)}`]), /rejected by policy/);
+  });
+  scenario('imgpipe --registries.d', async () => {
+    const mine = await explained([]);
+    const withD = ipOk(await ip(['--registries.d', RD, 'copy', '--explain', SRC, `docker://${P.host}/never:1`])).stderr;
+    expect(withD).toBe(await asImgCopy([`--registries.d=${RD}`]));
+    expect(withD).not.toBe(mine);
+  });
+  const onMulti = async (flags: string[], format: string) =>
+    ipOk(await ip([...flags, 'inspect', '--tls-verify=false', '--format', format, `docker://${P.host}/multi:1`])).stdout.trim();
+  scenario('imgpipe --override-arch', async () => {
+    expect(await onMulti(['--override-arch', 'arm64'], '{{.Os}}/{{.Architecture}}')).toBe('linux/arm64');
+    expect(await onMulti([], '{{.Os}}/{{.Architecture}}')).toBe(`linux/${hostArch}`);
+  });
+  scenario('imgpipe --override-os', async () => {
+    expect(await onMulti(['--override-os', 'freebsd'], '{{.Os}}/{{.Architecture}}')).toBe(`freebsd/${hostArch}`);
+  });
+  scenario('imgpipe --override-variant', async () => {
+    const v7 = await onMulti(['--override-arch', 'arm', '--override-variant', 'v7'], '{{.Architecture}} {{.Layers}}');
+    const v6 = await onMulti(['--override-arch', 'arm', '--override-variant', 'v6'], '{{.Architecture}} {{.Layers}}');
+    expect(v7.startsWith('arm ')).toBe(true);
+    expect(v7).not.toBe(v6);
+  });
+  scenario('imgpipe --registries-conf', async () => {
+    ok0(await ip(['--registries-conf', insecureS(), 'inspect', ...sCreds(), app(tS())]));
+    ipFailed(await ip(['inspect', ...sCreds(), app(tS())]), UNTRUSTED);
+  });
+  const ok0 = (r: Result) => expect(JSON.parse(ipOk(r).stdout).Digest).toBe(D);
+  scenario('imgpipe --tls-verify', async () => {
+    const r = await ip(['--tls-verify=false', 'inspect', ...sCreds(), app(tS())]);
+    ok0(r);
+    expect(r.stderr).toMatch(/level=warning msg="'--tls-verify' is deprecated, please set this on the specific subcommand"/);
+    ipFailed(await ip(['inspect', ...sCreds(), app(tS())]), UNTRUSTED);
+  });
+  scenario('imgpipe --debug', async () => {
+    const r = await ip(['--debug', 'inspect', ...sCreds(), '--cert-dir', CA, app(tS())]);
+    ok0(r);
+    expect(r.stderr).toMatch(/^debug: (GET|HEAD) https:\/\/127\.0\.0\.1:\d+\/v2\//m);
+    for (const secret of [PASS, BASIC]) expect(r.stderr).not.toContain(secret);
+    expect((await ip(['inspect', ...sCreds(), '--cert-dir', CA, app(tS())])).stderr).not.toContain('debug:');
+  });
+  scenario('imgpipe --tmpdir', async () => {
+    // the pipeline's spool directory is made there: one that does not exist fails the copy
+    ipFailed(await ip(['--insecure-policy', '--tmpdir', out('no-such-dir'), 'copy', SRC, `dir:${out(`ipt-${uniq()}`)}`]), /no-such-dir/);
+    mkdirSync(out('tmp-here'), { recursive: true });
+    ipOk(await ip(['--insecure-policy', '--tmpdir', out('tmp-here'), 'copy', SRC, `dir:${out(`ipt-${uniq()}`)}`]));
+  });
+  scenario('imgpipe --command-timeout', async () => {
+    const px = await stalling(/\/manifests\//, 20_000);
+    const start = Date.now();
+    const r = await ip(['--command-timeout', '2s', 'inspect', '--tls-verify=false', `docker://${px.host}/app:1`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--command-timeout 2s/);
+    expect(Date.now() - start).toBeLessThan(15_000);
+  });
+  scenario('imgpipe --version', async () => {
+    expect(ipOk(await ip(['--version'])).stdout).toMatch(/^imgpipe version \d+\.\d+\.\d+\n$/);
+    expect(ipOk(await ip(['-v'])).stdout).toMatch(/^imgpipe version /);
+    expect((await ip([])).status).toBe(1);
+  });
+
+  // -- login, logout
+  const loginTo = (flags: string[], input?: string) => {
+    const f = out(`iplogin-${uniq()}.json`);
+    return { f, run: ip(['login', ...flags, '--authfile', f, S.host], input) };
+  };
+  const loggedIn = async (flags: string[], input?: string) => {
+    const { f, run } = loginTo(flags, input);
+    const r = ipOk(await run);
+    expect(r.stdout).toBe('Login Succeeded!\n');
+    expect(JSON.parse(readFileSync(f, 'utf8')).auths[S.host].auth).toBe(BASIC);
+  };
+  const notLoggedIn = async (flags: string[], re: RegExp, input?: string) => {
+    const { f, run } = loginTo(flags, input);
+    ipFailed(await run, re);
+    expect(existsSync(f)).toBe(false);
+  };
+  scenario('imgpipe login --username', async () => {
+    await loggedIn(['--cert-dir', CA, '--username', USER, '-p', PASS]);
+    await notLoggedIn(['--cert-dir', CA, '-u', 'mallory', '-p', PASS], /logging into .*: invalid username\/password/);
+  });
+  scenario('imgpipe login --password', async () => {
+    await loggedIn(['--cert-dir', CA, '-u', USER, '--password', PASS]);
+    await notLoggedIn(['--cert-dir', CA, '-u', USER, '--password', WRONG], /invalid username\/password/);
+  });
+  scenario('imgpipe login --password-stdin', async () => {
+    await loggedIn(['--cert-dir', CA, '-u', USER, '--password-stdin'], `${PASS}\n`);
+    await notLoggedIn(['--cert-dir', CA, '--password-stdin'], /must provide --username with --password-stdin/, `${PASS}\n`);
+  });
+  scenario('imgpipe login --authfile', async () => {
+    await loggedIn(['--cert-dir', CA, '-u', USER, '-p', PASS]);
+  });
+  scenario('imgpipe login --cert-dir', async () => {
+    await loggedIn(['--cert-dir', CA, '-u', USER, '-p', PASS]);
+    await notLoggedIn(['-u', USER, '-p', PASS], UNTRUSTED);
+  });
+  scenario('imgpipe login --tls-verify', async () => {
+    await loggedIn(['--tls-verify=false', '-u', USER, '-p', PASS]);
+    await notLoggedIn(['-u', USER, '-p', PASS], UNTRUSTED);
+  });
+  scenario('imgpipe logout --authfile', async () => {
+    const f = out(`iplogout-${uniq()}.json`);
+    writeFileSync(f, JSON.stringify({ auths: { [S.host]: { auth: BASIC }, 'other.example': { auth: BASIC } } }));
+    expect(ipOk(await ip(['logout', '--authfile', f, S.host])).stdout).toBe(`Removed login credentials for ${S.host}\n`);
+    expect(Object.keys(JSON.parse(readFileSync(f, 'utf8')).auths)).toEqual(['other.example']);
+    ipFailed(await ip(['logout', '--authfile', f, S.host]), new RegExp(`not logged into ${S.host}`));
+  });
+  scenario('imgpipe logout --all', async () => {
+    const f = out(`iplogout-${uniq()}.json`);
+    writeFileSync(f, JSON.stringify({ auths: { [S.host]: { auth: BASIC }, 'other.example': { auth: BASIC } } }));
+    expect(ipOk(await ip(['logout', '--all', '--authfile', f])).stdout).toBe('Removed login credentials for all registries\n');
+    expect(JSON.parse(readFileSync(f, 'utf8')).auths).toEqual({});
+    ipFailed(await ip(['logout', '-a', '--authfile', f, S.host]), /--all takes no arguments/);
+  });
+
+  // -- the standalone signing subcommands
+  const manifestFile = out('ip-sign-manifest.json');
+  const REF = 'registry.example/team/app:1';
+  scenario('imgpipe standalone-sign --output', async () => {
+    writeFileSync(manifestFile, REC.raw);
+    const sig = out(`ipsig-${uniq()}`);
+    ipOk(await ip(['standalone-sign', manifestFile, REF, GPG.plain, '--output', sig]));
+    expect(ipOk(await ip(['standalone-verify', manifestFile, REF, GPG.plain, sig])).stdout).toBe(
+      `Signature verified using fingerprint ${GPG.plain}, digest ${D}\n`,
+    );
+    ipFailed(await ip(['standalone-sign', manifestFile, REF, GPG.plain]), /Usage: imgpipe standalone-sign/);
+  });
+  scenario('imgpipe standalone-sign --passphrase-file', async () => {
+    writeFileSync(manifestFile, REC.raw);
+    ipOk(await ip(['standalone-sign', '-o', out(`ipsig-${uniq()}`), '--passphrase-file', GPG.pass, manifestFile, REF, GPG.locked]));
+    ipFailed(await ip(['standalone-sign', '-o', out(`ipsig-${uniq()}`), '--passphrase-file', GPG.wrong, manifestFile, REF, GPG.locked]), /Bad passphrase/);
+  });
+  scenario('imgpipe standalone-verify --public-key-file', async () => {
+    writeFileSync(manifestFile, REC.raw);
+    const sig = out(`ipsig-${uniq()}`);
+    ipOk(await ip(['standalone-sign', '-o', sig, manifestFile, REF, GPG.plain]));
+    expect(ipOk(await ip(['standalone-verify', '--public-key-file', GPG.plainPub, manifestFile, REF, 'any', sig])).stdout).toMatch(
+      /^Signature verified using fingerprint /,
+    );
+    ipFailed(await ip(['standalone-verify', '--public-key-file', GPG.lockedPub, manifestFile, REF, 'any', sig]), /./);
+    ipFailed(await ip(['standalone-verify', manifestFile, REF, 'any', sig]), /Cannot use any fingerprint without a public key file/);
+  });
+  scenario('imgpipe generate-sigstore-key --output-prefix', async () => {
+    const prefix = out(`ipkey-${uniq()}`);
+    expect(ipOk(await ip(['generate-sigstore-key', '--output-prefix', prefix, '--passphrase-file', K.pass])).stdout).toBe(
+      `Key written to ${JSON.stringify(`${prefix}.private`)} and ${JSON.stringify(`${prefix}.pub`)}\n`,
+    );
+    ipFailed(await ip(['generate-sigstore-key', '--output-prefix', prefix, '--passphrase-file', K.pass]), /Refusing to overwrite/);
+    ipFailed(await ip(['generate-sigstore-key']), /Usage: generate-sigstore-key --output-prefix PREFIX/);
+  });
+  scenario('imgpipe generate-sigstore-key --passphrase-file', async () => {
+    const prefix = out(`ipkey-${uniq()}`);
+    ipOk(await ip(['generate-sigstore-key', '--output-prefix', prefix, '--passphrase-file', K.pass]));
+    // the key opens with that passphrase, and with no other
+    const ref = `docker://${P.host}/ipkey-${uniq()}:1`;
+    await must(img('img-copy', ['--dest-tls-verify=false', SRC, ref]), 'push to sign');
+    const sign = (pass: string) =>
+      img('img-sign', ['sign', '--sigstore-private-key', `${prefix}.private`, '--passphrase-file', pass, '--tls-verify=false', ref]);
+    expect((await sign(K.pass)).status).toBe(0);
+    expect((await sign(GPG.wrong)).status).toBe(1);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+import { checkCopyFlags } from './args.js';
+import type { ParsedFlags } from './flags.js';
+import type { Stage } from './pipeline.js';
+import { usage } from './run.js';
+import { signatureStages } from './sign-stages.js';
+import { spoolArchive } from './spool.js';
+import { sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
+import { hostPlatform } from '../image/inspect.js';
+import { layerArgs, parseLayerFlags } from '../image/layers.js';
+import { writesToStdout } from '../image/put.js';
+import { formatPlatform } from '../oci/platform.js';
+import { formatRef, parseRef } from '../ref/index.js';
+import { transportTraits } from '../transport/index.js';
+
+/** CopyPlan is img-copy's pipeline for one SRC and DEST. */
+export interface CopyPlan {
+  stages: Stage[];
+  /** src as the stages read it: a pipe given as an archive SRC is spooled to a temp file first (not with --explain). */
+  src: string;
+  /** src as the user gave it (normalised). */
+  srcGiven: string;
+  dest: string;
+  /** the archive goes to stdout (oci-archive:/dev/stdout): the last stage writes stdout itself. */
+  toStdout: boolean;
+}
+
+/**
+ * planCopy checks img-copy's flags (COMMAND_FLAGS['img-copy']) and builds its stages for
+ * `args` (SRC DEST): img-manifest get | img-sign check | img-ref --dest | [img-sign copy] |
+ * img-blob-put | img-manifest put | img-sign copy | img-sign sign…, each with the flags it uses.
+ * An archive SRC that is a pipe is spooled unless flags.explain is set.
+ */
+export async function planCopy(flags: ParsedFlags, args: string[]): Promise<CopyPlan> {
+  if (args.length !== 2) throw usage('expected SRC and DEST');
+  const srcGiven = formatRef(parseRef(args[0]!));
+  const dest = formatRef(parseRef(args[1]!));
+  transferOptions(flags);
+  checkCopyFlags(flags);
+  const layers = parseLayerFlags(flags);
+  const toStdout = writesToStdout(dest) && !flags['dry-run'];
+  if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
+  // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
+  const sigs = signatureStages(
+    flags,
+    transportTraits(parseRef(dest)),
+    transferArgs(flags).filter((a) => !/^--(?:src-|dest-)?daemon-host=/.test(a)),
+  );
+  const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
+
+  const get = ['get', src, ...sideArgs(flags, 'src')];
+  // skopeo copy's default is --multi-arch system; get refuses --all with another --multi-arch.
+  if (flags.all) get.push('--all');
+  if (flags['multi-arch'] !== undefined || !flags.all) get.push(`--multi-arch=${flags['multi-arch'] === undefined ? 'system' : String(flags['multi-arch'])}`);
+  for (const p of ([] as unknown[]).concat(flags.platform ?? [])) get.push(`--platform=${String(p)}`);
+  if (['override-os', 'override-arch', 'override-variant'].some((f) => flags[f] !== undefined)) get.push(`--platform=${overridePlatform(flags)}`);
+  // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
+  const convert = [...(flags.format !== undefined ? [`--format=${String(flags.format)}`] : []), ...(flags['preserve-digests'] ? ['--preserve-digests'] : [])];
+  // img-blob-put writes nothing to a Docker engine (put loads the image whole): no --dest-daemon-host.
+  // Layers are (re)compressed by img-blob-put, which tells put in the record ("layerUpdates").
+  const blobPut = [...transferArgs(flags).filter((a) => !a.startsWith('--dest-daemon-host=')), ...convert, ...layerArgs(layers)];
+  for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
+  if (flags['dry-run']) blobPut.push('--dry-run');
+  // put reads the source too when DEST is an archive, so it gets both ends' flags.
+  const put = ['put', ...transferArgs(flags), ...convert];
+  const stages: Stage[] = [
+    { command: 'img-manifest', args: get },
+    ...(sigs.check ? [sigs.check] : []),
+    { command: 'img-ref', args: ['--dest', dest] },
+    ...(sigs.beforeBlobs ? [sigs.beforeBlobs] : []),
+    { command: 'img-blob-put', args: blobPut },
+  ];
+  if (!flags['dry-run']) stages.push({ command: 'img-manifest', args: put }, ...sigs.afterPut);
+  return { stages, src, srcGiven, dest, toStdout };
+}
+
+/** overridePlatform is the platform --override-os, --override-arch and --override-variant pick, as skopeo: the rest from this machine. */
+export function overridePlatform(flags: ParsedFlags): string {
+  const host = hostPlatform();
+  const os = flags['override-os'] ?? host.os;
+  const arch = flags['override-arch'] ?? host.architecture;
+  const variant = flags['override-variant'] ?? (flags['override-arch'] === undefined ? host.variant : undefined);
+  return formatPlatform({ os: String(os), architecture: String(arch), ...(variant ? { variant: String(variant) } : {}) });
+}

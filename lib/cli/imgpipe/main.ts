@@ -1,0 +1,154 @@
+/** imgpipe: skopeo's command line over the img-* stages. */
+import { basename } from 'node:path';
+import { ImgError } from '../../errors.js';
+import { COMMAND_FLAGS } from '../command-flags.js';
+import { specFlags, type FlagSpec, type ParsedFlags } from '../flags.js';
+import { parseFlags } from '../run.js';
+import { specOf, warnGlobalTlsVerify, type Ctx, type Subcommand } from './context.js';
+import { SkopeoError } from './errors.js';
+import { log } from './log.js';
+import { Refused, refuseFlags } from './refused.js';
+
+/** The imgpipe version; `--version` prints it as skopeo prints its own. */
+export const VERSION = '0.1.0';
+
+const GLOBAL: FlagSpec = COMMAND_FLAGS.imgpipe;
+
+/** progName is the name imgpipe was run as: "skopeo" through a link or wrapper of that name, else "imgpipe". */
+export function progName(argv1 = process.argv[1] ?? ''): string {
+  return basename(argv1) === 'skopeo' ? 'skopeo' : 'imgpipe';
+}
+
+/** splitGlobal cuts argv at the subcommand: the global flags before it, the subcommand, the rest. */
+function splitGlobal(argv: string[]): { before: string[]; sub?: string; rest: string[] } {
+  const strings = new Set([...(GLOBAL.string ?? []), 'tls-details', 'user-agent-prefix']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return { before: argv.slice(0, i), sub: argv[i + 1], rest: argv.slice(i + 2) };
+    if (!a.startsWith('-') || a === '-') return { before: argv.slice(0, i), sub: a, rest: argv.slice(i + 1) };
+    if (a.startsWith('--') && !a.includes('=') && strings.has(a.slice(2))) i++;
+  }
+  return { before: argv, rest: [] };
+}
+
+/** persistent is the spec of a subcommand with skopeo's persistent global flags added (all but --tls-verify and --version). */
+function persistent(spec: FlagSpec): FlagSpec {
+  const own = new Set(specFlags(spec));
+  const keep = (names: readonly string[] | undefined) => (names ?? []).filter((f) => f !== 'tls-verify' && f !== 'version' && !own.has(f));
+  return { ...spec, string: [...(spec.string ?? []), ...keep(GLOBAL.string)], boolean: [...(spec.boolean ?? []), ...keep(GLOBAL.boolean)] };
+}
+
+/** cobraWords words a parser error as cobra does ("unknown flag: --x"). */
+function cobraWords(e: unknown): unknown {
+  if (!(e instanceof ImgError) || e.code !== 'USAGE') return e;
+  const m = /^unknown flag (-(-?)(.*))$/.exec(e.message);
+  if (m) return new SkopeoError(m[2] ? `unknown flag: ${m[1]}` : `unknown shorthand flag: '${m[3]}' in ${m[1]}`);
+  return new SkopeoError(e.message);
+}
+
+/** help writes the usage of imgpipe or of one subcommand to stdout. */
+function help(prog: string, subs: Record<string, Subcommand>, sub?: Subcommand): void {
+  if (sub) {
+    process.stdout.write(`${sub.help}\n\nUsage:\n  ${prog} ${sub.usage}\n`);
+    return;
+  }
+  const names = Object.keys(subs).sort();
+  process.stdout.write(`Various operations with container images and container image registries: skopeo's command
+line, each subcommand run as the img-* pipeline it is (copy --explain and sync --explain print it).
+
+Usage:
+  ${prog} [flags]
+  ${prog} [command]
+
+Available Commands:
+${names.map((n) => `  ${n.padEnd(23)}${subs[n]!.short}`).join('\n')}
+  help                   Help about any command
+
+Flags:
+      --command-timeout duration   timeout for the command execution
+      --debug                      enable debug output
+  -h, --help                       help for ${prog}
+      --insecure-policy            run the tool without any policy check
+      --override-arch ARCH         use ARCH instead of the architecture of the machine for choosing images
+      --override-os OS             use OS instead of the running OS for choosing images
+      --override-variant VARIANT   use VARIANT instead of the running architecture variant for choosing images
+      --policy string              Path to a trust policy file
+      --registries-conf string     path to the registries.conf file
+      --registries.d DIR           use registry configuration files in DIR (e.g. for container signature storage)
+      --tmpdir string              directory used to store temporary files
+  -v, --version                    Version for ${prog}
+Refused (not supported by imgpipe yet): --tls-details, --require-signed, --user-agent-prefix.
+Image encryption (copy --encryption-key, --decryption-key, --encrypt-layer) is out of scope.
+
+Use "${prog} [command] --help" for more information about a command.
+`);
+}
+
+/**
+ * imgpipeMain runs skopeo's command line `argv` with the subcommands `subs`: global flags before
+ * the subcommand (and, but for --tls-verify, after it), skopeo's flags refused by name where
+ * imgpipe cannot honour them, failures as skopeo's fatal log line. Resolves with the exit status:
+ * skopeo's (1, or 2 for an image that is not there), and 2 for a refused flag.
+ */
+export async function imgpipeMain(argv: string[], subs: Record<string, Subcommand>): Promise<number> {
+  const prog = progName();
+  try {
+    const { before, sub, rest } = splitGlobal(argv);
+    refuseFlags(undefined, before);
+    if (before.includes('--help') || before.includes('-h') || sub === 'help') {
+      const target = sub === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
+      if (target !== undefined && subs[target] === undefined) throw new SkopeoError(`Unknown help topic [${JSON.stringify(target)}]`);
+      help(prog, subs, target === undefined ? undefined : subs[target]);
+      return 0;
+    }
+    let global: ParsedFlags;
+    try {
+      global = parseFlags(before, GLOBAL);
+    } catch (e) {
+      throw cobraWords(e);
+    }
+    if (global.version) {
+      process.stdout.write(prog === 'skopeo' ? `skopeo version ${VERSION} (imgpipe)\n` : `imgpipe version ${VERSION}\n`);
+      return 0;
+    }
+    if (sub === undefined) throw new SkopeoError(`Missing command '${prog} COMMAND'\nTry '${prog} --help' for more information`);
+    const command = subs[sub];
+    if (command === undefined) throw new SkopeoError(`Unrecognized command \`${prog} ${sub}\`\nTry '${prog} --help' for more information`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      help(prog, subs, command);
+      return 0;
+    }
+    refuseFlags(sub, rest);
+    let flags: ParsedFlags;
+    try {
+      flags = parseFlags(rest, persistent(specOf(sub)));
+    } catch (e) {
+      throw cobraWords(e);
+    }
+    // Persistent flags given after the subcommand count as given before it.
+    const merged: ParsedFlags = { ...global };
+    for (const f of specFlags(GLOBAL)) if (flags[f] !== undefined && !specFlags(specOf(sub)).includes(f)) merged[f] = flags[f];
+    if (merged.tmpdir !== undefined) process.env.TMPDIR = String(merged.tmpdir);
+    const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };
+    warnGlobalTlsVerify(ctx);
+    return await command.run(ctx);
+  } catch (err) {
+    return fatal(err);
+  }
+}
+
+/** fatal prints a failure as skopeo's fatal log line and gives its exit status. */
+export function fatal(err: unknown): number {
+  if (err instanceof SkopeoError) {
+    log('fatal', err.message);
+    return err.exitStatus;
+  }
+  if (err instanceof Refused) {
+    log('fatal', err.message);
+    return 2;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  log('fatal', message.replace(/\s*\n\s*/g, ' '));
+  if (process.env.IMGPIPE_DEBUG === '1' && !(err instanceof ImgError) && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,65 @@
+import { ImgError } from '../../errors.js';
+
+/** Refused is the error for a flag skopeo has that imgpipe does not honour: exit status 2, never accepted and ignored. */
+export class Refused extends ImgError {
+  constructor(message: string) {
+    super('UNSUPPORTED', message);
+  }
+}
+
+const ENCRYPTION = 'image encryption is out of scope for imgpipe (see imgpipe --help)';
+const NOT_YET = 'not supported by imgpipe yet';
+
+/** GLOBAL: skopeo's global flags that imgpipe refuses, with why. */
+const GLOBAL: Record<string, string> = {
+  'tls-details': NOT_YET,
+  'require-signed': NOT_YET,
+  'user-agent-prefix': NOT_YET,
+};
+
+const SIDED = (names: string[], why: string) => Object.fromEntries(['src-', 'dest-'].flatMap((p) => names.map((n) => [`${p}${n}`, why])));
+
+/** BY_SUBCOMMAND: each subcommand's skopeo flags that imgpipe refuses, with why. */
+const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
+  inspect: { 'shared-blob-dir': NOT_YET, 'retry-delay': NOT_YET, 'manifest-digest': NOT_YET },
+  delete: { 'shared-blob-dir': NOT_YET, 'retry-delay': NOT_YET, 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
+  'list-tags': { 'retry-delay': NOT_YET },
+  copy: {
+    ...SIDED(['shared-blob-dir'], NOT_YET),
+    'additional-tag': NOT_YET,
+    'dest-oci-accept-uncompressed-layers': NOT_YET,
+    'dest-precompute-digests': NOT_YET,
+    'dest-force-compress-format': NOT_YET,
+    'sign-identity': NOT_YET,
+    'sign-by-sq-fingerprint': NOT_YET,
+    'sign-by-sigstore': NOT_YET,
+    'retry-delay': NOT_YET,
+    'encryption-key': ENCRYPTION,
+    'decryption-key': ENCRYPTION,
+    'encrypt-layer': ENCRYPTION,
+  },
+  sync: {
+    ...SIDED(['shared-blob-dir'], NOT_YET),
+    'dest-oci-accept-uncompressed-layers': NOT_YET,
+    'dest-precompute-digests': NOT_YET,
+    'dest-force-compress-format': NOT_YET,
+    'sign-identity': NOT_YET,
+    'sign-by-sq-fingerprint': NOT_YET,
+    'sign-by-sigstore': NOT_YET,
+    'retry-delay': NOT_YET,
+  },
+  login: { 'get-login': NOT_YET, 'compat-auth-file': NOT_YET, verbose: NOT_YET, v: NOT_YET },
+  logout: { 'compat-auth-file': NOT_YET },
+};
+
+/** refuseFlags throws Refused for the first flag in argv that skopeo's `sub` (or skopeo itself) has and imgpipe does not honour. */
+export function refuseFlags(sub: string | undefined, argv: readonly string[]): void {
+  const table = { ...GLOBAL, ...(sub === undefined ? {} : (BY_SUBCOMMAND[sub] ?? {})) };
+  for (const a of argv) {
+    if (a === '--') return;
+    const m = /^--?([^=]+)/.exec(a);
+    if (!m || (a[1] !== '-' && m[1]!.length !== 1)) continue;
+    const why = table[m[1]!];
+    if (why !== undefined) throw new Refused(`${a[1] === '-' ? '--' : '-'}${m[1]}: ${why}`);
+  }
+}

@@ -1,0 +1,213 @@
+/** skopeo's subcommands of one image or one file: delete, list-tags, login, logout, manifest-digest and the standalone signing ones. */
+import { logout as removeLogin, loginKey } from '../../auth/login.js';
+import { ImgError } from '../../errors.js';
+import { fileDigest } from '../../image/digest.js';
+import { login as checkLogin } from '../../transport/index.js';
+import { SKOPEO_IMAGE_FLAGS } from '../command-flags.js';
+import { manifestMain } from '../commands/img-manifest.js';
+import { signMain } from '../commands/img-sign.js';
+import { tagsMain } from '../commands/img-tags.js';
+import { readSecret, readStdin } from '../prompt.js';
+import { registryOptions } from '../registry-flags.js';
+import { capture } from './capture.js';
+import { collect, globalArgs, passOn, type Subcommand } from './context.js';
+import { asStageError, imageError, reason, SkopeoError } from './errors.js';
+import { log } from './log.js';
+
+const IMAGE = [...SKOPEO_IMAGE_FLAGS.string, ...SKOPEO_IMAGE_FLAGS.boolean, 'retry-times'];
+
+/** stageRun runs an img-* stage's work on no input, its records kept; a failure (thrown or an error record) is thrown as skopeo words it after `lead`. */
+async function stageRun(main: (argv: string[], io: ReturnType<typeof collect>['io']) => Promise<number | void>, argv: string[], lead: string): Promise<number> {
+  const { io, records } = collect();
+  const { result, captured } = await capture(() => main(argv, io)).catch((err: unknown) => {
+    throw imageError(lead, asStageError(err));
+  });
+  const failure = records.find((r) => r.error !== undefined)?.error;
+  for (const l of captured.lines) if (failure === undefined || !l.message.includes(failure.message)) log('warning', l.message);
+  if (failure !== undefined) throw imageError(lead, failure);
+  return result ?? 0;
+}
+
+export const deleteImage: Subcommand = {
+  usage: 'delete [command options] IMAGE-NAME',
+  short: 'Delete image IMAGE-NAME',
+  help: `Delete an "IMAGE_NAME" from a transport: skopeo delete, run as img-manifest delete IMAGE-NAME.
+
+Flags:
+      --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
+      --cert-dir PATH, --tls-verify, --no-creds, --retry-times N
+Refused (not supported by imgpipe yet): --shared-blob-dir, --retry-delay; --daemon-host (no delete from an engine)`,
+  async run(ctx) {
+    if (ctx.args.length !== 1) throw new SkopeoError('Usage: delete imageReference');
+    const ref = ctx.args[0]!;
+    return stageRun(
+      manifestMain,
+      [
+        'delete',
+        ref,
+        ...passOn(
+          ctx.flags,
+          IMAGE.filter((f) => f !== 'daemon-host'),
+        ),
+        ...globalArgs(ctx),
+      ],
+      '',
+    ).catch((e: unknown) => {
+      // containers/image's words for a registry that has no such image (exit 1, not 2).
+      if (e instanceof SkopeoError && e.exitStatus === 2)
+        throw new SkopeoError(`Unable to delete ${ref.replace(/^docker:\/\//, '')}. Image may not exist or is not stored with a v2 Schema in a v2 registry`);
+      throw e;
+    });
+  },
+};
+
+export const listTags: Subcommand = {
+  usage: 'list-tags [command options] SOURCE-IMAGE',
+  short: 'List tags in the transport/repository specified by the SOURCE-IMAGE',
+  help: `List the tags of a repository: skopeo list-tags, run as img-tags --json SOURCE-IMAGE.
+
+Flags:
+      --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
+      --cert-dir PATH, --tls-verify, --no-creds, --retry-times N
+Refused (not supported by imgpipe yet): --retry-delay`,
+  async run(ctx) {
+    if (ctx.args.length !== 1) throw new SkopeoError('Exactly one non-option argument expected');
+    const flags = IMAGE.filter((f) => f !== 'daemon-host');
+    return stageRun(tagsMain, ['--json', ctx.args[0]!, ...passOn(ctx.flags, flags), ...globalArgs(ctx)], 'Error listing repository tags: ');
+  },
+};
+
+export const login: Subcommand = {
+  usage: 'login [command options] REGISTRY',
+  short: 'Login to a container registry',
+  help: `Login to a container registry on a specified server: skopeo login, as img-login (credentials
+  checked, then kept in auth.json).
+
+Flags:
+      --authfile string    path of the authentication file
+      --cert-dir string    use certificates at the specified path to access the registry
+  -p, --password string    Password for registry
+      --password-stdin     Take the password from stdin
+      --tls-verify         require HTTPS and verify certificates when contacting registries
+  -u, --username string    Username for registry
+Refused (not supported by imgpipe yet): --get-login, --compat-auth-file, --verbose`,
+  async run(ctx) {
+    const { flags } = ctx;
+    if (ctx.args.length === 0) throw new SkopeoError('please provide a registry to log in to');
+    if (ctx.args.length > 1) throw new SkopeoError('login accepts only one registry to log in to');
+    const key = loginKey(ctx.args[0]!);
+    let username = flags.username === undefined ? '' : String(flags.username);
+    let password = flags.password === undefined ? '' : String(flags.password);
+    if (flags['password-stdin']) {
+      if (password !== '') throw new SkopeoError("can't specify both --password-stdin and --password");
+      if (username === '') throw new SkopeoError('must provide --username with --password-stdin');
+      password = (await readStdin()).replace(/\r?\n/g, '');
+    }
+    if (username === '') username = await readSecret('Username: ', false);
+    if (password === '') password = await readSecret('Password: ', true);
+    const reg = registryOptions({
+      'cert-dir': flags['cert-dir'],
+      'tls-verify': flags['tls-verify'] ?? ctx.global['tls-verify'],
+      'registries-conf': ctx.global['registries-conf'],
+      debug: ctx.global.debug,
+    });
+    try {
+      await checkLogin(key, username, password, { ...reg, ...(flags.authfile !== undefined ? { authfile: String(flags.authfile) } : {}) });
+    } catch (e) {
+      const err = asStageError(e);
+      if (err.code === 'UNAUTHORIZED') throw new SkopeoError(`logging into ${JSON.stringify(key)}: invalid username/password`);
+      throw new SkopeoError(`authenticating creds for ${JSON.stringify(key)}: ${reason(err)}`);
+    }
+    process.stdout.write('Login Succeeded!\n');
+    return 0;
+  },
+};
+
+export const logout: Subcommand = {
+  usage: 'logout [command options] REGISTRY',
+  short: 'Logout of a container registry',
+  help: `Logout of a container registry on a specified server: skopeo logout, as img-logout.
+
+Flags:
+  -a, --all               Remove the cached credentials for all registries in the auth file
+      --authfile string   path of the authentication file
+Refused (not supported by imgpipe yet): --compat-auth-file`,
+  async run(ctx) {
+    const authfile = ctx.flags.authfile === undefined ? undefined : String(ctx.flags.authfile);
+    if (ctx.flags.all) {
+      if (ctx.args.length > 0) throw new SkopeoError('--all takes no arguments');
+      await removeLogin(undefined, authfile);
+      process.stdout.write('Removed login credentials for all registries\n');
+      return 0;
+    }
+    if (ctx.args.length === 0) throw new SkopeoError('please provide a registry to log out from');
+    if (ctx.args.length > 1) throw new SkopeoError('logout accepts only one registry to log out from');
+    const key = loginKey(ctx.args[0]!);
+    const { removed } = await removeLogin(key, authfile);
+    if (!removed) throw new SkopeoError(`not logged into ${key}`);
+    process.stdout.write(`Removed login credentials for ${key}\n`);
+    return 0;
+  },
+};
+
+export const manifestDigest: Subcommand = {
+  usage: 'manifest-digest MANIFEST-FILE',
+  short: 'Compute a manifest digest of a file',
+  help: 'Compute a manifest digest of MANIFEST-FILE and write it to standard output: skopeo manifest-digest, as img-digest.',
+  async run(ctx) {
+    if (ctx.args.length !== 1) throw new SkopeoError(`Usage: ${ctx.prog} manifest-digest manifest`);
+    const file = ctx.args[0]!;
+    const digest = await fileDigest(file, 'sha256').catch((e: unknown) => {
+      throw new SkopeoError(`Error reading manifest from ${file}: ${asStageError(e).message}`);
+    });
+    process.stdout.write(`${digest}\n`);
+    return 0;
+  },
+};
+
+export const standaloneSign: Subcommand = {
+  usage: 'standalone-sign [command options] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT --output|-o SIGNATURE',
+  short: 'Create a signature using local files',
+  help: `Create a signature using local files: skopeo standalone-sign, run as img-sign sign.
+
+Flags:
+  -o, --output SIGNATURE      output the signature to SIGNATURE
+      --passphrase-file string   file that contains a passphrase for the --sign-by key`,
+  async run(ctx) {
+    const { flags } = ctx;
+    if (ctx.args.length !== 3 || flags.output === undefined || String(flags.output) === '')
+      throw new SkopeoError(`Usage: ${ctx.prog} standalone-sign manifest docker-reference key-fingerprint -o signature`);
+    const argv = ['sign', `--output=${String(flags.output)}`, ...passOn(flags, ['passphrase-file']), ...ctx.args];
+    return stageRun(signMain, argv, '');
+  },
+};
+
+export const standaloneVerify: Subcommand = {
+  usage: 'standalone-verify MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE',
+  short: 'Verify a signature using local files',
+  help: `Verify a signature using local files: skopeo standalone-verify, run as img-sign verify.
+
+Flags:
+      --public-key-file string   File containing public keys. If not specified, will use local GPG keys.`,
+  async run(ctx) {
+    if (ctx.args.length !== 4) throw new SkopeoError(`Usage: ${ctx.prog} standalone-verify manifest docker-reference key-fingerprint signature`);
+    if (ctx.args[2] === 'any' && ctx.flags['public-key-file'] === undefined) throw new SkopeoError('Cannot use any fingerprint without a public key file');
+    return stageRun(signMain, ['verify', ...passOn(ctx.flags, ['public-key-file']), ...ctx.args], '');
+  },
+};
+
+export const generateSigstoreKey: Subcommand = {
+  usage: 'generate-sigstore-key [command options] --output-prefix PREFIX',
+  short: 'Generate a sigstore public/private key pair',
+  help: `Generate a sigstore public/private key pair: skopeo generate-sigstore-key, run as img-sign keygen.
+
+Flags:
+      --output-prefix PREFIX     Write the keys to PREFIX.pub and PREFIX.private
+      --passphrase-file PATH     Read a passphrase for the private key from PATH`,
+  async run(ctx) {
+    if (ctx.args.length !== 0 || ctx.flags['output-prefix'] === undefined) throw new SkopeoError('Usage: generate-sigstore-key --output-prefix PREFIX');
+    return stageRun(signMain, ['keygen', ...passOn(ctx.flags, ['output-prefix', 'passphrase-file'])], '').catch((e: unknown) => {
+      throw e instanceof ImgError ? new SkopeoError(e.message.replace(/^refusing to overwrite/i, 'Refusing to overwrite')) : e;
+    });
+  },
+};
