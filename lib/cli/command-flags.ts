@@ -35,7 +35,7 @@ export const SKOPEO_IMAGE_FLAGS = {
 const skopeoSided = (names: readonly string[]) => ['src', 'dest'].flatMap((side) => names.map((f) => `${side}-${f}`));
 
 export const COMMAND_FLAGS = {
-  'img-ref': { string: ['to', 'append-suffix', 'dest', ...COMMON_FLAGS], boolean: ['scoped'] },
+  'img-ref': { string: ['to', 'append-suffix', 'dest', 'shard', ...COMMON_FLAGS], boolean: ['scoped'] },
   'img-tags': {
     string: [...REGISTRY_FLAGS.string, ...COMMON_FLAGS, 'regex', 'exclude', 'semver', 'newest', 'yaml', 'registry'],
     boolean: [...REGISTRY_FLAGS.boolean, 'json', 'catalog', 'tags'],
@@ -173,6 +173,7 @@ export const COMMAND_FLAGS = {
       'exclude',
       'semver',
       'newest',
+      'shard',
     ],
     list: ['platform'],
     boolean: [

@@ -578,6 +578,32 @@ function registryFamily(p: Probe): void {
     expect(px.pending()).toEqual([]);
     refused(await go(['--retry-times', 'x']), '--retry-times');
   });
+  scenario(`${p.cmd} --rate`, async () => {
+    // --rate 2: the requests to a host go 500 ms apart from the first on (the bucket holds one
+    // token); a 503 on the first request makes sure of a second one (the retry), 10 ms later without it
+    const px = await started(startFaultProxy(P.host));
+    const side = p.retrySide ?? p.plainSide;
+    const t: Target = { host: px.host, kind: 'P' };
+    const go = (flags: string[]) => (p.retry ? p.retry.run(px.host, ['--tls-verify=false', ...flags]) : p.run(t, side, ['--tls-verify=false', ...flags], ENV));
+    const arrivals = async (flags: string[]) => {
+      px.setFaults([{ ...(p.fault ?? { method: 'GET', path: /^\/v2\// }), status: 503 }]);
+      const from = px.seen.length;
+      const start = Date.now();
+      const r = await go(flags);
+      if (p.retry) p.retry.ok(r);
+      else p.ok(r, t, side);
+      expect(px.pending()).toEqual([]);
+      return { start, at: px.seen.slice(from).map((s) => s.at) };
+    };
+    const gaps = (at: number[]) => at.slice(1).map((a, i) => a - at[i]!);
+    const paced = await arrivals(['--rate', '2']);
+    // the k-th request cannot leave before k intervals: a bound that no delay on the way can break
+    for (const [k, a] of paced.at.entries()) expect(a - paced.start).toBeGreaterThanOrEqual(k * 500);
+    for (const g of gaps(paced.at)) expect(g).toBeGreaterThanOrEqual(350);
+    expect(Math.min(...gaps((await arrivals([])).at))).toBeLessThan(350);
+    refused(await go(['--rate', '0']), '--rate');
+    refused(await go(['--rate', 'fast']), '--rate');
+  });
   scenario(`${p.cmd} --registries-conf`, async () => {
     // a registries.conf that makes S insecure: no --cert-dir or --tls-verify=false needed
     const side = p.plainSide;
@@ -726,6 +752,23 @@ scenario('img-ref --scoped', async () => {
   const r = records((await img('img-ref', ['docker://h.example/team/app:1', '--to', 'docker://m.example/mirror', '--scoped'])).stdout);
   expect(r[0]!.dest).toBe('docker://m.example/mirror/h.example/team/app:1');
   refused(await img('img-ref', ['docker://h.example/a:1', '--scoped']), '--scoped');
+});
+scenario('img-ref --shard', async () => {
+  // 12 tags of 6 repositories in 3 shards: each tag in one shard, the tags of a repository together
+  const refs = Array.from({ length: 12 }, (_, i) => `docker://h.example/team/app${i % 6}:${i}`);
+  const to = ['--to', 'docker://m.example/mirror'];
+  const all = records((await img('img-ref', [...refs, ...to])).stdout).map((x) => x.dest);
+  const parts = [];
+  for (let k = 0; k < 3; k++) parts.push(succeeded(await img('img-ref', [...refs, ...to, '--shard', `${k}/3`])).map((x) => x.dest as string));
+  expect(parts.flat().sort()).toEqual([...all].sort());
+  const repos = parts.map((part) => new Set(part.map((d) => d.replace(/:[^:/]+$/, ''))));
+  expect(repos.reduce((n, r) => n + r.size, 0)).toBe(6);
+  expect(parts.filter((part) => part.length > 0).length).toBeGreaterThan(1);
+  // records on stdin are sharded by their dest
+  const piped = succeeded(await img('img-ref', ['--shard', '0/3'], all.map((dest, i) => JSON.stringify({ ref: refs[i], dest })).join('\n')));
+  expect(piped.map((x) => x.dest)).toEqual(parts[0]);
+  refused(await img('img-ref', [...refs, ...to, '--shard', '3/3']), '--shard');
+  refused(await img('img-ref', [...refs, '--shard', '0/3']), '--shard');
 });
 scenario('img-ref --append-suffix', async () => {
   const r = records((await img('img-ref', ['docker://h.example/team/app:1', '--to', 'docker://m.example/mirror', '--append-suffix', '-mirror'])).stdout);
@@ -1427,6 +1470,20 @@ for (const m of [copier, syncer]) {
     succeeded(await sync(['--src', 'docker', '--dest', 'oci', '--catalog', Q.host, dest]));
     expect(names(dest)).toEqual(['x:1', 'y:1']);
     expect((await sync(['--src', 'docker', '--dest', 'oci', Q.host, out(`catalog-${uniq()}`)])).status).not.toBe(0);
+  });
+  scenario('img-sync --shard', async () => {
+    // two shards into one layout: each image in one of them, none in both; a shard with none is no failure
+    const dest = out(`shard-${uniq()}`);
+    const shard = async (k: number) =>
+      succeeded(await sync(['--src', 'docker', '--dest', 'oci', '--catalog', '--shard', `${k}/2`, Q.host, dest]))
+        .map((x) => x.dest)
+        .sort();
+    const [a, b] = [await shard(0), await shard(1)];
+    expect([...a, ...b].sort()).toEqual([`oci:${dest}:x:1`, `oci:${dest}:y:1`]);
+    expect(names(dest)).toEqual(['x:1', 'y:1']);
+    const explain = await sync(['--src', 'docker', '--dest', 'oci', '--catalog', '--shard', '1/2', '--explain', Q.host, dest]);
+    expect(explain.stderr).toMatch(/\| img-ref --to oci:\S+ --shard=1\/2 \\\n/);
+    refused(await sync(['--src', 'docker', '--dest', 'oci', '--shard', '2/2', Q.host, dest]), '--shard');
   });
   scenario('img-sync --keep-going', async () => {
     // two registry keys, the first naming a tag that does not exist: without --keep-going the second never runs
