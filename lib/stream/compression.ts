@@ -46,33 +46,38 @@ export async function decompressor(c: Compression): Promise<Transform> {
   return new ZstdDecompressTransform();
 }
 
-/** peekHead reads a stream's first bytes (up to `n`, fewer at its end) and gives back a stream of all of it. */
+/**
+ * peekHead reads a stream's first bytes (up to `n`, fewer at its end) and gives back a stream of
+ * all of it: `src` itself, the bytes read put back (so a DigestingStream stays one, and a copy
+ * hashes each byte once), or, when `src` had ended, a stream of what it held.
+ */
 export async function peekHead(src: Readable, n = 6): Promise<{ head: Buffer; stream: Readable }> {
-  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let have = 0;
-  let done = false;
   while (have < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
+    const chunk = src.read() as Buffer | null;
+    if (chunk !== null) {
+      chunks.push(chunk);
+      have += chunk.length;
+      continue;
     }
-    chunks.push(r.value);
-    have += r.value.length;
+    if (src.readableEnded || src.destroyed) break;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (e?: Error) => {
+        src.off('readable', ok).off('end', ok).off('close', ok).off('error', settle);
+        if (e) reject(e);
+        else resolve();
+      };
+      const ok = () => settle();
+      src.once('readable', ok).once('end', ok).once('close', ok).once('error', settle);
+    });
   }
-  async function* all(): AsyncGenerator<Buffer> {
-    yield* chunks;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  const stream = Readable.from(all(), { objectMode: false });
-  stream.on('close', () => void it.return?.());
-  return { head: Buffer.concat(chunks).subarray(0, n), stream };
+  if (src.errored) throw src.errored;
+  const all = Buffer.concat(chunks);
+  const head = all.subarray(0, n);
+  if (src.readableEnded) return { head, stream: Readable.from([all], { objectMode: false }) };
+  if (all.length > 0) src.unshift(all);
+  return { head, stream: src };
 }
 
 /**

@@ -34,7 +34,8 @@ export class RateGuard {
   wait(): void {
     if (!this.active || this.since !== undefined) return;
     this.since = Date.now();
-    this.arm();
+    // Not a timer per chunk: one left running between waits, which counts only the time spent waiting.
+    if (this.timer === undefined) this.arm();
   }
 
   got(n: number): void {
@@ -50,12 +51,15 @@ export class RateGuard {
   }
 
   private arm(): void {
-    clearTimeout(this.timer);
     this.timer = setTimeout(
       () => {
+        this.timer = undefined;
+        // Not waiting now: the next wait arms it again with what is left of the window.
+        if (!this.active || this.since === undefined) return;
         this.settle();
         this.since = Date.now();
-        if (this.check()) this.arm();
+        if (this.waited >= this.windowMs && !this.check()) return;
+        this.arm();
       },
       Math.max(1, this.windowMs - this.waited),
     );
@@ -64,7 +68,6 @@ export class RateGuard {
 
   /** settle adds the wait so far to the window. */
   private settle(): void {
-    clearTimeout(this.timer);
     if (this.since !== undefined) this.waited += Date.now() - this.since;
     this.since = undefined;
   }

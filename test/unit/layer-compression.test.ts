@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { desiredCompression, layerChange, parseLayerFlags, zstdLayers } from '../../lib/image/layers.js';
 import { layerCompressionOf, layerMediaType, sniffCompression } from '../../lib/oci/compression.js';
-import { compressor, recode } from '../../lib/stream/compression.js';
+import { compressor, peekHead, recode } from '../../lib/stream/compression.js';
+import { DigestingStream } from '../../lib/stream/verify.js';
 import { LayerCache, compressionKey } from '../../lib/copy/layer-cache.js';
 import type { Transport } from '../../lib/transport/types.js';
 import { caught } from '../helpers/errors.js';
@@ -94,6 +95,33 @@ describe('media types and streams', () => {
     const bad = await recode(Readable.from([Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6])]), 'gzip', 'none', 'layer sha256:abc');
     await expect(read(bad)).rejects.toThrow(/layer sha256:abc is not valid gzip/);
     expect(caught(() => sniffCompression(Buffer.from('BZh91AY'), 'layer 0')).message).toContain('layer 0 is bzip2-compressed');
+  });
+});
+
+describe('peekHead', () => {
+  const bytes = Buffer.from('\x1f\x8b and the rest of a long layer '.repeat(5000));
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const drain = async (r: Readable) => {
+    const parts: Buffer[] = [];
+    for await (const c of r) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  };
+
+  it('gives back the same verifying stream, the head put back: each byte is hashed once', async () => {
+    const d = Readable.from([bytes.subarray(0, 3), bytes.subarray(3)]).pipe(new DigestingStream({ digest, size: bytes.length }, 'layer'));
+    const { head, stream } = await peekHead(d);
+    expect(head).toEqual(bytes.subarray(0, 6));
+    expect(stream).toBe(d);
+    expect(await drain(stream)).toEqual(bytes);
+    expect(d.digest).toBe(digest);
+  });
+
+  it('a stream shorter than the head, and one that fails', async () => {
+    const { head, stream } = await peekHead(Readable.from([Buffer.from('ab')]));
+    expect(head.toString()).toBe('ab');
+    expect((await drain(stream)).toString()).toBe('ab');
+    const bad = Readable.from([bytes]).pipe(new DigestingStream({ size: 3 }, 'layer'));
+    await expect(peekHead(bad).then((p) => drain(p.stream))).rejects.toThrow(/more than the expected 3 bytes/);
   });
 });
 
