@@ -1,15 +1,11 @@
 import { openOutput } from '../lib/util/fs.js';
-import { parseFlags, run, usage } from '../lib/cli/run.js';
-import { checkCopyFlags } from '../lib/cli/args.js';
+import { parseFlags, run } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
-import { describe, runPipeline, type Stage } from '../lib/cli/pipeline.js';
-import { sideArgs, TRANSFER_HELP, transferArgs, transferOptions } from '../lib/cli/transfer-flags.js';
-import { SIGNATURE_HELP, signatureStages } from '../lib/cli/sign-stages.js';
-import { LAYER_HELP, layerArgs, parseLayerFlags } from '../lib/image/layers.js';
-import type { SyncSource } from '../lib/sync/source.js';
-import { syncDestKind, syncDestPrefix, syncSourceArg, TempAuthFiles, yamlRegistryFlags } from '../lib/sync/plan.js';
-import { transportTraits } from '../lib/transport/index.js';
-import { parseShard } from '../lib/ref/shard.js';
+import { describe, runPipeline } from '../lib/cli/pipeline.js';
+import { TRANSFER_HELP } from '../lib/cli/transfer-flags.js';
+import { SIGNATURE_HELP } from '../lib/cli/sign-stages.js';
+import { planSync, SYNC_FILTERS } from '../lib/cli/sync-plan.js';
+import { LAYER_HELP } from '../lib/image/layers.js';
 
 const HELP = `usage: img-sync --src docker|dir|oci|yaml --dest docker|dir|oci|containers-storage [flags] SOURCE DESTINATION
 
@@ -49,68 +45,9 @@ ${SIGNATURE_HELP}
 
 ${TRANSFER_HELP}`;
 
-const FILTERS = ['regex', 'exclude', 'semver', 'newest'];
-
 run('img-sync', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-sync']);
-  const args = flags._.map(String);
-  if (args.length !== 2) throw usage('expected SOURCE and DESTINATION');
-  if (flags.src === undefined || flags.dest === undefined) throw usage('--src and --dest name the transports of SOURCE and DESTINATION');
-  const source = syncSourceArg(String(flags.src), args[0]!, flags.catalog);
-  const prefix = syncDestPrefix(String(flags.dest), args[1]!);
-  if (flags.all && flags['multi-arch'] !== undefined && flags['multi-arch'] !== 'all')
-    throw usage(`--all and --multi-arch ${flags['multi-arch']} exclude each other`);
-  transferOptions(flags);
-  checkCopyFlags(flags);
-  const shard = flags.shard === undefined ? undefined : String(flags.shard);
-  if (shard !== undefined) parseShard(shard);
-  const layers = parseLayerFlags(flags);
-  const destTraits = transportTraits(syncDestKind(String(flags.dest)));
-  signatureStages(flags, destTraits, []);
-
-  /** stages builds one pipeline; `tags` are img-tags' source arguments. */
-  const stages = (tags: string[], f: Record<string, unknown>): Stage[] => {
-    const list = [...tags, ...sideArgs(f, 'src')];
-    if (f.catalog) list.push('--catalog', '--tags');
-    for (const k of FILTERS) if (f[k] !== undefined) list.push(`--${k}=${String(f[k])}`);
-    const ref = ['--to', prefix];
-    if (f.scoped) ref.push('--scoped');
-    if (f['append-suffix'] !== undefined) ref.push(`--append-suffix=${String(f['append-suffix'])}`);
-    if (shard !== undefined) ref.push(`--shard=${shard}`);
-    const get = ['get', '--missing-at-dest', `--multi-arch=${f.all ? 'all' : String(f['multi-arch'] ?? 'system')}`, ...transferArgs(f)];
-    for (const p of ([] as unknown[]).concat(f.platform ?? [])) get.push(`--platform=${String(p)}`);
-    // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
-    const convert = [...(f.format !== undefined ? [`--format=${String(f.format)}`] : []), ...(f['preserve-digests'] ? ['--preserve-digests'] : [])];
-    // Layers are (re)compressed by img-blob-put, which tells put in the record ("layerUpdates").
-    const blobPut = [...transferArgs(f), ...convert, ...layerArgs(layers)];
-    for (const k of ['jobs', 'progress']) if (f[k] !== undefined) blobPut.push(`--${k}=${String(f[k])}`);
-    if (f['dry-run']) blobPut.push('--dry-run');
-    const put = ['put', ...transferArgs(f), ...convert];
-    const sigs = signatureStages(flags, destTraits, transferArgs(f));
-    const out: Stage[] = [
-      { command: 'img-tags', args: list },
-      { command: 'img-ref', args: ref },
-      { command: 'img-manifest', args: get },
-      ...(sigs.check ? [sigs.check] : []),
-      ...(sigs.beforeBlobs ? [sigs.beforeBlobs] : []),
-      { command: 'img-blob-put', args: blobPut },
-    ];
-    if (!f['dry-run']) out.push({ command: 'img-manifest', args: put }, ...sigs.afterPut);
-    return out;
-  };
-
-  // One pipeline per registry key of a YAML file, with that key's TLS settings and credentials.
-  const auth = new TempAuthFiles();
-  const pipelines: Stage[][] = [];
-  if (flags.src === 'yaml') {
-    const byKey = new Map<string, SyncSource>();
-    const { readSyncYaml } = await import('../lib/sync/yaml.js');
-    for (const s of await readSyncYaml(source)) if (!byKey.has(s.key)) byKey.set(s.key, s);
-    for (const [key, s] of byKey) {
-      const file = s.credentials ? (flags.explain ? `<temp auth.json with the credentials of ${key}>` : auth.write(s)) : undefined;
-      pipelines.push(stages(['--yaml', source, '--registry', key], yamlRegistryFlags(flags, s, file)));
-    }
-  } else pipelines.push(stages([source], flags));
+  const { pipelines, source, shard, auth } = await planSync(flags, flags._.map(String));
   if (flags.explain) {
     process.stderr.write(`${pipelines.map(describe).join('\n')}\n`);
     return 0;
@@ -142,7 +79,7 @@ run('img-sync', HELP, async (argv) => {
     await digests?.commit();
   }
   // A shard may hold none of the images: only the whole source is expected to have some.
-  if (images === 0 && !failed && flags.src !== 'yaml' && shard === undefined && !FILTERS.some((k) => flags[k] !== undefined)) {
+  if (images === 0 && !failed && flags.src !== 'yaml' && shard === undefined && !SYNC_FILTERS.some((k) => flags[k] !== undefined)) {
     process.stderr.write(`img-sync: no images to sync found in ${source}\n`);
     return 1;
   }

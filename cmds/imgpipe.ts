@@ -4,10 +4,12 @@ import { copy } from '../lib/cli/imgpipe/copy.js';
 import { inspect } from '../lib/cli/imgpipe/inspect.js';
 import { fatal, imgpipeMain } from '../lib/cli/imgpipe/main.js';
 import * as simple from '../lib/cli/imgpipe/simple.js';
+import { sync } from '../lib/cli/imgpipe/sync.js';
 
 const SUBCOMMANDS = {
   inspect,
   copy,
+  sync,
   delete: simple.deleteImage,
   'list-tags': simple.listTags,
   login: simple.login,

@@ -44,6 +44,7 @@ export const ARGUMENTS = {
   'img-sign copy': [],
   'imgpipe inspect': ['ref'],
   'imgpipe copy': ['ref', 'ref'],
+  'imgpipe sync': ['by:src', 'by:dest'],
   'imgpipe delete': ['ref'],
   'imgpipe list-tags': ['ref'],
   'imgpipe login': ['none'],
@@ -88,6 +89,8 @@ export const FLAG_VALUES = {
   to: 'ref',
   'img-ref dest': 'ref',
   'img-sync src': ['docker', 'dir', 'oci', 'yaml'],
+  'imgpipe sync src': ['docker', 'dir', 'yaml'],
+  'imgpipe sync dest': ['docker', 'dir'],
   'img-sync dest': ['docker', 'dir', 'oci', 'containers-storage'],
 };
 

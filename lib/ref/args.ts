@@ -90,3 +90,21 @@ export function syncDestKind(kind: string): TransportName {
 export function syncDestPrefix(kind: string, dest: string): string {
   return withPrefix(syncDestKind(kind), dest);
 }
+
+/** skopeo sync's own transports: --src docker, dir or yaml; --dest docker or dir (img-sync takes more). */
+const SKOPEO_SYNC_SOURCES = ['docker', 'dir', 'yaml'];
+const SKOPEO_SYNC_DESTS = ['docker', 'dir'];
+
+/**
+ * checkSkopeoSyncKinds refuses what skopeo sync refuses, in its words: a missing or unknown
+ * --src or --dest, and dir to dir. Returns whether SOURCE is a registry's (skopeo then logs its
+ * "Tag presence check").
+ */
+export function checkSkopeoSyncKinds(src: string, dest: string): { registrySource: boolean } {
+  if (src === '') throw new ImgError('USAGE', 'A source transport must be specified');
+  if (!SKOPEO_SYNC_SOURCES.includes(src)) throw new ImgError('USAGE', `${JSON.stringify(src)} is not a valid source transport`);
+  if (dest === '') throw new ImgError('USAGE', 'A destination transport must be specified');
+  if (!SKOPEO_SYNC_DESTS.includes(dest)) throw new ImgError('USAGE', `${JSON.stringify(dest)} is not a valid destination transport`);
+  if (src === dest && src === 'dir') throw new ImgError('USAGE', "sync from 'dir' to 'dir' not implemented, consider using rsync instead");
+  return { registrySource: src === 'docker' };
+}

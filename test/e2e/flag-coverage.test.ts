@@ -1938,6 +1938,98 @@ for (const m of [copier, syncer]) {
     expect(readFileSync(f, 'utf8')).toBe(D);
   });
 
+  // -- sync: the flags img-sync takes, shown by --explain against img-sync's own pipeline
+  const syncExplain = async (cmd: 'imgpipe' | 'img-sync', args: string[]) => {
+    const base = ['--src', 'docker', '--dest', 'docker', ...args, `${P.host}/app:1`, `${P.host}/ipmirror`];
+    const r = cmd === 'imgpipe' ? await ip(['sync', '--explain', ...base]) : await img('img-sync', ['--explain', '--progress=ndjson', ...base]);
+    expect(r.status, r.stderr).toBe(0);
+    return r.stderr;
+  };
+  const SYNC_REAL = new Set(['src', 'dest', 'digestfile', 'keep-going', 'explain', 'dry-run']);
+  for (const flag of specFlags(COMMAND_FLAGS['imgpipe sync']).filter((f) => !SYNC_REAL.has(f))) {
+    scenario(`imgpipe sync --${flag}`, async () => {
+      const { given, asImg } =
+        flag === 'append-suffix'
+          ? { given: ['--append-suffix=-x'], asImg: ['--append-suffix=-x'] }
+          : flag === 'scoped'
+            ? { given: ['--scoped'], asImg: ['--scoped'] }
+            : copyArgs(flag);
+      const mine = await syncExplain('imgpipe', given);
+      expect(mine.replace(/^time=.*level=warning.*\n/m, '')).toBe(await syncExplain('img-sync', asImg));
+      expect(mine).not.toBe(await syncExplain('imgpipe', []));
+    });
+  }
+  const syncTo = (flags: string[], dir = out(`ips-${uniq()}`)) =>
+    ip(['--insecure-policy', 'sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', ...flags, `${P.host}/app:1`, dir]);
+  scenario('imgpipe sync --src', async () => {
+    const dir = out(`ips-${uniq()}`);
+    const r = ipOk(await syncTo([], dir));
+    expect(r.stderr).toMatch(/level=info msg="Tag presence check" imagename="127\.0\.0\.1:\d+\/app:1" tagged=true/);
+    expect(r.stderr).toMatch(/level=info msg="Synced 1 images from 1 sources"/);
+    expect(existsSync(join(dir, 'app:1', 'manifest.json'))).toBe(true);
+    ipFailed(await ip(['sync', '--src', 'oci', '--dest', 'dir', 'a', 'b']), /\\"oci\\" is not a valid source transport/);
+    ipFailed(await ip(['sync', '--dest', 'dir', 'a', 'b']), /A source transport must be specified/);
+  });
+  scenario('imgpipe sync --dest', async () => {
+    ipFailed(await ip(['sync', '--src', 'docker', '--dest', 'oci', 'a', 'b']), /\\"oci\\" is not a valid destination transport/);
+    ipFailed(await ip(['sync', '--src', 'docker', 'a', 'b']), /A destination transport must be specified/);
+    const r = ipOk(
+      await ip([
+        '--insecure-policy',
+        'sync',
+        '-s',
+        'docker',
+        '-d',
+        'docker',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `${P.host}/app:1`,
+        `${P.host}/ips-${uniq()}`,
+      ]),
+    );
+    expect(lines(r.stdout)).toContain('Writing manifest to image destination');
+  });
+  scenario('imgpipe sync --dry-run', async () => {
+    const dir = out(`ips-${uniq()}`);
+    const r = ipOk(await syncTo(['--dry-run'], dir));
+    expect(r.stderr).toMatch(/level=warning msg="Running in dry-run mode"/);
+    expect(r.stderr).toMatch(/level=info msg="Would have copied image ref 1\/1" from="docker:\/\/127\.0\.0\.1:\d+\/app:1" to="dir:.*\/app:1"/);
+    expect(r.stderr).toMatch(/level=info msg="Would have synced 1 images from 1 sources"/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(join(dir, 'app:1'))).toBe(false);
+  });
+  scenario('imgpipe sync --digestfile', async () => {
+    const f = out(`ipsd-${uniq()}`);
+    const dir = out(`ips-${uniq()}`);
+    ipOk(await syncTo(['--digestfile', f], dir));
+    expect(readFileSync(f, 'utf8')).toBe(`${D} dir:${dir}/app:1\n`);
+  });
+  scenario('imgpipe sync --keep-going', async () => {
+    // a repository with a good tag and a bad one (another image, whose config blob then goes):
+    // --keep-going syncs the good one, reports the bad one and fails at the end
+    const name = `ipkg-${uniq()}`;
+    await must(img('img-copy', ['--dest-tls-verify=false', SRC, `docker://${P.host}/${name}:good`]), 'push');
+    await must(img('img-copy', ['--dest-tls-verify=false', `dir:${path('platforms', 'linux-arm64')}`, `docker://${P.host}/${name}:bad`]), 'push');
+    const m = JSON.parse((await must(img('imgpipe', ['inspect', '--raw', '--tls-verify=false', `docker://${P.host}/${name}:bad`]), 'raw')).stdout);
+    expect((await fetch(`${P.url}/v2/${name}/blobs/${m.config.digest}`, { method: 'DELETE' })).status).toBe(202);
+    const run = (flags: string[]) =>
+      ip(['--insecure-policy', 'sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', ...flags, `${P.host}/${name}`, out(`ips-${uniq()}`)]);
+    const going = await run(['--keep-going']);
+    expect(going.status).toBe(1);
+    expect(going.stderr).toMatch(/level=error msg="Error copying ref /);
+    expect(going.stderr).toMatch(/level=fatal msg="Sync failed due to previous reported error\(s\) for one or more images"/);
+    expect(going.stdout).toContain('Writing manifest to image destination');
+    const stops = await run([]);
+    ipFailed(stops, /Error copying ref /);
+    expect(stops.stderr).not.toMatch(/level=error/);
+  });
+  scenario('imgpipe sync --explain', async () => {
+    const dir = out(`ips-${uniq()}`);
+    const r = ipOk(await ip(['sync', '--explain', '--src', 'docker', '--dest', 'dir', `${P.host}/app:1`, dir]));
+    expect(r.stderr).toMatch(/^img-tags docker:\/\/.* \\\n {2}\| img-ref --to dir:/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   // -- the global flags
   scenario('imgpipe --policy', async () => {
     ipFailed(
@@ -2065,31 +2157,34 @@ for (const m of [copier, syncer]) {
   });
 
   // -- the standalone signing subcommands
-  const manifestFile = out('ip-sign-manifest.json');
+  /** manifestFile writes the test image's manifest to a file of its own (the scenarios run at once). */
+  const manifestFile = () => {
+    const f = out(`ip-manifest-${uniq()}.json`);
+    writeFileSync(f, REC.raw);
+    return f;
+  };
   const REF = 'registry.example/team/app:1';
   scenario('imgpipe standalone-sign --output', async () => {
-    writeFileSync(manifestFile, REC.raw);
+    const mf = manifestFile();
     const sig = out(`ipsig-${uniq()}`);
-    ipOk(await ip(['standalone-sign', manifestFile, REF, GPG.plain, '--output', sig]));
-    expect(ipOk(await ip(['standalone-verify', manifestFile, REF, GPG.plain, sig])).stdout).toBe(
-      `Signature verified using fingerprint ${GPG.plain}, digest ${D}\n`,
-    );
-    ipFailed(await ip(['standalone-sign', manifestFile, REF, GPG.plain]), /Usage: imgpipe standalone-sign/);
+    ipOk(await ip(['standalone-sign', mf, REF, GPG.plain, '--output', sig]));
+    expect(ipOk(await ip(['standalone-verify', mf, REF, GPG.plain, sig])).stdout).toBe(`Signature verified using fingerprint ${GPG.plain}, digest ${D}\n`);
+    ipFailed(await ip(['standalone-sign', mf, REF, GPG.plain]), /Usage: imgpipe standalone-sign/);
   });
   scenario('imgpipe standalone-sign --passphrase-file', async () => {
-    writeFileSync(manifestFile, REC.raw);
-    ipOk(await ip(['standalone-sign', '-o', out(`ipsig-${uniq()}`), '--passphrase-file', GPG.pass, manifestFile, REF, GPG.locked]));
-    ipFailed(await ip(['standalone-sign', '-o', out(`ipsig-${uniq()}`), '--passphrase-file', GPG.wrong, manifestFile, REF, GPG.locked]), /Bad passphrase/);
+    const mf = manifestFile();
+    ipOk(await ip(['standalone-sign', '-o', out(`ipsig-${uniq()}`), '--passphrase-file', GPG.pass, mf, REF, GPG.locked]));
+    ipFailed(await ip(['standalone-sign', '-o', out(`ipsig-${uniq()}`), '--passphrase-file', GPG.wrong, mf, REF, GPG.locked]), /Bad passphrase/);
   });
   scenario('imgpipe standalone-verify --public-key-file', async () => {
-    writeFileSync(manifestFile, REC.raw);
+    const mf = manifestFile();
     const sig = out(`ipsig-${uniq()}`);
-    ipOk(await ip(['standalone-sign', '-o', sig, manifestFile, REF, GPG.plain]));
-    expect(ipOk(await ip(['standalone-verify', '--public-key-file', GPG.plainPub, manifestFile, REF, 'any', sig])).stdout).toMatch(
+    ipOk(await ip(['standalone-sign', '-o', sig, mf, REF, GPG.plain]));
+    expect(ipOk(await ip(['standalone-verify', '--public-key-file', GPG.plainPub, mf, REF, 'any', sig])).stdout).toMatch(
       /^Signature verified using fingerprint /,
     );
-    ipFailed(await ip(['standalone-verify', '--public-key-file', GPG.lockedPub, manifestFile, REF, 'any', sig]), /./);
-    ipFailed(await ip(['standalone-verify', manifestFile, REF, 'any', sig]), /Cannot use any fingerprint without a public key file/);
+    ipFailed(await ip(['standalone-verify', '--public-key-file', GPG.lockedPub, mf, REF, 'any', sig]), /./);
+    ipFailed(await ip(['standalone-verify', mf, REF, 'any', sig]), /Cannot use any fingerprint without a public key file/);
   });
   scenario('imgpipe generate-sigstore-key --output-prefix', async () => {
     const prefix = out(`ipkey-${uniq()}`);

@@ -161,8 +161,9 @@ describe.skipIf(!have('bash'))('bash completion', () => {
   });
 
   it('follows new flags, commands and subcommands of the table without an edit', () => {
+    // the real imgpipe's specs left out: this table makes one of its own
     const flags = {
-      ...COMMAND_FLAGS,
+      ...Object.fromEntries(Object.entries(COMMAND_FLAGS).filter(([k]) => !k.startsWith('imgpipe'))),
       'img-copy': { ...COMMAND_FLAGS['img-copy'], string: [...COMMAND_FLAGS['img-copy'].string, 'brand-new'] },
       imgpipe: { string: ['policy'], boolean: ['debug', 'all'], alias: { a: 'all' }, only: { all: ['copy', 'sync'] } },
       'imgpipe inspect': { boolean: ['raw'] },

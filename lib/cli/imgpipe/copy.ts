@@ -72,7 +72,11 @@ export function copyFlags(ctx: Ctx): ParsedFlags {
 }
 
 /** copyLines are the lines skopeo copy writes for the images of `records` (in the order get gave them), as containers/image words them. */
-export function copyLines(records: ImageRecord[], captured: Captured, opts: { removeSignatures: boolean; signing?: string; tty: boolean }): string[] {
+export function copyLines(
+  records: ImageRecord[],
+  captured: Captured,
+  opts: { removeSignatures: boolean; signing?: string; tty: boolean; sync?: boolean },
+): string[] {
   const lines: string[] = [];
   const skipped = new Set(captured.events.filter((e) => e.event === 'skip' || e.event === 'mount').map((e) => String(e.digest)));
   const short = (d: string) => d.replace(/^[a-z0-9]+:/, '').slice(0, 12);
@@ -80,6 +84,12 @@ export function copyLines(records: ImageRecord[], captured: Captured, opts: { re
     opts.tty ? `Copying ${kind} ${short(d)} ${kind === 'blob' && skipped.has(d) ? 'skipped: already exists' : 'done'}` : `Copying ${kind} ${d}`;
   const signed = () => (opts.signing ? [`Creating signature: ${opts.signing}`] : []);
   const image = (r: ImageRecord) => {
+    // a sync's image the destination has already (img-manifest get --missing-at-dest)
+    if (opts.sync && r.status === 'exists') {
+      if (!opts.removeSignatures) lines.push('Getting image source signatures');
+      lines.push('Skipping: image already present at destination');
+      return;
+    }
     const m = r.manifest as { layers?: { digest: string }[]; config?: { digest: string } } | undefined;
     const updates = (r.layerUpdates ?? {}) as Record<string, { digest: string }>;
     const source = (d: string) => Object.entries(updates).find(([, u]) => u.digest === d)?.[0] ?? d;
