@@ -13,6 +13,7 @@
  * parser (smol-toml) is loaded only for a file that holds more than comments.
  */
 import { promises as fsp } from 'node:fs';
+import { cachedPromise } from '../../util/memo.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AUTH_FILES_HELPER } from '../../auth/credentials.js';
@@ -80,10 +81,12 @@ export async function registriesConfPaths(named?: string, env: NodeJS.ProcessEnv
 }
 
 const loaded = new Map<string, Promise<RegistriesConf>>();
+const located = new Map<string, Promise<ConfPaths>>();
 
-/** loadRegistriesConf reads the configuration once per process (`named`: --registries-conf). */
+/** loadRegistriesConf reads the configuration once per process (`named`: --registries-conf); where it is is also looked up once. */
 export async function loadRegistriesConf(named?: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistriesConf> {
-  const paths = await registriesConfPaths(named, env);
+  const inputs = JSON.stringify([named, env.HOME, env.CONTAINERS_REGISTRIES_CONF, env.REGISTRIES_CONFIG_PATH]);
+  const paths = await cachedPromise(located, inputs, () => registriesConfPaths(named, env));
   const key = JSON.stringify(paths);
   let p = loaded.get(key);
   if (!p) {

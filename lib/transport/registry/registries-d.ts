@@ -8,6 +8,7 @@
  * signatures to the built-in default store.
  */
 import { promises as fsp } from 'node:fs';
+import { cachedPromise } from '../../util/memo.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -45,10 +46,15 @@ const NAMESPACE_KEYS: Record<string, keyof LookasideNamespace> = {
 /** registriesDirPath is the registries.d directory to use, as containers/image picks it. */
 export async function registriesDirPath(explicit?: string, home = process.env.HOME || homedir()): Promise<string> {
   if (explicit) return explicit;
-  const user = join(home, '.config/containers/registries.d');
-  const st = await fsp.stat(user).catch(() => undefined);
-  return st ? user : SYSTEM_REGISTRIES_D;
+  // Looked up once per process, not for every record.
+  return cachedPromise(dirs, home, async () => {
+    const user = join(home, '.config/containers/registries.d');
+    const st = await fsp.stat(user).catch(() => undefined);
+    return st ? user : SYSTEM_REGISTRIES_D;
+  });
 }
+
+const dirs = new Map<string, Promise<string>>();
 
 const loaded = new Map<string, Promise<RegistriesD>>();
 
