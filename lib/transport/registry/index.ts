@@ -478,7 +478,8 @@ export class RegistryTransport
       const res = await ep.client.request({
         method: 'PATCH',
         path: start,
-        headers: { 'content-type': 'application/octet-stream' },
+        // With its length known the body goes as it is, not chunked: less work at both ends (skopeo sends it too).
+        headers: { 'content-type': 'application/octet-stream', ...(expected.size !== undefined ? { 'content-length': String(expected.size) } : {}) },
         body: check,
         scopes: scopes(ep, 'pull,push'),
         ok: [202, 204],
