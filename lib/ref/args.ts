@@ -98,13 +98,14 @@ const SKOPEO_SYNC_DESTS = ['docker', 'dir'];
 /**
  * checkSkopeoSyncKinds refuses what skopeo sync refuses, in its words: a missing or unknown
  * --src or --dest, and dir to dir. Returns whether SOURCE is a registry's (skopeo then logs its
- * "Tag presence check").
+ * "Tag presence check"), and whether DESTINATION is a directory of image directories (skopeo
+ * refuses existing ones and makes them first).
  */
-export function checkSkopeoSyncKinds(src: string, dest: string): { registrySource: boolean } {
+export function checkSkopeoSyncKinds(src: string, dest: string): { registrySource: boolean; directoryDestination: boolean } {
   if (src === '') throw new ImgError('USAGE', 'A source transport must be specified');
   if (!SKOPEO_SYNC_SOURCES.includes(src)) throw new ImgError('USAGE', `${JSON.stringify(src)} is not a valid source transport`);
   if (dest === '') throw new ImgError('USAGE', 'A destination transport must be specified');
   if (!SKOPEO_SYNC_DESTS.includes(dest)) throw new ImgError('USAGE', `${JSON.stringify(dest)} is not a valid destination transport`);
   if (src === dest && src === 'dir') throw new ImgError('USAGE', "sync from 'dir' to 'dir' not implemented, consider using rsync instead");
-  return { registrySource: src === 'docker' };
+  return { registrySource: src === 'docker', directoryDestination: dest === 'dir' };
 }

@@ -1996,7 +1996,8 @@ for (const m of [copier, syncer]) {
     expect(r.stderr).toMatch(/level=info msg="Would have copied image ref 1\/1" from="docker:\/\/127\.0\.0\.1:\d+\/app:1" to="dir:.*\/app:1"/);
     expect(r.stderr).toMatch(/level=info msg="Would have synced 1 images from 1 sources"/);
     expect(r.stdout).toBe('');
-    expect(existsSync(join(dir, 'app:1'))).toBe(false);
+    // as skopeo, the image's directory is made, and nothing is written in it
+    expect(readdirSync(join(dir, 'app:1'))).toEqual([]);
   });
   scenario('imgpipe sync --digestfile', async () => {
     const f = out(`ipsd-${uniq()}`);

@@ -107,7 +107,9 @@ export function copyLines(
       image(r);
       continue;
     }
-    const mine = children.filter((c) => c.parent === r.digest || c.parent === r.ref);
+    // the index's children in its order (as put wrote them: converted digests where it converted)
+    const listed = (m.manifests as { digest?: string }[]).map((d) => d.digest);
+    const mine = listed.flatMap((d) => children.filter((c) => c.digest === d).slice(0, 1));
     if (!opts.removeSignatures) lines.push('Getting image list signatures');
     lines.push(`Copying ${mine.length} images generated from ${m.manifests.length} images in list`);
     mine.forEach((c, i) => {
@@ -151,7 +153,7 @@ Refused (not supported by imgpipe yet): --additional-tag, --src-shared-blob-dir,
   --sign-identity, --sign-by-sq-fingerprint, --sign-by-sigstore, --retry-delay.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,
   async run(ctx) {
-    if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected');
+    if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);
     const { flags } = ctx;
     if (flags['tls-verify'] !== undefined) log('warning', "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify");
     if (flags['multi-arch'] !== undefined && flags.all) throw new SkopeoError('Cannot use --all and --multi-arch flags together');

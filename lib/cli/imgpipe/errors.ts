@@ -61,9 +61,12 @@ export function isNotFound(e: StageError): boolean {
 /** SkopeoError is a failure worded as skopeo words it, with skopeo's exit status. */
 export class SkopeoError extends ImgError {
   readonly exitStatus: number;
-  constructor(message: string, exitStatus = 1) {
+  /** showUsage: skopeo prints the subcommand's help on stderr before the message (its errorShouldDisplayUsage). */
+  readonly showUsage: boolean;
+  constructor(message: string, exitStatus = 1, showUsage = false) {
     super('IO', message);
     this.exitStatus = exitStatus;
+    this.showUsage = showUsage;
   }
 }
 

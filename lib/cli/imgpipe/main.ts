@@ -46,10 +46,15 @@ function cobraWords(e: unknown): unknown {
   return new SkopeoError(e.message);
 }
 
+/** helpText is one subcommand's help. */
+function helpText(prog: string, _subs: Record<string, Subcommand>, sub: Subcommand): string {
+  return `${sub.help}\n\nUsage:\n  ${prog} ${sub.usage}\n`;
+}
+
 /** help writes the usage of imgpipe or of one subcommand to stdout. */
 function help(prog: string, subs: Record<string, Subcommand>, sub?: Subcommand): void {
   if (sub) {
-    process.stdout.write(`${sub.help}\n\nUsage:\n  ${prog} ${sub.usage}\n`);
+    process.stdout.write(helpText(prog, subs, sub));
     return;
   }
   const names = Object.keys(subs).sort();
@@ -113,7 +118,11 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
     }
     if (sub === undefined) throw new SkopeoError(`Missing command '${prog} COMMAND'\nTry '${prog} --help' for more information`);
     const command = subs[sub];
-    if (command === undefined) throw new SkopeoError(`Unrecognized command \`${prog} ${sub}\`\nTry '${prog} --help' for more information`);
+    if (command === undefined) {
+      const near = suggestions(sub, [...Object.keys(subs), 'help']);
+      const didYouMean = near.length > 0 ? `\n\nDid you mean this?\n\t${near.join('\n\t')}\n` : '';
+      throw new SkopeoError(`Unrecognized command \`${prog} ${sub}\`${didYouMean}\nTry '${prog} --help' for more information`);
+    }
     if (rest.includes('--help') || rest.includes('-h')) {
       help(prog, subs, command);
       return 0;
@@ -131,10 +140,33 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
     if (merged.tmpdir !== undefined) process.env.TMPDIR = String(merged.tmpdir);
     const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };
     warnGlobalTlsVerify(ctx);
-    return await command.run(ctx);
+    try {
+      return await command.run(ctx);
+    } catch (err) {
+      // as skopeo's errorShouldDisplayUsage: the subcommand's help first, on stderr
+      if (err instanceof SkopeoError && err.showUsage) process.stderr.write(helpText(prog, subs, command));
+      throw err;
+    }
   } catch (err) {
     return fatal(err);
   }
+}
+
+/** suggestions are the names cobra suggests for a mistyped subcommand: within 2 edits, or starting with it. */
+function suggestions(typed: string, names: string[]): string[] {
+  const t = typed.toLowerCase();
+  return names.filter((n) => levenshtein(t, n.toLowerCase()) <= 2 || n.toLowerCase().startsWith(t)).sort();
+}
+
+/** levenshtein is the edit distance between a and b. */
+function levenshtein(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 /** fatal prints a failure as skopeo's fatal log line and gives its exit status. */

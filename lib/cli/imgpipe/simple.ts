@@ -71,7 +71,7 @@ Flags:
       --cert-dir PATH, --tls-verify, --no-creds, --retry-times N
 Refused (not supported by imgpipe yet): --retry-delay`,
   async run(ctx) {
-    if (ctx.args.length !== 1) throw new SkopeoError('Exactly one non-option argument expected');
+    if (ctx.args.length !== 1) throw new SkopeoError('Exactly one non-option argument expected', 1, true);
     const flags = IMAGE.filter((f) => f !== 'daemon-host');
     return stageRun(tagsMain, ['--json', ctx.args[0]!, ...passOn(ctx.flags, flags), ...globalArgs(ctx)], 'Error listing repository tags: ');
   },
@@ -158,7 +158,7 @@ export const manifestDigest: Subcommand = {
     if (ctx.args.length !== 1) throw new SkopeoError(`Usage: ${ctx.prog} manifest-digest manifest`);
     const file = ctx.args[0]!;
     const digest = await fileDigest(file, 'sha256').catch((e: unknown) => {
-      throw new SkopeoError(`Error reading manifest from ${file}: ${asStageError(e).message}`);
+      throw new SkopeoError(`Error reading manifest from ${file}: ${asStageError(e).message.replace(/^reading \S+: /, '')}`);
     });
     process.stdout.write(`${digest}\n`);
     return 0;

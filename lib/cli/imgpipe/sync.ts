@@ -1,7 +1,8 @@
+import { existsSync, mkdirSync } from 'node:fs';
 import type { ImageRecord } from '../../oci/record.js';
 import { openOutput } from '../../util/fs.js';
 import type { ParsedFlags } from '../flags.js';
-import { describe, runPipeline } from '../pipeline.js';
+import { describe, runPipeline, type Stage } from '../pipeline.js';
 import { planSync } from '../sync-plan.js';
 import { checkSkopeoSyncKinds } from '../../ref/args.js';
 import { capture } from './capture.js';
@@ -82,11 +83,11 @@ Flags:
 Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigstore, --retry-delay.`,
   async run(ctx) {
     const { flags } = ctx;
-    if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected');
+    if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);
     if (flags['tls-verify'] !== undefined) log('warning', "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify");
     const src = flags.src === undefined ? '' : String(flags.src);
     const dest = flags.dest === undefined ? '' : String(flags.dest);
-    const { registrySource } = checkSkopeoSyncKinds(src, dest);
+    const { registrySource, directoryDestination } = checkSkopeoSyncKinds(src, dest);
     const f = syncFlags(ctx);
     const plan = await planSync(f, ctx.args);
     if (flags.explain) {
@@ -99,6 +100,9 @@ Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigs
       if (!tagged) log('info', 'Getting tags', { image: ctx.args[0]! });
     }
     const dryRun = flags['dry-run'] === true;
+    const listed = await listImages(plan.pipelines);
+    if (directoryDestination) claimDirectories(listed);
+    const order = new Map(listed.map((i, n) => [`${i.ref} ${i.dest}`, n]));
     if (dryRun) log('warning', 'Running in dry-run mode');
     const keepGoing = flags['keep-going'] === true;
     const digests = flags.digestfile === undefined || dryRun ? undefined : await openOutput(String(flags.digestfile));
@@ -121,7 +125,7 @@ Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigs
           }),
         );
         if (run.result !== 0) status = 1;
-        report(t, records.splice(0), run.captured, ctx, dryRun, digests);
+        report(t, sortBy(records.splice(0), order), run.captured, ctx, dryRun, digests);
         if (stopped) break;
       }
     } finally {
@@ -135,6 +139,45 @@ Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigs
     return 0;
   },
 };
+
+/**
+ * listImages gives the images the pipelines will sync, in the source's order, by running their
+ * first two stages (img-tags | img-ref): as `ref DEST` keys, for printing in skopeo's order.
+ */
+async function listImages(pipelines: Stage[][]): Promise<{ ref: string; dest: string }[]> {
+  const images: { ref: string; dest: string }[] = [];
+  for (const p of pipelines) {
+    await capture(() =>
+      runPipeline(p.slice(0, 2), {
+        quiet: true,
+        onRecord: (r) => {
+          if (r.error === undefined && typeof r.dest === 'string') images.push({ ref: String(r.ref), dest: r.dest });
+        },
+      }),
+    );
+  }
+  return images;
+}
+
+/**
+ * claimDirectories does what skopeo sync does for each image it syncs into dir:, before the copy
+ * (and with --dry-run too): it refuses a destination directory that exists, else makes it. All are
+ * checked before any image is copied (skopeo stops at the first, after copying those before it).
+ */
+function claimDirectories(images: { dest: string }[]): void {
+  const dirs = images.map((i) => i.dest.replace(/^dir:/, ''));
+  for (const d of dirs) if (existsSync(d)) throw new SkopeoError(`Refusing to overwrite destination directory ${JSON.stringify(d)}`);
+  for (const d of dirs) mkdirSync(d, { recursive: true, mode: 0o755 });
+}
+
+/** sortBy puts records in the order of `order` (by ref and dest); records it lacks keep their place after those. */
+function sortBy(records: ImageRecord[], order: Map<string, number>): ImageRecord[] {
+  const at = (r: ImageRecord) => order.get(`${String(r.ref)} ${String(r.dest)}`) ?? order.size;
+  return records
+    .map((r, i) => ({ r, i }))
+    .sort((x, y) => at(x.r) - at(y.r) || x.i - y.i)
+    .map((x) => x.r);
+}
 
 /** Tally: what the pipelines of one sync came to, for its last lines. */
 interface Tally {
