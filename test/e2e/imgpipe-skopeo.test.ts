@@ -135,6 +135,13 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
     expect([o.status, t.status]).toEqual([2, 1]);
     for (const r of [o, t])
       expect(logs(r)).toMatch(new RegExp(`^level=fatal msg="Error parsing image name \\\\"docker://${reg.host}/app:nope\\\\": .*manifest unknown`));
+    // a containers-storage: image that is not there (main's systemtest "inspect: image unknown"): exit 2, skopeo's words
+    if (have('podman')) {
+      const cs = ['inspect', 'containers-storage:imgpipe-non-existing-tag'];
+      const [c, d] = await Promise.all([ip(cs), sk(cs)]);
+      expect([c.status, d.status]).toEqual([2, 1]);
+      for (const r of [c, d]) expect(logs(r)).toContain('does not resolve to an image ID');
+    }
     // an index without this machine's platform: exit 1 for both, skopeo's words
     const i = ['--override-arch', 's390x', 'inspect', '--tls-verify=false', INDEX];
     const [x, y] = await Promise.all([ip(i), sk(i)]);

@@ -40,6 +40,8 @@ export function reason(e: StageError): string {
   const words = CODE_TEXT[e.code];
   // gpg's words for a wrong passphrase, as skopeo passes them on.
   const message = e.message.replace(/\bbad passphrase\b/, 'Bad passphrase');
+  // a store's missing image is not a registry's "manifest unknown"
+  if (message.includes('does not resolve to an image ID')) return message;
   return words === undefined || message.includes(words) ? message : `${words}: ${message}`;
 }
 

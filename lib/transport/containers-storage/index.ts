@@ -105,7 +105,10 @@ export class ContainersStorageTransport implements Transport, ArchiveWriter, Doc
       : this.ref.id !== undefined
         ? `no image ${repositoryOf(d)} with ID ${this.ref.id}`
         : `no image ${this.apiName()}`;
-    throw new ImgError('MANIFEST_UNKNOWN', `${svc.store} has ${what}; ${svc.list} lists what it has`, { ref: this.name });
+    // containers/image's words first ("does not resolve to an image ID"), as skopeo's tests look for them
+    throw new ImgError('MANIFEST_UNKNOWN', `${this.name} does not resolve to an image ID: ${svc.store} has ${what}; ${svc.list} lists what it has`, {
+      ref: this.name,
+    });
   }
 
   private async resolve(): Promise<Resolved | undefined> {
