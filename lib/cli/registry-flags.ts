@@ -36,7 +36,8 @@ environment (time bounds, see docs/protocol.md):
   IMGPIPE_MIN_RATE            bytes/s a blob must move at (default 1024; 0: no minimum), measured over
   IMGPIPE_RATE_WINDOW_MS      windows of this much time waiting on the registry (default 60000)
   IMGPIPE_UNKNOWN_SIZE_CAP    the most bytes read of a blob whose size nobody gives (default 17179869184)
-  IMGPIPE_RETRY_DELAY_MS      backoff base (default 500)`;
+  IMGPIPE_RETRY_DELAY_MS      backoff base (default 500)
+  IMGPIPE_USER_AGENT_PREFIX   put in front of the User-Agent of registry requests (imgpipe --user-agent-prefix)`;
 
 /** envNumber reads a whole number from the environment variable `name`: unset or empty is undefined; 0 only where `zero`. */
 function envNumber(name: string, unit: string, zero = false, digits = 9): number | undefined {
@@ -93,6 +94,9 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
   if (window !== undefined) opts.rateWindowMs = window;
   const cap = envNumber('IMGPIPE_UNKNOWN_SIZE_CAP', 'bytes', false, 15);
   if (cap !== undefined) opts.unknownSizeCap = cap;
+  // imgpipe's --user-agent-prefix (skopeo's global flag) reaches every stage through the environment
+  const agent = process.env.IMGPIPE_USER_AGENT_PREFIX;
+  if (agent) opts.userAgentPrefix = agent;
   if (flags.debug === true) opts.debug = (line) => process.stderr.write(`debug: ${line}\n`);
   return opts;
 }

@@ -2089,6 +2089,17 @@ for (const m of [copier, syncer]) {
     mkdirSync(out('tmp-here'), { recursive: true });
     ipOk(await ip(['--insecure-policy', '--tmpdir', out('tmp-here'), 'copy', SRC, `dir:${out(`ipt-${uniq()}`)}`]));
   });
+  scenario('imgpipe --user-agent-prefix', async () => {
+    // every registry request says it, in front of imgpipe's own; without the flag, only imgpipe's
+    const px = await started(startFaultProxy(P.host));
+    const agents = async (flags: string[]) => {
+      const from = px.seen.length;
+      ipOk(await ip([...flags, 'inspect', '--tls-verify=false', `docker://${px.host}/app:1`]));
+      return [...new Set(px.seen.slice(from).map((s) => s.headers['user-agent']))];
+    };
+    expect(await agents(['--user-agent-prefix', 'ci-mirror/2'])).toEqual([expect.stringMatching(/^ci-mirror\/2 imgpipe\//)]);
+    expect(await agents([])).toEqual([expect.stringMatching(/^imgpipe\//)]);
+  });
   scenario('imgpipe --command-timeout', async () => {
     const px = await stalling(/\/manifests\//, 20_000);
     const start = Date.now();

@@ -21,7 +21,7 @@ export function progName(argv1 = process.argv[1] ?? ''): string {
 
 /** splitGlobal cuts argv at the subcommand: the global flags before it, the subcommand, the rest. */
 function splitGlobal(argv: string[]): { before: string[]; sub?: string; rest: string[] } {
-  const strings = new Set([...(GLOBAL.string ?? []), 'tls-details', 'user-agent-prefix']);
+  const strings = new Set([...(GLOBAL.string ?? []), 'tls-details']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return { before: argv.slice(0, i), sub: argv[i + 1], rest: argv.slice(i + 2) };
@@ -81,8 +81,9 @@ Flags:
       --registries-conf string     path to the registries.conf file
       --registries.d DIR           use registry configuration files in DIR (e.g. for container signature storage)
       --tmpdir string              directory used to store temporary files
+      --user-agent-prefix string   prefix to add to the user agent string
   -v, --version                    Version for ${prog}
-Refused (not supported by imgpipe yet): --tls-details, --require-signed, --user-agent-prefix.
+Refused (not supported by imgpipe yet): --tls-details, --require-signed.
 Image encryption (copy --encryption-key, --decryption-key, --encrypt-layer) is out of scope.
 
 Use "${prog} [command] --help" for more information about a command.
@@ -138,6 +139,7 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
     const merged: ParsedFlags = { ...global };
     for (const f of specFlags(GLOBAL)) if (flags[f] !== undefined && !specFlags(specOf(sub)).includes(f)) merged[f] = flags[f];
     if (merged.tmpdir !== undefined) process.env.TMPDIR = String(merged.tmpdir);
+    if (merged['user-agent-prefix'] !== undefined) process.env.IMGPIPE_USER_AGENT_PREFIX = String(merged['user-agent-prefix']);
     const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };
     warnGlobalTlsVerify(ctx);
     try {

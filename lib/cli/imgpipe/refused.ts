@@ -14,7 +14,6 @@ const NOT_YET = 'not supported by imgpipe yet';
 const GLOBAL: Record<string, string> = {
   'tls-details': NOT_YET,
   'require-signed': NOT_YET,
-  'user-agent-prefix': NOT_YET,
 };
 
 const SIDED = (names: string[], why: string) => Object.fromEntries(['src-', 'dest-'].flatMap((p) => names.map((n) => [`${p}${n}`, why])));

@@ -55,6 +55,8 @@ export interface RegistryOptions {
   /** The most bytes read of a blob whose size is known nowhere (default 16 GiB). */
   unknownSizeCap?: number;
   debug?: (line: string) => void;
+  /** Put in front of the User-Agent, as skopeo's --user-agent-prefix ("PREFIX imgpipe/…"). */
+  userAgentPrefix?: string;
 }
 
 export interface Req {
@@ -366,7 +368,7 @@ export class RegistryClient {
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
     for (const s of scopes) url.searchParams.append('scope', s);
     let res: Res;
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    const headers: Record<string, string> = { 'user-agent': this.userAgent() };
     if (creds?.identityToken) {
       const form = new URLSearchParams({
         grant_type: 'refresh_token',
@@ -517,12 +519,17 @@ export class RegistryClient {
     return Math.min(base * 2 ** attempt, 10_000) * (0.5 + Math.random());
   }
 
+  /** userAgent is what the requests say they come from: USER_AGENT, after --user-agent-prefix's prefix. */
+  private userAgent(): string {
+    return this.opts.userAgentPrefix ? `${this.opts.userAgentPrefix} ${USER_AGENT}` : USER_AGENT;
+  }
+
   /** sendFollowing sends once, following redirects; Authorization goes only to the registry's own origin. */
   private async sendFollowing(req: Req, base: string, repository: string, sent: Sent = {}, end?: number): Promise<Res> {
     let url = req.path.startsWith('http://') || req.path.startsWith('https://') ? req.path : `${base}${req.path}`;
     const origin = new URL(base).origin;
     for (let hop = 0; ; hop++) {
-      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...(req.headers ?? {}) };
+      const headers: Record<string, string> = { 'user-agent': this.userAgent(), ...(req.headers ?? {}) };
       if (new URL(url).origin === origin) {
         const auth = await this.authorization(req.scopes, repository, end);
         if (auth) {
