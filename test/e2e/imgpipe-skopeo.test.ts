@@ -218,6 +218,13 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
     const [o, t] = await Promise.all([ip(a('s---dry-run-ours')), sk(a('s---dry-run-theirs'))]);
     expect(norm(o, 's---dry-run-ours')).toEqual(norm(t, 's---dry-run-theirs'));
     expect(o.status).toBe(1);
+    // a YAML source: "Processing repo" for each repository
+    const yaml = out('sync.yaml');
+    writeFileSync(yaml, `${reg.host}:\n  tls-verify: false\n  images:\n    app:\n      - "1"\n`);
+    const y = (d: string) => ['sync', '--src', 'yaml', '--dest', 'dir', yaml, out(d)];
+    const [yo, yt] = await Promise.all([ip(y('y-ours')), sk(y('y-theirs'))]);
+    expect(norm(yo, 'y-ours')).toEqual(norm(yt, 'y-theirs'));
+    expect(logs(yo)).toMatch(/^level=info msg="Processing repo" registry="127\.0\.0\.1:\d+" repo=app$/m);
     // to a registry, twice: the second run passes both images by
     const r = (name: string) => [
       'sync',

@@ -101,6 +101,11 @@ Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigs
     }
     const dryRun = flags['dry-run'] === true;
     const listed = await listImages(plan.pipelines);
+    // a YAML file's repositories, as skopeo logs them while it lists their images
+    if (src === 'yaml') {
+      const repos = new Set(listed.map((i) => repositoryOf(i.ref).replace(/^docker:\/\//, '')));
+      for (const r of repos) log('info', 'Processing repo', { registry: r.slice(0, r.indexOf('/')), repo: r.slice(r.indexOf('/') + 1) });
+    }
     if (directoryDestination) claimDirectories(listed);
     const order = new Map(listed.map((i, n) => [`${i.ref} ${i.dest}`, n]));
     if (dryRun) log('warning', 'Running in dry-run mode');
