@@ -1,6 +1,6 @@
 # imgpipe — quick start: `make demo` and `make test`.
 SHELL := /bin/bash
-DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl apache2-utils bsdutils python3 libsodium23 docker.io podman zstd squashfs-tools fakeroot parallel bats
+DEB_PACKAGES := docker-registry skopeo umoci gnupg jq openssl apache2-utils bsdutils python3 libsodium23 docker.io podman zstd squashfs-tools fakeroot parallel bats xz-utils
 # The man page and completion tests: man --warnings, groff's tbl, bash-completion's loader.
 DEB_PACKAGES += man-db groff-base bash-completion
 NPM_STAMP := node_modules/.package-lock.json
