@@ -183,7 +183,8 @@ Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-la
       if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
     }
     const error: StageError | undefined = failed?.error ?? (status !== 0 ? lastLine(captured) : undefined);
-    if (error !== undefined) throw imageError('', error);
+    // containers/image's leading words for a source it cannot open
+    if (error !== undefined) throw imageError(error.stage === 'img-manifest get' ? `initializing source ${plan.srcGiven}: ` : '', error);
     for (const l of captured.lines) log('warning', l.message);
     const top = ok.find((r) => r.parent === undefined && typeof r.digest === 'string');
     if (f.digestfile !== undefined && top !== undefined) await writeFileAtomic(String(f.digestfile), String(top.digest));
