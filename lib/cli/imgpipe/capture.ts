@@ -13,11 +13,14 @@ const STAGE_LINE = /^(img-[a-z-]+(?: [a-z]+)?): (.*)$/;
 
 /**
  * capture runs `fn` with process.stderr's writes split into lines: a stage's line or a JSON event
- * is kept (and `onEvent` sees each event as it comes); anything else (debug lines, gpg's prompts)
- * goes to stderr as it came. Returns fn's result and what was kept.
+ * is kept in `captured` (and `onEvent` sees each event as it comes); anything else (debug lines,
+ * gpg's prompts) goes to stderr as it came. Returns fn's result and what was kept.
  */
-export async function capture<T>(fn: () => Promise<T>, onEvent?: (e: Record<string, unknown>) => void): Promise<{ result: T; captured: Captured }> {
-  const captured: Captured = { lines: [], events: [] };
+export async function capture<T>(
+  fn: () => Promise<T>,
+  onEvent?: (e: Record<string, unknown>) => void,
+  captured: Captured = { lines: [], events: [] },
+): Promise<{ result: T; captured: Captured }> {
   const stderr = process.stderr;
   const write = stderr.write;
   let partial = '';
@@ -25,7 +28,8 @@ export async function capture<T>(fn: () => Promise<T>, onEvent?: (e: Record<stri
     if (line.startsWith('{')) {
       try {
         const e = JSON.parse(line) as Record<string, unknown>;
-        captured.events.push(e);
+        // a blob's progress events are many and tell nothing the lines need
+        if (e.event !== 'progress') captured.events.push(e);
         onEvent?.(e);
         return true;
       } catch {

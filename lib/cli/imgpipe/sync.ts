@@ -5,7 +5,7 @@ import type { ParsedFlags } from '../flags.js';
 import { describe, runPipeline, type Stage } from '../pipeline.js';
 import { planSync } from '../sync-plan.js';
 import { checkSkopeoSyncKinds } from '../../ref/args.js';
-import { capture } from './capture.js';
+import { capture, type Captured } from './capture.js';
 import { copyLines } from './copy.js';
 import type { Ctx, Subcommand } from './context.js';
 import { imageError, reason, SkopeoError } from './errors.js';
@@ -107,36 +107,38 @@ Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigs
       for (const r of repos) log('info', 'Processing repo', { registry: r.slice(0, r.indexOf('/')), repo: r.slice(r.indexOf('/') + 1) });
     }
     if (directoryDestination) claimDirectories(listed);
-    const order = new Map(listed.map((i, n) => [`${i.ref} ${i.dest}`, n]));
     if (dryRun) log('warning', 'Running in dry-run mode');
     const keepGoing = flags['keep-going'] === true;
     const digests = flags.digestfile === undefined || dryRun ? undefined : await openOutput(String(flags.digestfile));
-    const records: ImageRecord[] = [];
-    const t: Tally = { synced: 0, seen: false, sources: new Set() };
+    const out = new SyncReport(listed, ctx, dryRun, digests);
     let status = 0;
     let stopped = false;
     try {
       for (const p of plan.pipelines) {
-        const run = await capture(() =>
-          runPipeline(p, {
-            quiet: true,
-            onRecord: (r) => {
-              records.push(r);
-              if (r.error !== undefined && !keepGoing) {
-                stopped = true;
-                return false;
-              }
-            },
-          }),
+        const run = await capture(
+          () =>
+            runPipeline(p, {
+              quiet: true,
+              onRecord: (r) => {
+                out.take(r);
+                if (r.error !== undefined && !keepGoing) {
+                  stopped = true;
+                  return false;
+                }
+              },
+            }),
+          undefined,
+          out.captured,
         );
         if (run.result !== 0) status = 1;
-        report(t, sortBy(records.splice(0), order), run.captured, ctx, dryRun, digests);
+        out.flush();
         if (stopped) break;
       }
     } finally {
       plan.auth.remove();
       await digests?.commit();
     }
+    const t = out.tally;
     if (status !== 0 && !keepGoing) throw new SkopeoError(t.lastError ?? 'the sync failed');
     if (!t.seen && status === 0) throw new SkopeoError(`No images to sync found in ${JSON.stringify(ctx.args[0])}`);
     log('info', `${dryRun ? 'Would have synced' : 'Synced'} ${t.synced} images from ${t.sources.size} sources`);
@@ -175,15 +177,6 @@ function claimDirectories(images: { dest: string }[]): void {
   for (const d of dirs) mkdirSync(d, { recursive: true, mode: 0o755 });
 }
 
-/** sortBy puts records in the order of `order` (by ref and dest); records it lacks keep their place after those. */
-function sortBy(records: ImageRecord[], order: Map<string, number>): ImageRecord[] {
-  const at = (r: ImageRecord) => order.get(`${String(r.ref)} ${String(r.dest)}`) ?? order.size;
-  return records
-    .map((r, i) => ({ r, i }))
-    .sort((x, y) => at(x.r) - at(y.r) || x.i - y.i)
-    .map((x) => x.r);
-}
-
 /** Tally: what the pipelines of one sync came to, for its last lines. */
 interface Tally {
   synced: number;
@@ -192,47 +185,95 @@ interface Tally {
   sources: Set<string>;
 }
 
-/** report prints skopeo sync's lines for the records of one pipeline: per image its log line and copy's lines, failures as skopeo logs them. */
-function report(
-  t: Tally,
-  records: ImageRecord[],
-  captured: Parameters<typeof copyLines>[1],
-  ctx: Ctx,
-  dryRun: boolean,
-  digests: Awaited<ReturnType<typeof openOutput>> | undefined,
-): void {
-  const tops = records.filter((r) => typeof r.parent !== 'string');
-  const counts = new Map<string, number>();
-  for (const r of tops) counts.set(repositoryOf(String(r.ref)), (counts.get(repositoryOf(String(r.ref))) ?? 0) + 1);
-  const seen = new Map<string, number>();
-  const print = { removeSignatures: ctx.flags['remove-signatures'] === true, tty: process.stdout.isTTY === true, sync: true };
-  for (const r of tops) {
-    t.seen = true;
-    const repo = repositoryOf(String(r.ref));
-    t.sources.add(repo);
-    const i = (seen.get(repo) ?? 0) + 1;
-    seen.set(repo, i);
-    const fields = { from: familiar(String(r.ref)), to: String(r.dest ?? '') };
+const keyOf = (r: { ref?: unknown; dest?: unknown }) => `${String(r.ref)} ${String(r.dest)}`;
+
+/**
+ * SyncReport prints skopeo sync's lines for each image as its record comes out of the pipeline,
+ * in the source's order (a record that comes early waits for those before it): its log line,
+ * numbered within its repository, and copy's lines; failures as skopeo logs them.
+ */
+class SyncReport {
+  readonly tally: Tally = { synced: 0, seen: false, sources: new Set() };
+  /** what the stages said: their lines and blob events, as the pipelines run */
+  readonly captured: Captured = { lines: [], events: [] };
+  private readonly at = new Map<string, { index: number; i: number; n: number }>();
+  private readonly waiting = new Map<number, ImageRecord>();
+  private readonly children = new Map<string, ImageRecord[]>();
+  private next = 0;
+
+  constructor(
+    listed: { ref: string; dest: string }[],
+    private readonly ctx: Ctx,
+    private readonly dryRun: boolean,
+    private readonly digests: Awaited<ReturnType<typeof openOutput>> | undefined,
+  ) {
+    const counts = new Map<string, number>();
+    for (const l of listed) counts.set(repositoryOf(l.ref), (counts.get(repositoryOf(l.ref)) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    listed.forEach((l, index) => {
+      const repo = repositoryOf(l.ref);
+      const i = (seen.get(repo) ?? 0) + 1;
+      seen.set(repo, i);
+      if (!this.at.has(keyOf(l))) this.at.set(keyOf(l), { index, i, n: counts.get(repo)! });
+    });
+  }
+
+  /** take is one record of a pipeline's last stage. */
+  take(r: ImageRecord): void {
+    if (typeof r.parent === 'string') {
+      // an image of an index: printed with the index
+      if (r.error === undefined) this.children.set(String(r.dest), [...(this.children.get(String(r.dest)) ?? []), r]);
+      else this.tally.lastError = `Error copying ref ${JSON.stringify(familiar(String(r.ref)))}: ${imageError('', r.error).message}`;
+      return;
+    }
+    const at = this.at.get(keyOf(r));
+    if (at === undefined) {
+      this.print(r);
+      return;
+    }
+    this.waiting.set(at.index, r);
+    while (this.waiting.has(this.next)) {
+      this.print(this.waiting.get(this.next)!);
+      this.waiting.delete(this.next++);
+    }
+  }
+
+  /** flush prints the records still waiting (those before them never came), in order. */
+  flush(): void {
+    for (const k of [...this.waiting.keys()].sort((a, b) => a - b)) this.print(this.waiting.get(k)!);
+    this.waiting.clear();
+    // a failure before any record (img-tags): its line
+    if (!this.tally.seen && this.captured.lines.length > 0)
+      this.tally.lastError = reason({ code: 'IO', message: this.captured.lines[this.captured.lines.length - 1]!.message });
+  }
+
+  private print(r: ImageRecord): void {
+    const t = this.tally;
     const ref = familiar(String(r.ref));
     if (r.error !== undefined) {
       const e = imageError('', r.error);
       if (r.error.stage === 'img-tags') {
         t.lastError = e.message;
-        continue;
+        return;
       }
+      t.seen = true;
       t.lastError = `Error copying ref ${JSON.stringify(ref)}: ${e.message}`;
-      if (ctx.flags['keep-going']) log('error', `Error copying ref ${JSON.stringify(ref)}`, { error: e.message });
-      continue;
+      if (this.ctx.flags['keep-going']) log('error', `Error copying ref ${JSON.stringify(ref)}`, { error: e.message });
+      return;
     }
-    log('info', `${dryRun ? 'Would have copied' : 'Copying'} image ref ${i}/${counts.get(repo)}`, fields);
-    if (!dryRun) {
-      const children = records.filter((c) => c.parent === r.digest && c.dest === r.dest);
-      const lines = copyLines([...children, r], captured, print);
+    t.seen = true;
+    const repo = repositoryOf(String(r.ref));
+    t.sources.add(repo);
+    const at = this.at.get(keyOf(r));
+    const n = at ? `${at.i}/${at.n}` : '1/1';
+    log('info', `${this.dryRun ? 'Would have copied' : 'Copying'} image ref ${n}`, { from: ref, to: String(r.dest ?? '') });
+    if (!this.dryRun) {
+      const print = { removeSignatures: this.ctx.flags['remove-signatures'] === true, tty: process.stdout.isTTY === true, sync: true };
+      const lines = copyLines([...(this.children.get(String(r.dest)) ?? []), r], this.captured, print);
+      this.children.delete(String(r.dest));
       if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
-      if (digests !== undefined && typeof r.digest === 'string') digests.stream.write(`${r.digest} ${String(r.dest)}\n`);
+      if (this.digests !== undefined && typeof r.digest === 'string') this.digests.stream.write(`${r.digest} ${String(r.dest)}\n`);
     }
     t.synced++;
   }
-  // a failure before any record (img-tags): its line
-  if (tops.length === 0 && captured.lines.length > 0) t.lastError = reason({ code: 'IO', message: captured.lines[captured.lines.length - 1]!.message });
 }
