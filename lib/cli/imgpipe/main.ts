@@ -47,14 +47,14 @@ function cobraWords(e: unknown): unknown {
 }
 
 /** helpText is one subcommand's help. */
-function helpText(prog: string, _subs: Record<string, Subcommand>, sub: Subcommand): string {
+function helpText(prog: string, sub: Subcommand): string {
   return `${sub.help}\n\nUsage:\n  ${prog} ${sub.usage}\n`;
 }
 
 /** help writes the usage of imgpipe or of one subcommand to stdout. */
 function help(prog: string, subs: Record<string, Subcommand>, sub?: Subcommand): void {
   if (sub) {
-    process.stdout.write(helpText(prog, subs, sub));
+    process.stdout.write(helpText(prog, sub));
     return;
   }
   const names = Object.keys(subs).sort();
@@ -146,7 +146,7 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
       return await command.run(ctx);
     } catch (err) {
       // as skopeo's errorShouldDisplayUsage: the subcommand's help first, on stderr
-      if (err instanceof SkopeoError && err.showUsage) process.stderr.write(helpText(prog, subs, command));
+      if (err instanceof SkopeoError && err.showUsage) process.stderr.write(helpText(prog, command));
       throw err;
     }
   } catch (err) {
