@@ -155,7 +155,7 @@ export function install(o) {
   const copy = (src, dest, mode) => {
     mkdirSync(dirname(at(dest)), { recursive: true });
     rmSync(at(dest), { recursive: true, force: true });
-    cpSync(src, at(dest), { recursive: true, dereference: true });
+    cpSync(src, at(dest), { recursive: true, dereference: true, preserveTimestamps: true });
     if (mode !== undefined) chmodSync(at(dest), mode);
     if (statSync(at(dest)).isDirectory()) for (const f of walk(at(dest))) written.push(f.slice(d.destdir.length));
     else written.push(dest);

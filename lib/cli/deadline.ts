@@ -27,7 +27,7 @@ export function parseDuration(text: string, flag = `--${COMMAND_TIMEOUT_FLAG}`):
   if (s === '0') return 0;
   if (s === '') throw bad();
   let total = 0;
-  const part = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
+  const part = /^(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
   while (s !== '') {
     const m = part.exec(s);
     if (!m || (m[1] === '' && (m[2] === undefined || m[2] === ''))) throw bad();

@@ -8,6 +8,7 @@ import { readCapped } from '../../stream/verify.js';
 import { RateGuard } from '../../stream/rate.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { hostBudget } from './host-budget.js';
+import { speaksHttp } from './scheme-probe.js';
 import { registryError, networkError } from './errors.js';
 
 /** Caps on bodies read whole: tokens and error bodies; manifests have their own cap. */
@@ -127,7 +128,8 @@ export class RegistryClient {
   private readonly host: string;
   private readonly opts: RegistryOptions;
   private base?: Promise<string>;
-  private agents?: Promise<{ http: HttpAgent; https: HttpsAgent }>;
+  private httpAgent?: Promise<HttpAgent>;
+  private httpsAgent?: Promise<HttpsAgent>;
   private challenge?: Challenge;
   private readonly tokens = new Map<string, Promise<Token>>();
   private creds?: Promise<Credentials | undefined>;
@@ -146,30 +148,39 @@ export class RegistryClient {
     return this.creds;
   }
 
-  /** getAgents makes keep-alive agents for the host, with its certs.d material; node:https loads only when needed. */
-  private getAgents(): Promise<{ http: HttpAgent; https: HttpsAgent }> {
-    this.agents ??= (async () => {
-      const [{ Agent: Http }, { Agent: Https }] = await Promise.all([import('node:http'), import('node:https')]);
-      const tls = await loadTlsMaterial(await certDirFor(this.host, this.opts.certDir));
-      return {
-        http: new Http({ keepAlive: true, maxSockets: 32 }),
-        https: new Https({
-          keepAlive: true,
-          maxSockets: 32,
-          rejectUnauthorized: this.opts.tlsVerify !== false,
-          ...(tls.ca ? { ca: tls.ca } : {}),
-          ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
-        }),
-      };
+  /** agent gives the host's keep-alive agent for a scheme; node:https and the host's certs.d material load only for https. */
+  private agent(secure: boolean): Promise<HttpAgent | HttpsAgent> {
+    if (!secure) {
+      this.httpAgent ??= import('node:http').then(({ Agent }) => new Agent({ keepAlive: true, maxSockets: 32 }));
+      return this.httpAgent;
+    }
+    this.httpsAgent ??= (async () => {
+      const [{ Agent }, tls] = await Promise.all([import('node:https'), certDirFor(this.host, this.opts.certDir).then(loadTlsMaterial)]);
+      return new Agent({
+        keepAlive: true,
+        maxSockets: 32,
+        rejectUnauthorized: this.opts.tlsVerify !== false,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+      });
     })();
-    return this.agents;
+    return this.httpsAgent;
   }
 
-  /** baseUrl finds https://HOST, or with tls-verify off falls back to http://HOST when https cannot be spoken. */
+  /**
+   * baseUrl finds https://HOST, or with tls-verify off falls back to http://HOST when https cannot
+   * be spoken, as the containers tools do. With tls-verify off and a port in the name, a port that
+   * answers a TLS hello in plain HTTP (speaksHttp) is taken as http at once: https could not be
+   * spoken there either, and node:tls is not loaded (docs/decisions.md 27).
+   */
   private baseUrl(): Promise<string> {
     this.base ??= (async () => {
       const https = `https://${this.host}`;
       if (this.opts.tlsVerify !== false) return https;
+      if (hasPort(this.host) && (await speaksHttp(this.host, this.limits(undefined).deadline))) {
+        this.debug(`${this.host} answers a TLS hello in plain HTTP: http`);
+        return `http://${this.host}`;
+      }
       try {
         const res = await this.send('GET', `${https}/v2/`, {}, undefined, this.limits(undefined));
         await res.body.dump();
@@ -210,13 +221,13 @@ export class RegistryClient {
    * request body, counted from its last byte) and, for a streaming body either way, the minimum rate.
    */
   private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | Readable | undefined, limits: SendLimits): Promise<Res> {
-    const agents = await this.getAgents();
     const u = new URL(url);
     // The host's turn (its --rate, a Retry-After it sent) comes first; the answer's clock starts after.
     const budget = hostBudget(u.host, this.opts.rate);
     const waited = await budget.take();
     if (waited > 0) limits = this.limits(limits.end, limits.stream);
     const secure = u.protocol === 'https:';
+    const agent = await this.agent(secure);
     const { request } = secure ? await import('node:https') : await import('node:http');
     const timeout = this.bound('idleMs', this.opts.timeoutMs);
     const minRate = this.bound('minRate', this.opts.minRate);
@@ -233,7 +244,7 @@ export class RegistryClient {
       const h: Record<string, string> = { ...headers };
       if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
       else if (body === undefined && (method === 'PUT' || method === 'POST' || method === 'PATCH')) h['content-length'] = '0';
-      const req = request(u, { method, headers: h, agent: secure ? agents.https : agents.http });
+      const req = request(u, { method, headers: h, agent });
       let answer: IncomingMessage | undefined;
       const armDeadline = () => {
         deadline = setTimeout(
@@ -559,6 +570,11 @@ export class RegistryClient {
 }
 
 export const USER_AGENT = 'imgpipe/0.1';
+
+/** hasPort says whether a registry host names its port (HOST:PORT, [V6]:PORT). */
+function hasPort(host: string): boolean {
+  return /:\d+$/.test(host) && (!host.startsWith('[') || host.includes(']:'));
+}
 
 function basic(creds: Credentials): string {
   return `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
