@@ -127,6 +127,8 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
   const sigs = all.flatMap((s) => (s.format === 'simple-signing' ? [s.blob] : []));
   const sigstore = all.flatMap((s) => (s.format === 'sigstore-json' ? [s.sigstore] : []));
   if (all.length === 0) return rec;
+  // the record says how many went along (imgpipe copy prints skopeo's "Storing signatures" for them)
+  const carried: ImageRecord = { ...rec, signatures: all.length };
   const count = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
   const n = [sigs.length > 0 ? count(sigs.length, 'signature') : '', sigstore.length > 0 ? count(sigstore.length, 'sigstore signature') : '']
     .filter(Boolean)
@@ -145,11 +147,11 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
     const there = await wrapping(dest.getSignaturesWithFormat(digest, { child: destChild }), `reading signatures of ${destName}`);
     const held = there.map(signatureBlob);
     const missing = all.filter((s) => !held.some((b) => b.equals(signatureBlob(s))));
-    if (missing.length === 0) return rec;
+    if (missing.length === 0) return carried;
     await dest
       .putSignaturesWithFormat(digest, [...there, ...missing], { child: destChild })
       .catch((e) => Promise.reject(wrap(e, `writing signatures to ${destName}`)));
-    return rec;
+    return carried;
   }
   if (sigs.length > 0 && !canStoreSignatures(dest))
     throw new ImgError('UNSUPPORTED', `cannot copy ${n} of ${src.name} to ${destName}: it keeps no simple signatures (copy with --remove-signatures)`);
@@ -160,7 +162,7 @@ export async function copyRecordSignatures(rec: ImageRecord, srcTopts: Transport
     const missing = sigs.filter((s) => !there.some((b) => b.equals(s)));
     if (missing.length > 0) await wrapping(dest.putSignatures(digest, [...there, ...missing], { child: destChild }), `writing signatures to ${destName}`);
   }
-  return rec;
+  return carried;
 }
 
 /**

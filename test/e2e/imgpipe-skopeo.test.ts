@@ -317,6 +317,17 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
       expect(t.stdout).toBe(`Signature verified, digest ${d}\n`);
     }
     same(await ip(['standalone-verify', m, ref, fpr]), await sk(['standalone-verify', m, ref, fpr]), 'verify usage');
+    // a signed source: the signature goes along, and both say so in the same lines
+    const signed = join(work, 'signed');
+    await must(exec('cp', ['-r', join(work, 'app'), signed]), 'cp');
+    await must(sk(['standalone-sign', '-o', join(signed, 'signature-1'), join(signed, 'manifest.json'), ref, fpr], undefined, env), 'sign');
+    const [o, t] = await Promise.all([
+      ip(['copy', `dir:${signed}`, `dir:${out('signed-ours')}`]),
+      sk(['copy', `dir:${signed}`, `dir:${out('signed-theirs')}`]),
+    ]);
+    same(o, t, 'copy of a signed image');
+    expect(lines(o.stdout)).toContain('Storing signatures');
+    expect(readFileSync(join(out('signed-ours'), 'signature-1')).equals(readFileSync(join(signed, 'signature-1')))).toBe(true);
   });
 
   it('--version, help, and what 1.9.3 lacks: generate-sigstore-key', async () => {

@@ -93,11 +93,14 @@ export function copyLines(
     const m = r.manifest as { layers?: { digest: string }[]; config?: { digest: string } } | undefined;
     const updates = (r.layerUpdates ?? {}) as Record<string, { digest: string }>;
     const source = (d: string) => Object.entries(updates).find(([, u]) => u.digest === d)?.[0] ?? d;
+    // the source's signatures img-sign copy carried (its record says how many)
+    const carried = typeof r.signatures === 'number' && r.signatures > 0;
     if (!opts.removeSignatures) lines.push('Getting image source signatures');
+    if (carried) lines.push('Checking if image destination supports signatures');
     for (const l of m?.layers ?? []) lines.push(blob('blob', source(l.digest)));
     if (m?.config) lines.push(blob('config', m.config.digest));
     lines.push('Writing manifest to image destination', ...signed());
-    if (opts.signing) lines.push('Storing signatures');
+    if (opts.signing || carried) lines.push('Storing signatures');
   };
   const children = records.filter((r) => typeof r.parent === 'string');
   for (const r of records) {
@@ -110,14 +113,16 @@ export function copyLines(
     // the index's children in its order (as put wrote them: converted digests where it converted)
     const listed = (m.manifests as { digest?: string }[]).map((d) => d.digest);
     const mine = listed.flatMap((d) => children.filter((c) => c.digest === d).slice(0, 1));
+    const listCarried = typeof r.signatures === 'number' && r.signatures > 0;
     if (!opts.removeSignatures) lines.push('Getting image list signatures');
+    if (listCarried) lines.push('Checking if image list destination supports signatures');
     lines.push(`Copying ${mine.length} images generated from ${m.manifests.length} images in list`);
     mine.forEach((c, i) => {
       lines.push(`Copying image ${String(c.digest)} (${i + 1}/${mine.length})`);
       image(c);
     });
     lines.push('Writing manifest list to image destination', ...signed());
-    if (opts.signing) lines.push('Storing list signatures');
+    if (opts.signing || listCarried) lines.push('Storing list signatures');
   }
   return lines;
 }
