@@ -38,7 +38,10 @@ export function stdio(): StageIO {
         else yield line.record as ImageRecord;
       }
     },
-    interactive: process.stdin.isTTY === true,
+    // Asked only when needed: touching process.stdin makes its stream (and loads fs streams for a file).
+    get interactive() {
+      return process.stdin.isTTY === true;
+    },
     get out() {
       out ??= new RecordWriter(process.stdout);
       return out;
