@@ -21,6 +21,24 @@ export interface Subcommand {
   run(ctx: Ctx): Promise<number>;
 }
 
+/**
+ * transferFlags maps the flags of skopeo copy or sync to those of img-copy or img-sync: `same` and
+ * the `globals` as they are (skopeo's --insecure-policy wins over --policy), --screds/--dcreds as
+ * --src-creds/--dest-creds, and the subcommand's --tls-verify, else the deprecated global one.
+ */
+export function transferFlags(ctx: Ctx, same: readonly string[], globals: readonly string[]): ParsedFlags {
+  const { flags, global } = ctx;
+  const out: ParsedFlags = { _: ctx.args };
+  for (const f of same) if (flags[f] !== undefined) out[f] = flags[f];
+  for (const f of globals) if (global[f] !== undefined) out[f] = global[f];
+  if (global['insecure-policy'] === true) delete out.policy;
+  if (flags.screds !== undefined && flags['src-creds'] === undefined) out['src-creds'] = flags.screds;
+  if (flags.dcreds !== undefined && flags['dest-creds'] === undefined) out['dest-creds'] = flags.dcreds;
+  const tls = flags['tls-verify'] ?? global['tls-verify'];
+  if (tls !== undefined) out['tls-verify'] = tls;
+  return out;
+}
+
 /** specOf is the flag spec of `imgpipe SUB`. */
 export function specOf(sub: string): FlagSpec {
   return (COMMAND_FLAGS as Record<string, FlagSpec>)[`imgpipe ${sub}`] ?? {};

@@ -5,7 +5,7 @@ import { planCopy } from '../copy-plan.js';
 import type { ParsedFlags } from '../flags.js';
 import { describe, runPipeline } from '../pipeline.js';
 import { capture, type Captured } from './capture.js';
-import type { Ctx, Subcommand } from './context.js';
+import { transferFlags, type Ctx, type Subcommand } from './context.js';
 import { imageError, SkopeoError, type StageError } from './errors.js';
 import { log } from './log.js';
 
@@ -49,16 +49,8 @@ const GLOBALS = [
  * and img-blob-put's progress events, which imgpipe turns into skopeo's lines (none with --quiet).
  */
 export function copyFlags(ctx: Ctx): ParsedFlags {
-  const { flags, global } = ctx;
-  const out: ParsedFlags = { _: ctx.args };
-  for (const f of SAME) if (flags[f] !== undefined) out[f] = flags[f];
-  for (const f of GLOBALS) if (global[f] !== undefined) out[f] = global[f];
-  // skopeo's --insecure-policy wins over --policy
-  if (global['insecure-policy'] === true) delete out.policy;
-  if (flags.screds !== undefined && flags['src-creds'] === undefined) out['src-creds'] = flags.screds;
-  if (flags.dcreds !== undefined && flags['dest-creds'] === undefined) out['dest-creds'] = flags.dcreds;
-  const tls = flags['tls-verify'] ?? global['tls-verify'];
-  if (tls !== undefined) out['tls-verify'] = tls;
+  const { flags } = ctx;
+  const out = transferFlags(ctx, SAME, GLOBALS);
   const parallel = flags['image-parallel-copies'];
   if (parallel !== undefined) {
     if (!/^\d+$/.test(String(parallel)))

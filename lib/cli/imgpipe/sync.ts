@@ -7,7 +7,7 @@ import { planSync } from '../sync-plan.js';
 import { checkSkopeoSyncKinds } from '../../ref/args.js';
 import { capture, type Captured } from './capture.js';
 import { copyLines } from './copy.js';
-import type { Ctx, Subcommand } from './context.js';
+import { transferFlags, type Ctx, type Subcommand } from './context.js';
 import { imageError, reason, SkopeoError } from './errors.js';
 import { log } from './log.js';
 
@@ -36,15 +36,7 @@ const GLOBALS = ['policy', 'insecure-policy', 'registries.d', 'debug', 'registri
 
 /** syncFlags gives img-sync's flags (COMMAND_FLAGS['img-sync']) for skopeo sync's, with img-blob-put's progress events for skopeo's lines. */
 export function syncFlags(ctx: Ctx): ParsedFlags {
-  const { flags, global } = ctx;
-  const out: ParsedFlags = { _: ctx.args };
-  for (const f of SAME) if (flags[f] !== undefined) out[f] = flags[f];
-  for (const f of GLOBALS) if (global[f] !== undefined) out[f] = global[f];
-  if (global['insecure-policy'] === true) delete out.policy;
-  if (flags.screds !== undefined && flags['src-creds'] === undefined) out['src-creds'] = flags.screds;
-  if (flags.dcreds !== undefined && flags['dest-creds'] === undefined) out['dest-creds'] = flags.dcreds;
-  const tls = flags['tls-verify'] ?? global['tls-verify'];
-  if (tls !== undefined) out['tls-verify'] = tls;
+  const out = transferFlags(ctx, SAME, GLOBALS);
   // the images the destination has are passed by, as skopeo sync's OptimizeDestinationImageAlreadyExists
   out.progress = 'ndjson';
   return out;
