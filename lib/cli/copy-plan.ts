@@ -10,7 +10,7 @@ import { layerArgs, parseLayerFlags } from '../image/layers.js';
 import { writesToStdout } from '../image/put.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { transportTraits } from '../transport/index.js';
+import { checkWritable, transportTraits } from '../transport/index.js';
 
 /** CopyPlan is img-copy's pipeline for one SRC and DEST. */
 export interface CopyPlan {
@@ -34,6 +34,8 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
   if (args.length !== 2) throw usage('expected SRC and DEST');
   const srcGiven = formatRef(parseRef(args[0]!));
   const dest = formatRef(parseRef(args[1]!));
+  // A destination that can only be read (sif:) is refused before the source is opened, as skopeo does.
+  checkWritable(parseRef(dest));
   transferOptions(flags);
   checkCopyFlags(flags);
   const layers = parseLayerFlags(flags);

@@ -4,7 +4,7 @@ import { formatOf } from '../oci/convert.js';
 import { isForeign, parseManifest, referencedBlobs, type Descriptor, type ParsedManifest } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { openTransport, type Transport, type TransportOptions } from '../transport/index.js';
+import { checkWritable, openTransport, type Transport, type TransportOptions } from '../transport/index.js';
 import { blobScopeOf, canMount, isArchiveWriter, type BlobMounter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
 import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } from '../image/conversion.js';
@@ -110,6 +110,7 @@ export class BlobMover {
     if (typeof rec.ref !== 'string' || typeof rec.dest !== 'string') {
       throw new ImgError('RECORD_INVALID', `record needs "ref" and "dest" (add dest with img-ref --to)${typeof rec.ref === 'string' ? `: ${rec.ref}` : ''}`);
     }
+    checkWritable(parseRef(rec.dest));
     const src = openTransport(formatRef(parseRef(rec.ref)), this.opts.src ?? {});
     const dest = openTransport(formatRef(parseRef(rec.dest)), this.opts.dest ?? {});
     const m = manifestOfRecord(rec, src.name);

@@ -17,6 +17,8 @@ export interface TransportTraits {
   readonly signedIdentity?: 'docker-reference';
   /** sigstore: where sigstore signatures are kept: "attachments", .sig manifests beside the image in the registry (where registries.d turns them on); "files", with the simple ones (FormattedSignatureStore); absent, nowhere. */
   readonly sigstore?: 'attachments' | 'files';
+  /** readOnly: images there can only be read; a copy to it is refused before anything is read or written, with this reason (in containers/image's words). Absent: it can be written. */
+  readonly readOnly?: string;
 }
 
 export interface TagLister {

@@ -73,6 +73,15 @@ export function transportTraits(ref: ImageRef | TransportName): TransportTraits 
 }
 
 /**
+ * checkWritable refuses a destination whose transport can only be read (TransportTraits.readOnly),
+ * before anything is opened or read, in containers/image's words ("initializing destination REF: …").
+ */
+export function checkWritable(ref: ImageRef): void {
+  const why = transportTraits(ref).readOnly;
+  if (why !== undefined) throw new ImgError('UNSUPPORTED', `initializing destination ${formatRef(ref)}: ${why}`, { ref: formatRef(ref) });
+}
+
+/**
  * sigstoreAttachmentsFor says whether registries.d (`registriesDir`, else the containers tools'
  * default) turns on sigstore attachments (use-sigstore-attachments) for a docker reference, and
  * which directory said so. Loaded on first use.

@@ -288,6 +288,21 @@ describe.skipIf(why !== undefined)('sif: against skopeo', () => {
     expect(sha256(readFileSync(DEF))).toBe(before);
     const sk = await skopeo(['copy', `oci:${layout}:p`, `sif:${missing}`]);
     expect(sk.stderr).toContain('locations can only be read from, not written to');
+    // Before the source is opened (a source that is not there is not what fails), in skopeo's words:
+    // imgpipe copy says what skopeo says, byte for byte but for the time.
+    const gone = `dir:${join(work, 'no-such-image')}`;
+    oneLine(await ours('img-copy', [gone, `sif:${missing}`]), `initializing destination sif:${missing}: "sif:" locations can only be read from`);
+    const args = ['copy', gone, `sif:${missing}`];
+    const [o, t] = await Promise.all([ours('imgpipe', ['--policy', join(work, 'policy.json'), ...args]), skopeo(args)]);
+    const logs = (r: Result) => r.stderr.replace(/^time="[^"]*" /gm, '');
+    expect({ status: o.status, stdout: o.stdout, stderr: logs(o) }).toEqual({ status: t.status, stdout: t.stdout, stderr: logs(t) });
+    expect(logs(o)).toContain('initializing destination');
+    // img-blob-put given a record bound for sif: moves nothing: its error record names the destination, not the missing source.
+    const rec = JSON.stringify({ ref: gone, dest: `sif:${missing}`, raw: '{}' });
+    const moved = await ours('img-blob-put', [], {}, rec);
+    expect(moved.status).toBe(1);
+    expect(records(moved.stdout)[0]!.error).toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining(`initializing destination sif:${missing}`) });
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('bad input: one line naming the file and what is wrong', async () => {

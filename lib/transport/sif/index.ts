@@ -39,9 +39,12 @@ const conversions = new Map<string, Promise<Converted>>();
  * sorted, numeric owners, no atime or ctime): unlike skopeo's, whose layer digest changes on every
  * read (docs/decisions.md, 23).
  */
+/** Why a SIF cannot be written, as containers/image says it. */
+const READ_ONLY = '"sif:" locations can only be read from, not written to';
+
 export class SifTransport implements Transport, UncompressedLayers {
   /** A SIF keeps no signatures that containers/image reads. */
-  static readonly traits: TransportTraits = { keepsSignatures: false };
+  static readonly traits: TransportTraits = { keepsSignatures: false, readOnly: READ_ONLY };
   readonly name: string;
   /** The layer is a plain tar, which a copy into a registry or oci: compresses, as skopeo does. */
   readonly layersUncompressed = true;
@@ -127,7 +130,7 @@ export class SifTransport implements Transport, UncompressedLayers {
   }
 
   private readOnly(what: string): ImgError {
-    return new ImgError('UNSUPPORTED', `cannot ${what} to ${this.name}: "sif:" locations can only be read from, not written to`, { ref: this.name });
+    return new ImgError('UNSUPPORTED', `cannot ${what} to ${this.name}: ${READ_ONLY}`, { ref: this.name });
   }
 }
 
