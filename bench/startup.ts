@@ -69,6 +69,12 @@ http.get('http://${registry.host}/v2/bench/small/manifests/1', { headers: { acce
     'img-ref docker://busybox': { cmd: join(BIN, 'img-ref'), args: ['docker://busybox'] },
     'skopeo inspect --raw': { cmd: 'skopeo', args: ['inspect', '--raw', '--tls-verify=false', ref] },
   };
+  // bin/* defer NODE_EXTRA_CA_CERTS (docs/decisions.md 28), node -e 0 cannot: both without it too.
+  const unset = { NODE_EXTRA_CA_CERTS: undefined };
+  if (process.env.NODE_EXTRA_CA_CERTS) {
+    cases['node -e 0, no NODE_EXTRA_CA_CERTS'] = { cmd: 'node', args: ['-e', '0'], env: unset };
+    cases['img-manifest get, no NODE_EXTRA_CA_CERTS'] = { cmd: get[0], args: [...get[1]], env: unset };
+  }
   const names = Object.keys(cases);
   const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -88,8 +94,10 @@ http.get('http://${registry.host}/v2/bench/small/manifests/1', { headers: { acce
     rows.push([n, w.toFixed(1), (w / median(wall[base]!)).toFixed(2), paired(n).toFixed(2), c.toFixed(1), (c / median(cpu[base]!)).toFixed(2)]);
   }
   const ratio = paired('img-manifest get');
+  const bare = 'node -e 0, no NODE_EXTRA_CA_CERTS';
   const extraCa = process.env.NODE_EXTRA_CA_CERTS
-    ? `\nNODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}: every node process (node -e 0 too) parses those certificates as it starts.`
+    ? `\nNODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}: node -e 0 parses those certificates as it starts; bin/* defer them to the first TLS connection.` +
+      `\nboth without NODE_EXTRA_CA_CERTS, img-manifest get ÷ node -e 0 (median of per-round ratios): ${median(wall['img-manifest get, no NODE_EXTRA_CA_CERTS']!.map((w, i) => w / wall[bare]![i]!)).toFixed(2)}`
     : '';
   process.stdout.write(
     `start-up: ${runs} interleaved runs each, a ${registry.host} registry on loopback (plain http), load average ${(await import('node:os')).loadavg()[0]!.toFixed(2)} at the end\n${table(rows)}\n` +

@@ -31,6 +31,9 @@ function header(id, stat, kind) {
  * run's status, marked as made by --help (scripts/bundle.mjs, after a build).
  */
 module.exports = function launch(name) {
+  // bin/<command> deferred NODE_EXTRA_CA_CERTS (lib/auth/certs.ts reads it): programs this one starts get it back.
+  const deferred = process.env.IMGPIPE_DEFERRED_CA_CERTS;
+  if (deferred && process.env.NODE_EXTRA_CA_CERTS === undefined) process.env.NODE_EXTRA_CA_CERTS = deferred;
   const dir = __dirname;
   const file = path.join(dir, `${name}.cjs`);
   const cacheFile = `${file}.v8`;

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { systemCAs } from '../../auth/certs.js';
 import { ImgError } from '../../errors.js';
-import type { Endpoint } from '../engine/client.js';
+import type { Endpoint, TlsFiles } from '../engine/client.js';
 
 /** Where the engine is found when neither --daemon-host nor $DOCKER_HOST names one (as docker and containers/image). */
 export const DEFAULT_DAEMON_HOST = 'unix:///var/run/docker.sock';
@@ -56,8 +57,11 @@ export function endpointOf(opts: DaemonHostOptions = {}): Endpoint {
 }
 
 /** tlsFiles reads the client TLS material of a tcp:// engine from its cert dir, as containers/image's tlsconfig does: each file used when present. */
-export async function tlsFiles(ep: Extract<Endpoint, { tls: true }>): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
-  if (ep.certDir === undefined) return {};
+export async function tlsFiles(ep: Extract<Endpoint, { tls: true }>): Promise<TlsFiles> {
+  if (ep.certDir === undefined) {
+    const ca = await systemCAs();
+    return ca ? { ca } : {};
+  }
   const read = async (name: string) => {
     try {
       return await fsp.readFile(join(ep.certDir!, name));
@@ -73,5 +77,6 @@ export async function tlsFiles(ep: Extract<Endpoint, { tls: true }>): Promise<{ 
       `--cert-dir ${ep.certDir} has ${cert ? 'cert.pem but no key.pem' : 'key.pem but no cert.pem'}: a client certificate for the Docker engine at ${ep.host} needs both`,
     );
   }
-  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  const system = ca ? undefined : await systemCAs();
+  return { ...(ca ? { ca } : system ? { ca: system } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
 }

@@ -17,7 +17,7 @@ export type Endpoint =
 
 /** Client TLS material for a TLS endpoint. */
 export interface TlsFiles {
-  ca?: Buffer;
+  ca?: Buffer | string[];
   cert?: Buffer;
   key?: Buffer;
 }

@@ -44,6 +44,12 @@ export interface RegistryOptions {
   rate?: number;
   /** Base delay for backoff in ms (tests shorten it). */
   retryDelayMs?: number;
+  /**
+   * --retry-delay: every retry waits this long (plus up to a tenth, as containers/common's jitter)
+   * instead of the exponential backoff, or longer where Retry-After asks for more. These waits
+   * come on top of the retry budget.
+   */
+  fixedRetryDelayMs?: number;
   /** Idle time allowed while waiting for headers or between body chunks. */
   timeoutMs?: number;
   /** Time one attempt has for its answer's headers, and for the whole body unless it is a blob (Req.stream). */
@@ -155,13 +161,18 @@ export class RegistryClient {
       return this.httpAgent;
     }
     this.httpsAgent ??= (async () => {
-      const [{ Agent }, tls] = await Promise.all([import('node:https'), certDirFor(this.host, this.opts.certDir).then(loadTlsMaterial)]);
+      const [{ Agent }, { createSecureContext }, tls] = await Promise.all([
+        import('node:https'),
+        import('node:tls'),
+        certDirFor(this.host, this.opts.certDir).then(loadTlsMaterial),
+      ]);
+      // One context for every connection: given a `ca` list, node would parse it again per connection.
+      const own = tls.ca !== undefined || tls.cert !== undefined;
       return new Agent({
         keepAlive: true,
         maxSockets: 32,
         rejectUnauthorized: this.opts.tlsVerify !== false,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+        ...(own ? { secureContext: createSecureContext({ ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) }) } : {}),
       });
     })();
     return this.httpsAgent;
@@ -434,7 +445,9 @@ export class RegistryClient {
     const base = await this.baseUrl();
     const repository = repositoryOfScopes(req.scopes);
     const retries = this.opts.retryTimes ?? 3;
-    const budget = this.bound('retryBudgetMs', this.opts.retryBudgetMs);
+    const fixed = this.opts.fixedRetryDelayMs;
+    // The waits --retry-delay asks for are the user's own: they do not eat into the budget.
+    const budget = this.bound('retryBudgetMs', this.opts.retryBudgetMs) + (fixed ? retries * Math.ceil(fixed * 1.1) : 0);
     const end = Date.now() + budget;
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     let authRetried = false;
@@ -442,7 +455,7 @@ export class RegistryClient {
     /** plan gives the wait before the next attempt, or why there is none: --retry-times used up (""), or the budget. */
     const plan = (attempt: number, retryAfter: number | undefined): { delay: number } | { note: string } => {
       if (attempt >= retries) return { note: '' };
-      const delay = retryAfter ?? this.backoffDelay(attempt);
+      const delay = fixed ? Math.max(fixed * (1 + Math.random() / 10), retryAfter ?? 0) : (retryAfter ?? this.backoffDelay(attempt));
       if (Date.now() + delay < end) return { delay };
       const asked = retryAfter !== undefined ? `the registry asked to wait ${Math.ceil(retryAfter / 1000)} s; ` : '';
       return {
