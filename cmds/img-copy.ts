@@ -22,6 +22,9 @@ copied to a temp file, removed at exit.
   --multi-arch system|all|index-only   of an index, copy this machine's image (default), all, or the index alone
   --platform OS/ARCH[/VARIANT] the image of an index to copy (repeat for several: a smaller index)
   --override-os, --override-arch, --override-variant   as skopeo: the platform to pick, the rest from this machine
+  --sign-identity REF          with --sign-by or --sign-by-sigstore-private-key: sign for REF (a docker
+                               reference in full, with a tag or digest) instead of DEST's reference; then
+                               a dir: DEST can be signed too
   --format oci|v2s2            convert the manifest (the digest changes)
   --preserve-digests           fail rather than change any digest
   --digestfile FILE            write the digest of the copied manifest to FILE

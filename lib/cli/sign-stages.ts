@@ -5,6 +5,7 @@ import { wrapping } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
 import { readPassphraseFile } from '../signature/standalone.js';
 import { checkRecord, copyRecordSignatures, signRecord, withGpgSigner } from '../sign/stages.js';
+import { signIdentityArg } from '../sign/target.js';
 import { loadSigningKey, signRecordSigstore, sigstoreSigner } from '../sign/sigstore/stages.js';
 import type { TransportOptions, TransportTraits } from '../transport/index.js';
 import type { Stage } from './stage-io.js';
@@ -24,6 +25,11 @@ function sides(flags: ParsedArgs): { src: TransportOptions; dest: TransportOptio
   const s = transferOptions(flags);
   const registriesDir = registriesDirFlag(flags);
   return registriesDir === undefined ? s : { src: { ...s.src, registriesDir }, dest: { ...s.dest, registriesDir } };
+}
+
+/** signIdentityFlag reads --sign-identity (skopeo copy's): a docker reference in full, with a tag or a digest (signIdentityArg). */
+function signIdentityFlag(flags: ParsedArgs): string | undefined {
+  return flags['sign-identity'] === undefined ? undefined : signIdentityArg(String(flags['sign-identity']));
 }
 
 function jobs(flags: ParsedArgs): number {
@@ -62,10 +68,17 @@ export async function runSignStage(flags: ParsedArgs, args: string[], io: StageI
   if (keyIdentity === '') throw usage('--sign-by needs a key fingerprint');
   const pf = flags['passphrase-file'];
   const passphrase = pf === undefined ? undefined : await wrapping(readPassphraseFile(String(pf)), 'reading the passphrase file');
+  const identity = signIdentityFlag(flags);
   const { dest } = sides(flags);
   // One record at a time: gpg-agent may have to ask for the passphrase once.
   return withGpgSigner(keyIdentity, passphrase, (signer) =>
-    processRecordsInOrder('img-sign sign', records([], 'img-sign sign', io), async (r) => [await signRecord(r, { signer, destTopts: dest })], io.out, 1),
+    processRecordsInOrder(
+      'img-sign sign',
+      records([], 'img-sign sign', io),
+      async (r) => [await signRecord(r, { signer, destTopts: dest, ...(identity !== undefined ? { identity } : {}) })],
+      io.out,
+      1,
+    ),
   );
 }
 
@@ -84,11 +97,18 @@ export async function runSigstoreSignStage(flags: ParsedArgs, args: string[], io
   const pf = flags['passphrase-file'];
   // stdin carries the records, so the passphrase cannot be asked for.
   if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --passphrase-file in a pipeline (stdin holds the records)');
+  const identity = signIdentityFlag(flags);
   const passphrase = await wrapping(readPassphraseFile(String(pf)), 'reading the passphrase file');
   const signer = sigstoreSigner(await loadSigningKey(keyFile, passphrase));
   const { dest } = sides(flags);
   // One record at a time: records of the same digest append to the same attachment.
-  return processRecordsInOrder('img-sign sign', records([], 'img-sign sign', io), async (r) => [await signRecordSigstore(r, signer, dest)], io.out, 1);
+  return processRecordsInOrder(
+    'img-sign sign',
+    records([], 'img-sign sign', io),
+    async (r) => [await signRecordSigstore(r, signer, dest, identity)],
+    io.out,
+    1,
+  );
 }
 
 export { SIGNATURE_FLAGS } from './command-flags.js';
@@ -142,15 +162,27 @@ export function signatureStages(flags: ParsedArgs, dest: TransportTraits, common
   // As skopeo: one passphrase file, for one of the two kinds of signing.
   if (pf !== undefined && flags['sign-by'] !== undefined && sigstoreKey !== undefined)
     throw usage('only one of --sign-by and --sign-by-sigstore-private-key can be used with --sign-passphrase-file');
+  // --sign-identity names what is signed for: then any destination that keeps signatures will do (dir: too).
+  const identity = flags['sign-identity'] === undefined ? undefined : signIdentityArg(String(flags['sign-identity']));
+  if (identity !== undefined && flags['sign-by'] === undefined && sigstoreKey === undefined)
+    throw usage('--sign-identity goes with --sign-by or --sign-by-sigstore-private-key: it names what a new signature is for');
+  const named = identity === undefined ? [] : [`--sign-identity=${identity}`];
   if (flags['sign-by'] !== undefined) {
-    if (dest.signedIdentity !== 'docker-reference') throw usage('--sign-by needs a docker:// destination (the signature names its docker reference)');
+    if (identity === undefined && dest.signedIdentity !== 'docker-reference')
+      throw usage('--sign-by needs a docker:// destination (the signature names its docker reference), or --sign-identity');
+    if (!dest.keepsSignatures) throw usage('--sign-by needs a destination that keeps signatures (docker://, dir:)');
     const gpgPass = sigstoreKey === undefined && pf !== undefined ? [`--passphrase-file=${pf}`] : [];
-    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by=${String(flags['sign-by'])}`, ...gpgPass, ...destOnly] });
+    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by=${String(flags['sign-by'])}`, ...gpgPass, ...named, ...destOnly] });
   }
   if (sigstoreKey !== undefined) {
-    if (dest.sigstore !== 'attachments') throw usage('--sign-by-sigstore-private-key needs a docker:// destination (the signature names its docker reference)');
+    if (identity === undefined && dest.sigstore !== 'attachments')
+      throw usage('--sign-by-sigstore-private-key needs a docker:// destination (the signature names its docker reference), or --sign-identity');
+    if (dest.sigstore === undefined) throw usage('--sign-by-sigstore-private-key needs a destination that keeps sigstore signatures (docker://, dir:)');
     if (pf === undefined) throw usage('--sign-by-sigstore-private-key needs --sign-passphrase-file (the pipeline cannot ask on the terminal)');
-    out.afterPut.push({ command: 'img-sign', args: ['sign', `--sign-by-sigstore-private-key=${sigstoreKey}`, `--passphrase-file=${pf}`, ...destOnly] });
+    out.afterPut.push({
+      command: 'img-sign',
+      args: ['sign', `--sign-by-sigstore-private-key=${sigstoreKey}`, `--passphrase-file=${pf}`, ...named, ...destOnly],
+    });
   }
   if (pf !== undefined && flags['sign-by'] === undefined && sigstoreKey === undefined)
     throw usage('--sign-passphrase-file goes with --sign-by or --sign-by-sigstore-private-key');

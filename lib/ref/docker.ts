@@ -89,6 +89,19 @@ function splitDomain(name: string): { domain: string; path: string } {
   return { domain, path };
 }
 
+/**
+ * parseCanonicalDockerRef parses a docker reference that must be written in full, as containers/image's
+ * reference.ParseNamed wants one (skopeo copy --sign-identity): docker.io/library/busybox:1, not
+ * busybox:1 or docker.io/busybox:1. Not canonical: REF_INVALID, "repository name must be canonical"
+ * (its words) and the full form.
+ */
+export function parseCanonicalDockerRef(s: string): DockerRef {
+  const r = parseDockerRef(s);
+  const full = formatDockerRef(r);
+  if (full !== s) throw new ImgError('REF_INVALID', `repository name must be canonical (${JSON.stringify(s)} is ${full} in full)`);
+  return r;
+}
+
 /** withDefaultTag gives a name-only reference the tag "latest", as the containers tools do. */
 export function withDefaultTag(r: DockerRef): DockerRef {
   return r.tag === undefined && r.digest === undefined ? { ...r, tag: DEFAULT_TAG } : r;

@@ -216,14 +216,16 @@ export async function withGpgSigner<T>(keyIdentity: string, passphrase: string |
   });
 }
 
-/** SignOptions: the checked gpg key (withGpgSigner) and the destination's options. */
+/** SignOptions: the checked gpg key (withGpgSigner), the destination's options, and the identity to sign for (--sign-identity; else the destination's reference). */
 export interface SignOptions {
   signer: GpgSigner;
   destTopts: TransportOptions;
+  identity?: string;
 }
 
 /**
- * signRecord signs the record's destination image as the destination's docker reference and adds
+ * signRecord signs the record's destination image as the destination's docker reference (or
+ * --sign-identity, which lets a dir: destination be signed too) and adds
  * the signature to those the destination has, as skopeo copy --sign-by: also when the destination
  * had the image already (status `exists`; a record without `raw` has its manifest fetched from the
  * destination). A signature there by the same key (its primary key) for this reference and digest
@@ -233,15 +235,24 @@ export interface SignOptions {
  */
 export async function signRecord(rec: ImageRecord, opts: SignOptions): Promise<ImageRecord> {
   if (passBy(rec)) return rec;
-  const t = signingTarget(rec);
+  const t = signingTarget(rec, opts.identity);
   const dest = openTransport(t.destRef, opts.destTopts);
   if (!canStoreSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${t.destName}: it keeps no simple signatures`);
   const manifest = await signingManifest(rec, t, opts.destTopts);
-  const existing = await wrapping(dest.getSignatures(t.digest, { child: t.child }), `reading signatures of ${t.destName}`);
-  for (const s of existing) if (await signedByKey(s, opts.signer, t, manifest)) return rec;
+  const where = { child: t.child };
+  // A destination that keeps both kinds in one list (dir:) keeps its sigstore signatures too.
+  const all = canStoreFormattedSignatures(dest)
+    ? await wrapping(dest.getSignaturesWithFormat(t.digest, where), `reading signatures of ${t.destName}`)
+    : (await wrapping(dest.getSignatures(t.digest, where), `reading signatures of ${t.destName}`)).map(
+        (blob): FormattedSignature => ({ format: 'simple-signing', blob }),
+      );
+  for (const s of all) if (s.format === 'simple-signing' && (await signedByKey(s.blob, opts.signer, t, manifest))) return rec;
   const { keyIdentity, passphrase } = opts.signer;
   const sig = await wrapping(signManifest(manifest, t.identity, keyIdentity, passphrase), `signing ${t.destName}`);
-  await wrapping(dest.putSignatures(t.digest, [...existing, sig], { child: t.child }), `writing signatures to ${t.destName}`);
+  const put = canStoreFormattedSignatures(dest)
+    ? dest.putSignaturesWithFormat(t.digest, [...all, { format: 'simple-signing', blob: sig }], where)
+    : dest.putSignatures(t.digest, [...all.flatMap((s) => (s.format === 'simple-signing' ? [s.blob] : [])), sig], where);
+  await wrapping(put, `writing signatures to ${t.destName}`);
   return rec;
 }
 

@@ -1,7 +1,7 @@
 import { ImgError, wrap } from '../errors.js';
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { requireString, type ImageRecord } from '../oci/record.js';
-import { formatDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../ref/docker.js';
+import { formatDockerRef, parseCanonicalDockerRef, parseDockerRef, withDefaultTag, type DockerRef } from '../ref/docker.js';
 import { imageDockerReference } from '../ref/policy.js';
 import { formatRef, parseRef, type ImageRef } from '../ref/index.js';
 import { openTransport, transportTraits, type TransportOptions } from '../transport/index.js';
@@ -9,10 +9,8 @@ import { openTransport, transportTraits, type TransportOptions } from '../transp
 /** SigningTarget: the destination image a record's signature is made for. */
 export interface SigningTarget {
   destRef: ImageRef;
-  /** The destination's docker reference, which a signature names. */
-  docker: DockerRef;
   destName: string;
-  /** The docker reference signed for: the destination, normalised, `:latest` added when it has no tag. */
+  /** The docker reference signed for: --sign-identity as given, else the destination, normalised, `:latest` added when it has no tag. */
   identity: string;
   digest: string;
   /** The record is a child of an index at the destination (stored by digest only). */
@@ -20,18 +18,39 @@ export interface SigningTarget {
 }
 
 /**
- * signingTarget is what signing a record's destination needs: its docker:// reference, the identity
- * to sign for (the reference, `:latest` added when it has no tag) and the record's digest.
+ * signingTarget is what signing a record's destination needs: the identity to sign for (`signIdentity`,
+ * skopeo's --sign-identity, checked by signIdentityArg; else the destination's docker:// reference,
+ * `:latest` added when it has no tag) and the record's digest.
  */
-export function signingTarget(rec: ImageRecord): SigningTarget {
+export function signingTarget(rec: ImageRecord, signIdentity?: string): SigningTarget {
   const destRef = parseRef(requireString(rec, 'dest'));
   const destName = formatRef(destRef);
-  const docker = transportTraits(destRef).signedIdentity === 'docker-reference' ? imageDockerReference(destRef) : undefined;
-  if (docker === undefined) throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for`);
-  const identity = formatDockerRef(withDefaultTag(docker));
+  let identity = signIdentity;
+  if (identity === undefined) {
+    const docker = transportTraits(destRef).signedIdentity === 'docker-reference' ? imageDockerReference(destRef) : undefined;
+    if (docker === undefined)
+      throw new ImgError('UNSUPPORTED', `cannot sign ${destName}: only docker:// destinations have a docker reference to sign for (else give --sign-identity)`);
+    identity = formatDockerRef(withDefaultTag(docker));
+  }
   const digest = requireString(rec, 'digest');
   parseDigest(digest);
-  return { destRef, docker, destName, identity, digest, child: typeof rec.parent === 'string' };
+  return { destRef, destName, identity, digest, child: typeof rec.parent === 'string' };
+}
+
+/**
+ * signIdentityArg checks skopeo copy's --sign-identity: a docker reference written in full
+ * (containers/image's reference.ParseNamed) with a tag or a digest, in skopeo's words. skopeo finds
+ * a name without either only when it signs, after the copy; here it is a usage error before it.
+ */
+export function signIdentityArg(v: string): string {
+  let r: DockerRef;
+  try {
+    r = parseCanonicalDockerRef(v);
+  } catch (e) {
+    throw new ImgError('USAGE', `Could not parse --sign-identity: ${(e as Error).message}`);
+  }
+  if (r.tag === undefined && r.digest === undefined) throw new ImgError('USAGE', `Sign identity must be a fully specified reference ${v}`);
+  return v;
 }
 
 /**

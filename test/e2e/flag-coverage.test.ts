@@ -1092,6 +1092,34 @@ scenario('img-ref --append-suffix', async () => {
     const repoName = dest.split('/')[3]!.split(':')[0]!;
     expect(readdirSync(join(LOOKASIDE, `${repoName}@${D.replace(':', '=')}`))).toEqual(['signature-1']);
   });
+  scenario('img-sign --sign-identity', async () => {
+    const dest = `docker://${P.host}/sid-${uniq()}:1`;
+    const ID = 'registry.example/team/app:1';
+    succeeded(await img('img-sign', ['sign', '--sign-by', GPG.plain, '--sign-identity', ID, `--registries.d=${RD}`, '--tls-verify=false'], recFor({ dest })));
+    const repoName = dest.split('/')[3]!.split(':')[0]!;
+    const sig = join(LOOKASIDE, `${repoName}@${D.replace(':', '=')}`, 'signature-1');
+    writeFileSync(manifestFile, REC.raw);
+    expect((await img('img-sign', ['verify', manifestFile, ID, GPG.plain, sig])).status).toBe(0);
+    expect((await img('img-sign', ['verify', manifestFile, dest.slice('docker://'.length), GPG.plain, sig])).status).toBe(1);
+    // a sigstore signature into a dir: destination, named by --sign-identity
+    const dir = out(`sid-${uniq()}`);
+    await must(img('img-copy', ['--insecure-policy', `oci:${L}:x`, `dir:${dir}`]), 'copy to dir:');
+    succeeded(
+      await img(
+        'img-sign',
+        ['sign', `--sign-by-sigstore-private-key=${K.priv}`, `--passphrase-file=${K.pass}`, '--sign-identity', ID],
+        recFor({ dest: `dir:${dir}` }),
+      ),
+    );
+    // containers/image's stored form: "\0sigstore-json\n", then the JSON; its payload names ID
+    const stored = readFileSync(join(dir, 'signature-1'));
+    expect(stored.subarray(0, 15).toString('latin1')).toBe('\0sigstore-json\n');
+    const payload = JSON.parse(Buffer.from(JSON.parse(stored.subarray(15).toString()).payload, 'base64').toString());
+    expect(payload.critical.identity['docker-reference']).toBe(ID);
+    refused(await img('img-sign', ['sign', '--sign-by', GPG.plain, '--sign-identity', 'team/app:1'], recFor({ dest })), /must be canonical/);
+    // the plain signer signs a MANIFEST for its DOCKER-REFERENCE
+    refused(await standalone(['-o', out(`sig-${uniq()}`), '--sign-identity', ID], GPG.plain), '--sign-identity');
+  });
   scenario('img-sign --sign-by-sigstore-private-key', async () => {
     const dest = `docker://${P.host}/ss-${uniq()}:1`;
     succeeded(
@@ -1405,6 +1433,28 @@ for (const m of [copier, syncer]) {
   scenario('img-copy --override-variant', async () => {
     expect(await pick(['--override-arch', 'arm', '--override-variant', 'v6'])).toEqual([multi['linux/arm/v6']]);
     expect(await pick(['--override-arch', 'arm', '--override-variant', 'v7'])).toEqual([multi['linux/arm/v7']]);
+  });
+  scenario('img-copy --sign-identity', async () => {
+    // the signature names the identity, not DEST: a dir: DEST (no docker reference) can be signed
+    const ID = 'registry.example/signed/as:7';
+    const dest = out(`si-${uniq()}`);
+    succeeded(await copier.run(`oci:${L}:x`, ['--sign-by', GPG.plain, '--sign-identity', ID], { dest: `dir:${dest}` }));
+    const verify = (ref: string) => img('img-sign', ['verify', join(dest, 'manifest.json'), ref, GPG.plain, join(dest, 'signature-1')]);
+    expect((await verify(ID)).stdout).toMatch(/^Signature verified using fingerprint/);
+    expect((await verify('registry.example/signed/as:8')).status).toBe(1);
+    refused(await copier.run(`oci:${L}:x`, ['--sign-by', GPG.plain], { dest: `dir:${out(`si-${uniq()}`)}` }), /--sign-by needs a docker:\/\/ destination/);
+    // skopeo's words; and refused before anything is copied
+    const none = out(`si-${uniq()}`);
+    refused(
+      await copier.run(`oci:${L}:x`, ['--sign-by', GPG.plain, '--sign-identity', 'registry.example/signed/as'], { dest: `dir:${none}` }),
+      /Sign identity must be a fully specified reference registry\.example\/signed\/as/,
+    );
+    refused(
+      await copier.run(`oci:${L}:x`, ['--sign-by', GPG.plain, '--sign-identity', 'busybox:1'], { dest: `dir:${none}` }),
+      /Could not parse --sign-identity: repository name must be canonical/,
+    );
+    refused(await copier.run(`oci:${L}:x`, ['--sign-identity', ID], { dest: `dir:${none}` }), /--sign-identity goes with --sign-by/);
+    expect(existsSync(none)).toBe(false);
   });
 }
 
@@ -1890,6 +1940,11 @@ for (const m of [copier, syncer]) {
         return {
           given: [`--sign-by=${GPG.locked}`, `--sign-passphrase-file=${GPG.pass}`],
           asImg: [`--sign-by=${GPG.locked}`, `--sign-passphrase-file=${GPG.pass}`],
+        };
+      case 'sign-identity':
+        return {
+          given: [`--sign-by=${GPG.plain}`, '--sign-identity=registry.example/team/app:1'],
+          asImg: [`--sign-by=${GPG.plain}`, '--sign-identity=registry.example/team/app:1'],
         };
       case 'dest-compress':
       case 'dest-decompress':

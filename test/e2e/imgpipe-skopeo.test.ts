@@ -9,7 +9,7 @@
 //  - standalone-verify prints "Signature verified using fingerprint FPR, digest D" (1.9.3: "Signature verified, digest D");
 //  - generate-sigstore-key does not exist in 1.9.3.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -328,6 +328,39 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
     same(o, t, 'copy of a signed image');
     expect(lines(o.stdout)).toContain('Storing signatures');
     expect(readFileSync(join(out('signed-ours'), 'signature-1')).equals(readFileSync(join(signed, 'signature-1')))).toBe(true);
+
+    // copy --sign-by --sign-identity: a dir: destination signed for the identity by both (1.9.3
+    // words the signing line "Signing manifest using simple signing"); each verifies the other's
+    const id = 'registry.example/signed/as:2';
+    const si = (d: string, identity = id) => ['copy', '--sign-by', fpr, '--sign-identity', identity, `dir:${join(work, 'app')}`, `dir:${out(d)}`];
+    const so = await ip(si('si-ours'), undefined, env);
+    const st = await sk(si('si-theirs'), undefined, env);
+    expect(so.status, so.stderr).toBe(0);
+    expect(lines(so.stdout)).toEqual(
+      lines(st.stdout).map((l) => (l === 'Signing manifest using simple signing' ? 'Creating signature: Signing image using simple signing' : l)),
+    );
+    for (const dir of ['si-ours', 'si-theirs']) {
+      const args = ['standalone-verify', join(out(dir), 'manifest.json'), id, fpr, join(out(dir), 'signature-1')];
+      expect((await ip(args, undefined, env)).stdout, dir).toBe(`Signature verified using fingerprint ${fpr}, digest ${d}\n`);
+      expect((await sk(args, undefined, env)).stdout, dir).toBe(`Signature verified, digest ${d}\n`);
+    }
+    // a name that is not written in full: skopeo's fatal line, with the name in full added, before anything is copied
+    const [co, ct] = [await ip(si('si-short-ours', 'busybox:1'), undefined, env), await sk(si('si-short-theirs', 'busybox:1'), undefined, env)];
+    expect([co.status, co.stdout]).toEqual([ct.status, ct.stdout]);
+    expect(logs(ct)).toBe('level=fatal msg="Could not parse --sign-identity: repository name must be canonical"\n');
+    expect(logs(co)).toBe(`${logs(ct).slice(0, -2)} (\\"busybox:1\\" is docker.io/library/busybox:1 in full)"\n`);
+    expect(existsSync(out('si-short-ours'))).toBe(false);
+    // a name without a tag: skopeo's words, but skopeo finds it when it signs, after the copy (its
+    // lines on stdout, the image at the destination, unsigned); imgpipe before anything moves
+    const [no, nt] = [
+      await ip(si('si-name-ours', 'registry.example/signed/as'), undefined, env),
+      await sk(si('si-name-theirs', 'registry.example/signed/as'), undefined, env),
+    ];
+    expect([no.status, nt.status]).toEqual([1, 1]);
+    expect(logs(no)).toBe(logs(nt));
+    expect(logs(no)).toBe('level=fatal msg="Sign identity must be a fully specified reference registry.example/signed/as"\n');
+    expect([no.stdout, existsSync(out('si-name-ours'))]).toEqual(['', false]);
+    expect(existsSync(join(out('si-name-theirs'), 'manifest.json'))).toBe(true);
   });
 
   it('--version, help, and what 1.9.3 lacks: generate-sigstore-key', async () => {

@@ -14,6 +14,8 @@ import {
   type ImageRef,
 } from '../../lib/ref/index.js';
 import { destinationFor } from '../../lib/ref/dest.js';
+import { parseCanonicalDockerRef } from '../../lib/ref/docker.js';
+import { signIdentityArg } from '../../lib/sign/target.js';
 
 const D64 = 'sha256:' + 'f'.repeat(64);
 const D64b = 'sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c';
@@ -232,6 +234,27 @@ describe('familiarDockerRef', () => {
     ['dmcgowan/myapp@' + D64b, 'dmcgowan/myapp@' + D64b],
   ])('%s → %s', (input, familiar) => {
     expect(familiarDockerRef(parseDockerRef(input))).toBe(familiar);
+  });
+});
+
+describe('parseCanonicalDockerRef (reference.ParseNamed), signIdentityArg (skopeo copy --sign-identity)', () => {
+  it.each(['docker.io/library/busybox:1', 'localhost:5000/a/b@' + D64, 'example.com/app:1@' + D64, 'example.com/app'])('%s is canonical', (s) => {
+    expect(formatDockerRef(parseCanonicalDockerRef(s))).toBe(s);
+  });
+  it.each([
+    ['busybox:1', 'docker.io/library/busybox:1'],
+    ['docker.io/busybox:1', 'docker.io/library/busybox:1'],
+    ['index.docker.io/library/busybox:1', 'docker.io/library/busybox:1'],
+  ])('%s is not: its full form is named', (s, fullForm) => {
+    const e = caught(() => parseCanonicalDockerRef(s));
+    expect([e.code, e.message]).toEqual(['REF_INVALID', `repository name must be canonical (${JSON.stringify(s)} is ${fullForm} in full)`]);
+  });
+  it('--sign-identity: in skopeo words, a usage error', () => {
+    expect(signIdentityArg('example.com/app:1')).toBe('example.com/app:1');
+    expect(caught(() => signIdentityArg('example.com/app')).message).toBe('Sign identity must be a fully specified reference example.com/app');
+    expect(caught(() => signIdentityArg('busybox:1')).message).toMatch(/^Could not parse --sign-identity: repository name must be canonical /);
+    const bad = caught(() => signIdentityArg('Example.com/App:1'));
+    expect([bad.code, bad.message]).toEqual(['USAGE', expect.stringMatching(/^Could not parse --sign-identity: invalid reference "Example.com\/App:1": /)]);
   });
 });
 

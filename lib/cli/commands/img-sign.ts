@@ -38,7 +38,9 @@ check    policy.json from --policy, else ~/.config/containers/policy.json, else 
 copy     also carries the .sig attachment (use-sigstore-attachments at source and dest); fails a record
          whose source signatures cannot go along (the manifest changed, or dest keeps none of that
          kind: oci:, archives, dir: for sigstore); records with status exists or planned are passed by.
-sign     the identity signed is the record's dest (a docker:// reference); the digest is the record's.
+sign     the identity signed is the record's dest (a docker:// reference), or --sign-identity REF (a docker
+         reference in full, with a tag or digest, as skopeo copy's; then a dir: dest can be signed too);
+         the digest is the record's.
 
 ${REGISTRY_HELP}
 The stages also take --src-X and --dest-X forms of those flags.
@@ -58,6 +60,8 @@ export async function signMain(argv: string[], io: StageIO): Promise<number | vo
     const output = flags.output === undefined ? '' : String(flags.output);
     if (args.length !== 3 || output === '') throw usage('img-sign sign takes MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT and --output SIGNATURE');
     if (flags['public-key-file'] !== undefined) throw usage('--public-key-file is for img-sign verify');
+    if (flags['sign-identity'] !== undefined)
+      throw usage('--sign-identity is for the record stages (img-sign sign --sign-by FPR reading records): a MANIFEST file is signed for its DOCKER-REFERENCE');
     // Signing a MANIFEST file talks to no registry: the registry flags are for the record stages.
     const stageFlag = [...TRANSFER_FLAGS.string, ...TRANSFER_FLAGS.boolean, 'registries.d'].find(
       (f) => flags[f] !== undefined && !(f === 'tls-verify' && flags[f] === true),

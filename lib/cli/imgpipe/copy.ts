@@ -21,6 +21,7 @@ const SAME = [
   'sign-by',
   'sign-by-sigstore-private-key',
   'sign-passphrase-file',
+  'sign-identity',
   'format',
   'multi-arch',
   'digestfile',
@@ -141,13 +142,15 @@ Flags:
       --digestfile string         Write the digest of the pushed image to the specified file
       --remove-signatures         Do not copy signatures from SOURCE-IMAGE
       --sign-by FINGERPRINT, --sign-by-sigstore-private-key PATH, --sign-passphrase-file PATH
+      --sign-identity string      Identity of signed image, must be a fully specified docker reference.
+                                  Defaults to the target docker reference (with it, dir: can be signed)
       --dest-compress, --dest-decompress, --dest-compress-format FORMAT, --dest-compress-level LEVEL
       --image-parallel-copies N   Maximum number of layers copied at once
   -q, --quiet                     Suppress output information when copying images
       --explain                   print the img-* pipeline (on stderr) and exit
 Refused (not supported by imgpipe yet): --additional-tag, --src-shared-blob-dir, --dest-shared-blob-dir,
   --dest-oci-accept-uncompressed-layers, --dest-precompute-digests, --dest-force-compress-format,
-  --sign-identity, --sign-by-sq-fingerprint, --sign-by-sigstore, --retry-delay.
+  --sign-by-sq-fingerprint, --sign-by-sigstore, --retry-delay.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,
   async run(ctx) {
     if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);

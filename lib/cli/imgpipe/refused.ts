@@ -29,7 +29,6 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
     'dest-oci-accept-uncompressed-layers': NOT_YET,
     'dest-precompute-digests': NOT_YET,
     'dest-force-compress-format': NOT_YET,
-    'sign-identity': NOT_YET,
     'sign-by-sq-fingerprint': NOT_YET,
     'sign-by-sigstore': NOT_YET,
     'retry-delay': NOT_YET,

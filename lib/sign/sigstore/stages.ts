@@ -124,9 +124,10 @@ export function sigstoreSigner(key: KeyObject): SigstoreSigner {
  * reference and digest is enough: none is added then. With --all each image of an index is signed
  * as well as the index. Dry-run records (`planned`) are passed by.
  */
-export async function signRecordSigstore(rec: ImageRecord, signer: SigstoreSigner, destTopts: TransportOptions): Promise<ImageRecord> {
+export async function signRecordSigstore(rec: ImageRecord, signer: SigstoreSigner, destTopts: TransportOptions, identity?: string): Promise<ImageRecord> {
   if (rec.status === 'planned') return rec;
-  const t = signingTarget(rec);
+  const t = signingTarget(rec, identity);
+  if (transportTraits(t.destRef).sigstore === 'files') return signInFiles(rec, t, signer, destTopts);
   const docker = await destAttachments(t.destRef, destTopts, 'sign');
   const manifest = await signingManifest(rec, t, destTopts);
   const existing = await getSigstoreSignatures(docker, t.digest, destTopts).catch((e) =>
@@ -135,6 +136,23 @@ export async function signRecordSigstore(rec: ImageRecord, signer: SigstoreSigne
   if (existing.some((s) => signedByKey(s, signer, t, manifest))) return rec;
   const sig = createSigstoreSignature(manifest, t.identity, signer.key);
   await wrapping(putSigstoreSignatures(docker, t.digest, [sig], destTopts), `writing the sigstore attachment of ${t.destName}`);
+  return rec;
+}
+
+/**
+ * signInFiles signs for a destination that keeps sigstore signatures with its simple ones
+ * (FormattedSignatureStore: dir:, which has no docker reference of its own, so only with
+ * --sign-identity): appended to the list, unless one by this key for this identity and digest is there.
+ */
+async function signInFiles(rec: ImageRecord, t: SigningTarget, signer: SigstoreSigner, destTopts: TransportOptions): Promise<ImageRecord> {
+  const dest = openTransport(t.destRef, destTopts);
+  if (!canStoreFormattedSignatures(dest)) throw new ImgError('UNSUPPORTED', `cannot sign ${t.destName}: it keeps no sigstore signatures`);
+  const manifest = await signingManifest(rec, t, destTopts);
+  const where = { child: t.child };
+  const all = await wrapping(dest.getSignaturesWithFormat(t.digest, where), `reading signatures of ${t.destName}`);
+  if (all.some((s) => s.format === 'sigstore-json' && signedByKey(s.sigstore, signer, t, manifest))) return rec;
+  const sig = createSigstoreSignature(manifest, t.identity, signer.key);
+  await wrapping(dest.putSignaturesWithFormat(t.digest, [...all, { format: 'sigstore-json', sigstore: sig }], where), `writing signatures to ${t.destName}`);
   return rec;
 }
 
