@@ -82,7 +82,7 @@ export const COMMAND_FLAGS = {
   // No default for --algorithm: --check names its own, and a different --algorithm is refused.
   'img-digest': { string: ['check', 'algorithm', ...COMMON_FLAGS] },
   'img-login': {
-    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times', 'registries-conf', ...COMMON_FLAGS],
+    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times', 'retry-delay', 'registries-conf', ...COMMON_FLAGS],
     boolean: ['password-stdin', 'tls-verify', 'debug'],
     alias: { u: 'username', p: 'password' },
     default: REGISTRY_FLAGS.default,
@@ -203,7 +203,7 @@ export const COMMAND_FLAGS = {
     alias: { v: 'version' },
   },
   'imgpipe inspect': {
-    string: [...SKOPEO_IMAGE_FLAGS.string, 'retry-times', 'format'],
+    string: [...SKOPEO_IMAGE_FLAGS.string, 'retry-times', 'retry-delay', 'format'],
     boolean: [...SKOPEO_IMAGE_FLAGS.boolean, 'raw', 'config', 'no-tags'],
     alias: { f: 'format', n: 'no-tags' },
   },
@@ -215,6 +215,7 @@ export const COMMAND_FLAGS = {
       'screds',
       'dcreds',
       'retry-times',
+      'retry-delay',
       'sign-by',
       'sign-by-sigstore-private-key',
       'sign-passphrase-file',
@@ -243,6 +244,7 @@ export const COMMAND_FLAGS = {
       'screds',
       'dcreds',
       'retry-times',
+      'retry-delay',
       'sign-by',
       'sign-by-sigstore-private-key',
       'sign-passphrase-file',
@@ -265,8 +267,14 @@ export const COMMAND_FLAGS = {
     ],
     alias: { f: 'format', s: 'src', d: 'dest', a: 'all' },
   },
-  'imgpipe delete': { string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times'], boolean: SKOPEO_IMAGE_FLAGS.boolean },
-  'imgpipe list-tags': { string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times'], boolean: SKOPEO_IMAGE_FLAGS.boolean },
+  'imgpipe delete': {
+    string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times', 'retry-delay'],
+    boolean: SKOPEO_IMAGE_FLAGS.boolean,
+  },
+  'imgpipe list-tags': {
+    string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times', 'retry-delay'],
+    boolean: SKOPEO_IMAGE_FLAGS.boolean,
+  },
   'imgpipe login': {
     string: ['authfile', 'cert-dir', 'username', 'password'],
     boolean: ['password-stdin', 'tls-verify'],

@@ -38,6 +38,24 @@ export function parseDuration(text: string, flag = `--${COMMAND_TIMEOUT_FLAG}`):
   return sign * total;
 }
 
+/**
+ * goDurationError is what Go's time.ParseDuration says of `text` when it is no duration, as pflag
+ * passes it on ("time: missing unit in duration \"1\""); undefined when Go reads it.
+ */
+export function goDurationError(text: string): string | undefined {
+  const q = JSON.stringify(text);
+  try {
+    parseDuration(text);
+    return undefined;
+  } catch {
+    // Go's two specific reasons: a number without a unit, and a unit it does not know.
+    const m = /^[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))*(?:\d+\.?\d*|\.\d+)([^\d.]*)/.exec(text);
+    if (m && m[1] === '') return `time: missing unit in duration ${q}`;
+    if (m && !/^(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h)$/.test(m[1]!)) return `time: unknown unit ${JSON.stringify(m[1])} in duration ${q}`;
+    return `time: invalid duration ${q}`;
+  }
+}
+
 let state: { command: string; given: string; ms: number; at: number; timer: NodeJS.Timeout } | undefined;
 const hooks = new Set<() => void>();
 

@@ -1,12 +1,13 @@
 import type { RegistryOptions } from '../transport/index.js';
 import { ImgError } from '../errors.js';
+import { parseDuration } from './deadline.js';
 
 /**
  * The flags every command that may talk to a registry takes, as skopeo names them. --tls-verify has
  * no default: given (true or false) it wins over registries.conf's `insecure`, as skopeo's does.
  */
 export const REGISTRY_FLAGS = {
-  string: ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'retry-times', 'registries-conf', 'rate'],
+  string: ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'retry-times', 'retry-delay', 'registries-conf', 'rate'],
   boolean: ['tls-verify', 'no-creds', 'debug'],
   default: {} as Record<string, unknown>,
 };
@@ -25,6 +26,8 @@ export const REGISTRY_HELP = `registry flags:
                           /etc/containers/registries.conf; with the registries.conf.d drop-ins; see
                           docs/registries-conf.md)
   --retry-times N         retries for 408, 429, 5xx, resets and timeouts (default 3)
+  --retry-delay DURATION  wait DURATION before each retry (Go syntax: 500ms, 2s, 1m30s), instead of the
+                          exponential backoff; a longer Retry-After still wins (default: backoff)
   --rate N                at most N requests a second to each host, for the whole process: they go at least
                           1/N s apart (N may be 0.5); a 429 or 503 with Retry-After holds every request to
                           that host until then, with or without --rate (docs/scale.md)
@@ -46,6 +49,27 @@ function envNumber(name: string, unit: string, zero = false, digits = 9): number
   if (!new RegExp(`^\\d{1,${digits}}$`).test(v) || (!zero && Number(v) === 0))
     throw new ImgError('USAGE', `invalid ${name} ${JSON.stringify(v)}: expected ${unit}`);
   return Number(v);
+}
+
+/** The longest --retry-delay: what one timer can wait (about 24.8 days). */
+const MAX_RETRY_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * retryDelayProblem says what is wrong with a --retry-delay of `ms` milliseconds, if anything: a
+ * negative one (which makes skopeo panic at its first retry), or one no timer can wait.
+ */
+export function retryDelayProblem(ms: number): string | undefined {
+  if (ms < 0) return 'a duration of 0 or more';
+  if (ms > MAX_RETRY_DELAY_MS) return `at most ${MAX_RETRY_DELAY_MS}ms (24.8 days)`;
+  return undefined;
+}
+
+/** parseRetryDelay reads --retry-delay, a Go duration as skopeo's, in milliseconds; 0 is the exponential backoff (skopeo's default). */
+export function parseRetryDelay(text: string): number {
+  const ms = parseDuration(text, '--retry-delay');
+  const problem = retryDelayProblem(ms);
+  if (problem !== undefined) throw new ImgError('USAGE', `invalid --retry-delay ${JSON.stringify(text)}: ${problem}`);
+  return ms;
 }
 
 /** registryOptions turns parsed flags into options for the registry transport. */
@@ -74,6 +98,11 @@ export function registryOptions(flags: Record<string, unknown>): RegistryOptions
   if (retries !== undefined) {
     if (!/^\d{1,3}$/.test(retries)) throw new ImgError('USAGE', `invalid --retry-times ${JSON.stringify(retries)}: expected a number`);
     opts.retryTimes = Number(retries);
+  }
+  const delay = str('retry-delay');
+  if (delay !== undefined) {
+    const ms = parseRetryDelay(delay);
+    if (ms > 0) opts.fixedRetryDelayMs = ms;
   }
   const perSecond = str('rate');
   if (perSecond !== undefined) {

@@ -7,7 +7,7 @@ const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfil
 const SIDE_BOOLEANS = ['tls-verify', 'no-creds'];
 const SIDE = [...SIDE_VALUES, ...SIDE_BOOLEANS];
 const CREDENTIALS = ['creds', 'username', 'password', 'registry-token', 'no-creds'];
-const SHARED = ['retry-times', 'debug', 'registries-conf', 'rate'];
+const SHARED = ['retry-times', 'retry-delay', 'debug', 'registries-conf', 'rate'];
 type Side = 'src' | 'dest';
 
 const sided = (names: string[]) => ['src', 'dest'].flatMap((side) => names.map((f) => `${side}-${f}`));
@@ -30,7 +30,8 @@ export const TRANSFER_HELP = `source and destination registry flags (each falls 
   --src-registry-token, --dest-registry-token TOKEN
   --src-authfile, --dest-authfile FILE     --src-cert-dir, --dest-cert-dir DIR
   --src-tls-verify=false, --dest-tls-verify=false
-  --authfile, --creds, --cert-dir, --tls-verify=false, --retry-times N, --rate N, --registries-conf FILE, --debug
+  --authfile, --creds, --cert-dir, --tls-verify=false, --retry-times N, --retry-delay DURATION, --rate N,
+  --registries-conf FILE, --debug
   as for every command (registries.conf's mirrors and locations serve the source only)`;
 
 const DAEMON_HOST_HELP = `  --daemon-host HOST      the engine: unix:///PATH, tcp://HOST:PORT (TLS, with ca.pem, cert.pem and

@@ -367,6 +367,9 @@ export class BlobMover {
         const err = toImgError(e);
         if (attempt >= retries || !['UNREACHABLE', 'TIMEOUT', 'HTTP'].includes(err.code)) throw e;
         event({ event: 'error', message: `${err.message}; retrying` });
+        // --retry-delay (one flag for both ends) holds this retry as it holds a request's.
+        const delay = this.opts.src?.registry?.fixedRetryDelayMs ?? this.opts.dest?.registry?.fixedRetryDelayMs;
+        if (delay) await new Promise((r) => setTimeout(r, delay));
       }
     }
   }

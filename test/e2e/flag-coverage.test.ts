@@ -578,6 +578,30 @@ function registryFamily(p: Probe): void {
     expect(px.pending()).toEqual([]);
     refused(await go(['--retry-times', 'x']), '--retry-times');
   });
+  scenario(`${p.cmd} --retry-delay`, async () => {
+    // a 503 on the first request: retried 600 ms later with the flag, within milliseconds without it (the backoff, 10 ms here)
+    const px = await started(startFaultProxy(P.host));
+    const side = p.retrySide ?? p.plainSide;
+    const t: Target = { host: px.host, kind: 'P' };
+    const go = (flags: string[]) => (p.retry ? p.retry.run(px.host, ['--tls-verify=false', ...flags]) : p.run(t, side, ['--tls-verify=false', ...flags], ENV));
+    const fault = { ...(p.fault ?? { method: 'GET', path: /^\/v2\// }), status: 503 };
+    const retriedAfter = async (flags: string[]) => {
+      px.setFaults([fault]);
+      const from = px.seen.length;
+      const r = await go(flags);
+      if (p.retry) p.retry.ok(r);
+      else p.ok(r, t, side);
+      expect(px.pending()).toEqual([]);
+      const seen = px.seen.slice(from);
+      const i = seen.findIndex((s) => s.status === 503);
+      const retry = seen.slice(i + 1).find((s) => s.method === seen[i]!.method && s.url.split('?')[0] === seen[i]!.url.split('?')[0]);
+      return retry!.at - seen[i]!.at;
+    };
+    expect(await retriedAfter(['--retry-delay', '600ms'])).toBeGreaterThanOrEqual(550);
+    expect(await retriedAfter([])).toBeLessThan(350);
+    refused(await go(['--retry-delay', '5']), '--retry-delay');
+    refused(await go(['--retry-delay', '-1s']), '--retry-delay');
+  });
   scenario(`${p.cmd} --rate`, async () => {
     // --rate 2: the requests to a host go 500 ms apart from the first on (the bucket holds one
     // token); a 503 on the first request makes sure of a second one (the retry), 10 ms later without it
@@ -683,6 +707,22 @@ for (const p of probes) registryFamily(p);
     const r = await img('img-login', ['--tls-verify=false', '-u', 'x', '-p', 'y', '--authfile', f, px.host]);
     expect(r.status, r.stderr).toBe(0);
     expect(px.pending()).toEqual([]);
+  });
+  scenario('img-login --retry-delay', async () => {
+    const px = await started(startFaultProxy(P.host));
+    const f = file();
+    const arrivals = async (flags: string[]) => {
+      px.setFaults([{ method: 'GET', path: /^\/v2\//, status: 503 }]);
+      const from = px.seen.length;
+      const r = await img('img-login', ['--tls-verify=false', '-u', 'x', '-p', 'y', '--authfile', f, ...flags, px.host]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(px.pending()).toEqual([]);
+      const [a, b] = px.seen.slice(from).map((s) => s.at);
+      return b! - a!;
+    };
+    expect(await arrivals(['--retry-delay', '600ms'])).toBeGreaterThanOrEqual(550);
+    expect(await arrivals([])).toBeLessThan(350);
+    refused(await img('img-login', ['--tls-verify=false', '-u', 'x', '-p', 'y', '--authfile', f, '--retry-delay', 'soon', px.host]), '--retry-delay');
   });
   scenario('img-login --debug', async () => {
     const f = file();
@@ -1852,6 +1892,27 @@ for (const m of [copier, syncer]) {
       ok(await once([]));
       expect(px.pending()).toEqual([]);
     });
+    scenario(key('retry-delay'), async () => {
+      const px = await started(startFaultProxy(P.host));
+      const t: Target = { host: px.host, kind: 'P' };
+      const fault = { method: sub === 'delete' ? 'DELETE' : 'GET', path: sub === 'delete' ? /\/manifests\// : /^\/v2\/.+/, status: 503 };
+      const retriedAfter = async (flags: string[]) => {
+        const ref = await target(sub, t);
+        px.setFaults([fault]);
+        const from = px.seen.length;
+        ok(await ip([sub, '--tls-verify=false', ...flags, ref]));
+        expect(px.pending()).toEqual([]);
+        const seen = px.seen.slice(from);
+        const i = seen.findIndex((s) => s.status === 503);
+        return seen.slice(i + 1).find((s) => s.method === seen[i]!.method && s.url === seen[i]!.url)!.at - seen[i]!.at;
+      };
+      expect(await retriedAfter(['--retry-delay', '600ms'])).toBeGreaterThanOrEqual(550);
+      expect(await retriedAfter([])).toBeLessThan(350);
+      ipFailed(
+        await ip([sub, '--tls-verify=false', '--retry-delay', '5', await target(sub, t)]),
+        /invalid argument \\"5\\" for \\"--retry-delay\\" flag: time: missing unit/,
+      );
+    });
   }
   scenario('imgpipe inspect --daemon-host', async (ctx) => {
     if (dd === undefined) ctx.skip(`no Docker engine: ${noDaemon}`);
@@ -1921,6 +1982,8 @@ for (const m of [copier, syncer]) {
         return { given: ['--image-parallel-copies=2'], asImg: ['--jobs=2'] };
       case 'retry-times':
         return same('2');
+      case 'retry-delay':
+        return same('1s');
       case 'format':
         return same('v2s2');
       case 'multi-arch':

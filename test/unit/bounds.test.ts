@@ -4,7 +4,8 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../lib/cli/deadline.js';
+import { goDurationError, parseDuration } from '../../lib/cli/deadline.js';
+import { parseRetryDelay } from '../../lib/cli/registry-flags.js';
 import { jsonDepth, MAX_DOCUMENT_DEPTH, MAX_RECORD_DEPTH, tooDeep } from '../../lib/oci/json-depth.js';
 import { parseManifest } from '../../lib/oci/manifest.js';
 import { readLines, RecordWriter } from '../../lib/stream/ndjson.js';
@@ -37,6 +38,47 @@ describe('parseDuration (Go time.ParseDuration)', () => {
   it('refuses what Go refuses, as a usage error naming the flag', () => {
     for (const text of ['', '10', '1.5', 's', '.s', '10 s', '10sec', '1d', 'abc', '1m-3s', '3s ']) {
       expect(() => parseDuration(text), text).toThrowError(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('--command-timeout') }));
+    }
+  });
+});
+
+describe("goDurationError: Go's words for what it refuses (pflag passes them on)", () => {
+  it('says nothing of what Go reads, and gives its three reasons for the rest', () => {
+    for (const text of ['10s', '1h0m0.5s', '.5s', '5.s', '0', '-3s']) expect(goDurationError(text), text).toBeUndefined();
+    const cases: [string, string][] = [
+      ['', 'time: invalid duration ""'],
+      ['s', 'time: invalid duration "s"'],
+      ['.s', 'time: invalid duration ".s"'],
+      ['abc', 'time: invalid duration "abc"'],
+      ['-', 'time: invalid duration "-"'],
+      ['10', 'time: missing unit in duration "10"'],
+      ['1.5', 'time: missing unit in duration "1.5"'],
+      ['1s2', 'time: missing unit in duration "1s2"'],
+      ['1.2.3s', 'time: missing unit in duration "1.2.3s"'],
+      ['10sec', 'time: unknown unit "sec" in duration "10sec"'],
+      ['1d', 'time: unknown unit "d" in duration "1d"'],
+      ['10 s', 'time: unknown unit " s" in duration "10 s"'],
+      ['1m-3s', 'time: unknown unit "m-" in duration "1m-3s"'],
+      ['3s ', 'time: unknown unit "s " in duration "3s "'],
+      ['1e3s', 'time: unknown unit "e" in duration "1e3s"'],
+    ];
+    for (const [text, why] of cases) expect(goDurationError(text), text).toBe(why);
+  });
+});
+
+describe('parseRetryDelay (--retry-delay)', () => {
+  it('reads a Go duration; refuses a negative one and one past what a timer can wait', () => {
+    expect(parseRetryDelay('1m30s')).toBe(90_000);
+    expect(parseRetryDelay('0')).toBe(0);
+    expect(parseRetryDelay('596h31m23.647s')).toBe(2 ** 31 - 1);
+    for (const [text, why] of [
+      ['-1s', 'a duration of 0 or more'],
+      ['596h31m23.648s', 'at most 2147483647ms'],
+      ['5', 'a duration such as'],
+    ]) {
+      expect(() => parseRetryDelay(text!), text).toThrowError(
+        expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(new RegExp(`^invalid --retry-delay "${text}": ${why}`)) }),
+      );
     }
   });
 });

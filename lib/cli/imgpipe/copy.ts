@@ -18,6 +18,7 @@ const SAME = [
   ...LAYER_FLAGS.string,
   ...LAYER_FLAGS.boolean,
   'retry-times',
+  'retry-delay',
   'sign-by',
   'sign-by-sigstore-private-key',
   'sign-passphrase-file',
@@ -134,7 +135,8 @@ Flags:
       --authfile, --src-authfile, --dest-authfile string, --src-creds, --dest-creds USERNAME[:PASSWORD]
       --src-username, --dest-username, --src-password, --dest-password, --src-registry-token,
       --dest-registry-token, --src-cert-dir, --dest-cert-dir PATH, --src-tls-verify, --dest-tls-verify,
-      --src-no-creds, --dest-no-creds, --src-daemon-host, --dest-daemon-host HOST, --retry-times N
+      --src-no-creds, --dest-no-creds, --src-daemon-host, --dest-daemon-host HOST, --retry-times N,
+      --retry-delay DURATION      Fixed delay between retries (else an exponential backoff)
   -a, --all                       Copy all images if SOURCE-IMAGE is a list
       --multi-arch string         How to handle multi-architecture images (system, all, or index-only)
   -f, --format string             MANIFEST TYPE (oci, v2s2) to use in the destination
@@ -150,7 +152,7 @@ Flags:
       --explain                   print the img-* pipeline (on stderr) and exit
 Refused (not supported by imgpipe yet): --additional-tag, --src-shared-blob-dir, --dest-shared-blob-dir,
   --dest-oci-accept-uncompressed-layers, --dest-precompute-digests, --dest-force-compress-format,
-  --sign-by-sq-fingerprint, --sign-by-sigstore, --retry-delay.
+  --sign-by-sq-fingerprint, --sign-by-sigstore.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,
   async run(ctx) {
     if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);

@@ -11,7 +11,12 @@ const OVERRIDES = ['override-os', 'override-arch', 'override-variant'];
 /** inspectStage is the img-manifest command `imgpipe inspect` runs: get --inspect with skopeo's flags. */
 export function inspectStage(ctx: Ctx): string[] {
   const { flags } = ctx;
-  const argv = ['get', '--inspect', ctx.args[0]!, ...passOn(flags, [...SKOPEO_IMAGE_FLAGS.string, ...SKOPEO_IMAGE_FLAGS.boolean, 'retry-times'])];
+  const argv = [
+    'get',
+    '--inspect',
+    ctx.args[0]!,
+    ...passOn(flags, [...SKOPEO_IMAGE_FLAGS.string, ...SKOPEO_IMAGE_FLAGS.boolean, 'retry-times', 'retry-delay']),
+  ];
   argv.push(...globalArgs(ctx));
   for (const f of ['raw', 'config', 'no-tags']) if (flags[f] === true) argv.push(`--${f}`);
   if (flags.format !== undefined && String(flags.format) !== '') argv.push(`--format=${String(flags.format)}`);
@@ -28,12 +33,13 @@ export const inspect: Subcommand = {
 
 Flags:
       --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
-      --cert-dir PATH, --tls-verify, --no-creds, --daemon-host HOST, --retry-times N
+      --cert-dir PATH, --tls-verify, --no-creds, --daemon-host HOST, --retry-times N,
+      --retry-delay DURATION    Fixed delay between retries (else an exponential backoff)
       --config                  output configuration
   -f, --format string           Format the output to a Go template
   -n, --no-tags                 Do not list the available tags from the repository in the output
       --raw                     output raw manifest or configuration
-Refused (not supported by imgpipe yet): --shared-blob-dir, --retry-delay, --manifest-digest`,
+Refused (not supported by imgpipe yet): --shared-blob-dir, --manifest-digest`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Exactly one argument expected');
     if (ctx.flags.raw && ctx.flags.format !== undefined && String(ctx.flags.format) !== '') throw new SkopeoError('raw output does not support format option');

@@ -2,7 +2,9 @@
 import { basename } from 'node:path';
 import { ImgError } from '../../errors.js';
 import { COMMAND_FLAGS } from '../command-flags.js';
+import { goDurationError, parseDuration } from '../deadline.js';
 import { specFlags, type FlagSpec, type ParsedFlags } from '../flags.js';
+import { retryDelayProblem } from '../registry-flags.js';
 import { parseFlags } from '../run.js';
 import { specOf, warnGlobalTlsVerify, type Ctx, type Subcommand } from './context.js';
 import { SkopeoError } from './errors.js';
@@ -140,6 +142,7 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
     for (const f of specFlags(GLOBAL)) if (flags[f] !== undefined && !specFlags(specOf(sub)).includes(f)) merged[f] = flags[f];
     if (merged.tmpdir !== undefined) process.env.TMPDIR = String(merged.tmpdir);
     if (merged['user-agent-prefix'] !== undefined) process.env.IMGPIPE_USER_AGENT_PREFIX = String(merged['user-agent-prefix']);
+    if (flags['retry-delay'] !== undefined) checkRetryDelay(String(flags['retry-delay']));
     const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };
     warnGlobalTlsVerify(ctx);
     try {
@@ -152,6 +155,12 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
   } catch (err) {
     return fatal(err);
   }
+}
+
+/** checkRetryDelay refuses a --retry-delay that is no Go duration in pflag's words, and one imgpipe cannot wait (negative, or past a timer's reach). */
+function checkRetryDelay(text: string): void {
+  const problem = goDurationError(text) ?? retryDelayProblem(parseDuration(text));
+  if (problem !== undefined) throw new SkopeoError(`invalid argument ${JSON.stringify(text)} for "--retry-delay" flag: ${problem}`);
 }
 
 /** suggestions are the names cobra suggests for a mistyped subcommand: within 2 edits, or starting with it. */

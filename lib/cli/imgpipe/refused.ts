@@ -20,9 +20,8 @@ const SIDED = (names: string[], why: string) => Object.fromEntries(['src-', 'des
 
 /** BY_SUBCOMMAND: each subcommand's skopeo flags that imgpipe refuses, with why. */
 const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
-  inspect: { 'shared-blob-dir': NOT_YET, 'retry-delay': NOT_YET, 'manifest-digest': NOT_YET },
-  delete: { 'shared-blob-dir': NOT_YET, 'retry-delay': NOT_YET, 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
-  'list-tags': { 'retry-delay': NOT_YET },
+  inspect: { 'shared-blob-dir': NOT_YET, 'manifest-digest': NOT_YET },
+  delete: { 'shared-blob-dir': NOT_YET, 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
     ...SIDED(['shared-blob-dir'], NOT_YET),
     'additional-tag': NOT_YET,
@@ -31,7 +30,6 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
     'dest-force-compress-format': NOT_YET,
     'sign-by-sq-fingerprint': NOT_YET,
     'sign-by-sigstore': NOT_YET,
-    'retry-delay': NOT_YET,
     'encryption-key': ENCRYPTION,
     'decryption-key': ENCRYPTION,
     'encrypt-layer': ENCRYPTION,
@@ -39,7 +37,6 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
   sync: {
     'sign-by-sq-fingerprint': NOT_YET,
     'sign-by-sigstore': NOT_YET,
-    'retry-delay': NOT_YET,
   },
   login: { 'get-login': NOT_YET, 'compat-auth-file': NOT_YET, verbose: NOT_YET, v: NOT_YET },
   logout: { 'compat-auth-file': NOT_YET },

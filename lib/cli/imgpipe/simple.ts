@@ -14,7 +14,7 @@ import { collect, globalArgs, passOn, type Subcommand } from './context.js';
 import { asStageError, imageError, reason, SkopeoError } from './errors.js';
 import { log } from './log.js';
 
-const IMAGE = [...SKOPEO_IMAGE_FLAGS.string, ...SKOPEO_IMAGE_FLAGS.boolean, 'retry-times'];
+const IMAGE = [...SKOPEO_IMAGE_FLAGS.string, ...SKOPEO_IMAGE_FLAGS.boolean, 'retry-times', 'retry-delay'];
 
 /** stageRun runs an img-* stage's work on no input, its records kept; a failure (thrown or an error record) is thrown as skopeo words it after `lead`. */
 async function stageRun(main: (argv: string[], io: ReturnType<typeof collect>['io']) => Promise<number | void>, argv: string[], lead: string): Promise<number> {
@@ -35,8 +35,9 @@ export const deleteImage: Subcommand = {
 
 Flags:
       --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
-      --cert-dir PATH, --tls-verify, --no-creds, --retry-times N
-Refused (not supported by imgpipe yet): --shared-blob-dir, --retry-delay; --daemon-host (no delete from an engine)`,
+      --cert-dir PATH, --tls-verify, --no-creds, --retry-times N,
+      --retry-delay DURATION    Fixed delay between retries (else an exponential backoff)
+Refused (not supported by imgpipe yet): --shared-blob-dir; --daemon-host (no delete from an engine)`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Usage: delete imageReference');
     const ref = ctx.args[0]!;
@@ -68,8 +69,8 @@ export const listTags: Subcommand = {
 
 Flags:
       --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
-      --cert-dir PATH, --tls-verify, --no-creds, --retry-times N
-Refused (not supported by imgpipe yet): --retry-delay`,
+      --cert-dir PATH, --tls-verify, --no-creds, --retry-times N,
+      --retry-delay DURATION    Fixed delay between retries (else an exponential backoff)`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Exactly one non-option argument expected', 1, true);
     const flags = IMAGE.filter((f) => f !== 'daemon-host');

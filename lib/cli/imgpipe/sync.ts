@@ -18,6 +18,7 @@ const SAME = [
   'authfile',
   ...['src-', 'dest-'].flatMap((p) => SIDE.map((f) => `${p}${f}`)),
   'retry-times',
+  'retry-delay',
   'sign-by',
   'sign-by-sigstore-private-key',
   'sign-passphrase-file',
@@ -61,7 +62,7 @@ Flags:
       --authfile, --src-authfile, --dest-authfile, --src-creds, --dest-creds USERNAME[:PASSWORD],
       --src-username, --dest-username, --src-password, --dest-password, --src-registry-token,
       --dest-registry-token, --src-cert-dir, --dest-cert-dir PATH, --src-tls-verify, --dest-tls-verify,
-      --src-no-creds, --dest-no-creds, --retry-times N
+      --src-no-creds, --dest-no-creds, --retry-times N, --retry-delay DURATION
   -s, --src, -d, --dest TRANSPORT   SOURCE and DESTINATION transport type
       --scoped                  Images at DESTINATION are prefix using the full source image path as scope
       --append-suffix string    String to append to DESTINATION tags
@@ -72,7 +73,7 @@ Flags:
   -f, --format, --preserve-digests, --remove-signatures, --sign-by, --sign-by-sigstore-private-key,
       --sign-passphrase-file    as for copy
       --explain                 print the img-* pipelines (on stderr) and exit
-Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigstore, --retry-delay.`,
+Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigstore.`,
   async run(ctx) {
     const { flags } = ctx;
     if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);
