@@ -28,6 +28,7 @@ copied to a temp file, removed at exit.
   --format oci|v2s2            convert the manifest (the digest changes)
   --preserve-digests           fail rather than change any digest
   --digestfile FILE            write the digest of the copied manifest to FILE
+  --additional-tag NAME:TAG    (repeatable) a docker-archive: DEST names the image so too, after its own name
   --dry-run                    print the plan (status "planned", blobs and bytes), copy nothing
   --jobs N, --progress=ndjson  as img-blob-put
   --explain                    print the pipeline and exit

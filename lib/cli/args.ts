@@ -1,4 +1,5 @@
 import { ImgError } from '../errors.js';
+import { formatDockerRef, parseDockerRef, type DockerRef } from '../ref/index.js';
 
 /** parseSize reads a non-negative byte count given for `flag`. */
 export function parseSize(v: unknown, flag: string): number {
@@ -50,4 +51,28 @@ export function checkCopyFlags(flags: Record<string, unknown>): void {
   parseProgress(flags.progress, false);
   if (flags.digestfile !== undefined && flags['dry-run'] === true)
     throw new ImgError('USAGE', '--digestfile and --dry-run exclude each other: a dry run copies nothing, so there is no digest to write');
+}
+
+/**
+ * parseAdditionalTags reads --additional-tag values (repeated, or comma-separated as skopeo's string
+ * slice) as skopeo copy does: each a docker reference with a tag, normalised (busybox:mine is
+ * docker.io/library/busybox:mine), in skopeo's words when it is not. A digest is refused: a
+ * docker-archive name cannot hold one (skopeo drops it silently).
+ */
+export function parseAdditionalTags(v: unknown): string[] {
+  const values = ([] as unknown[])
+    .concat(v ?? [])
+    .flatMap((x) => String(x).split(','))
+    .filter((s) => s !== '');
+  return values.map((s) => {
+    let d: DockerRef;
+    try {
+      d = parseDockerRef(s);
+    } catch (e) {
+      throw new ImgError('USAGE', `error parsing additional-tag '${s}': ${(e as Error).message}`);
+    }
+    if (d.tag === undefined) throw new ImgError('USAGE', `additional-tag '${s}' must be a tagged reference`);
+    if (d.digest !== undefined) throw new ImgError('USAGE', `additional-tag '${s}' holds a digest: a docker-archive name is NAME:TAG`);
+    return formatDockerRef(d);
+  });
 }

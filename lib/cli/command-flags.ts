@@ -43,14 +43,14 @@ export const COMMAND_FLAGS = {
   },
   'img-manifest': {
     string: [...TRANSFER_FLAGS.string, ...COMMON_FLAGS, 'multi-arch', 'format', 'jobs'],
-    list: ['platform'],
+    list: ['platform', 'additional-tag'],
     boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'no-tags', 'missing-at-dest', 'preserve-digests'],
     alias: { f: 'format' },
     default: TRANSFER_FLAGS.default,
     only: {
       ...only(['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags'], ['get']),
       ...only(['format'], ['get', 'put']),
-      ...only(['preserve-digests'], ['put']),
+      ...only(['preserve-digests', 'additional-tag'], ['put']),
       // The source is read by get, and by put for an archive DEST or a --format conversion; the
       // destination by put, and by get for --missing-at-dest. delete takes the plain flags.
       ...only(SIDED_FLAGS, ['get', 'put']),
@@ -151,7 +151,7 @@ export const COMMAND_FLAGS = {
       'override-variant',
       'sign-identity',
     ],
-    list: ['platform'],
+    list: ['platform', 'additional-tag'],
     boolean: [...TRANSFER_FLAGS.boolean, ...SIGNATURE_FLAGS.boolean, ...LAYER_FLAGS.boolean, 'all', 'preserve-digests', 'dry-run', 'explain'],
     alias: { a: 'all' },
     default: TRANSFER_FLAGS.default,
@@ -225,6 +225,7 @@ export const COMMAND_FLAGS = {
       'digestfile',
       'image-parallel-copies',
     ],
+    list: ['additional-tag'],
     boolean: [
       ...skopeoSided(SKOPEO_IMAGE_FLAGS.boolean),
       ...LAYER_FLAGS.boolean,

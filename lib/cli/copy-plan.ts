@@ -1,4 +1,4 @@
-import { checkCopyFlags } from './args.js';
+import { checkCopyFlags, parseAdditionalTags } from './args.js';
 import type { ParsedFlags } from './flags.js';
 import type { Stage } from './pipeline.js';
 import { usage } from './run.js';
@@ -10,7 +10,8 @@ import { layerArgs, parseLayerFlags } from '../image/layers.js';
 import { writesToStdout } from '../image/put.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { checkWritable, transportTraits } from '../transport/index.js';
+import { checkWritable, openTransport, transportTraits } from '../transport/index.js';
+import { takesAdditionalTags } from '../transport/capabilities.js';
 
 /** CopyPlan is img-copy's pipeline for one SRC and DEST. */
 export interface CopyPlan {
@@ -39,6 +40,10 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
   transferOptions(flags);
   checkCopyFlags(flags);
   const layers = parseLayerFlags(flags);
+  // More names are kept by a docker-archive: only (containers/image ignores them elsewhere): refused before anything moves.
+  const additionalTags = parseAdditionalTags(flags['additional-tag']);
+  if (additionalTags.length > 0 && !takesAdditionalTags(openTransport(dest)))
+    throw usage(`--additional-tag: ${dest} keeps no names of its own (additional tags are for docker-archive: destinations)`);
   const toStdout = writesToStdout(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
   // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
@@ -63,7 +68,7 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
   for (const f of ['jobs', 'progress']) if (flags[f] !== undefined) blobPut.push(`--${f}=${String(flags[f])}`);
   if (flags['dry-run']) blobPut.push('--dry-run');
   // put reads the source too when DEST is an archive, so it gets both ends' flags.
-  const put = ['put', ...transferArgs(flags), ...convert];
+  const put = ['put', ...transferArgs(flags), ...convert, ...additionalTags.map((t) => `--additional-tag=${t}`)];
   const stages: Stage[] = [
     { command: 'img-manifest', args: get },
     ...(sigs.check ? [sigs.check] : []),

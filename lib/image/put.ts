@@ -5,7 +5,7 @@ import { digestOf } from '../oci/digest.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
-import { isArchiveWriter, servesUncompressedLayers, type ArchiveWriter } from '../transport/capabilities.js';
+import { isArchiveWriter, servesUncompressedLayers, takesAdditionalTags, type ArchiveWriter } from '../transport/capabilities.js';
 import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
 import { layerUpdatesOf, type LayerUpdate } from './layers.js';
 import { layerMediaType } from '../oci/compression.js';
@@ -24,6 +24,8 @@ export interface PutOptions {
   format?: Format;
   /** Refuse any record whose digest would change (a conversion, an edited manifest). */
   preserveDigests?: boolean;
+  /** More names for the image written (normalised NAME:TAGs): skopeo copy --additional-tag, for a destination that takes them (AdditionalTags). */
+  additionalTags?: readonly string[];
 }
 
 /** One archive being written: images are added as their top-level records come; finish at end of input. */
@@ -34,6 +36,8 @@ interface ArchiveJob {
   /** Records written into it, printed once the archive is finished. */
   held: ImageRecord[];
   failed?: ImgError;
+  /** The image the additional tags went to (they name one image). */
+  tagged?: string;
 }
 
 /** The manifest a record becomes at its destination, and any blob the conversion made (a rewritten config). */
@@ -106,6 +110,9 @@ export class ManifestPutter {
       const archive = isArchiveWriter(destTarget) ? destTarget : undefined;
       job = archive ? this.archiveJob(archive.archive) : undefined;
       if (job?.failed) throw job.failed;
+      // Before anything is written: containers/image ignores the names elsewhere, imgpipe says so.
+      if (this.opts.additionalTags?.length && !takesAdditionalTags(destTarget))
+        throw new ImgError('UNSUPPORTED', `--additional-tag: ${dest} keeps no names of its own (additional tags are for docker-archive: destinations)`);
       const p = await this.prepare(rec, dest);
       const child = typeof rec.parent === 'string';
       if (child)
@@ -186,7 +193,14 @@ export class ManifestPutter {
     const src = this.source(rec, p.blobs);
     const children = job.children;
     job.children = [];
-    return job.target.addImage({ manifest: p.stored, children }, src, name);
+    const tags = this.opts.additionalTags ?? [];
+    if (tags.length === 0) return job.target.addImage({ manifest: p.stored, children }, src, name);
+    // The names are of one image: a second image under them would make each name ambiguous.
+    if (job.tagged !== undefined && job.tagged !== p.stored.digest)
+      throw new ImgError('USAGE', `--additional-tag names one image: ${job.target.name} already holds ${job.tagged} under ${tags.join(', ')}`);
+    if (!takesAdditionalTags(job.target)) throw new ImgError('UNSUPPORTED', `--additional-tag: ${job.target.name} keeps no names of its own`);
+    job.tagged = p.stored.digest;
+    return job.target.addImageTagged({ manifest: p.stored, children }, src, name, tags);
   }
 
   /** source opens the record's `ref`, serving `blobs` (made by a conversion) from memory. */

@@ -1,8 +1,8 @@
 import { ImgError, wrap } from '../errors.js';
-import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, type DockerRef } from '../ref/index.js';
+import { formatDockerRef, formatRef, parseDockerRef, repositoryOf, type DockerRef, type ImageRef } from '../ref/index.js';
 import { parseSourceArg } from '../ref/args.js';
 import { openTransport, type TransportOptions } from '../transport/index.js';
-import { canListImages, canListRepositories, canListTags, type ListedImage } from '../transport/capabilities.js';
+import { canListArchiveTags, canListImages, canListRepositories, canListTags, type ListedImage } from '../transport/capabilities.js';
 import { matchRegex, matchSemver, newest, parseConstraint, compileGoRegex } from '../sync/tagfilter.js';
 import { expandSource, validTags, type SyncSource } from '../sync/source.js';
 
@@ -18,6 +18,27 @@ export async function listTags(repo: DockerRef, topts: TransportOptions): Promis
   } catch (e) {
     throw wrap(e, `listing tags of ${name}`, name);
   }
+}
+
+/**
+ * archiveTags lists the names an archive holds (ArchiveTags: docker-archive:FILE, whatever image the
+ * reference picks), as skopeo list-tags does, with the filters applied to the tag of each name (an
+ * unnamed image, @N, passes every filter). A reference whose transport holds no such names is
+ * UNSUPPORTED, naming its transport.
+ */
+export async function archiveTags(ref: ImageRef, f: TagFilters, topts: TransportOptions): Promise<string[]> {
+  const name = formatRef(ref);
+  const t = openTransport(ref, topts);
+  if (!canListArchiveTags(t))
+    throw new ImgError(
+      'UNSUPPORTED',
+      `cannot list tags of ${name}: the ${name.split(':')[0]}: transport keeps no tags (tags are listed for docker://REPOSITORY and docker-archive:FILE)`,
+    );
+  const names = await t.listArchiveTags();
+  if (!hasFilters(f)) return names;
+  const tagOf = (n: string) => (n.startsWith('@') ? undefined : n.slice(n.lastIndexOf(':') + 1));
+  const kept = new Set(filterTags([...new Set(names.map(tagOf).filter((t) => t !== undefined))], f));
+  return names.filter((n) => tagOf(n) === undefined || kept.has(tagOf(n)!));
 }
 
 /** listRepositories lists every repository of a registry (the _catalog API). */

@@ -26,6 +26,19 @@ export interface TagLister {
   listTags(): Promise<string[]>;
 }
 
+/**
+ * ArchiveTags is declared by the transports whose one file holds several images under docker names
+ * (docker-archive: manifest.json's RepoTags). listArchiveTags lists the whole file's names as skopeo
+ * list-tags does, whatever image the reference picks: each NAME:TAG as the file spells it, and `@N`
+ * for an image N without a name. Unlike TagLister's, these are whole names of several
+ * repositories, not the tags of the reference's repository (so skopeo inspect's RepoTags stay empty).
+ */
+export interface ArchiveTags {
+  listArchiveTags(): Promise<string[]>;
+}
+
+export const canListArchiveTags = (t: Transport): t is Transport & ArchiveTags => typeof (t as Partial<ArchiveTags>).listArchiveTags === 'function';
+
 export interface Catalog {
   /** listRepositories lists every repository of the registry (the _catalog API). */
   listRepositories(): Promise<string[]>;
@@ -226,6 +239,24 @@ export interface ArchiveWriter {
   /** abort gives up the archive: its temp file is removed and nothing appears at PATH. */
   abort(): Promise<void>;
 }
+
+/**
+ * AdditionalTags is declared by the archive writers whose images carry docker names of their own
+ * (docker-archive: manifest.json's RepoTags and the legacy repositories file), which skopeo copy's
+ * --additional-tag adds to; containers/image reads it for docker-archive: only (its
+ * DockerArchiveAdditionalTags).
+ */
+export interface AdditionalTags {
+  /** addImageTagged is ArchiveWriter.addImage naming the image `tags` too (normalised NAME:TAGs), after `name`, each once. */
+  addImageTagged(
+    image: { manifest: import('./types.js').StoredManifest; children?: import('./types.js').StoredManifest[] },
+    source: Transport,
+    name: string | undefined,
+    tags: readonly string[],
+  ): Promise<import('./types.js').StoredManifest>;
+}
+
+export const takesAdditionalTags = (t: Transport): t is Transport & AdditionalTags => typeof (t as Partial<AdditionalTags>).addImageTagged === 'function';
 
 export const isArchiveWriter = (t: Transport): t is Transport & ArchiveWriter =>
   typeof (t as Partial<ArchiveWriter>).addImage === 'function' && typeof (t as Partial<ArchiveWriter>).finish === 'function';

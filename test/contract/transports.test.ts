@@ -17,6 +17,7 @@ import {
   canDelete,
   canHead,
   canListRepositories,
+  canListArchiveTags,
   canListTags,
   canMount,
   canStoreSignatures,
@@ -251,6 +252,8 @@ describe.each(KINDS)('transport contract: $name', (kind) => {
     const t = open(ref);
     if (canHead(t)) expect((await t.headManifest())?.digest).toBe((await t.getManifest()).digest);
     if (canListTags(t)) expect(await t.listTags()).toContain('t');
+    // the names of the whole file (docker-archive:), each a NAME:TAG (or @N for an unnamed image)
+    if (canListArchiveTags(t)) expect(await t.listArchiveTags()).toContain('docker.io/contract/img:t');
     if (canListRepositories(t)) expect(await t.listRepositories()).toContain(ref.replace(/^docker:\/\/[^/]+\//, '').replace(/:t$/, ''));
     if (canStoreSignatures(t)) {
       // A simple signature is an OpenPGP message: its first byte is a packet tag (0xa3, compressed data).

@@ -1066,6 +1066,26 @@ scenario('img-ref --append-suffix', async () => {
       succeeded(await img('img-manifest', ['put', '--tls-verify=false', '--preserve-digests', `docker://${P.host}/in:${uniq()}`], recFor({})))[0]!.digest,
     ).toBe(D);
   });
+  scenario('img-manifest --additional-tag', async () => {
+    // a docker-archive: DEST names the image so too, after its own name; any other DEST refuses it
+    const tarPath = out(`at-${uniq()}.tar`);
+    succeeded(
+      await img('img-manifest', ['put', '--additional-tag', 'extra:2', '--additional-tag=example.com/a/b:3', `docker-archive:${tarPath}:app:1`], recFor({})),
+    );
+    const listed = await img('img-tags', ['--json', `docker-archive:${tarPath}`]);
+    expect(JSON.parse(listed.stdout).Tags).toEqual(['docker.io/library/app:1', 'docker.io/library/extra:2', 'example.com/a/b:3']);
+    const plain = out(`at-${uniq()}.tar`);
+    succeeded(await img('img-manifest', ['put', `docker-archive:${plain}:app:1`], recFor({})));
+    expect(JSON.parse((await img('img-tags', ['--json', `docker-archive:${plain}`])).stdout).Tags).toEqual(['docker.io/library/app:1']);
+    failed(
+      await img('img-manifest', ['put', '--additional-tag', 'extra:2', `oci:${out(`at-${uniq()}`)}:x`], recFor({})),
+      /--additional-tag: oci:.* keeps no names of its own/,
+    );
+    refused(
+      await img('img-manifest', ['put', '--additional-tag', 'extra', `docker-archive:${out('x.tar')}`], recFor({})),
+      /additional-tag 'extra' must be a tagged reference/,
+    );
+  });
   scenario('img-manifest --missing-at-dest', async () => {
     const input = recFor({ ref: `docker://${P.host}/app:1`, dest: `docker://${P.host}/in:base` });
     const r = succeeded(await img('img-manifest', ['get', '--tls-verify=false', '--missing-at-dest'], input));
@@ -1462,6 +1482,15 @@ for (const m of [copier, syncer]) {
 {
   const multiRef = () => `docker://${P.host}/multi:1`;
   const pick = async (flags: string[]) => succeeded(await once(['img-copy', 'picks', flags], () => copier.run(multiRef(), flags))).map((x) => x.digest);
+  scenario('img-copy --additional-tag', async () => {
+    // into a docker-archive: the names after DEST's own; refused before anything moves for any other DEST
+    const dest = `docker-archive:${out(`cat-${uniq()}.tar`)}:app:1`;
+    succeeded(await img('img-copy', ['--additional-tag', 'extra:2', `oci:${L}:x`, dest]));
+    expect(JSON.parse((await img('img-tags', ['--json', dest])).stdout).Tags).toEqual(['docker.io/library/app:1', 'docker.io/library/extra:2']);
+    const dir = out(`cat-${uniq()}`);
+    refused(await img('img-copy', ['--additional-tag', 'extra:2', `oci:${L}:x`, `dir:${dir}`]), /--additional-tag: dir:.* keeps no names of its own/);
+    expect(existsSync(dir)).toBe(false);
+  });
   scenario('img-copy --override-os', async () => {
     expect(await pick(['--override-os', 'freebsd'])).toEqual([multi[`freebsd/${hostArch}`]]);
     expect(await pick([])).toEqual([multi[`linux/${hostArch}`]]);
@@ -2020,7 +2049,7 @@ for (const m of [copier, syncer]) {
         throw new Error(`no arguments for imgpipe copy --${flag}`);
     }
   };
-  const REAL = new Set(['digestfile', 'quiet', 'explain']);
+  const REAL = new Set(['digestfile', 'quiet', 'explain', 'additional-tag']);
   for (const flag of specFlags(COMMAND_FLAGS['imgpipe copy']).filter((f) => !REAL.has(f))) {
     scenario(`imgpipe copy --${flag}`, async () => {
       const { given, asImg } = copyArgs(flag);
@@ -2031,6 +2060,23 @@ for (const m of [copier, syncer]) {
       if (flag === 'tls-verify') expect(mine).toMatch(/level=warning msg="'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify"/);
     });
   }
+  scenario('imgpipe copy --additional-tag', async () => {
+    // repeated and comma-separated (skopeo's string slice), put's flag in img-copy's pipeline
+    const dest = `docker-archive:${out(`ipat-${uniq()}.tar`)}:app:1`;
+    const mine = ipOk(await ip(['copy', '--explain', '--additional-tag', 'a:2,b:3', '--additional-tag=c:4', SRC, dest])).stderr;
+    expect(mine).toMatch(
+      /img-manifest put --additional-tag=docker\.io\/library\/a:2 --additional-tag=docker\.io\/library\/b:3 --additional-tag=docker\.io\/library\/c:4$/m,
+    );
+    ipOk(await ip(['copy', '-q', '--additional-tag', 'a:2,b:3', SRC, dest]));
+    expect(JSON.parse((await img('img-tags', ['--json', dest])).stdout).Tags).toEqual([
+      'docker.io/library/app:1',
+      'docker.io/library/a:2',
+      'docker.io/library/b:3',
+    ]);
+    const r = await ip(['copy', '--additional-tag', 'a:2', SRC, `dir:${out(`ipat-${uniq()}`)}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--additional-tag: dir:.* keeps no names of its own/);
+  });
   scenario('imgpipe copy --explain', async () => {
     const dest = out(`ipx-${uniq()}`);
     const r = ipOk(await ip(['copy', '--explain', SRC, `dir:${dest}`]));

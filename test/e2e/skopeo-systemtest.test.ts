@@ -10,9 +10,7 @@ const ready = ['bats', 'docker-registry', 'jq', 'openssl', 'htpasswd', 'gpg', 'p
 
 /** The tests that fail for what imgpipe does not do yet (issue 14, item 2), with why. */
 const KNOWN: Record<string, string> = {
-  'copy: additional tag': '--additional-tag (docker-archive:) is refused',
   'copy: shared blob directory': '--src-shared-blob-dir and --dest-shared-blob-dir are refused',
-  'list-tags: from a docker-archive file': 'list-tags reads docker:// only',
 };
 
 /** The tests skopeo's files skip themselves, with their reason. */

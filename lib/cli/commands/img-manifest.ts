@@ -2,7 +2,7 @@ import { parseFlags, usage } from '../run.js';
 import type { StageIO } from '../stage-io.js';
 import { COMMAND_FLAGS } from '../command-flags.js';
 import { processRecords, processRecordsInOrder, records } from '../records.js';
-import { parseJobs, parseMultiArch } from '../args.js';
+import { parseAdditionalTags, parseJobs, parseMultiArch } from '../args.js';
 import { REGISTRY_HELP } from '../registry-flags.js';
 import { DAEMON_HELP, SIDED_FLAGS, transferOptions } from '../transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest } from '../../image/manifests.js';
@@ -42,6 +42,9 @@ put     writes each stdin record's manifest to DEST (or the record's "dest"), by
         "ref"; --src-X flags apply) when input ends; at /dev/stdout no records are printed.
         --format oci|v2s2   convert each manifest (and an index, with its children's new digests)
         --preserve-digests  fail on any record whose digest would change
+        --additional-tag NAME:TAG   (repeatable) name the image written to a docker-archive: DEST so
+                    too, after DEST's own name (manifest.json's RepoTags), as skopeo copy
+                    --additional-tag; refused for any other DEST, and for a second image
         Layers img-blob-put stored with another compression (the record's "layerUpdates") are
         named as stored; zstd ones make a Docker schema 2 manifest OCI.
 delete  deletes each image from its registry, by digest, as skopeo delete does.
@@ -123,6 +126,7 @@ export async function manifestMain(argv: string[], io: StageIO): Promise<number 
       srcTopts: sides.src,
       preserveDigests: flags['preserve-digests'],
       ...(format ? { format } : {}),
+      additionalTags: parseAdditionalTags(flags['additional-tag']),
     });
     return putRecords('img-manifest put', records([], 'img-manifest put', io), putter, io.out);
   }

@@ -6,6 +6,7 @@ import { requireString } from '../../oci/record.js';
 import { parseSize } from '../args.js';
 import { REGISTRY_HELP, registryOptions } from '../registry-flags.js';
 import {
+  archiveTags,
   catalogImages,
   checkFilters,
   filterTags,
@@ -25,13 +26,14 @@ import { toImgError } from '../../errors.js';
 export const TAGS_HELP = `usage: img-tags [SOURCE...] [filters]          (or SOURCE records on stdin)
        img-tags --catalog [--tags] docker://HOST [filters]
        img-tags --yaml FILE [--registry KEY] [filters]
-       img-tags docker://REPOSITORY --json | --catalog docker://HOST --json
+       img-tags docker://REPOSITORY --json | docker-archive:FILE --json | --catalog docker://HOST --json
 
 Lists the images of sync sources as records {"ref": …}, one per image, ready for img-ref --to
 and img-manifest get. Sources are read as skopeo sync reads them:
   docker://REPOSITORY        every tag (docker://REPOSITORY:TAG or @DIGEST: that image alone)
   oci:PATH                   every named image of the layout (oci:PATH:NAME: that one)
   dir:PATH                   every image directory below PATH
+  docker-archive:FILE        every name of every image of the archive (FILE:NAME:TAG; FILE:@N unnamed)
   --catalog docker://HOST    the registry's repositories as records {"ref": "docker://HOST/REPO"};
                              with --tags, every tag of every repository
   --yaml FILE                the images a skopeo sync YAML file names (images, images-by-tag-regex,
@@ -42,7 +44,8 @@ filters (on tags; for oci: on the part of the name after its last ":"):
   --exclude RE     drop tags it matches
   --semver C       keep tags that are versions satisfying the constraint (Masterminds semver v3)
   --newest N       keep the N highest versions, highest first
-  --json           print what skopeo list-tags prints: {"Repository": …, "Tags": […]}
+  --json           print what skopeo list-tags prints: {"Repository": …, "Tags": […]}; for
+                   docker-archive:FILE {"Tags": […]}, every NAME:TAG of the file (@N: unnamed)
 
 ${REGISTRY_HELP}`;
 
@@ -93,6 +96,19 @@ export async function tagsMain(argv: string[], io: StageIO): Promise<number | vo
     if (flags.catalog) {
       const host = registryArg(args[0]!);
       process.stdout.write(`${goJson({ Registry: host, Repositories: await listRepositories(host, topts) })}\n`);
+      return 0;
+    }
+    // An archive's names are whole NAME:TAGs of several repositories: skopeo prints no Repository.
+    // What is no reference at all is refused as no repository (below).
+    const src = (() => {
+      try {
+        return parseSourceArg(args[0]!);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (src !== undefined && !('docker' in src)) {
+      process.stdout.write(`${goJson({ Tags: await archiveTags(src.ref, f, topts) })}\n`);
       return 0;
     }
     const repo = repositoryArg(args[0]!);

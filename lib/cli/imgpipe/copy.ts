@@ -26,6 +26,7 @@ const SAME = [
   'format',
   'multi-arch',
   'digestfile',
+  'additional-tag',
   'all',
   'preserve-digests',
   'remove-signatures',
@@ -142,6 +143,7 @@ Flags:
   -f, --format string             MANIFEST TYPE (oci, v2s2) to use in the destination
       --preserve-digests          Preserve digests of images and lists
       --digestfile string         Write the digest of the pushed image to the specified file
+      --additional-tag strings    additional tags (supports docker-archive; refused for any other destination)
       --remove-signatures         Do not copy signatures from SOURCE-IMAGE
       --sign-by FINGERPRINT, --sign-by-sigstore-private-key PATH, --sign-passphrase-file PATH
       --sign-identity string      Identity of signed image, must be a fully specified docker reference.
@@ -150,7 +152,7 @@ Flags:
       --image-parallel-copies N   Maximum number of layers copied at once
   -q, --quiet                     Suppress output information when copying images
       --explain                   print the img-* pipeline (on stderr) and exit
-Refused (not supported by imgpipe yet): --additional-tag, --src-shared-blob-dir, --dest-shared-blob-dir,
+Refused (not supported by imgpipe yet): --src-shared-blob-dir, --dest-shared-blob-dir,
   --dest-oci-accept-uncompressed-layers, --dest-precompute-digests, --dest-force-compress-format,
   --sign-by-sq-fingerprint, --sign-by-sigstore.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,

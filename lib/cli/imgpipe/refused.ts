@@ -24,7 +24,6 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
   delete: { 'shared-blob-dir': NOT_YET, 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
     ...SIDED(['shared-blob-dir'], NOT_YET),
-    'additional-tag': NOT_YET,
     'dest-oci-accept-uncompressed-layers': NOT_YET,
     'dest-precompute-digests': NOT_YET,
     'dest-force-compress-format': NOT_YET,

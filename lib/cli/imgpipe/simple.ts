@@ -1,6 +1,7 @@
 /** skopeo's subcommands of one image or one file: delete, list-tags, login, logout, manifest-digest and the standalone signing ones. */
 import { logout as removeLogin, loginKey } from '../../auth/login.js';
 import { ImgError } from '../../errors.js';
+import { parseSourceArg } from '../../ref/args.js';
 import { fileDigest } from '../../image/digest.js';
 import { login as checkLogin } from '../../transport/index.js';
 import { SKOPEO_IMAGE_FLAGS } from '../command-flags.js';
@@ -65,7 +66,8 @@ Refused (not supported by imgpipe yet): --shared-blob-dir; --daemon-host (no del
 export const listTags: Subcommand = {
   usage: 'list-tags [command options] SOURCE-IMAGE',
   short: 'List tags in the transport/repository specified by the SOURCE-IMAGE',
-  help: `List the tags of a repository: skopeo list-tags, run as img-tags --json SOURCE-IMAGE.
+  help: `List the tags of a repository (docker://REPOSITORY), or the names of the images a docker-archive:FILE holds:
+skopeo list-tags, run as img-tags --json SOURCE-IMAGE.
 
 Flags:
       --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
@@ -74,9 +76,29 @@ Flags:
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Exactly one non-option argument expected', 1, true);
     const flags = IMAGE.filter((f) => f !== 'daemon-host');
-    return stageRun(tagsMain, ['--json', ctx.args[0]!, ...passOn(ctx.flags, flags), ...globalArgs(ctx)], 'Error listing repository tags: ');
+    const arg = ctx.args[0]!;
+    // skopeo's lead is a registry listing's; an archive's failures (a missing file is no missing image: 1) have none.
+    const archive = isArchiveArg(arg);
+    return stageRun(tagsMain, ['--json', arg, ...passOn(ctx.flags, flags), ...globalArgs(ctx)], archive ? '' : 'Error listing repository tags: ').catch(
+      (e: unknown) => {
+        const unsupported = e instanceof Error ? /the (\S+): transport keeps no tags/.exec(e.message) : null;
+        if (unsupported) throw new SkopeoError(`Unsupported transport '${unsupported[1]}' for tag listing. Only supported: docker, docker-archive`);
+        // No registry said "manifest unknown": the file is missing or is no archive.
+        if (archive && e instanceof SkopeoError) throw new SkopeoError(e.message.replace(/^manifest unknown: /, ''));
+        throw e;
+      },
+    );
   },
 };
+
+/** isArchiveArg says whether list-tags' argument is a reference of another transport than docker:// (which lists a repository). */
+function isArchiveArg(arg: string): boolean {
+  try {
+    return !('docker' in parseSourceArg(arg));
+  } catch {
+    return false;
+  }
+}
 
 export const login: Subcommand = {
   usage: 'login [command options] REGISTRY',

@@ -5,7 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import { ImgError } from '../../errors.js';
 import { DigestingStream } from '../../stream/verify.js';
 import { tempPathIn } from '../../util/fs.js';
+import { peekHead } from '../../stream/compression.js';
 import { scanTar, type TarEntry } from './tar.js';
+import { decompressArchive, sniffArchive } from './decompress.js';
 import { closeFd, fdReadStream, fdWriteStream, fstatFd, openFd, readFd } from './fd.js';
 
 /** Size caps for the metadata files of an archive, checked against the tar header before reading. */
@@ -47,10 +49,10 @@ export class ArchiveReader {
 
   private stat?: Stats;
 
-  /** stillCurrent says whether a regular file is unchanged since it was indexed (a spooled pipe always is). */
+  /** stillCurrent says whether a regular file (compressed or not) is unchanged since it was indexed (a spooled pipe always is). */
   private async stillCurrent(): Promise<boolean> {
-    if (!('path' in this.source) || !this.stat) return true;
-    const st = await fsp.stat(this.source.path).catch(() => undefined);
+    if (!this.stat) return true;
+    const st = await fsp.stat(this.archive).catch(() => undefined);
     return st !== undefined && st.ino === this.stat.ino && st.size === this.stat.size && st.mtimeMs === this.stat.mtimeMs;
   }
 
@@ -124,22 +126,34 @@ export class ArchiveReader {
     if (st.isDirectory()) throw new ImgError('MANIFEST_UNKNOWN', `archive ${path} is a directory, not a tar file`);
     if (st.isFile()) {
       const fd = await openFd(path, 'r');
-      let list: TarEntry[];
+      let list: TarEntry[] | undefined;
       try {
-        list = await scanTar((pos, len) => readFd(fd, pos, len), st.size, path);
+        // A compressed archive (tar.gz, tar.xz, …) is read as containers/image reads it: decompressed first.
+        if (sniffArchive(await readFd(fd, 0, 6)) === undefined) list = await scanTar((pos, len) => readFd(fd, pos, len), st.size, path);
       } finally {
         await closeFd(fd);
       }
-      const r = new ArchiveReader(path, { path }, list);
+      const r = list === undefined ? await ArchiveReader.spool(path) : new ArchiveReader(path, { path }, list);
       r.stat = st;
       return r;
     }
-    // A pipe or device: read it once into an anonymous temp file.
+    return ArchiveReader.spool(path);
+  }
+
+  /**
+   * spool reads a pipe, a device or a compressed archive once into an anonymous temp file in
+   * os.tmpdir() (unlinked as soon as it is open: nothing is left behind, even after a kill),
+   * decompressing it on the way when it is compressed.
+   */
+  private static async spool(path: string): Promise<ArchiveReader> {
     const tmp = tempPathIn(tmpdir(), 'archive-spool');
     const fd = await openFd(tmp, 'wx+', 0o600);
     await fsp.rm(tmp, { force: true });
     try {
-      await pipeline(createReadStream(path), fdWriteStream(fd));
+      const { head, stream } = await peekHead(createReadStream(path));
+      const kind = sniffArchive(head);
+      if (kind === undefined) await pipeline(stream, fdWriteStream(fd));
+      else await decompressArchive(stream, kind, fdWriteStream(fd), path);
       const { size } = await fstatFd(fd);
       const list = await scanTar((pos, len) => readFd(fd, pos, len), size, path);
       return new ArchiveReader(path, { fd }, list);

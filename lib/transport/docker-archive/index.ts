@@ -7,7 +7,17 @@ import { decompressor } from '../../stream/compression.js';
 import { ArchiveReader, archiveExists, MAX_CONFIG_SIZE, MAX_METADATA_SIZE } from '../archive/reader.js';
 import { refuseBlobWrite } from '../archive/common.js';
 import { checkedName, type TarEntry } from '../archive/tar.js';
-import type { ArchiveWriter, DockerNamed, ReadInPlace, TransportTraits, UncompressedLayers } from '../capabilities.js';
+import type {
+  AdditionalTags,
+  ArchiveTags,
+  ArchiveWriter,
+  DockerNamed,
+  ImageLister,
+  ListedImage,
+  ReadInPlace,
+  TransportTraits,
+  UncompressedLayers,
+} from '../capabilities.js';
 import { isStdout } from '../../util/fs.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 import { DockerArchiveBuilder } from './write.js';
@@ -33,7 +43,9 @@ interface LoadedImage {
  * agree with `skopeo inspect docker-archive:…`: layers are named by their diff IDs and served
  * uncompressed.
  */
-export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerNamed, ReadInPlace, UncompressedLayers {
+export class DockerArchiveTransport
+  implements Transport, ArchiveWriter, AdditionalTags, ArchiveTags, DockerNamed, ImageLister, ReadInPlace, UncompressedLayers
+{
   static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
   /** The tar file, read in place. */
@@ -47,6 +59,8 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
   private loaded?: Promise<LoadedImage>;
   private writer?: DockerArchiveBuilder;
   readonly archive: string;
+  /** Images are filtered by the tag of their names. */
+  readonly tagFilters = true;
 
   constructor(ref: Extract<ImageRef, { transport: 'docker-archive' }>) {
     this.name = formatRef(ref);
@@ -84,9 +98,61 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
     return this.loaded;
   }
 
+  /** items reads manifest.json: one item per image. */
+  private async items(): Promise<DockerManifestItem[]> {
+    const r = await ArchiveReader.open(this.path);
+    return parseManifestJson(await r.readEntry('manifest.json', MAX_METADATA_SIZE, 'manifest.json'), this.path);
+  }
+
+  /**
+   * listArchiveTags lists the archive's names as skopeo list-tags does (containers/image's
+   * Reader.List, each name through ManifestTagsForReference): every RepoTags entry of every image in
+   * order, spelled as the first entry of the archive that names the same image reference, and `@N`
+   * for an image N without one. An entry that is not a NAME:TAG fails the whole listing, as in skopeo.
+   */
+  async listArchiveTags(): Promise<string[]> {
+    const items = await this.items();
+    const named = items.map((it, i) => it.RepoTags.map((t) => ({ raw: t, ref: formatDockerRef(this.repoTag(t, i)) })));
+    const first = new Map<string, string>();
+    for (const t of named.flat()) if (!first.has(t.ref)) first.set(t.ref, t.raw);
+    return named.flatMap((tags, i) => (tags.length === 0 ? [`@${i}`] : tags.map((t) => first.get(t.ref)!)));
+  }
+
+  /**
+   * listImages lists the images of a source as img-tags does: for docker-archive:PATH one reference
+   * per name of each image (docker-archive:PATH:NAME:TAG, filtered by TAG), and PATH:@N for an image
+   * without a name; a reference that names or picks an image is that image alone.
+   */
+  async listImages(): Promise<ListedImage[]> {
+    if (this.docker !== undefined) return [{ ref: this.name, tag: this.docker.tag! }];
+    if (this.imageIndex !== undefined) return [{ ref: this.name }];
+    const out: ListedImage[] = [];
+    for (const [i, it] of (await this.items()).entries()) {
+      if (it.RepoTags.length === 0) out.push({ ref: formatRef({ transport: 'docker-archive', path: this.path, index: i }) });
+      for (const t of it.RepoTags) {
+        const docker = this.repoTag(t, i);
+        out.push({ ref: formatRef({ transport: 'docker-archive', path: this.path, docker }), tag: docker.tag! });
+      }
+    }
+    return out;
+  }
+
+  /** repoTag reads a RepoTags entry of image `i` as a NAME:TAG reference; anything else is MANIFEST_INVALID, in containers/image's words. */
+  private repoTag(t: string, i: number): DockerRef {
+    let d: DockerRef;
+    try {
+      d = parseDockerRef(t);
+    } catch (e) {
+      throw new ImgError('MANIFEST_INVALID', `archive ${this.path}: invalid tag ${JSON.stringify(t)} in manifest item @${i}: ${(e as Error).message}`);
+    }
+    if (d.tag === undefined)
+      throw new ImgError('MANIFEST_INVALID', `archive ${this.path}: invalid tag ${JSON.stringify(t)} in manifest item @${i}: it has no tag`);
+    return { domain: d.domain, path: d.path, tag: d.tag };
+  }
+
   private async doLoad(): Promise<LoadedImage> {
     const r = await ArchiveReader.open(this.path);
-    const item = this.select(parseManifestJson(await r.readEntry('manifest.json', MAX_METADATA_SIZE, 'manifest.json'), this.path));
+    const item = this.select(await this.items());
     const configName = checkedName(item.Config, this.path);
     const configEntry = r.lookup(configName);
     if (!configEntry) throw new ImgError('BLOB_UNKNOWN', `archive ${this.path}: no config entry ${JSON.stringify(configName)}, which manifest.json names`);
@@ -195,12 +261,28 @@ export class DockerArchiveTransport implements Transport, ArchiveWriter, DockerN
   }
 
   async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<StoredManifest> {
+    return this.addImageTagged(image, source, name, []);
+  }
+
+  /** addImageTagged writes the image named `name` (else the reference's name, if any), then each of `tags`, as skopeo's --additional-tag. */
+  async addImageTagged(
+    image: { manifest: StoredManifest; children?: StoredManifest[] },
+    source: Transport,
+    name: string | undefined,
+    tags: readonly string[],
+  ): Promise<StoredManifest> {
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     this.writer ??= new DockerArchiveBuilder(this.path, this.name);
     const tag = name !== undefined ? withDefaultTag(parseDockerRef(name)) : this.docker;
-    if (tag?.digest !== undefined)
-      throw new ImgError('REF_INVALID', `cannot tag an image in ${this.name} as ${name}: docker-archive tags cannot hold a digest`);
-    return this.writer.addImage(image.manifest, source, tag);
+    const more = tags.map((t) => parseDockerRef(t));
+    for (const [i, d] of [tag, ...more].entries()) {
+      if (d?.digest !== undefined || (d !== undefined && d.tag === undefined))
+        throw new ImgError(
+          'REF_INVALID',
+          `cannot tag an image in ${this.name} as ${i === 0 ? name : tags[i - 1]}: docker-archive tags are NAME:TAG, without a digest`,
+        );
+    }
+    return this.writer.addImage(image.manifest, source, tag, more);
   }
 
   async finish(): Promise<void> {

@@ -44,8 +44,12 @@ export class DockerArchiveBuilder {
     this.holder = new SinkHolder(open);
   }
 
-  /** addImage writes one image and returns the manifest the archive will serve for it (its digest is what reading it back gives). */
-  async addImage(manifest: StoredManifest, source: Transport, tag?: DockerRef): Promise<StoredManifest> {
+  /**
+   * addImage writes one image and returns the manifest the archive will serve for it (its digest is
+   * what reading it back gives). It is named `tag`, then each of `more` (skopeo's --additional-tag),
+   * each name once, in manifest.json's RepoTags and the repositories file alike.
+   */
+  async addImage(manifest: StoredManifest, source: Transport, tag?: DockerRef, more: readonly DockerRef[] = []): Promise<StoredManifest> {
     // Checks first: a refusal before any byte is written leaves the archive usable.
     const m = storedManifest(manifest.bytes, source.name, manifest.digest, manifest.mediaType);
     if (m.parsed.kind === 'index') {
@@ -67,7 +71,7 @@ export class DockerArchiveBuilder {
     }
     const configName = `${parseDigest(config.digest).hex}.json`;
     const layerNames = diffIDs.map((d) => `${parseDigest(d).hex}.tar`);
-    const repoTag = tag ? `${repositoryOf(tag)}:${tag.tag}` : undefined;
+    const tags = [...(tag ? [tag] : []), ...more];
 
     for (const [i, layer] of layers.entries()) await this.addLayer(layer, diffIDs[i]!, layerNames[i]!, source, i);
     await this.addFile(configName, configBytes);
@@ -76,11 +80,13 @@ export class DockerArchiveBuilder {
     const same = this.items.find((it) => it.Config === configName);
     const item = same ?? { Config: configName, RepoTags: [], Layers: layerNames };
     if (!same) this.items.push(item);
-    if (repoTag && !item.RepoTags.includes(repoTag)) item.RepoTags.push(repoTag);
-    if (tag && top) {
-      const repo = repositoryOf(tag);
+    for (const t of tags) {
+      const repoTag = `${repositoryOf(t)}:${t.tag}`;
+      if (!item.RepoTags.includes(repoTag)) item.RepoTags.push(repoTag);
+      if (!top) continue;
+      const repo = repositoryOf(t);
       if (!this.repositories.has(repo)) this.repositories.set(repo, new Map());
-      this.repositories.get(repo)!.set(tag.tag!, top);
+      this.repositories.get(repo)!.set(t.tag!, top);
     }
     return synthesisedManifest(
       { digest: config.digest, size: configBytes.length },
