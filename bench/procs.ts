@@ -66,8 +66,11 @@ function label(pid: number): string | undefined {
   if (!argv?.length) return undefined;
   const exe = basename(argv[0]!);
   if (exe !== 'node' || argv.length < 2) return exe;
-  const script = basename(argv[1]!).replace(/\.m?js$/, '');
-  const sub = argv[2] && /^(get|put|delete)$/.test(argv[2]) ? ` ${argv[2]}` : '';
+  // bin/<command> runs `node -e "…launch.cjs')('<command>')" bin/<command> ARGS…`
+  const launched = argv[1] === '-e' ? /\('([a-z-]+)'\)$/.exec(argv[2] ?? '')?.[1] : undefined;
+  const rest = launched ? argv.slice(4) : argv.slice(2);
+  const script = launched ?? basename(argv[1]!).replace(/\.m?js$/, '');
+  const sub = rest[0] && /^(get|put|delete)$/.test(rest[0]) ? ` ${rest[0]}` : '';
   return `${script}${sub}`;
 }
 
@@ -119,4 +122,10 @@ export function peaksByLabel(peaks: Peak[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of peaks) out.set(p.label, Math.max(out.get(p.label) ?? 0, p.hwmKiB));
   return out;
+}
+
+/** cpuMsOf is the CPU time (user + sys, ms) a live process has used so far, from /proc/PID/stat (clock ticks of 10 ms). */
+export function cpuMsOf(pid: number): number {
+  const fields = (read(`/proc/${pid}/stat`) ?? '').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }

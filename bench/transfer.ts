@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startRegistry, type Registry } from '../test/helpers/registry.js';
 import { Layout, type Blob } from './fixtures.js';
 import { BIN, ROOT, median, table, timeRun } from './lib.js';
-import { peaksByLabel, runSampled } from './procs.js';
+import { cpuMsOf, peaksByLabel, runSampled } from './procs.js';
 
 const MIB = 1 << 20;
 const num = (name: string, def: number) => {
@@ -131,7 +131,9 @@ async function benchCopy(): Promise<void> {
     const dst = await registry();
     try {
       const destRef = `docker://${dst.host}/bench/copy:1`;
-      const run = await runSampled(cmd, args(destRef));
+      const before = cpuMsOf(src.pid) + cpuMsOf(dst.pid);
+      const run = { ...(await runSampled(cmd, args(destRef))), registryCpuMs: 0 };
+      run.registryCpuMs = cpuMsOf(src.pid) + cpuMsOf(dst.pid) - before;
       if ((await manifestDigest(destRef)) !== digest) throw new Error(`${cmd}: the copy at ${destRef} has another manifest digest`);
       return run;
     } finally {
@@ -162,6 +164,8 @@ async function benchCopy(): Promise<void> {
     '≤ 1.0',
     verdict(cpu.imgpipe <= cpu.skopeo),
   ]);
+  const reg = { imgpipe: median(res.imgpipe.map((r) => r.registryCpuMs)), skopeo: median(res.skopeo.map((r) => r.registryCpuMs)) };
+  rows.push(['  CPU time of the two registries meanwhile (s, median)', fmt(reg.imgpipe), fmt(reg.skopeo), (reg.imgpipe / reg.skopeo).toFixed(2), '', '']);
   // All the processes of one run together: the sum of each one's peak (an upper bound of the peak of the sum).
   const together = (runs: { peaks: { hwmKiB: number }[] }[]) => Math.max(...runs.map((r) => r.peaks.reduce((a, p) => a + p.hwmKiB, 0)));
   const whole = { imgpipe: together(res.imgpipe), skopeo: together(res.skopeo) };
@@ -215,12 +219,18 @@ async function benchSync(): Promise<void> {
   const tagCount = async (repo: string) =>
     (JSON.parse((await sh('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`])).toString()).Tags as string[]).length;
   // Each run syncs into a registry of its own with empty storage, then syncs again with nothing changed.
+  // The registries' CPU during a run (user + sys of both docker-registry processes): what the tool's requests cost them.
+  const withRegistries = async (dst: Registry, cmd: string, a: string[]) => {
+    const before = cpuMsOf(src.pid) + cpuMsOf(dst.pid);
+    const run = await runSampled(cmd, a);
+    return { ...run, registryCpuMs: cpuMsOf(src.pid) + cpuMsOf(dst.pid) - before };
+  };
   const twice = (cmd: string, args: (dest: string) => string[]) => async () => {
     const dst = await registry();
     try {
       const a = args(`${dst.host}/bench`);
-      const first = await runSampled(cmd, a);
-      const again = await runSampled(cmd, a);
+      const first = await withRegistries(dst, cmd, a);
+      const again = await withRegistries(dst, cmd, a);
       const n = await tagCount(`${dst.host}/bench/app`);
       if (n !== tags) throw new Error(`${cmd}: ${n} tags at ${dst.host}/bench/app, expected ${tags}`);
       return { first, again };
@@ -241,6 +251,9 @@ async function benchSync(): Promise<void> {
     const ipCpu = median(res.imgpipe.map((r) => r[k].cpuMs));
     const skCpu = median(res.skopeo.map((r) => r[k].cpuMs));
     rows.push(['  CPU time of that sync, user + sys (s, median)', fmt(ipCpu), fmt(skCpu), (ipCpu / skCpu).toFixed(2), '', '']);
+    const ipReg = median(res.imgpipe.map((r) => r[k].registryCpuMs));
+    const skReg = median(res.skopeo.map((r) => r[k].registryCpuMs));
+    rows.push(['  CPU time of the two registries meanwhile (s, median)', fmt(ipReg), fmt(skReg), (ipReg / skReg).toFixed(2), '', '']);
     details.push(
       `${k === 'first' ? 'sync' : 'sync re-run'} runs (s): imgpipe ${res.imgpipe.map((r) => fmt(r[k].ms)).join(', ')}; skopeo ${res.skopeo.map((r) => fmt(r[k].ms)).join(', ')}`,
     );

@@ -42,6 +42,8 @@ export interface Registry {
   dir: string;
   /** the registry's storage root (docker/registry/v2/... lives below it) */
   storage: string;
+  /** the docker-registry process (for the benchmarks' CPU figures) */
+  pid: number;
   /** kill the process, await its exit, remove the temp dir; safe to call twice */
   stop(): Promise<void>;
   /** what the registry wrote to stdout/stderr so far (log level warn, access log off) */
@@ -241,7 +243,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         throw new Error(`startRegistry: cannot run docker-registry (${spawnError.message}); install the Debian package docker-registry`);
       }
       if (ready && !exited) {
-        return { host: `127.0.0.1:${port}`, port, url, dir, storage: join(dir, 'storage'), stop, logs: () => buf };
+        return { host: `127.0.0.1:${port}`, port, url, dir, storage: join(dir, 'storage'), pid: child.pid!, stop, logs: () => buf };
       }
       if (exited) {
         await exitP;
