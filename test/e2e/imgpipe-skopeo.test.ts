@@ -188,7 +188,7 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
     for (const [flag, word] of [
       ['--encryption-key=jwe:k.pem', 'out of scope'],
       ['--decryption-key=k.pem', 'out of scope'],
-      ['--additional-tag=a:b', 'not supported by imgpipe yet'],
+      ['--sign-by-sq-fingerprint=0123', 'not supported by imgpipe yet'],
       ['--dest-shared-blob-dir=/x', 'not supported by imgpipe yet'],
     ]) {
       const r = await ip(['copy', flag!, IMG, `dir:${out('never')}`]);
