@@ -3,7 +3,7 @@
 // (img-copy and img-manifest put --additional-tag), and delete from an oci: layout (skopeo 1.9.3
 // cannot: its words and rules are current containers/image's, read from its source).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -262,5 +262,59 @@ describe.skipIf(!ready)('copy --additional-tag into a docker-archive:, as skopeo
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--additional-tag names one image/);
     expect((await exec('ls', [two])).status).not.toBe(0);
+  });
+});
+
+describe.skipIf(!ready)('delete oci:DIR:REF, as current skopeo (1.9.3 cannot)', () => {
+  it('removes the name and the blobs no other image uses; skopeo reads what is left', async () => {
+    const L = at('del-layout');
+    for (const [src, name] of [
+      ['app', 'a1'],
+      ['app', 'a2'],
+      ['other', 'b'],
+    ] as const)
+      await must(sk(['copy', '-q', `dir:${at(src)}`, `oci:${L}:${name}`]), `skopeo copy ${name}`);
+    // skopeo 1.9.3 says it cannot; imgpipe does as current skopeo: nothing on stdout, exit 0
+    expect(logs(await sk(['delete', `oci:${L}:a1`]))).toMatch(/Deleting images not implemented for oci: images/);
+    const files = () => readdirSync(join(L, 'blobs', 'sha256')).sort();
+    const before = files();
+    const o = await ip(['delete', `oci:${L}:a1`]);
+    expect({ status: o.status, stdout: o.stdout, stderr: o.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    expect(files()).toEqual(before); // a2 is the same image
+    const r = await box.img('img-manifest', ['delete', `oci:${L}:a2`]);
+    expect(r.status, r.stderr).toBe(0);
+    const [rec] = records(r.stdout);
+    expect(rec).toMatchObject({ ref: `oci:${L}:a2`, status: 'deleted' });
+    const left = files();
+    expect(left).toHaveLength(3); // b's manifest, config and layer
+    expect(left).not.toContain(String(rec!.digest).slice(7));
+    const index = JSON.parse(readFileSync(join(L, 'index.json'), 'utf8'));
+    expect(index.manifests.map((d: any) => d.annotations['org.opencontainers.image.ref.name'])).toEqual(['b']);
+    await must(sk(['inspect', `oci:${L}:b`]), 'skopeo inspect b');
+    await must(sk(['copy', '-q', `oci:${L}:b`, `dir:${at('del-b')}`]), 'skopeo copy b');
+    expect(readdirSync(L).sort()).toEqual(['blobs', 'index.json', 'oci-layout']);
+  });
+
+  it("failures in current skopeo's words: a name not there exits 2; @N past the end, no name among several, no layout exit 1", async () => {
+    const L = at('del-fail');
+    for (const name of ['x', 'y']) await must(sk(['copy', '-q', `dir:${at('app')}`, `oci:${L}:${name}`]), `skopeo copy ${name}`);
+    const cases: [string, number, string][] = [
+      [`oci:${L}:nope`, 2, 'no descriptor found for reference \\"nope\\"'],
+      [`oci:${L}:@7`, 1, 'index 7 is too large, only 2 entries available'],
+      [`oci:${L}`, 1, 'more than one image in oci, choose an image'],
+      [`oci:${at('del-none')}:x`, 1, `${at('del-none')} is not an OCI image layout (no oci-layout file)`],
+    ];
+    const before = readFileSync(join(L, 'index.json'), 'utf8');
+    for (const [ref, status, msg] of cases) {
+      const o = await ip(['delete', ref]);
+      expect({ status: o.status, stdout: o.stdout }, ref).toEqual({ status, stdout: '' });
+      expect(logs(o), ref).toContain(`level=fatal msg="`);
+      expect(logs(o), ref).toContain(msg);
+    }
+    expect(readFileSync(join(L, 'index.json'), 'utf8')).toBe(before);
+    // img-manifest delete: an error record naming the image, exit 1
+    const r = await box.img('img-manifest', ['delete', `oci:${L}:nope`]);
+    expect(r.status).toBe(1);
+    expect(records(r.stdout)[0]!.error).toMatchObject({ code: 'MANIFEST_UNKNOWN', message: expect.stringContaining('no image named "nope"') });
   });
 });

@@ -47,7 +47,8 @@ put     writes each stdin record's manifest to DEST (or the record's "dest"), by
                     --additional-tag; refused for any other DEST, and for a second image
         Layers img-blob-put stored with another compression (the record's "layerUpdates") are
         named as stored; zstd ones make a Docker schema 2 manifest OCI.
-delete  deletes each image from its registry, by digest, as skopeo delete does.
+delete  deletes each image from its registry, by digest, as skopeo delete does; from an oci: layout its
+        entry and the blobs no other image there uses
 
 ${REGISTRY_HELP}
 

@@ -55,8 +55,11 @@ Refused (not supported by imgpipe yet): --shared-blob-dir; --daemon-host (no del
       ],
       '',
     ).catch((e: unknown) => {
+      if (!(e instanceof SkopeoError)) throw e;
+      // an oci: layout's (or a store's) image: containers/image's words where imgpipe's differ
+      if (namesOtherTransport(ref)) throw layoutWords(e);
       // containers/image's words for a registry that has no such image (exit 1, not 2).
-      if (e instanceof SkopeoError && e.exitStatus === 2)
+      if (e.exitStatus === 2)
         throw new SkopeoError(`Unable to delete ${ref.replace(/^docker:\/\//, '')}. Image may not exist or is not stored with a v2 Schema in a v2 registry`);
       throw e;
     });
@@ -78,7 +81,7 @@ Flags:
     const flags = IMAGE.filter((f) => f !== 'daemon-host');
     const arg = ctx.args[0]!;
     // skopeo's lead is a registry listing's; an archive's failures (a missing file is no missing image: 1) have none.
-    const archive = isArchiveArg(arg);
+    const archive = namesOtherTransport(arg);
     return stageRun(tagsMain, ['--json', arg, ...passOn(ctx.flags, flags), ...globalArgs(ctx)], archive ? '' : 'Error listing repository tags: ').catch(
       (e: unknown) => {
         const unsupported = e instanceof Error ? /the (\S+): transport keeps no tags/.exec(e.message) : null;
@@ -91,8 +94,25 @@ Flags:
   },
 };
 
-/** isArchiveArg says whether list-tags' argument is a reference of another transport than docker:// (which lists a repository). */
-function isArchiveArg(arg: string): boolean {
+/**
+ * layoutWords words an oci: layout's failure to find the image as containers/image's layout
+ * reference does (getManifestDescriptor): a name not there is its ImageNotFoundError (exit 2, as
+ * current skopeo's isNotFoundImageError); @N past the end and an unnamed pick among several are
+ * plain errors (exit 1), and so is a path that is no layout.
+ */
+function layoutWords(e: SkopeoError): SkopeoError {
+  const msg = e.message.replace(/^manifest unknown: /, '');
+  const name = /no image named "([^"]*)"/.exec(msg);
+  if (name) return new SkopeoError(`no descriptor found for reference ${JSON.stringify(name[1])}`, 2);
+  const at = /no image @(\d+): the layout holds (\d+)/.exec(msg);
+  if (at) return new SkopeoError(`index ${at[1]} is too large, only ${at[2]} entries available`);
+  if (/the layout holds \d+ images: name one/.test(msg)) return new SkopeoError('more than one image in oci, choose an image');
+  if (/is not an OCI image layout/.test(msg)) return new SkopeoError(msg);
+  return e;
+}
+
+/** namesOtherTransport says whether an argument is a reference of another transport than docker:// (a registry's repository or image). */
+function namesOtherTransport(arg: string): boolean {
   try {
     return !('docker' in parseSourceArg(arg));
   } catch {

@@ -9,7 +9,8 @@ import { formatRef, type ImageRef } from '../../ref/index.js';
 import { fileSize, pathExists, removeStaleTemps, writeFileAtomic } from '../../util/fs.js';
 import { withLock } from '../../util/lock.js';
 import { openVerifiedFile, prepareImageDir, readManifestFile, refuseMissing, storedManifest, writeVerifiedBlob } from '../local.js';
-import type { BlobScope, ImageLister, ListedImage, SingleFormat, TransportTraits, WantsCompressedLayers } from '../capabilities.js';
+import type { BlobScope, ImageLister, ListedImage, ManifestDeleter, SingleFormat, TransportTraits, WantsCompressedLayers } from '../capabilities.js';
+import { blobsOf, unusedAfterDelete } from './delete.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -61,7 +62,7 @@ export function resolveIndexEntry(
  * are named by the org.opencontainers.image.ref.name annotation of their index.json entry. Writers
  * update index.json under a lock with an atomic rewrite, so concurrent writers all keep their names.
  */
-export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, ImageLister, WantsCompressedLayers {
+export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, ImageLister, ManifestDeleter, WantsCompressedLayers {
   static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
   /** Every image of a layout shares its blobs. */
@@ -158,6 +159,16 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
     const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
     if (this.imageName !== undefined) desc.annotations = { [REF_NAME_ANNOTATION]: this.imageName };
     await withLock(join(this.path, LOCK_FILE), async () => {
+      // A delete since the blobs were checked may have removed one this image shares with the image it
+      // deleted: checked again under the lock, with everything below an index, before the name is given.
+      const needed = await blobsOf(desc, (d) => this.readManifestIfAny(d), new Set(), this.name);
+      const missing: string[] = [];
+      for (const d of needed) if ((await this.statBlob(d)) === undefined) missing.push(d);
+      if (missing.length > 0)
+        throw new ImgError(
+          'MANIFEST_BLOB_UNKNOWN',
+          `the manifest references blobs not stored there (deleted meanwhile?): ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`,
+        );
       const index = await this.readIndex();
       const kept = index.manifests.filter((d) => {
         const name = d.annotations?.[REF_NAME_ANNOTATION];
@@ -166,6 +177,42 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
       const next: ImageIndex = { ...index, schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...kept, desc] };
       await writeFileAtomic(join(this.path, 'index.json'), JSON.stringify(next));
     });
+  }
+
+  /**
+   * deleteManifest removes the image the reference names from the layout, as containers/image's
+   * DeleteImage does: its index.json entry, then every blob it used that no other entry uses (nested
+   * indexes followed). Unlike containers/image, index.json is rewritten first (atomically, under
+   * the lock every writer takes), so that no entry ever names a deleted blob, and a blob another
+   * image needs is never deleted; blobs are deleted from the layout's own blobs/ only, never from a
+   * shared blob directory, whose other users cannot be seen.
+   */
+  async deleteManifest(): Promise<string> {
+    await this.readIndex(); // a path that is no layout says so (and gets no lock file)
+    return withLock(join(this.path, LOCK_FILE), async () => {
+      const index = await this.readIndex();
+      const desc = resolveIndexEntry(index.manifests, { name: this.imageName, index: this.imageIndex }, this.name, 'layout');
+      const at = index.manifests.indexOf(desc);
+      const entries = index.manifests;
+      const name = (i: number) => {
+        const n = entries[i]!.annotations?.[REF_NAME_ANNOTATION];
+        return formatRef(n === undefined ? { transport: 'oci', path: this.path, index: i } : { transport: 'oci', path: this.path, name: n });
+      };
+      const unused = await unusedAfterDelete(entries, at, (d) => this.readManifestIfAny(d), name);
+      const next: ImageIndex = { ...index, manifests: entries.filter((_, i) => i !== at) };
+      await writeFileAtomic(join(this.path, 'index.json'), JSON.stringify(next));
+      for (const d of unused) {
+        const { algorithm, hex } = parseDigest(d);
+        await fsp.rm(join(this.path, 'blobs', algorithm, hex), { force: true });
+      }
+      return desc.digest;
+    });
+  }
+
+  /** readManifestIfAny reads a manifest blob (capped), or undefined when there is none. */
+  private async readManifestIfAny(digest: string): Promise<Buffer | undefined> {
+    if ((await this.statBlob(digest)) === undefined) return undefined;
+    return readManifestFile(this.blobPath(digest));
   }
 
   private prepare(): Promise<void> {
