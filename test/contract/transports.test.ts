@@ -28,30 +28,12 @@ import { stopAll as stopPodmanServices } from '../../lib/transport/containers-st
 import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { podmanStore, podmanUnavailable, type PodmanStore } from '../helpers/podman.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
+import { tarOf } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/run.js';
 import { makeSif, sifUnavailable } from '../helpers/sif.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const UNKNOWN = `sha256:${'0'.repeat(64)}`;
-
-/** tarOf is a tar archive holding one file (a layer a Docker engine can apply), made by hand. */
-function tarOf(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
-}
 
 /** An image made of bytes alone: a layer (a tar of one file), a config and an OCI manifest naming them. */
 function makeImage(seed: string) {

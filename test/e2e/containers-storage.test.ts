@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tarOf } from '../helpers/fixtures.js';
 import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { must, umociImage } from '../helpers/images.js';
 import { killServices, podmanServices, podmanStore, podmanUnavailable, type PodmanStore } from '../helpers/podman.js';
@@ -504,23 +505,7 @@ function loadReceiving(): boolean {
  * of its write for as long as the test needs.
  */
 async function slowRegistry() {
-  const tar = (name: string, data: Buffer) => {
-    const h = Buffer.alloc(512);
-    h.write(name, 0);
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
-  };
+  const tar = tarOf;
   const layer = tar(
     'big',
     Buffer.from(

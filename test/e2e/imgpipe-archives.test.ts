@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tarOf } from '../helpers/fixtures.js';
 import { BIN, exec, have, records, tempDir, type Result } from '../helpers/run.js';
 import { sandbox } from '../helpers/sandbox.js';
 
@@ -30,26 +31,6 @@ async function must(p: Promise<Result>, what: string): Promise<Result> {
   const r = await p;
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr}`);
   return r;
-}
-
-/** tarOf is a tar stream holding one file. */
-function tarOf(name: string, text: string): Buffer {
-  const data = Buffer.from(text);
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
 }
 
 /** dirImage writes a dir: image of one gzip layer (a tar of one file), a Docker schema 2 manifest. */
