@@ -5,7 +5,7 @@ import { openBlob } from '../lib/image/blobs.js';
 import { splitBlobRef } from '../lib/ref/index.js';
 import { parseSize } from '../lib/cli/args.js';
 import { REGISTRY_HELP } from '../lib/cli/registry-flags.js';
-import { DAEMON_HELP, transportOptions } from '../lib/cli/transfer-flags.js';
+import { DAEMON_HELP, OCI_HELP, transportOptions } from '../lib/cli/transfer-flags.js';
 import { streamToOutput } from '../lib/util/fs.js';
 
 const HELP = `usage: img-blob-get REF@DIGEST [-o FILE] [--size N]
@@ -16,7 +16,9 @@ fails the command and, with -o, leaves no file.
 
 ${REGISTRY_HELP}
 
-${DAEMON_HELP}`;
+${DAEMON_HELP}
+
+${OCI_HELP}`;
 
 run('img-blob-get', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-blob-get']);

@@ -3,7 +3,7 @@ import { parseFlags, run } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { planCopy } from '../lib/cli/copy-plan.js';
 import { describe, runPipeline } from '../lib/cli/pipeline.js';
-import { DAEMON_TRANSFER_HELP, TRANSFER_HELP } from '../lib/cli/transfer-flags.js';
+import { DAEMON_TRANSFER_HELP, OCI_TRANSFER_HELP, TRANSFER_HELP } from '../lib/cli/transfer-flags.js';
 import { SIGNATURE_HELP } from '../lib/cli/sign-stages.js';
 import { LAYER_HELP } from '../lib/image/layers.js';
 
@@ -39,7 +39,9 @@ ${SIGNATURE_HELP}
 
 ${TRANSFER_HELP}
 
-${DAEMON_TRANSFER_HELP}`;
+${DAEMON_TRANSFER_HELP}
+
+${OCI_TRANSFER_HELP}`;
 
 run('img-copy', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-copy']);

@@ -2,7 +2,7 @@ import { openOutput } from '../lib/util/fs.js';
 import { parseFlags, run } from '../lib/cli/run.js';
 import { COMMAND_FLAGS } from '../lib/cli/command-flags.js';
 import { describe, runPipeline } from '../lib/cli/pipeline.js';
-import { TRANSFER_HELP } from '../lib/cli/transfer-flags.js';
+import { OCI_TRANSFER_HELP, TRANSFER_HELP } from '../lib/cli/transfer-flags.js';
 import { SIGNATURE_HELP } from '../lib/cli/sign-stages.js';
 import { planSync, SYNC_FILTERS } from '../lib/cli/sync-plan.js';
 import { LAYER_HELP } from '../lib/image/layers.js';
@@ -43,7 +43,9 @@ ${LAYER_HELP}
 
 ${SIGNATURE_HELP}
 
-${TRANSFER_HELP}`;
+${TRANSFER_HELP}
+
+${OCI_TRANSFER_HELP}`;
 
 run('img-sync', HELP, async (argv) => {
   const flags = parseFlags(argv, COMMAND_FLAGS['img-sync']);

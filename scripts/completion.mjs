@@ -78,6 +78,7 @@ export const FLAG_VALUES = {
   digestfile: 'file',
   policy: 'file',
   'registries.d': 'dir',
+  'shared-blob-dir': 'dir',
   'registries-conf': 'file',
   'passphrase-file': 'file',
   'sign-passphrase-file': 'file',

@@ -4,7 +4,7 @@
  */
 import type { FlagSpec } from './flags.js';
 import { REGISTRY_FLAGS } from './registry-flags.js';
-import { DAEMON_FLAGS, SIDED_FLAGS, TRANSFER_FLAGS } from './transfer-flags.js';
+import { DAEMON_FLAGS, imageOnly, OCI_FLAGS, SIDED_FLAGS, TRANSFER_FLAGS } from './transfer-flags.js';
 
 /** The signature and policy flags of img-copy and img-sync, as skopeo names them. */
 export const SIGNATURE_FLAGS = {
@@ -15,7 +15,7 @@ export const SIGNATURE_FLAGS = {
 /** The flags of img-sign's sigstore subcommands (keygen, sign --sigstore-private-key, verify --sigstore-public-key). */
 export const SIGSTORE_CLI_FLAGS = ['output-prefix', 'sigstore-private-key', 'sigstore-public-key', 'sign-identity'];
 
-const SIGN_STAGE_FLAGS = TRANSFER_FLAGS.string.filter((f) => !f.endsWith('daemon-host'));
+const SIGN_STAGE_FLAGS = TRANSFER_FLAGS.string.filter((f) => !imageOnly(f));
 
 /** The flags of every command: --command-timeout (lib/cli/deadline.ts), as skopeo's global flag. */
 export const COMMON_FLAGS = ['command-timeout'];
@@ -25,9 +25,9 @@ export const LAYER_FLAGS = { string: ['dest-compress-format', 'dest-compress-lev
 
 const only = (names: readonly string[], subs: readonly string[]) => Object.fromEntries(names.map((n) => [n, subs]));
 
-/** The image flags of skopeo's subcommands (its dockerImageFlags and imageFlags, less --shared-blob-dir). */
+/** The image flags of skopeo's subcommands (its dockerImageFlags and imageFlags: --daemon-host and --shared-blob-dir are imageFlags' own). */
 export const SKOPEO_IMAGE_FLAGS = {
-  string: ['authfile', 'creds', 'username', 'password', 'registry-token', 'cert-dir', 'daemon-host'],
+  string: ['authfile', 'creds', 'username', 'password', 'registry-token', 'cert-dir', 'daemon-host', 'shared-blob-dir'],
   boolean: ['tls-verify', 'no-creds'],
 };
 
@@ -57,7 +57,7 @@ export const COMMAND_FLAGS = {
     },
   },
   'img-blob-get': {
-    string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, ...COMMON_FLAGS, 'output', 'size'],
+    string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, ...OCI_FLAGS, ...COMMON_FLAGS, 'output', 'size'],
     boolean: REGISTRY_FLAGS.boolean,
     alias: { o: 'output' },
     default: REGISTRY_FLAGS.default,
@@ -89,7 +89,7 @@ export const COMMAND_FLAGS = {
   },
   'img-logout': { string: ['authfile', ...COMMON_FLAGS], boolean: ['all'], alias: { a: 'all' } },
   'img-sign': {
-    // A Docker engine keeps no signatures: no --daemon-host flags.
+    // A Docker engine and an oci: layout keep no signatures: no --daemon-host, no --shared-blob-dir flags.
     string: [
       'output',
       'passphrase-file',
@@ -110,11 +110,11 @@ export const COMMAND_FLAGS = {
       ...only([...SIGN_STAGE_FLAGS, ...TRANSFER_FLAGS.boolean, 'registries.d'], ['check', 'copy', 'sign']),
       // check reads only the source, sign writes only the destination, copy does both.
       ...only(
-        SIDED_FLAGS.filter((f) => f.startsWith('src-') && !f.endsWith('daemon-host')),
+        SIDED_FLAGS.filter((f) => f.startsWith('src-') && !imageOnly(f)),
         ['check', 'copy'],
       ),
       ...only(
-        SIDED_FLAGS.filter((f) => f.startsWith('dest-') && !f.endsWith('daemon-host')),
+        SIDED_FLAGS.filter((f) => f.startsWith('dest-') && !imageOnly(f)),
         ['copy', 'sign'],
       ),
       ...only(['output', 'passphrase-file', 'sign-by', 'sign-by-sigstore-private-key', 'sign-identity'], ['sign']),
@@ -241,7 +241,7 @@ export const COMMAND_FLAGS = {
   'imgpipe sync': {
     string: [
       'authfile',
-      ...skopeoSided(SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host')),
+      ...skopeoSided(SKOPEO_IMAGE_FLAGS.string.filter((f) => !imageOnly(f))),
       'screds',
       'dcreds',
       'retry-times',
@@ -268,12 +268,9 @@ export const COMMAND_FLAGS = {
     ],
     alias: { f: 'format', s: 'src', d: 'dest', a: 'all' },
   },
-  'imgpipe delete': {
-    string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times', 'retry-delay'],
-    boolean: SKOPEO_IMAGE_FLAGS.boolean,
-  },
+  'imgpipe delete': { string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => !imageOnly(f)), 'retry-times', 'retry-delay'], boolean: SKOPEO_IMAGE_FLAGS.boolean },
   'imgpipe list-tags': {
-    string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times', 'retry-delay'],
+    string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => !imageOnly(f)), 'retry-times', 'retry-delay'],
     boolean: SKOPEO_IMAGE_FLAGS.boolean,
   },
   'imgpipe login': {

@@ -4,7 +4,7 @@ import type { Stage } from './pipeline.js';
 import { usage } from './run.js';
 import { signatureStages } from './sign-stages.js';
 import { spoolArchive } from './spool.js';
-import { sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
+import { imageOnly, sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
 import { hostPlatform } from '../image/inspect.js';
 import { layerArgs, parseLayerFlags } from '../image/layers.js';
 import { writesToStdout } from '../image/put.js';
@@ -46,11 +46,11 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
     throw usage(`--additional-tag: ${dest} keeps no names of its own (additional tags are for docker-archive: destinations)`);
   const toStdout = writesToStdout(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
-  // A Docker engine keeps no signatures: the img-sign stages get no --daemon-host flags.
+  // A Docker engine and an oci: layout keep no signatures: the img-sign stages get no --daemon-host, no --shared-blob-dir flags.
   const sigs = signatureStages(
     flags,
     transportTraits(parseRef(dest)),
-    transferArgs(flags).filter((a) => !/^--(?:src-|dest-)?daemon-host=/.test(a)),
+    transferArgs(flags).filter((a) => !imageOnly(a)),
   );
   const src = flags.explain ? srcGiven : await spoolArchive(srcGiven);
 

@@ -3,7 +3,7 @@ import type { ParsedFlags } from './flags.js';
 import type { Stage } from './pipeline.js';
 import { usage } from './run.js';
 import { signatureStages } from './sign-stages.js';
-import { sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
+import { imageOnly, sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
 import { layerArgs, parseLayerFlags } from '../image/layers.js';
 import { parseShard } from '../ref/shard.js';
 import type { SyncSource } from '../sync/source.js';
@@ -46,7 +46,8 @@ export async function planSync(flags: ParsedFlags, args: string[]): Promise<Sync
 
   /** stages builds one pipeline; `tags` are img-tags' source arguments. */
   const stages = (tags: string[], f: Record<string, unknown>): Stage[] => {
-    const list = [...tags, ...sideArgs(f, 'src')];
+    // img-tags reads an oci: source's index.json only: no --shared-blob-dir.
+    const list = [...tags, ...sideArgs(f, 'src').filter((a) => !imageOnly(a))];
     if (f.catalog) list.push('--catalog', '--tags');
     for (const k of SYNC_FILTERS) if (f[k] !== undefined) list.push(`--${k}=${String(f[k])}`);
     const ref = ['--to', prefix];
@@ -62,7 +63,12 @@ export async function planSync(flags: ParsedFlags, args: string[]): Promise<Sync
     for (const k of ['jobs', 'progress']) if (f[k] !== undefined) blobPut.push(`--${k}=${String(f[k])}`);
     if (f['dry-run']) blobPut.push('--dry-run');
     const put = ['put', ...transferArgs(f), ...convert];
-    const sigs = signatureStages(flags, destTraits, transferArgs(f));
+    // An oci: layout keeps no signatures: the img-sign stages get no --shared-blob-dir flags.
+    const sigs = signatureStages(
+      flags,
+      destTraits,
+      transferArgs(f).filter((a) => !imageOnly(a)),
+    );
     const out: Stage[] = [
       { command: 'img-tags', args: list },
       { command: 'img-ref', args: ref },

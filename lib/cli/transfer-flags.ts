@@ -2,8 +2,8 @@ import { ImgError } from '../errors.js';
 import type { TransportOptions } from '../transport/index.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-flags.js';
 
-/** Registry (and Docker engine) flags for both ends of a transfer: --src-X and --dest-X, each falling back to --X, as skopeo copy names them. */
-const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'daemon-host'];
+/** Registry (Docker engine, oci: layout) flags for both ends of a transfer: --src-X and --dest-X, each falling back to --X, as skopeo copy names them. */
+const SIDE_VALUES = ['creds', 'username', 'password', 'registry-token', 'authfile', 'cert-dir', 'daemon-host', 'shared-blob-dir'];
 const SIDE_BOOLEANS = ['tls-verify', 'no-creds'];
 const SIDE = [...SIDE_VALUES, ...SIDE_BOOLEANS];
 const CREDENTIALS = ['creds', 'username', 'password', 'registry-token', 'no-creds'];
@@ -18,8 +18,18 @@ export const SIDED_FLAGS = sided(SIDE);
 /** The Docker engine flag of a command that reads or writes images (docker-daemon:), as skopeo inspect names it. */
 export const DAEMON_FLAGS = ['daemon-host'];
 
+/** The oci: layout flag of a command that reads or writes images: where its blobs are shared, as skopeo inspect names it. */
+export const OCI_FLAGS = ['shared-blob-dir'];
+
+/**
+ * imageOnly says whether a flag (--X, --src-X, --dest-X) concerns only where images are (a Docker
+ * engine, an oci: layout's blobs): img-sign's stages, which read and write signatures, which
+ * neither keeps, take none of these.
+ */
+export const imageOnly = (flag: string): boolean => /^(?:--)?(?:src-|dest-)?(?:daemon-host|shared-blob-dir)(?:=|$)/.test(flag);
+
 export const TRANSFER_FLAGS = {
-  string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, ...sided(SIDE_VALUES)],
+  string: [...REGISTRY_FLAGS.string, ...DAEMON_FLAGS, ...OCI_FLAGS, ...sided(SIDE_VALUES)],
   boolean: [...REGISTRY_FLAGS.boolean, ...sided(SIDE_BOOLEANS)],
   default: REGISTRY_FLAGS.default,
 };
@@ -41,6 +51,21 @@ const DAEMON_HOST_HELP = `  --daemon-host HOST      the engine: unix:///PATH, tc
 /** DAEMON_HELP: the Docker engine flag of a command with one end. */
 export const DAEMON_HELP = `Docker engine flags (docker-daemon:):
 ${DAEMON_HOST_HELP}`;
+
+const SHARED_BLOB_DIR_HELP = `  --shared-blob-dir DIR   the blobs (and manifests) of an oci: layout are read from and written to
+                          DIR/sha256/HEX instead of the layout's blobs/ (left empty), so layouts
+                          share them; index.json and oci-layout stay in the layout. An
+                          oci-archive: is read so (skopeo writes it so), never written so`;
+
+/** OCI_HELP: the oci: layout flag of a command with one end. */
+export const OCI_HELP = `oci: layout flags:
+${SHARED_BLOB_DIR_HELP}`;
+
+/** OCI_TRANSFER_HELP: the oci: layout flags of a command with two ends. */
+export const OCI_TRANSFER_HELP = `oci: layout flags:
+  --src-shared-blob-dir, --dest-shared-blob-dir DIR   the shared blob directory of an oci: source or
+                          destination (each falls back to --shared-blob-dir)
+${SHARED_BLOB_DIR_HELP}`;
 
 /** DAEMON_TRANSFER_HELP: the Docker engine flags of a command with two ends. */
 export const DAEMON_TRANSFER_HELP = `Docker engine flags (docker-daemon:):
@@ -89,9 +114,11 @@ export function transferOptions(flags: Record<string, unknown>): { src: Transpor
 export function transportOptions(flags: Record<string, unknown>, side: { pull?: boolean } = {}): TransportOptions {
   const host = flags['daemon-host'];
   if (host !== undefined && String(host) === '') throw new ImgError('USAGE', '--daemon-host needs a host (unix:///PATH, tcp://HOST:PORT or http://HOST:PORT)');
+  const shared = flags['shared-blob-dir'];
+  if (shared !== undefined && String(shared) === '') throw new ImgError('USAGE', '--shared-blob-dir needs a directory');
   const registry = registryOptions(flags);
   if (side.pull) registry.pull = true;
-  return { registry, ...(host !== undefined ? { daemonHost: String(host) } : {}) };
+  return { registry, ...(host !== undefined ? { daemonHost: String(host) } : {}), ...(shared !== undefined ? { sharedBlobDir: String(shared) } : {}) };
 }
 
 /** flagArgs writes one flag's value as arguments: `--as`, `--as=false`, `--as=VALUE`, once per value of a list. */

@@ -22,6 +22,12 @@ export interface TransportOptions {
   registriesDir?: string;
   /** --daemon-host (--src-daemon-host, --dest-daemon-host): the Docker engine of docker-daemon: (else $DOCKER_HOST, else unix:///var/run/docker.sock); a tcp:// engine's TLS uses registry.certDir and registry.tlsVerify, as skopeo's --cert-dir and --tls-verify. */
   daemonHost?: string;
+  /**
+   * --shared-blob-dir (--src-shared-blob-dir, --dest-shared-blob-dir): the directory an oci:
+   * layout's blobs and manifests are read from and written to (DIR/ALG/HEX) instead of its blobs/,
+   * as containers/image's OCISharedBlobDirPath; an oci-archive: is read so too, and not written so.
+   */
+  sharedBlobDir?: string;
 }
 
 type Opener = (ref: ImageRef, opts: TransportOptions) => Transport;
@@ -37,8 +43,8 @@ export { login } from './registry/login.js';
 const OPENERS: Partial<Record<TransportName, Opener>> = {
   docker: (ref, opts) => new RegistryTransport(ref as Extract<ImageRef, { transport: 'docker' }>, opts.registry, opts.registriesDir),
   dir: (ref) => new DirTransport(ref as Extract<ImageRef, { transport: 'dir' }>),
-  oci: (ref) => new OciLayoutTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
-  'oci-archive': (ref) => new OciArchiveTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>),
+  oci: (ref, opts) => new OciLayoutTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>, { sharedBlobDir: opts.sharedBlobDir }),
+  'oci-archive': (ref, opts) => new OciArchiveTransport(ref as Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>, { sharedBlobDir: opts.sharedBlobDir }),
   'docker-archive': (ref) => new DockerArchiveTransport(ref as Extract<ImageRef, { transport: 'docker-archive' }>),
   'docker-daemon': (ref, opts) =>
     new DockerDaemonTransport(ref as Extract<ImageRef, { transport: 'docker-daemon' }>, {

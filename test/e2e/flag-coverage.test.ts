@@ -1693,6 +1693,129 @@ for (const m of [copier, syncer]) {
   });
 }
 
+// ---- --shared-blob-dir: an oci: layout whose blobs are in a shared directory -------------------
+{
+  // SL: the test image copied by skopeo with --dest-shared-blob-dir SH: SL/blobs is empty, every
+  // blob (and the manifest) is in SH/sha256. Made once, by skopeo, so that it owes nothing to imgpipe.
+  const SH = path('shared-blobs');
+  const SL = path('shared-layout');
+  let made: Promise<unknown> | undefined;
+  const fixture = async () => {
+    made ??= box.sk(['copy', '--dest-shared-blob-dir', SH, `oci:${L}:x`, `oci:${SL}:x`]);
+    await made;
+    expect(readdirSync(join(SL, 'blobs'))).toEqual([]);
+    return `oci:${SL}:x`;
+  };
+  const EMPTY = /blobs is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir/;
+  /** blobs lists the files of a blob directory (DIR/sha256/HEX) as digests, sorted; [] where there is none. */
+  const blobsIn = (dir: string) =>
+    existsSync(join(dir, 'sha256'))
+      ? readdirSync(join(dir, 'sha256'))
+          .map((h) => `sha256:${h}`)
+          .sort()
+      : [];
+  const ALL = () => [D, REC.manifest.config.digest, ...REC.manifest.layers.map((l: { digest: string }) => l.digest)].sort();
+  const fresh = () => ({ dir: out(`sb-${uniq()}`), layout: out(`sbl-${uniq()}`) });
+
+  for (const flag of ['shared-blob-dir', 'src-shared-blob-dir']) {
+    scenario(`img-manifest --${flag}`, async () => {
+      const ref = await fixture();
+      expect(succeeded(await img('img-manifest', ['get', `--${flag}`, SH, ref])).map((x) => x.digest)).toEqual([D]);
+      failed(await img('img-manifest', ['get', ref]), EMPTY);
+    });
+  }
+  scenario('img-copy --src-shared-blob-dir', async () => {
+    const ref = await fixture();
+    const dest = out(`sbc-${uniq()}`);
+    succeeded(await img('img-copy', ['--src-shared-blob-dir', SH, ref, `dir:${dest}`]));
+    expect(readFileSync(join(dest, 'manifest.json'), 'utf8')).toBe(REC.raw);
+    failed(await img('img-copy', [ref, `dir:${out(`sbc-${uniq()}`)}`]), EMPTY);
+  });
+  scenario('img-manifest --dest-shared-blob-dir', async () => {
+    const { dir, layout } = fresh();
+    const dest = `oci:${layout}:x`;
+    // blobs into the shared directory, then the manifest: put finds them there, and only there
+    await must(img('img-blob-put', ['--dest-shared-blob-dir', dir], recFor({ dest })), 'blobs');
+    failed(await img('img-manifest', ['put'], recFor({ dest })), /references blobs? not stored there/);
+    expect(succeeded(await img('img-manifest', ['put', '--dest-shared-blob-dir', dir], recFor({ dest })))[0]!.status).toBe('copied');
+    expect(blobsIn(dir)).toEqual(ALL());
+    expect(readdirSync(join(layout, 'blobs'))).toEqual([]);
+    // get --missing-at-dest looks there too
+    const [x] = succeeded(
+      await img('img-manifest', ['get', '--missing-at-dest', '--dest-shared-blob-dir', dir], `${JSON.stringify({ ref: `oci:${L}:x`, dest })}\n`),
+    );
+    expect(x!.status).toBe('exists');
+    const [y] = succeeded(await img('img-manifest', ['get', '--missing-at-dest'], `${JSON.stringify({ ref: `oci:${L}:x`, dest })}\n`));
+    expect(y!.status).toBeUndefined();
+  });
+  scenario('img-blob-get --shared-blob-dir', async () => {
+    const ref = await fixture();
+    const config = REC.manifest.config.digest;
+    const r = await img('img-blob-get', ['--shared-blob-dir', SH, `${ref}@${config}`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdoutBytes.equals(CONFIG)).toBe(true);
+    failed(await img('img-blob-get', [`${ref}@${config}`]), /not found/);
+  });
+  for (const flag of ['shared-blob-dir', 'dest-shared-blob-dir']) {
+    scenario(`img-blob-put --${flag}`, async () => {
+      const data = `a blob for --${flag}\n`;
+      const { dir, layout } = fresh();
+      expect(succeeded(await img('img-blob-put', [`--${flag}`, dir, `oci:${layout}`], data))[0]!.digest).toBe(sha256(data));
+      expect(blobsIn(dir)).toEqual([sha256(data)]);
+      expect(readdirSync(join(layout, 'blobs'))).toEqual([]);
+      const plain = out(`sbl-${uniq()}`);
+      succeeded(await img('img-blob-put', [`oci:${plain}`], data));
+      expect(blobsIn(join(plain, 'blobs'))).toEqual([sha256(data)]);
+    });
+  }
+  scenario('img-blob-put --src-shared-blob-dir', async () => {
+    const ref = await fixture();
+    const input = () => recFor({ ref, dest: `oci:${out(`sbl-${uniq()}`)}:x` });
+    expect(succeeded(await img('img-blob-put', ['--src-shared-blob-dir', SH], input()))[0]!.blobs.copied).toBe(REC.manifest.layers.length + 1);
+    failed(await img('img-blob-put', [], input()), /not found/);
+  });
+  scenario('img-copy --dest-shared-blob-dir', async () => {
+    const { dir, layout } = fresh();
+    succeeded(await img('img-copy', ['--dest-shared-blob-dir', dir, `oci:${L}:x`, `oci:${layout}:x`]));
+    expect(blobsIn(dir)).toEqual(ALL());
+    expect(readdirSync(join(layout, 'blobs'))).toEqual([]);
+    const plain = out(`sbl-${uniq()}`);
+    succeeded(await img('img-copy', [`oci:${L}:x`, `oci:${plain}:x`]));
+    expect(blobsIn(join(plain, 'blobs'))).toEqual(ALL());
+  });
+  // img-sync: an oci: source (the layout's named images) into an oci: layout
+  const syncOci = (flags: string[], src: string, dest: string) => img('img-sync', ['--src', 'oci', '--dest', 'oci', ...flags, src, dest]);
+  scenario('img-sync --src-shared-blob-dir', async () => {
+    await fixture();
+    const dest = out(`sbs-${uniq()}`);
+    expect(succeeded(await syncOci(['--src-shared-blob-dir', SH], SL, dest)).map((x) => x.digest)).toEqual([D]);
+    expect(blobsIn(join(dest, 'blobs'))).toEqual(ALL());
+    failed(await syncOci([], SL, out(`sbs-${uniq()}`)), EMPTY);
+  });
+  scenario('img-sync --dest-shared-blob-dir', async () => {
+    const { dir, layout } = fresh();
+    expect(succeeded(await syncOci(['--dest-shared-blob-dir', dir], L, layout)).map((x) => x.digest)).toContain(D);
+    expect(blobsIn(dir)).toEqual(expect.arrayContaining(ALL()));
+    expect(readdirSync(join(layout, 'blobs'))).toEqual([]);
+  });
+  scenario('img-sync --shared-blob-dir', async () => {
+    // both ends: the source's blobs are read there, and the destination's are found there already
+    await fixture();
+    const layout = out(`sbs-${uniq()}`);
+    const [x] = succeeded(await syncOci(['--shared-blob-dir', SH], SL, layout));
+    expect(x!.blobs).toMatchObject({ copied: 0, existed: REC.manifest.layers.length + 1 });
+    expect(readdirSync(join(layout, 'blobs'))).toEqual([]);
+    expect(JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.map((m: { digest: string }) => m.digest)).toEqual([D]);
+  });
+  scenario('img-copy --shared-blob-dir', async () => {
+    const ref = await fixture();
+    const layout = out(`sbc-${uniq()}`);
+    const [x] = succeeded(await img('img-copy', ['--shared-blob-dir', SH, ref, `oci:${layout}:y`]));
+    expect(x!.blobs).toMatchObject({ copied: 0, existed: REC.manifest.layers.length + 1 });
+    expect(readdirSync(join(layout, 'blobs'))).toEqual([]);
+  });
+}
+
 // ---- --command-timeout: every command -------------------------------------------------------
 {
   // Each command is kept waiting 6 s (on stdin, a FIFO or a stalled registry): with --command-timeout
@@ -1948,6 +2071,13 @@ for (const m of [copier, syncer]) {
     expect(JSON.parse(ipOk(await ip(['inspect', '--daemon-host', dd!.host, 'docker-daemon:flags/x:1'])).stdout).Digest).toBe(DREC.digest);
     ipFailed(await ip(['inspect', 'docker-daemon:flags/x:1']), /cannot connect to the Docker engine/);
   });
+  scenario('imgpipe inspect --shared-blob-dir', async () => {
+    // a layout whose blobs skopeo wrote to a shared directory: read there, and not without it
+    const [dir, layout] = [out(`ipsb-${uniq()}`), out(`ipsbl-${uniq()}`)];
+    await box.sk(['copy', '--dest-shared-blob-dir', dir, `oci:${L}:x`, `oci:${layout}:x`]);
+    expect(JSON.parse(ipOk(await ip(['inspect', '--shared-blob-dir', dir, `oci:${layout}:x`])).stdout).Digest).toBe(D);
+    ipFailed(await ip(['inspect', `oci:${layout}:x`]), /blobs is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir/);
+  });
   const onP = (flags: string[], ref = app(tP())) => ip(['inspect', '--tls-verify=false', ...flags, ref]);
   scenario('imgpipe inspect --raw', async () => {
     expect(ipOk(await onP(['--raw'])).stdout).toBe(REC.raw);
@@ -1986,6 +2116,7 @@ for (const m of [copier, syncer]) {
     authfile: [out('auth.json')],
     'cert-dir': [CA],
     'daemon-host': ['unix:///nowhere.sock'],
+    'shared-blob-dir': [out('shared-nowhere')],
     'tls-verify': ['false'],
     'no-creds': ['true'],
   };

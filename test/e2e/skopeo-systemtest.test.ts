@@ -9,9 +9,7 @@ import { exec, have, ROOT } from '../helpers/run.js';
 const ready = ['bats', 'docker-registry', 'jq', 'openssl', 'htpasswd', 'gpg', 'podman', 'apt-get'].every(have);
 
 /** The tests that fail for what imgpipe does not do yet (issue 14, item 2), with why. */
-const KNOWN: Record<string, string> = {
-  'copy: shared blob directory': '--src-shared-blob-dir and --dest-shared-blob-dir are refused',
-};
+const KNOWN: Record<string, string> = {};
 
 /** The tests skopeo's files skip themselves, with their reason. */
 const SKIPPED_BY_SKOPEO = ['copy: bug 651'];

@@ -152,6 +152,8 @@ describe.skipIf(!have('bash'))('bash completion', () => {
     expect(complete('img-copy --authfile a', { cwd: dir })).toEqual(['auth.json']);
     expect(complete('img-copy --src-authfile=a', { cwd: dir })).toEqual(['auth.json']);
     expect(complete('img-copy --cert-dir ', { cwd: dir })).toEqual(['certs']);
+    expect(complete('img-copy --dest-shared-blob-dir ', { cwd: dir })).toEqual(['certs']);
+    expect(complete('imgpipe inspect --shared-blob-dir=c', { cwd: dir })).toEqual(['certs']);
     expect(complete('img-blob-get -o a', { cwd: dir })).toEqual(['auth.json']);
     expect(complete('img-digest a', { cwd: dir })).toEqual(['auth.json']);
     expect(complete('img-sync --src yaml --dest dir a', { cwd: dir })).toEqual(['auth.json']);

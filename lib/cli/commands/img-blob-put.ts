@@ -3,7 +3,7 @@ import type { StageIO } from '../stage-io.js';
 import { COMMAND_FLAGS, LAYER_FLAGS } from '../command-flags.js';
 import { LAYER_HELP, parseLayerFlags } from '../../image/layers.js';
 import { processRecordsConcurrently, records } from '../records.js';
-import { DAEMON_TRANSFER_HELP, SIDED_FLAGS, TRANSFER_HELP, transferOptions } from '../transfer-flags.js';
+import { DAEMON_TRANSFER_HELP, OCI_TRANSFER_HELP, SIDED_FLAGS, TRANSFER_HELP, transferOptions } from '../transfer-flags.js';
 import { BlobMover, type MoverOptions } from '../../copy/mover.js';
 import { ProgressBars } from '../../copy/progress.js';
 import { parseJobs, parseProgress, parseSize } from '../args.js';
@@ -34,7 +34,9 @@ ${LAYER_HELP}
 
 ${TRANSFER_HELP}
 
-${DAEMON_TRANSFER_HELP}`;
+${DAEMON_TRANSFER_HELP}
+
+${OCI_TRANSFER_HELP}`;
 
 /** The flags of one mode only: a blob at REF is verified with these, */
 const SINGLE_ONLY = ['digest', 'size', 'media-type'] as const;

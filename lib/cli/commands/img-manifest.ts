@@ -4,7 +4,7 @@ import { COMMAND_FLAGS } from '../command-flags.js';
 import { processRecords, processRecordsInOrder, records } from '../records.js';
 import { parseAdditionalTags, parseJobs, parseMultiArch } from '../args.js';
 import { REGISTRY_HELP } from '../registry-flags.js';
-import { DAEMON_HELP, SIDED_FLAGS, transferOptions } from '../transfer-flags.js';
+import { DAEMON_HELP, OCI_HELP, SIDED_FLAGS, transferOptions } from '../transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest } from '../../image/manifests.js';
 import { inspectPrinter } from '../../image/inspect.js';
 import { ManifestPutter } from '../../image/put.js';
@@ -53,9 +53,12 @@ delete  deletes each image from its registry, by digest, as skopeo delete does; 
 ${REGISTRY_HELP}
 
 ${DAEMON_HELP}
+
+${OCI_HELP}
 get and put also take --src-X and --dest-X forms of those flags (get: for the source and the
 --missing-at-dest check; put: for the destination, and the source an archive or a Docker engine
-DEST reads blobs from), e.g. --src-daemon-host and --dest-daemon-host.`;
+DEST reads blobs from), e.g. --src-daemon-host and --dest-daemon-host, --src-shared-blob-dir and
+--dest-shared-blob-dir.`;
 
 /** manifestMain is img-manifest's work (see MANIFEST_HELP); cmds/img-manifest.ts runs it over stdin and stdout, img-copy and img-sync as a stage. */
 export async function manifestMain(argv: string[], io: StageIO): Promise<number | void> {

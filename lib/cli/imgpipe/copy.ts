@@ -138,6 +138,9 @@ Flags:
       --dest-registry-token, --src-cert-dir, --dest-cert-dir PATH, --src-tls-verify, --dest-tls-verify,
       --src-no-creds, --dest-no-creds, --src-daemon-host, --dest-daemon-host HOST, --retry-times N,
       --retry-delay DURATION      Fixed delay between retries (else an exponential backoff)
+      --src-shared-blob-dir, --dest-shared-blob-dir DIRECTORY   DIRECTORY to use to share blobs across
+                                  OCI repositories (there instead of an oci: layout's blobs/; an
+                                  oci-archive: is read so, never written so)
   -a, --all                       Copy all images if SOURCE-IMAGE is a list
       --multi-arch string         How to handle multi-architecture images (system, all, or index-only)
   -f, --format string             MANIFEST TYPE (oci, v2s2) to use in the destination
@@ -152,7 +155,7 @@ Flags:
       --image-parallel-copies N   Maximum number of layers copied at once
   -q, --quiet                     Suppress output information when copying images
       --explain                   print the img-* pipeline (on stderr) and exit
-Refused (not supported by imgpipe yet): --src-shared-blob-dir, --dest-shared-blob-dir,
+Refused (not supported by imgpipe yet):
   --dest-oci-accept-uncompressed-layers, --dest-precompute-digests, --dest-force-compress-format,
   --sign-by-sq-fingerprint, --sign-by-sigstore.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,

@@ -56,8 +56,13 @@ export function policyReason(e: StageError): string | undefined {
 
 /** isNotFound says whether skopeo exits 2 for this error: the image is not there (not an index without the platform). */
 export function isNotFound(e: StageError): boolean {
-  // A dir: image without its manifest.json is a file that is not there, as for skopeo.
-  return e.code === 'MANIFEST_UNKNOWN' && choosingInstance(e) === undefined && !/no manifest at \S*manifest\.json/.test(e.message);
+  // A dir: image without its manifest.json, or an oci: layout without the manifest blob its
+  // index.json names (in blobs/ or a shared blob directory), is a file that is not there, as for skopeo.
+  return (
+    e.code === 'MANIFEST_UNKNOWN' &&
+    choosingInstance(e) === undefined &&
+    !/no manifest at .*(?:manifest\.json|\/sha(?:256|512)\/[0-9a-f]+)(?: \(|$)/.test(e.message)
+  );
 }
 
 /** SkopeoError is a failure worded as skopeo words it, with skopeo's exit status. */

@@ -39,7 +39,8 @@ Flags:
   -f, --format string           Format the output to a Go template
   -n, --no-tags                 Do not list the available tags from the repository in the output
       --raw                     output raw manifest or configuration
-Refused (not supported by imgpipe yet): --shared-blob-dir, --manifest-digest`,
+      --shared-blob-dir DIRECTORY   DIRECTORY to use to share blobs across OCI repositories
+Refused (not supported by imgpipe yet): --manifest-digest`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Exactly one argument expected');
     if (ctx.flags.raw && ctx.flags.format !== undefined && String(ctx.flags.format) !== '') throw new SkopeoError('raw output does not support format option');

@@ -16,14 +16,11 @@ const GLOBAL: Record<string, string> = {
   'require-signed': NOT_YET,
 };
 
-const SIDED = (names: string[], why: string) => Object.fromEntries(['src-', 'dest-'].flatMap((p) => names.map((n) => [`${p}${n}`, why])));
-
 /** BY_SUBCOMMAND: each subcommand's skopeo flags that imgpipe refuses, with why. */
 const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
-  inspect: { 'shared-blob-dir': NOT_YET, 'manifest-digest': NOT_YET },
-  delete: { 'shared-blob-dir': NOT_YET, 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
+  inspect: { 'manifest-digest': NOT_YET },
+  delete: { 'shared-blob-dir': 'imgpipe cannot delete from oci: yet', 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
-    ...SIDED(['shared-blob-dir'], NOT_YET),
     'dest-oci-accept-uncompressed-layers': NOT_YET,
     'dest-precompute-digests': NOT_YET,
     'dest-force-compress-format': NOT_YET,

@@ -10,6 +10,7 @@ import { signMain } from '../commands/img-sign.js';
 import { tagsMain } from '../commands/img-tags.js';
 import { readSecret, readStdin } from '../prompt.js';
 import { registryOptions } from '../registry-flags.js';
+import { imageOnly } from '../transfer-flags.js';
 import { capture } from './capture.js';
 import { collect, globalArgs, passOn, type Subcommand } from './context.js';
 import { asStageError, imageError, reason, SkopeoError } from './errors.js';
@@ -38,7 +39,7 @@ Flags:
       --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
       --cert-dir PATH, --tls-verify, --no-creds, --retry-times N,
       --retry-delay DURATION    Fixed delay between retries (else an exponential backoff)
-Refused (not supported by imgpipe yet): --shared-blob-dir; --daemon-host (no delete from an engine)`,
+Refused: --shared-blob-dir (no delete from oci: yet); --daemon-host (no delete from an engine)`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Usage: delete imageReference');
     const ref = ctx.args[0]!;
@@ -78,7 +79,7 @@ Flags:
       --retry-delay DURATION    Fixed delay between retries (else an exponential backoff)`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Exactly one non-option argument expected', 1, true);
-    const flags = IMAGE.filter((f) => f !== 'daemon-host');
+    const flags = IMAGE.filter((f) => !imageOnly(f));
     const arg = ctx.args[0]!;
     // skopeo's lead is a registry listing's; an archive's failures (a missing file is no missing image: 1) have none.
     const archive = namesOtherTransport(arg);

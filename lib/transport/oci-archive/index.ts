@@ -9,9 +9,10 @@ import { refuseBlobWrite, SinkHolder, sourceBlob } from '../archive/common.js';
 import { TarSink } from '../archive/sink.js';
 import { servesUncompressedLayers, type ArchiveWriter, type ReadInPlace, type SingleFormat, type TransportTraits } from '../capabilities.js';
 import { compressedLayers } from '../archive/compress.js';
-import { isStdout } from '../../util/fs.js';
+import { fileSize, isStdout } from '../../util/fs.js';
 import { storedManifest } from '../manifest.js';
-import { parseLayoutIndex, REF_NAME_ANNOTATION, resolveIndexEntry } from '../oci-layout/index.js';
+import { blobPathIn, parseLayoutIndex, REF_NAME_ANNOTATION, resolveIndexEntry, type OciLayoutOptions } from '../oci-layout/index.js';
+import { openVerifiedFile, readManifestFile } from '../local.js';
 import type { BlobInfo, StoredManifest, Transport } from '../types.js';
 
 const LAYOUT_CONTENT = '{"imageLayoutVersion":"1.0.0"}';
@@ -26,6 +27,12 @@ const blobEntry = (digest: string) => {
  * OciArchiveTransport is an OCI image layout inside a tar file (what `skopeo copy … oci-archive:`
  * writes). It is read in place, without extracting: see ArchiveReader. Names and @N resolve as for
  * oci:. It is written whole, in one pass, through the ArchiveWriter capability.
+ *
+ * With a shared blob directory (OciLayoutOptions, as containers/image passes its
+ * OCISharedBlobDirPath to the layout inside the archive) the archive's index.json is read from the
+ * archive and its manifests and blobs from that directory: skopeo writes such archives, with no
+ * blobs in them. Writing one is refused: an archive is a file to carry elsewhere, and one without
+ * its blobs is useless there.
  */
 export class OciArchiveTransport implements Transport, ArchiveWriter, SingleFormat, ReadInPlace {
   static readonly traits: TransportTraits = { keepsSignatures: false };
@@ -39,8 +46,10 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   private readonly imageIndex?: number;
   private writer?: OciArchiveBuilder;
   readonly archive: string;
+  /** The shared blob directory the manifests and blobs are read from, instead of the archive. */
+  private readonly sharedBlobDir?: string;
 
-  constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>) {
+  constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>, opts: OciLayoutOptions = {}) {
     this.name = formatRef(ref);
     this.path = ref.path;
     this.archivePath = ref.path;
@@ -48,6 +57,7 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
     if (ref.name !== undefined) this.imageName = ref.name;
     if (ref.index !== undefined) this.imageIndex = ref.index;
     this.selector = ref;
+    if (opts.sharedBlobDir) this.sharedBlobDir = opts.sharedBlobDir;
   }
 
   private readonly selector: { name?: string; index?: number };
@@ -66,8 +76,17 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   }
 
   nameInArchive(): string | undefined {
+    this.refuseShared();
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     return this.imageName;
+  }
+
+  private refuseShared(): void {
+    if (this.sharedBlobDir !== undefined)
+      throw new ImgError(
+        'USAGE',
+        `cannot write ${this.archive} with a shared blob directory (${this.sharedBlobDir}): an archive holds its own blobs; the shared blob directory is for oci: layouts`,
+      );
   }
 
   private async reader(): Promise<ArchiveReader> {
@@ -92,7 +111,10 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
     const r = await this.reader();
     const desc = digest === undefined ? await this.resolve(r) : undefined;
     const want = desc?.digest ?? digest!;
-    const bytes = await r.readEntry(blobEntry(want), MAX_MANIFEST_SIZE, `manifest ${want}`);
+    const bytes =
+      this.sharedBlobDir !== undefined
+        ? await readManifestFile(blobPathIn(this.sharedBlobDir, want))
+        : await r.readEntry(blobEntry(want), MAX_MANIFEST_SIZE, `manifest ${want}`);
     if (desc && bytes.length !== desc.size) {
       throw new ImgError('SIZE_MISMATCH', `archive ${this.path}: manifest ${desc.digest} is ${bytes.length} bytes, index.json says ${desc.size}`);
     }
@@ -101,6 +123,7 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
   }
 
   async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
+    if (this.sharedBlobDir !== undefined) return openVerifiedFile(blobPathIn(this.sharedBlobDir, blob.digest), blob);
     const r = await this.reader();
     const e = r.lookup(blobEntry(blob.digest));
     if (!e) throw new ImgError('BLOB_UNKNOWN', `blob ${blob.digest} not found in archive ${this.path}`);
@@ -109,6 +132,7 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
 
   /** statBlob is undefined where there is no archive yet (a destination), so that a copy planner sees nothing stored. */
   async statBlob(digest: string): Promise<number | undefined> {
+    if (this.sharedBlobDir !== undefined) return fileSize(blobPathIn(this.sharedBlobDir, digest));
     if (!(await archiveExists(this.path))) return undefined;
     return (await this.reader()).lookup(blobEntry(digest))?.size;
   }
@@ -128,6 +152,7 @@ export class OciArchiveTransport implements Transport, ArchiveWriter, SingleForm
    * size before its data), and the manifest written, and returned, names them as stored.
    */
   async addImage(image: { manifest: StoredManifest; children?: StoredManifest[] }, source: Transport, name?: string): Promise<StoredManifest> {
+    this.refuseShared();
     if (this.imageIndex !== undefined) throw new ImgError('USAGE', `cannot write to ${this.name}: @N selects an image to read; name the image instead`);
     this.writer ??= new OciArchiveBuilder(this.path);
     const packed = servesUncompressedLayers(source) ? await compressedLayers(image.manifest, source) : undefined;

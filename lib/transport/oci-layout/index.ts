@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImgError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
@@ -57,15 +57,34 @@ export function resolveIndexEntry(
   throw new ImgError('NAME_AMBIGUOUS', `the ${holder} holds ${entries.length} images: name one as ${ref}:NAME or pick one as ${ref}:@N`);
 }
 
+/** What opens an oci: layout besides its reference (TransportOptions' part for oci:). */
+export interface OciLayoutOptions {
+  /**
+   * --shared-blob-dir DIR: the blobs (manifests included) of the layout are read from and written
+   * to DIR/ALG/HEX instead of the layout's blobs/, as containers/image's OCISharedBlobDirPath;
+   * index.json and oci-layout stay in the layout, whose blobs/ is then left empty.
+   */
+  sharedBlobDir?: string;
+}
+
+/** blobPathIn is where a blob is in a blob directory (a layout's blobs/, or a shared one): DIR/ALG/HEX. */
+export function blobPathIn(dir: string, digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return join(dir, algorithm, hex);
+}
+
 /**
  * OciLayoutTransport is an OCI image layout: `oci-layout`, `index.json`, `blobs/ALG/HEX`. Images
  * are named by the org.opencontainers.image.ref.name annotation of their index.json entry. Writers
  * update index.json under a lock with an atomic rewrite, so concurrent writers all keep their names.
+ * With a shared blob directory (OciLayoutOptions) the blobs live there instead, shared by every
+ * layout opened with it: written there as verified temp files renamed into place, so concurrent
+ * writers of one blob each rename a whole, checked file over the other.
  */
 export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, ImageLister, ManifestDeleter, WantsCompressedLayers {
   static readonly traits: TransportTraits = { keepsSignatures: false };
   readonly name: string;
-  /** Every image of a layout shares its blobs. */
+  /** Every image of a layout shares its blobs; every layout of a shared blob directory shares that directory's. */
   readonly blobScope: string;
   /** Images are filtered by the tag part of their names. */
   readonly tagFilters = true;
@@ -76,12 +95,18 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
   private readonly path: string;
   private readonly imageName?: string;
   private readonly imageIndex?: number;
+  /** Where the blobs are: the layout's blobs/, or the shared blob directory. */
+  private readonly blobDir: string;
+  private readonly shared: boolean;
   private prepared?: Promise<void>;
 
-  constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>) {
+  constructor(ref: Extract<ImageRef, { transport: 'oci' | 'oci-archive' }>, opts: OciLayoutOptions = {}) {
     this.name = formatRef(ref);
     this.path = ref.path;
-    this.blobScope = formatRef({ transport: 'oci', path: ref.path });
+    const shared = opts.sharedBlobDir || undefined;
+    this.shared = shared !== undefined;
+    this.blobDir = shared ?? join(ref.path, 'blobs');
+    this.blobScope = shared !== undefined ? `shared blob directory ${resolve(shared)}` : formatRef({ transport: 'oci', path: ref.path });
     if (ref.name !== undefined) this.imageName = ref.name;
     if (ref.index !== undefined) this.imageIndex = ref.index;
   }
@@ -104,8 +129,7 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
   }
 
   private blobPath(digest: string): string {
-    const { algorithm, hex } = parseDigest(digest);
-    return join(this.path, 'blobs', algorithm, hex);
+    return blobPathIn(this.blobDir, digest);
   }
 
   /** readIndex reads index.json; a layout without one is not an image layout. */
@@ -124,12 +148,29 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
   async getManifest(digest?: string): Promise<StoredManifest> {
     const desc = digest === undefined ? await this.resolve() : undefined;
     const want = desc?.digest ?? digest!;
-    const bytes = await readManifestFile(this.blobPath(want));
+    const bytes = await readManifestFile(this.blobPath(want)).catch(async (e: unknown) => {
+      throw (await this.emptyBlobs(e)) ?? e;
+    });
     if (desc && bytes.length !== desc.size) {
       throw new ImgError('SIZE_MISMATCH', `manifest ${desc.digest} is ${bytes.length} bytes, index.json says ${desc.size}`);
     }
     const { parsed: _p, ...stored } = storedManifest(bytes, want, want, desc?.mediaType);
     return stored;
+  }
+
+  /**
+   * emptyBlobs says why a manifest is missing from a layout whose blobs/ is empty, as one written
+   * with a shared blob directory is (containers/image's words are only "no such file"): the error
+   * `e` with that said, or undefined.
+   */
+  private async emptyBlobs(e: unknown): Promise<ImgError | undefined> {
+    if (this.shared || !(e instanceof ImgError) || e.code !== 'MANIFEST_UNKNOWN') return undefined;
+    const held = await fsp.readdir(this.blobDir).catch(() => undefined);
+    if (held === undefined || held.length > 0) return undefined;
+    return new ImgError(
+      'MANIFEST_UNKNOWN',
+      `${e.message} (${this.blobDir} is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir DIR)`,
+    );
   }
 
   async getBlob(blob: { digest: string; size?: number }): Promise<Readable> {
@@ -142,8 +183,9 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
 
   async putBlob(data: Readable, expected: { digest?: string; size?: number } = {}): Promise<BlobInfo> {
     await this.prepare();
-    if (expected.digest !== undefined) await fsp.mkdir(join(this.path, 'blobs', parseDigest(expected.digest).algorithm), { recursive: true });
-    return writeVerifiedBlob(data, expected, this.path, (d) => this.blobPath(d));
+    if (expected.digest !== undefined) await fsp.mkdir(join(this.blobDir, parseDigest(expected.digest).algorithm), { recursive: true });
+    // The temp file is made where the blob goes (the layout, or the shared directory): a rename, never a copy across file systems.
+    return writeVerifiedBlob(data, expected, this.shared ? this.blobDir : this.path, (d) => this.blobPath(d));
   }
 
   async putManifest(m: StoredManifest, opts: { child?: boolean } = {}): Promise<void> {
@@ -220,7 +262,10 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
       await prepareImageDir(this.path, () => pathExists(join(this.path, LAYOUT_FILE)), 'an OCI image layout (no oci-layout file)');
       if (!(await pathExists(join(this.path, LAYOUT_FILE)))) await writeFileAtomic(join(this.path, LAYOUT_FILE), LAYOUT_CONTENT);
       await removeStaleTemps(this.path);
-      await fsp.mkdir(join(this.path, 'blobs', 'sha256'), { recursive: true });
+      // The layout MUST have blobs/ (empty when the blobs are shared, as containers/image leaves it).
+      await fsp.mkdir(join(this.path, 'blobs'), { recursive: true });
+      await fsp.mkdir(join(this.blobDir, 'sha256'), { recursive: true });
+      if (this.shared) await removeStaleTemps(this.blobDir);
       await withLock(join(this.path, LOCK_FILE), async () => {
         if (!(await pathExists(join(this.path, 'index.json')))) {
           await writeFileAtomic(join(this.path, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
