@@ -21,7 +21,10 @@ const SIGN_STAGE_FLAGS = TRANSFER_FLAGS.string.filter((f) => !imageOnly(f));
 export const COMMON_FLAGS = ['command-timeout'];
 
 /** skopeo copy's and sync's layer compression flags (lib/image/layers.ts), for img-blob-put, which compresses (img-manifest put names what it stored from the record). */
-export const LAYER_FLAGS = { string: ['dest-compress-format', 'dest-compress-level'], boolean: ['dest-compress', 'dest-decompress'] };
+export const LAYER_FLAGS = {
+  string: ['dest-compress-format', 'dest-compress-level'],
+  boolean: ['dest-compress', 'dest-decompress', 'dest-oci-accept-uncompressed-layers', 'dest-force-compress-format'],
+};
 
 const only = (names: readonly string[], subs: readonly string[]) => Object.fromEntries(names.map((n) => [n, subs]));
 
@@ -254,9 +257,11 @@ export const COMMAND_FLAGS = {
       'dest',
       'append-suffix',
       'digestfile',
+      ...LAYER_FLAGS.string,
     ],
     boolean: [
       ...skopeoSided(SKOPEO_IMAGE_FLAGS.boolean),
+      ...LAYER_FLAGS.boolean,
       'tls-verify',
       'remove-signatures',
       'preserve-digests',

@@ -54,7 +54,14 @@ export async function planSync(flags: ParsedFlags, args: string[]): Promise<Sync
     if (f.scoped) ref.push('--scoped');
     if (f['append-suffix'] !== undefined) ref.push(`--append-suffix=${String(f['append-suffix'])}`);
     if (shard !== undefined) ref.push(`--shard=${shard}`);
-    const get = ['get', '--missing-at-dest', `--multi-arch=${f.all ? 'all' : String(f['multi-arch'] ?? 'system')}`, ...transferArgs(f)];
+    // --dest-force-compress-format: an image the destination has may hold layers in another
+    // compression, so it is not passed by (get reads the source only, then)
+    const get = [
+      'get',
+      ...(layers.forceFormat ? [] : ['--missing-at-dest']),
+      `--multi-arch=${f.all ? 'all' : String(f['multi-arch'] ?? 'system')}`,
+      ...(layers.forceFormat ? sideArgs(f, 'src') : transferArgs(f)),
+    ];
     for (const p of ([] as unknown[]).concat(f.platform ?? [])) get.push(`--platform=${String(p)}`);
     // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
     const convert = [...(f.format !== undefined ? [`--format=${String(f.format)}`] : []), ...(f['preserve-digests'] ? ['--preserve-digests'] : [])];

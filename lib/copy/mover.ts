@@ -222,8 +222,8 @@ export class BlobMover {
         return { outcome: 'exists', ...rename };
       }
       // A layer whose compression its media type does not tell right may have been recompressed by an earlier run.
-      const earlier =
-        layer && renames ? await this.storedBefore(blob, desired === 'decompress' ? 'none' : (this.opts.compressFormat ?? 'gzip'), dest) : undefined;
+      const stored = desired === 'decompress' ? 'none' : this.opts.acceptUncompressed ? undefined : (this.opts.compressFormat ?? 'gzip');
+      const earlier = layer && renames && stored !== undefined ? await this.storedBefore(blob, stored, dest) : undefined;
       if (earlier) {
         event({ event: 'skip' });
         return { outcome: 'exists', update: earlier };

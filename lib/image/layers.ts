@@ -1,7 +1,7 @@
 import { ImgError } from '../errors.js';
 import { layerCompressionOf, LEVELS, type Compression, type Compressor } from '../oci/compression.js';
 import type { Descriptor } from '../oci/manifest.js';
-import { servesUncompressedLayers, wantsCompressedLayers } from '../transport/capabilities.js';
+import { compressesEveryLayer, servesUncompressedLayers, wantsCompressedLayers } from '../transport/capabilities.js';
 import type { Transport } from '../transport/types.js';
 
 /**
@@ -10,10 +10,14 @@ import type { Transport } from '../transport/types.js';
  * `layerUpdates`), so that put names the layers as stored.
  */
 
-/** LayerOptions are skopeo's --dest-compress, --dest-decompress, --dest-compress-format and --dest-compress-level. */
+/** LayerOptions are skopeo's --dest-compress, --dest-decompress, --dest-compress-format, --dest-compress-level and --dest-oci-accept-uncompressed-layers. */
 export interface LayerOptions {
   compress?: boolean;
   decompress?: boolean;
+  /** --dest-oci-accept-uncompressed-layers: an uncompressed layer stays uncompressed wherever it goes (compressed ones are still recompressed as --dest-compress-format asks). */
+  acceptUncompressed?: boolean;
+  /** --dest-force-compress-format: every layer is stored in compressFormat, at any destination (dir: too), and an image the destination has is not passed by. */
+  forceFormat?: boolean;
   compressFormat?: Compressor;
   compressLevel?: number;
 }
@@ -26,28 +30,32 @@ export type Desired = 'compress' | 'decompress' | 'preserve';
  * --dest-decompress say; else a destination that stores layers compressed (WantsCompressedLayers:
  * docker://, oci:, as containers/image's DesiredLayerCompression) compresses the layers of a source
  * that holds them uncompressed (UncompressedLayers: docker-archive:, docker-daemon:), and any
- * source's when --dest-compress-format or --dest-compress-level asks for a compression; else layers
- * are kept as they come (dir:, and a registry's or a layout's layers between registries and layouts,
- * whose digests a copy keeps). skopeo also compresses the uncompressed layers of a dir: or oci:
- * source on their way into a registry; imgpipe leaves those as they are unless asked.
+ * source's when --dest-compress-format or --dest-compress-level asks for a compression, or when it
+ * compresses every layer (CompressesEveryLayer: oci:, as skopeo; not with --preserve-digests, which
+ * keeps a layer that says it is uncompressed as it is, as skopeo does); else layers are kept as they
+ * come (dir:, and a registry's or a layout's layers on their way into a registry, whose digests a
+ * copy keeps). skopeo also compresses the uncompressed layers of a dir: or oci: source on their way
+ * into a registry; imgpipe leaves those as they are unless asked.
  */
-export function desiredCompression(src: Transport, dest: Transport, opts: LayerOptions): Desired {
-  if (opts.compress) return 'compress';
+export function desiredCompression(src: Transport, dest: Transport, opts: LayerOptions & { preserveDigests?: boolean }): Desired {
+  if (opts.compress || opts.forceFormat) return 'compress';
   if (opts.decompress) return 'decompress';
   if (!wantsCompressedLayers(dest)) return 'preserve';
   const asked = opts.compressFormat !== undefined || opts.compressLevel !== undefined;
-  return asked || servesUncompressedLayers(src) ? 'compress' : 'preserve';
+  const every = compressesEveryLayer(dest) && !opts.preserveDigests;
+  return asked || servesUncompressedLayers(src) || every ? 'compress' : 'preserve';
 }
 
 /**
  * layerChange is the compression a layer stored as `actual` gets at a destination that wants
  * `desired`, or undefined when it is stored as it is: an uncompressed layer is compressed (with
- * --dest-compress-format, else gzip), a compressed one recompressed only when --dest-compress-format
- * names another compression; decompress undoes any compression.
+ * --dest-compress-format, else gzip; not with --dest-oci-accept-uncompressed-layers), a compressed
+ * one recompressed only when --dest-compress-format names another compression; decompress undoes any
+ * compression.
  */
 export function layerChange(actual: Compression, desired: Desired, opts: LayerOptions): Compression | undefined {
   if (desired === 'compress') {
-    if (actual === 'none') return opts.compressFormat ?? 'gzip';
+    if (actual === 'none') return opts.acceptUncompressed ? undefined : (opts.compressFormat ?? 'gzip');
     return opts.compressFormat !== undefined && opts.compressFormat !== actual ? opts.compressFormat : undefined;
   }
   if (desired === 'decompress') return actual === 'none' ? undefined : 'none';
@@ -72,7 +80,8 @@ export function expectedCompression(layer: Descriptor, src: Transport): Compress
  * image has a layer whose compression its media type tells (`layers`, where known).
  */
 export function zstdLayers(dest: Transport, opts: LayerOptions, layers?: Descriptor[]): boolean {
-  if (opts.compressFormat !== 'zstd' || !(opts.compress === true || (!opts.decompress && wantsCompressedLayers(dest)))) return false;
+  const compresses = opts.compress === true || opts.forceFormat === true || (!opts.decompress && wantsCompressedLayers(dest));
+  if (opts.compressFormat !== 'zstd' || !compresses) return false;
   return layers === undefined || layers.some((l) => layerCompressionOf(l.mediaType) !== undefined);
 }
 
@@ -119,6 +128,14 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
   if (on('dest-compress')) out.compress = true;
   if (on('dest-decompress')) out.decompress = true;
   if (out.compress && out.decompress) throw new ImgError('USAGE', '--dest-compress and --dest-decompress exclude each other');
+  if (on('dest-oci-accept-uncompressed-layers')) {
+    if (out.compress)
+      throw new ImgError(
+        'USAGE',
+        '--dest-compress and --dest-oci-accept-uncompressed-layers exclude each other: one compresses uncompressed layers, the other keeps them',
+      );
+    out.acceptUncompressed = true;
+  }
   const format = flags['dest-compress-format'];
   if (format !== undefined) {
     const f = String(format);
@@ -134,6 +151,20 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
     }
     out.compressLevel = Number(s);
   }
+  if (on('dest-force-compress-format')) {
+    // containers/image's words (copy.Options.ForceCompressionFormat), then what to do
+    if (out.compressFormat === undefined)
+      throw new ImgError(
+        'USAGE',
+        'cannot use ForceCompressionFormat with undefined default compression format: --dest-force-compress-format needs --dest-compress-format',
+      );
+    if (out.acceptUncompressed)
+      throw new ImgError(
+        'USAGE',
+        '--dest-force-compress-format and --dest-oci-accept-uncompressed-layers exclude each other: one compresses every layer, the other keeps uncompressed ones',
+      );
+    out.forceFormat = true;
+  }
   if (out.decompress && (out.compressFormat !== undefined || out.compressLevel !== undefined)) {
     throw new ImgError(
       'USAGE',
@@ -141,7 +172,9 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
     );
   }
   if (flags['preserve-digests'] === true) {
-    const given = ['dest-compress', 'dest-decompress', 'dest-compress-format', 'dest-compress-level'].find((f) => flags[f] !== undefined && flags[f] !== false);
+    const given = ['dest-compress', 'dest-decompress', 'dest-compress-format', 'dest-compress-level', 'dest-force-compress-format'].find(
+      (f) => flags[f] !== undefined && flags[f] !== false,
+    );
     if (given !== undefined) throw new ImgError('USAGE', `--${given} changes layer digests, which --preserve-digests forbids`);
   }
   return out;
@@ -149,21 +182,31 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
 
 /** LAYER_HELP: the layer compression flags, as img-blob-put, img-copy and img-sync take them. */
 export const LAYER_HELP = `layer compression (as skopeo copy and sync): an uncompressed layer (docker-daemon:, docker-archive:,
-a store's layers, a SIF's) is gzip-compressed on its way into docker://, oci: or oci-archive:, digested as it
-uploads, and the manifest names it as stored (the config's diff IDs stay); dir: keeps layers as they
-come; archives and engines take none of these flags
+a store's layers, a SIF's) is gzip-compressed on its way into docker://, oci: or oci-archive:, and into oci:
+any uncompressed layer (of a layout or a dir: too), digested as it uploads, and the manifest names it as
+stored (the config's diff IDs stay); dir: keeps layers as they come; archives and engines take none of
+these flags
   --dest-compress              compress uncompressed layers at any destination (dir: too)
   --dest-decompress            store layers uncompressed (…diff.tar, …layer.v1.tar)
   --dest-compress-format gzip|zstd   the compression to use; zstd also recompresses gzip layers and
                                makes a Docker manifest OCI (Docker schema 2 has no zstd layer type)
   --dest-compress-level N      gzip 0-9 (default 6), zstd 1-22 (default 3)
-  (--preserve-digests refuses all of these, and any copy that would change a layer)`;
+  --dest-force-compress-format   with --dest-compress-format: every layer is stored in that format, at
+                               any destination (dir: too), and img-sync copies images the destination
+                               has (their layers may be in another)
+  --dest-oci-accept-uncompressed-layers   keep uncompressed layers uncompressed: oci: (which otherwise
+                               compresses every uncompressed layer, as skopeo's), and docker:// for
+                               those it would compress; not with --dest-compress
+  (--preserve-digests refuses all of these but the last, and any copy that would change a layer that
+  its media type misnames; an uncompressed oci: layer then stays as it is, as in skopeo)`;
 
 /** layerArgs writes layer options back as flags, for the stages img-copy and img-sync run. */
 export function layerArgs(opts: LayerOptions): string[] {
   return [
     ...(opts.compress ? ['--dest-compress'] : []),
     ...(opts.decompress ? ['--dest-decompress'] : []),
+    ...(opts.acceptUncompressed ? ['--dest-oci-accept-uncompressed-layers'] : []),
+    ...(opts.forceFormat ? ['--dest-force-compress-format'] : []),
     ...(opts.compressFormat !== undefined ? [`--dest-compress-format=${opts.compressFormat}`] : []),
     ...(opts.compressLevel !== undefined ? [`--dest-compress-level=${opts.compressLevel}`] : []),
   ];

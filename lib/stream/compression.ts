@@ -98,6 +98,9 @@ export async function recode(src: Readable, from: Compression, to: Compression, 
     out = out.pipe(t);
   }
   const result = new Transform({ transform: (chunk, _e, cb) => cb(null, chunk) });
+  // A small layer can fail its digest check before the destination starts reading: the error stays
+  // on the stream (result.errored) for the reader, rather than crashing the process unheard.
+  result.on('error', () => undefined);
   out.on('error', (e) =>
     result.destroy(e instanceof ImgError ? e : new ImgError('MANIFEST_INVALID', `${what} is not valid ${from === 'none' ? to : from}: ${e.message}`)),
   );

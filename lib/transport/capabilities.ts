@@ -196,6 +196,21 @@ export const wantsCompressedLayers = (t: Transport): t is Transport & WantsCompr
   (t as Partial<WantsCompressedLayers>).wantsCompressedLayers === true;
 
 /**
+ * CompressesEveryLayer is declared by the destinations that, as containers/image's OCI layout
+ * destination does, compress every uncompressed layer they are given, whatever the source: an oci:
+ * layout's `…layer.v1.tar` layers copied into another become `…tar+gzip` (unless
+ * --dest-oci-accept-uncompressed-layers, or --preserve-digests, keeps them). docker://, which
+ * containers/image compresses into too, declares only WantsCompressedLayers: imgpipe keeps a
+ * registry's or a layout's uncompressed layers as they are on their way into a registry (decision 20).
+ */
+export interface CompressesEveryLayer extends WantsCompressedLayers {
+  readonly compressesEveryLayer: true;
+}
+
+export const compressesEveryLayer = (t: Transport): t is Transport & CompressesEveryLayer =>
+  wantsCompressedLayers(t) && (t as Partial<CompressesEveryLayer>).compressesEveryLayer === true;
+
+/**
  * SingleFormat is declared by the transports that hold manifests of one format only: oci: and
  * oci-archive: hold OCI manifests, so a Docker manifest written there is converted to OCI (its
  * config rewritten), as skopeo 1.9 does, unless --preserve-digests keeps it as it is. img-manifest put

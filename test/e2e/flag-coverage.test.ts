@@ -1312,7 +1312,9 @@ for (const m of [copier, syncer]) {
   const pApp = () => `docker://${P.host}/app:1`;
   const top = (r: Result) => succeeded(r).filter((x) => x.parent === undefined);
   const multiRef = () => `docker://${P.host}/multi:1`;
-  const picks = async (flags: string[]) => succeeded(await once([m.cmd, 'picks', flags], () => m.run(multiRef(), flags))).map((x) => x.digest);
+  // (P/multi's layers are uncompressed: kept so in the oci: destination, the copies have the source's digests)
+  const picks = async (flags: string[]) =>
+    succeeded(await once([m.cmd, 'picks', flags], () => m.run(multiRef(), [...flags, '--dest-oci-accept-uncompressed-layers']))).map((x) => x.digest);
   /** baseline: P/app:1 copied to a fresh oci: layout with no flags, shared */
   const baseline = () => once([m.cmd, 'baseline'], () => m.run(pApp(), []));
 
@@ -1481,7 +1483,8 @@ for (const m of [copier, syncer]) {
 // ---- img-copy only ---------------------------------------------------------------------------
 {
   const multiRef = () => `docker://${P.host}/multi:1`;
-  const pick = async (flags: string[]) => succeeded(await once(['img-copy', 'picks', flags], () => copier.run(multiRef(), flags))).map((x) => x.digest);
+  const pick = async (flags: string[]) =>
+    succeeded(await once(['img-copy', 'picks', flags], () => copier.run(multiRef(), [...flags, '--dest-oci-accept-uncompressed-layers']))).map((x) => x.digest);
   scenario('img-copy --additional-tag', async () => {
     // into a docker-archive: the names after DEST's own; refused before anything moves for any other DEST
     const dest = `docker-archive:${out(`cat-${uniq()}.tar`)}:app:1`;
@@ -1897,57 +1900,96 @@ for (const m of [copier, syncer]) {
   }
 }
 
-// ---- layer compression: --dest-compress, --dest-decompress, --dest-compress-format, --dest-compress-level
+// ---- layer compression: --dest-compress, --dest-decompress, --dest-compress-format, --dest-compress-level,
+// --dest-oci-accept-uncompressed-layers
 {
   const plainDir = () => `dir:${path('platforms', 'linux-amd64')}`; // uncompressed layers
   const gzipped = () => `docker://${P.host}/app:1`; // gzip layers (umoci)
-  /** layersAt: the media types of the layers of the image at an oci: reference */
-  const layersAt = async (ref: string) =>
-    succeeded(await img('img-manifest', ['get', '--tls-verify=false', ref]))[0]!.manifest.layers.map((l: any) => l.mediaType as string);
-  const kind = (types: string[]) => [...new Set(types.map((t) => (t.endsWith('+zstd') ? 'zstd' : t.endsWith('gzip') ? 'gzip' : 'none')))];
-  /** cases: flags, source, the compression the layers get with them and without */
-  const cases: Record<string, { flags: string[]; src: () => string; with: string; without: string }> = {
-    'dest-compress': { flags: ['--dest-compress'], src: plainDir, with: 'gzip', without: 'none' },
-    'dest-decompress': { flags: ['--dest-decompress'], src: gzipped, with: 'none', without: 'gzip' },
-    'dest-compress-format': { flags: ['--dest-compress-format', 'zstd'], src: gzipped, with: 'zstd', without: 'gzip' },
-    'dest-compress-level': { flags: ['--dest-compress-level', '1'], src: plainDir, with: 'gzip', without: 'none' },
+  /** layersAt: the layers of the image at an oci: or dir: reference */
+  const layersAt = async (ref: string) => succeeded(await img('img-manifest', ['get', '--tls-verify=false', ref]))[0]!.manifest.layers as any[];
+  const kindOf = (t: string) => (t.endsWith('+zstd') ? 'zstd' : t.endsWith('gzip') ? 'gzip' : 'none');
+  const kind = (layers: any[]) => [...new Set(layers.map((l) => kindOf(l.mediaType)))];
+  /** stored: how img-blob-put stored each layer of its record ("layerUpdates", else as the manifest names it) */
+  const stored = (rec: any) => rec.manifest.layers.map((l: any) => rec.layerUpdates?.[l.digest]?.compression ?? kindOf(l.mediaType));
+  /**
+   * cases: flags, source, destination kind, the compression the layers get with them and without;
+   * `level`: the same compression both ways, in other bytes. oci: compresses an uncompressed layer
+   * anyway (as skopeo's), so --dest-compress shows at dir:, which keeps layers as they come.
+   */
+  type Case = { flags: string[]; src: () => string; dest: 'oci' | 'dir'; with: string; without: string; level?: boolean; base?: string[] };
+  const cases: Record<string, Case> = {
+    'dest-compress': { flags: ['--dest-compress'], src: plainDir, dest: 'dir', with: 'gzip', without: 'none' },
+    'dest-decompress': { flags: ['--dest-decompress'], src: gzipped, dest: 'oci', with: 'none', without: 'gzip' },
+    'dest-compress-format': { flags: ['--dest-compress-format', 'zstd'], src: gzipped, dest: 'oci', with: 'zstd', without: 'gzip' },
+    'dest-compress-level': { flags: ['--dest-compress-level', '1'], src: plainDir, dest: 'oci', with: 'gzip', without: 'gzip', level: true },
+    'dest-oci-accept-uncompressed-layers': { flags: ['--dest-oci-accept-uncompressed-layers'], src: plainDir, dest: 'oci', with: 'none', without: 'gzip' },
+    // dir: keeps layers as they come, --dest-compress-format or not: with the flag, every layer is in that format
+    'dest-force-compress-format': {
+      flags: ['--dest-force-compress-format'],
+      base: ['--dest-compress-format', 'zstd'],
+      src: gzipped,
+      dest: 'dir',
+      with: 'zstd',
+      without: 'gzip',
+    },
+  };
+  const destRef = (c: Case, dir: string) => (c.dest === 'oci' ? `oci:${dir}:x` : `dir:${dir}`);
+  /** differ: a level gives other bytes of the same compression */
+  const differ = (c: Case, a: any[], b: any[]) => {
+    if (c.level) expect(a.map((l) => l.digest)).not.toEqual(b.map((l) => l.digest));
   };
   for (const [flag, c] of Object.entries(cases)) {
     // img-copy and img-sync: the layers at DEST
     scenario(`img-copy --${flag}`, async () => {
-      const a = `oci:${out(`lc-${uniq()}`)}:x`;
-      succeeded(await img('img-copy', ['--tls-verify=false', ...c.flags, c.src(), a]));
-      expect(kind(await layersAt(a))).toEqual([c.with]);
+      const a = destRef(c, out(`lc-${uniq()}`));
+      succeeded(await img('img-copy', ['--tls-verify=false', ...(c.base ?? []), ...c.flags, c.src(), a]));
+      const withFlag = await layersAt(a);
+      expect(kind(withFlag)).toEqual([c.with]);
       // without: a copy of the same source, shared
-      const b = `oci:${out(`lc-${c.src().startsWith('dir:') ? 'dir' : 'reg'}`)}:x`;
-      succeeded(await once(['img-copy', 'layers', b], () => img('img-copy', ['--tls-verify=false', c.src(), b])));
-      expect(kind(await layersAt(b))).toEqual([c.without]);
+      const b = destRef(c, out(`lc-${c.dest}-${c.src().startsWith('dir:') ? 'dir' : 'reg'}${(c.base ?? []).join('')}`));
+      succeeded(await once(['img-copy', 'layers', b], () => img('img-copy', ['--tls-verify=false', ...(c.base ?? []), c.src(), b])));
+      const without = await layersAt(b);
+      expect(kind(without)).toEqual([c.without]);
+      differ(c, withFlag, without);
     });
     scenario(`img-sync --${flag}`, async () => {
       const sync = (flags: string[], dest: string) =>
         c.src().startsWith('dir:')
-          ? img('img-sync', ['--src', 'dir', '--dest', 'oci', ...flags, c.src().slice(4), dest])
-          : img('img-sync', ['--tls-verify=false', '--src', 'docker', '--dest', 'oci', ...flags, c.src().slice(9), dest]);
+          ? img('img-sync', ['--src', 'dir', '--dest', c.dest, ...flags, c.src().slice(4), dest])
+          : img('img-sync', ['--tls-verify=false', '--src', 'docker', '--dest', c.dest, ...flags, c.src().slice(9), dest]);
+      /** synced: the reference of the one image a sync wrote below `dir` */
+      const synced = (dir: string) =>
+        c.dest === 'oci'
+          ? `oci:${dir}:${JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).manifests[0].annotations['org.opencontainers.image.ref.name']}`
+          : `dir:${join(dir, readdirSync(dir)[0]!)}`;
       const a = out(`ls-${uniq()}`);
-      const recs = succeeded(await sync(c.flags, a));
-      const name = JSON.parse(readFileSync(join(a, 'index.json'), 'utf8')).manifests[0].annotations['org.opencontainers.image.ref.name'];
+      const recs = succeeded(await sync([...(c.base ?? []), ...c.flags], a));
       expect(recs).toHaveLength(1);
-      expect(kind(await layersAt(`oci:${a}:${name}`))).toEqual([c.with]);
+      const withFlag = await layersAt(synced(a));
+      expect(kind(withFlag)).toEqual([c.with]);
       const b = out(`ls-${uniq()}`);
-      succeeded(await sync([], b));
-      expect(kind(await layersAt(`oci:${b}:${name}`))).toEqual([c.without]);
+      succeeded(await sync(c.base ?? [], b));
+      const without = await layersAt(synced(b));
+      expect(kind(without)).toEqual([c.without]);
+      differ(c, withFlag, without);
     });
     // img-blob-put stores the layers so and says so in "layerUpdates"
     scenario(`img-blob-put --${flag}`, async () => {
       const batch = (flags: string[]) =>
         sh(
-          `img-manifest get --tls-verify=false ${q(c.src())} | jq -c --arg d ${q(`oci:${out(`lb-${uniq()}`)}:x`)} '.dest = $d' | img-blob-put --tls-verify=false ${flags.map(q).join(' ')}`,
+          `img-manifest get --tls-verify=false ${q(c.src())} | jq -c --arg d ${q(destRef(c, out(`lb-${uniq()}`)))} '.dest = $d' | img-blob-put --tls-verify=false ${flags.map(q).join(' ')}`,
         );
-      const [x] = succeeded(await batch(c.flags));
-      expect(Object.values(x!.layerUpdates ?? {}).map((u: any) => u.compression)).toEqual(x!.manifest.layers.map(() => c.with));
-      const [y] = succeeded(await batch([]));
-      expect(y!.layerUpdates).toBeUndefined();
-      refused(await img('img-blob-put', [...c.flags, '--preserve-digests'], recFor({ dest: `oci:${out('x')}:x` })), `--${flag}`);
+      const [x] = succeeded(await batch([...(c.base ?? []), ...c.flags]));
+      expect(stored(x)).toEqual(x!.manifest.layers.map(() => c.with));
+      const [y] = succeeded(await batch(c.base ?? []));
+      expect(stored(y)).toEqual(y!.manifest.layers.map(() => c.without));
+      if (c.level) expect(x!.layerUpdates).not.toEqual(y!.layerUpdates);
+      // each changes digests, which --preserve-digests forbids; but the last, which keeps layers as they are
+      const preserved = await img('img-blob-put', [...c.flags, '--preserve-digests'], recFor({ dest: `oci:${out('x')}:x` }));
+      if (flag === 'dest-oci-accept-uncompressed-layers') expect(preserved.status, preserved.stderr).toBe(0);
+      else refused(preserved, c.base ? /--dest-force-compress-format needs --dest-compress-format/ : `--${flag}`);
+      if (c.base)
+        refused(await img('img-blob-put', [...c.base, ...c.flags, '--preserve-digests'], recFor({ dest: `oci:${out('x')}:x` })), '--dest-compress-format');
     });
     // img-manifest put takes none of these flags: it names the layers img-blob-put stored from the
     // record's "layerUpdates" (zstd ones make a Docker manifest OCI), so it needs none to agree.
@@ -2152,6 +2194,11 @@ for (const m of [copier, syncer]) {
         return same('zstd');
       case 'dest-compress-level':
         return { given: ['--dest-compress-format=zstd', '--dest-compress-level=3'], asImg: ['--dest-compress-format=zstd', '--dest-compress-level=3'] };
+      case 'dest-force-compress-format':
+        return {
+          given: ['--dest-compress-format=zstd', '--dest-force-compress-format'],
+          asImg: ['--dest-compress-format=zstd', '--dest-force-compress-format'],
+        };
       case 'sign-by':
         return same(GPG.plain);
       case 'sign-by-sigstore-private-key':
@@ -2171,6 +2218,7 @@ for (const m of [copier, syncer]) {
         };
       case 'dest-compress':
       case 'dest-decompress':
+      case 'dest-oci-accept-uncompressed-layers':
       case 'remove-signatures':
       case 'preserve-digests':
       case 'all':

@@ -16,6 +16,7 @@ import { dockerdUnavailable, startDockerd, type Dockerd } from '../helpers/docke
 import { startFaultProxy, type FaultProxy } from '../helpers/faultproxy.js';
 import { must, umociImage } from '../helpers/images.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
+import { writeDirImage } from '../helpers/fixtures.js';
 import { exec, records, tempDir } from '../helpers/run.js';
 import { sandbox, type Sandbox } from '../helpers/sandbox.js';
 
@@ -239,6 +240,124 @@ describe('layers compressed on the way', () => {
     const skm = JSON.parse(readFileSync(join(sk, 'blobs/sha256', skIndex.manifests[0].digest.slice(7)), 'utf8'));
     expect(m.config).toEqual(skm.config);
     expect(m.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(skm.layers.map((l: { mediaType: string }) => l.mediaType));
+  });
+
+  it('oci: compresses any uncompressed layer, a layout’s or a dir:’s too, as skopeo 1.9.3 does; --dest-oci-accept-uncompressed-layers keeps them: the trees compared', async () => {
+    const U = join(work, 'uncompressed-dir');
+    writeDirImage(U, { seed: 'oci accept' });
+    const tree = (dir: string) => {
+      const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+      const blob = (d: string) => readFileSync(join(dir, 'blobs/sha256', d.slice(7)));
+      const manifest = JSON.parse(blob(index.manifests[0].digest).toString());
+      const files = readdirSync(join(dir, 'blobs/sha256'))
+        .map((f) => `sha256:${f}`)
+        .sort();
+      return { index, manifest, blob, files };
+    };
+    const both = async (args: string[], name: string) => {
+      const [o, t] = [join(work, `${name}-ours`), join(work, `${name}-theirs`)];
+      const r = await img('img-copy', [...args.slice(0, -1), `oci:${o}:x`]);
+      expect(r.status, r.stderr).toBe(0);
+      await s.sk(['copy', ...args.slice(0, -1), `oci:${t}:x`]);
+      return [tree(o), tree(t)] as const;
+    };
+    for (const src of [`dir:${U}`, `docker-archive:${ARCHIVE}`]) {
+      // without the flag: gzip layers of the same content, named so; the same config
+      const [o, t] = await both([src, 'DEST'], `accept-no-${src.split(':')[0]}`);
+      expect(o.manifest.config).toEqual(t.manifest.config);
+      expect(o.manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(t.manifest.layers.map((l: { mediaType: string }) => l.mediaType));
+      expect(o.manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+      for (const [i, l] of o.manifest.layers.entries()) {
+        expect(o.blob(l.digest).subarray(0, 2).equals(GZIP_MAGIC), src).toBe(true);
+        expect(await decompressed(o.blob(l.digest))).toBe(await decompressed(t.blob(t.manifest.layers[i].digest)));
+      }
+      // with it: the layers as they came, the same blobs as skopeo's (skopeo 1.9.3 names a
+      // docker-archive's uncompressed layers …tar+gzip all the same; imgpipe names them …tar)
+      const [ko, kt] = await both(['--dest-oci-accept-uncompressed-layers', src, 'DEST'], `accept-yes-${src.split(':')[0]}`);
+      expect(ko.manifest.layers.map((l: { digest: string }) => l.digest)).toEqual(kt.manifest.layers.map((l: { digest: string }) => l.digest));
+      expect(ko.manifest.layers.every((l: { mediaType: string }) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar')).toBe(true);
+      if (src.startsWith('dir:')) {
+        // (index.json itself: imgpipe writes its mediaType, which skopeo 1.9.3 leaves out)
+        expect(ko.index.manifests).toEqual(kt.index.manifests);
+        expect(ko.files).toEqual(kt.files);
+        for (const f of ko.files) expect(ko.blob(f).equals(kt.blob(f)), f).toBe(true);
+      } else expect(kt.manifest.layers.every((l: { mediaType: string }) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+gzip')).toBe(true);
+    }
+    // an oci: source's uncompressed layers too (a layout skopeo wrote with the flag)
+    const [lo, lt] = await both([`oci:${join(work, 'accept-yes-dir-theirs')}:x`, 'DEST'], 'accept-layout');
+    expect(lo.manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+    expect(lt.manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+    // --preserve-digests keeps them (their media type says what they are), as skopeo does
+    const [po, pt] = await both(['--preserve-digests', `dir:${U}`, 'DEST'], 'accept-preserve');
+    expect(po.files).toEqual(pt.files);
+    // imgpipe copy takes skopeo's flag and prints skopeo's lines
+    const ip = (dest: string) => ['--insecure-policy', 'copy', '--dest-oci-accept-uncompressed-layers', `dir:${U}`, `oci:${dest}:x`];
+    const [io, it2] = [await img('imgpipe', ip(join(work, 'accept-ip-ours'))), await s.skopeo(ip(join(work, 'accept-ip-theirs')).slice(1))];
+    expect({ status: io.status, stdout: io.stdout }).toEqual({ status: it2.status, stdout: it2.stdout.replace('Storing signatures\n', '') });
+    expect(tree(join(work, 'accept-ip-ours')).files).toEqual(tree(join(work, 'accept-ip-theirs')).files);
+    // it does not go with --dest-compress
+    const u = await img('img-copy', ['--dest-compress', '--dest-oci-accept-uncompressed-layers', `dir:${U}`, `oci:${join(work, 'never')}:x`]);
+    expect(u.status).toBe(2);
+    expect(u.stderr).toContain('--dest-compress and --dest-oci-accept-uncompressed-layers exclude each other');
+  });
+
+  it('--dest-force-compress-format: needs --dest-compress-format, in containers/image’s words; then every layer is in that format, at dir: too, and a sync does not pass by an image the destination has', async () => {
+    const src = `docker://${reg.host}/force/app:1`;
+    expect((await img('img-copy', ['--dest-tls-verify=false', `docker-archive:${ARCHIVE}`, src])).status).toBe(0); // gzip layers
+    const none = join(work, 'force-never');
+    const u = await img('img-copy', ['--src-tls-verify=false', '--dest-force-compress-format', src, `dir:${none}`]);
+    expect([u.status, u.stderr]).toEqual([
+      2,
+      'img-copy: cannot use ForceCompressionFormat with undefined default compression format: --dest-force-compress-format needs --dest-compress-format (see img-copy --help)\n',
+    ]);
+    const ip = await img('imgpipe', ['--insecure-policy', 'copy', '--src-tls-verify=false', '--dest-force-compress-format', src, `dir:${none}`]);
+    expect(ip.status).toBe(1);
+    expect(ip.stderr).toMatch(/level=fatal msg="cannot use ForceCompressionFormat with undefined default compression format/);
+    // dir: keeps layers as they come: --dest-compress-format alone leaves the gzip layers, as skopeo's does; forced, they are zstd
+    const layersOf = (dir: string) => {
+      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      return m.layers.map((l: { digest: string; mediaType: string }) => ({ mediaType: l.mediaType, blob: readFileSync(join(dir, l.digest.slice(7))) }));
+    };
+    const [kept, forced] = [join(work, 'force-kept'), join(work, 'force-zstd')];
+    expect((await img('img-copy', ['--src-tls-verify=false', '--dest-compress-format', 'zstd', src, `dir:${kept}`])).status).toBe(0);
+    expect(layersOf(kept).map((l: { blob: Buffer }) => l.blob.subarray(0, 2).equals(GZIP_MAGIC))).toEqual([true, true]);
+    const f = await img('imgpipe', [
+      '--insecure-policy',
+      'copy',
+      '--src-tls-verify=false',
+      '--dest-compress-format',
+      'zstd',
+      '--dest-force-compress-format',
+      src,
+      `dir:${forced}`,
+    ]);
+    expect(f.status, f.stderr).toBe(0);
+    const z = layersOf(forced);
+    expect(z.map((l: { mediaType: string }) => l.mediaType)).toEqual(DIFF_IDS.map(() => 'application/vnd.oci.image.layer.v1.tar+zstd'));
+    expect(z.map((l: { blob: Buffer }) => l.blob.subarray(0, 4).equals(ZSTD_MAGIC))).toEqual([true, true]);
+    expect(await Promise.all(z.map((l: { blob: Buffer }) => decompressed(l.blob)))).toEqual(DIFF_IDS);
+    // a sync: the mirror has the image (gzip); --dest-compress-format zstd passes it by, as skopeo sync does; forced, it is copied again in zstd
+    const sync = (extra: string[]) =>
+      img('img-sync', [
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        ...extra,
+        `${reg.host}/force/app`,
+        `${reg.host}/forced`,
+      ]);
+    expect((await sync([])).status).toBe(0);
+    const passed = await sync(['--dest-compress-format', 'zstd']);
+    expect(records(passed.stdout).map((r) => r.status)).toEqual(['exists']);
+    expect((await pushed(reg.host, 'forced/app', '1')).layers.map((l) => l.magic)).toEqual(['gzip', 'gzip']);
+    const again = await sync(['--dest-compress-format', 'zstd', '--dest-force-compress-format']);
+    expect(again.status, again.stderr).toBe(0);
+    const mirror = await pushed(reg.host, 'forced/app', '1');
+    expect(mirror.layers.map((l) => [l.magic, l.diffID])).toEqual(DIFF_IDS.map((d) => ['zstd', d]));
+    expect(mirror.config).not.toBe(CONFIG); // an OCI config: zstd layers need an OCI manifest
   });
 
   it('--preserve-digests refuses a copy that would compress a layer, and the compression flags', async () => {

@@ -14,7 +14,10 @@ beforeAll(async () => {
   for (const arch of ['amd64', 'arm64']) {
     const src = join(work, `src-${arch}`);
     const image = writeDirImage(src, { seed: arch });
-    const r = await sh(`img-manifest get dir:${src} | jq -c '.dest = "oci:${layout}:${arch}"' | img-blob-put | img-manifest put`);
+    // the fixture's layer is uncompressed: kept so, so that the index names the source's digests
+    const r = await sh(
+      `img-manifest get dir:${src} | jq -c '.dest = "oci:${layout}:${arch}"' | img-blob-put --dest-oci-accept-uncompressed-layers | img-manifest put`,
+    );
     expect(r.status, r.stderr).toBe(0);
     children.push({ digest: image.digest, arch });
   }
@@ -107,7 +110,10 @@ describe('choosing from an index: --multi-arch, --platform', () => {
     // Add a third child so that a subset is a real subset.
     const src = join(work, 'src-ppc');
     const ppc = writeDirImage(src, { seed: 'ppc64le' });
-    expect((await sh(`img-manifest get dir:${src} | jq -c '.dest = "oci:${layout}:ppc"' | img-blob-put | img-manifest put`)).status).toBe(0);
+    expect(
+      (await sh(`img-manifest get dir:${src} | jq -c '.dest = "oci:${layout}:ppc"' | img-blob-put --dest-oci-accept-uncompressed-layers | img-manifest put`))
+        .status,
+    ).toBe(0);
     const doc = JSON.parse(index.toString());
     doc.manifests.push({
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -119,7 +125,7 @@ describe('choosing from an index: --multi-arch, --platform', () => {
     expect((await img('img-manifest', ['put', `oci:${layout}:three`], JSON.stringify({ raw: three }))).status).toBe(0);
     const dest = join(work, 'subset');
     const r = await sh(
-      `img-manifest get --platform linux/ppc64le --platform linux/amd64 oci:${layout}:three | img-ref --dest oci:${dest}:sub | img-blob-put | img-manifest put`,
+      `img-manifest get --platform linux/ppc64le --platform linux/amd64 oci:${layout}:three | img-ref --dest oci:${dest}:sub | img-blob-put --dest-oci-accept-uncompressed-layers | img-manifest put`,
     );
     expect(r.status, r.stderr).toBe(0);
     const recs = records(r.stdout);
@@ -139,7 +145,8 @@ describe('choosing from an index: --multi-arch, --platform', () => {
 
   it('--missing-at-dest marks what the destination has; later stages pass it by', async () => {
     const dest = join(work, 'mad');
-    const pipeline = `img-ref --dest oci:${dest}:m oci:${layout}:multi | img-manifest get --missing-at-dest --all | img-blob-put | img-manifest put`;
+    // layers kept uncompressed: the index at the destination is the source's, which --missing-at-dest looks for
+    const pipeline = `img-ref --dest oci:${dest}:m oci:${layout}:multi | img-manifest get --missing-at-dest --all | img-blob-put --dest-oci-accept-uncompressed-layers | img-manifest put`;
     const first = await sh(pipeline);
     expect(first.status, first.stderr).toBe(0);
     expect(records(first.stdout).map((x) => x.status)).toEqual(['copied', 'copied', 'copied']);

@@ -73,7 +73,8 @@ beforeAll(async () => {
   const children: { digest: string; size: number; arch: string }[] = [];
   for (const [i, arch] of ['amd64', 'arm64', 's390x'].entries()) {
     const image = writeDirImage(join(work, `src-${arch}`), { seed: arch });
-    ok(await box.img('img-copy', [`dir:${join(work, `src-${arch}`)}`, `oci:${layout}:${arch}`]), 'making the source');
+    // the fixture's layer is uncompressed: kept so, so that the index names the source's digests
+    ok(await box.img('img-copy', ['--dest-oci-accept-uncompressed-layers', `dir:${join(work, `src-${arch}`)}`, `oci:${layout}:${arch}`]), 'making the source');
     children.push({ digest: image.digest, size: image.manifest.length, arch });
     ok(await box.img('img-copy', [NO_TLS, `oci:${layout}:${arch}`, `docker://${H}/team/app:v${i}`]), 'pushing');
   }

@@ -152,11 +152,15 @@ Flags:
       --sign-identity string      Identity of signed image, must be a fully specified docker reference.
                                   Defaults to the target docker reference (with it, dir: can be signed)
       --dest-compress, --dest-decompress, --dest-compress-format FORMAT, --dest-compress-level LEVEL
+      --dest-oci-accept-uncompressed-layers   Allow uncompressed image layers when saving to an OCI image
+                                  (default is to compress things that aren't compressed)
+      --dest-force-compress-format   Force exclusive use of the compression algorithm set in
+                                  --dest-compress-format (every layer, at any destination)
       --image-parallel-copies N   Maximum number of layers copied at once
   -q, --quiet                     Suppress output information when copying images
       --explain                   print the img-* pipeline (on stderr) and exit
 Refused (not supported by imgpipe yet):
-  --dest-oci-accept-uncompressed-layers, --dest-precompute-digests, --dest-force-compress-format,
+  --dest-precompute-digests,
   --sign-by-sq-fingerprint, --sign-by-sigstore.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,
   async run(ctx) {

@@ -21,9 +21,7 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
   inspect: { 'manifest-digest': NOT_YET },
   delete: { 'shared-blob-dir': 'imgpipe cannot delete from oci: yet', 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
-    'dest-oci-accept-uncompressed-layers': NOT_YET,
     'dest-precompute-digests': NOT_YET,
-    'dest-force-compress-format': NOT_YET,
     'sign-by-sq-fingerprint': NOT_YET,
     'sign-by-sigstore': NOT_YET,
     'encryption-key': ENCRYPTION,

@@ -3,6 +3,7 @@ import type { ImageRecord } from '../../oci/record.js';
 import { openOutput } from '../../util/fs.js';
 import type { ParsedFlags } from '../flags.js';
 import { describe, runPipeline, type Stage } from '../pipeline.js';
+import { LAYER_FLAGS } from '../command-flags.js';
 import { planSync } from '../sync-plan.js';
 import { checkSkopeoSyncKinds } from '../../ref/args.js';
 import { capture, type Captured } from './capture.js';
@@ -32,6 +33,8 @@ const SAME = [
   'remove-signatures',
   'preserve-digests',
   'explain',
+  ...LAYER_FLAGS.string,
+  ...LAYER_FLAGS.boolean,
 ];
 const GLOBALS = ['policy', 'insecure-policy', 'registries.d', 'debug', 'registries-conf', 'command-timeout'];
 
@@ -71,7 +74,9 @@ Flags:
       --keep-going              Do not abort the sync if any image copy fails
       --digestfile string       Write the digests and Image References of the resulting images to the file
   -f, --format, --preserve-digests, --remove-signatures, --sign-by, --sign-by-sigstore-private-key,
-      --sign-passphrase-file    as for copy
+      --sign-passphrase-file, --dest-compress, --dest-decompress, --dest-compress-format,
+      --dest-compress-level, --dest-force-compress-format (skopeo sync ignores it; imgpipe's does not
+      pass by an image the destination has), --dest-oci-accept-uncompressed-layers   as for copy
       --explain                 print the img-* pipelines (on stderr) and exit
 Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigstore.`,
   async run(ctx) {

@@ -88,8 +88,9 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
   readonly blobScope: string;
   /** Images are filtered by the tag part of their names. */
   readonly tagFilters = true;
-  /** Layers are stored compressed, as skopeo stores them in a layout. */
+  /** Layers are stored compressed, as skopeo stores them in a layout: an uncompressed one from any source is compressed (CompressesEveryLayer). */
   readonly wantsCompressedLayers = true;
+  readonly compressesEveryLayer = true;
   /** A layout holds OCI manifests: Docker ones are converted on the way in (as skopeo 1.9 does). */
   readonly manifestFormat = 'oci';
   private readonly path: string;
