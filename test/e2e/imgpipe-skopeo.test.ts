@@ -189,7 +189,6 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
       ['--encryption-key=jwe:k.pem', 'out of scope'],
       ['--decryption-key=k.pem', 'out of scope'],
       ['--sign-by-sq-fingerprint=0123', 'not supported by imgpipe yet'],
-      ['--dest-shared-blob-dir=/x', 'not supported by imgpipe yet'],
     ]) {
       const r = await ip(['copy', flag!, IMG, `dir:${out('never')}`]);
       expect(r.status, r.stderr).toBe(2);
