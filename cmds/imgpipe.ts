@@ -2,6 +2,7 @@
 import { exitsWhenMainEnds } from '../lib/cli/deadline.js';
 import { copy } from '../lib/cli/imgpipe/copy.js';
 import { inspect } from '../lib/cli/imgpipe/inspect.js';
+import { login, logout } from '../lib/cli/imgpipe/login.js';
 import { fatal, imgpipeMain } from '../lib/cli/imgpipe/main.js';
 import * as simple from '../lib/cli/imgpipe/simple.js';
 import { sync } from '../lib/cli/imgpipe/sync.js';
@@ -12,8 +13,8 @@ const SUBCOMMANDS = {
   sync,
   delete: simple.deleteImage,
   'list-tags': simple.listTags,
-  login: simple.login,
-  logout: simple.logout,
+  login,
+  logout,
   'manifest-digest': simple.manifestDigest,
   'standalone-sign': simple.standaloneSign,
   'standalone-verify': simple.standaloneVerify,

@@ -98,7 +98,7 @@ export function normaliseKey(key: string): string {
 
 /** candidateKeys lists auth.json keys for a repository, most specific first: host/ns/repo, host/ns, host. */
 export function candidateKeys(host: string, repository: string): string[] {
-  const parts = repository.split('/');
+  const parts = repository === '' ? [] : repository.split('/');
   const keys: string[] = [];
   for (let n = parts.length; n >= 1; n--) keys.push(`${host}/${parts.slice(0, n).join('/')}`);
   keys.push(host);
@@ -106,7 +106,12 @@ export function candidateKeys(host: string, repository: string): string[] {
 }
 
 function decodeEntry(entry: AuthEntry, path: string, key: string): Credentials | undefined {
-  if (entry.identitytoken) return { identityToken: entry.identitytoken, username: entry.username ?? '<token>' };
+  if (entry.identitytoken) {
+    // The user an identity token was issued to, where the entry says (containers/image reads it from "auth").
+    const decoded = entry.auth ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
+    const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : undefined;
+    return { identityToken: entry.identitytoken, username: entry.username ?? (user || '<token>') };
+  }
   if (entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -218,26 +223,50 @@ async function runHelper(name: string, verb: string, input: string): Promise<{ s
   });
 }
 
-/** storeCredentials records credentials for `key` (host or host/path) in auth.json, mode 0600, atomically. */
-export async function storeCredentials(path: string, key: string, username: string, password: string): Promise<void> {
+/** Docker's own key for Docker Hub in config.json. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+
+/**
+ * compatKey is the key for `key` in Docker's config.json (--compat-auth-file): Docker Hub under
+ * Docker's own key; a namespaced key (host/ns) is refused, as Docker has no such entries.
+ */
+export function compatKey(key: string): string {
+  if (key.includes('/')) throw new ImgError('USAGE', `Credentials cannot be recorded in Docker-compatible format with namespaced key ${JSON.stringify(key)}`);
+  return key === 'docker.io' ? DOCKER_HUB_KEY : key;
+}
+
+/**
+ * storeCredentials records credentials for `key` (host or host/path) in auth.json, mode 0600,
+ * atomically, keeping whatever else the file holds; with `compat`, in Docker's config.json form
+ * (compatKey). A credHelpers entry for the key stores them in that helper instead. Returns where
+ * they went, as containers/image words it: the file, or "credential helper: NAME".
+ */
+export async function storeCredentials(path: string, key: string, username: string, password: string, compat = false): Promise<string> {
+  const entry = compat ? compatKey(key) : key;
   const file = (await readAuthFile(path)) ?? {};
-  const helper = file.credHelpers?.[key];
+  const helper = file.credHelpers?.[entry];
   if (helper) {
-    const { status } = await runHelperStore(helper, key, username, password);
-    if (status !== 0) throw new ImgError('IO', `credential helper docker-credential-${helper} could not store credentials for ${key}`);
-    return;
+    const { status } = await runHelperStore(helper, entry, username, password);
+    if (status !== 0) throw new ImgError('IO', `credential helper docker-credential-${helper} could not store credentials for ${entry}`);
+    return `credential helper: ${helper}`;
   }
-  file.auths = { ...(file.auths ?? {}), [key]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } };
+  file.auths = { ...(file.auths ?? {}), [entry]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } };
   await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, `${JSON.stringify(file, null, '\t')}\n`, 0o600);
+  return path;
 }
 
 function runHelperStore(name: string, host: string, username: string, secret: string) {
   return runHelper(name, 'store', JSON.stringify({ ServerURL: host, Username: username, Secret: secret }));
 }
 
-/** removeCredentials deletes `key` (or with all, every entry) from auth.json; returns whether anything was removed. */
-export async function removeCredentials(path: string, key: string | undefined): Promise<boolean> {
+/**
+ * removeCredentials deletes `key` (or with all, every entry) from auth.json, any spelling of it
+ * (Docker Hub's https://index.docker.io/v1/ too); with `compat` a namespaced key is refused, as
+ * Docker's config.json has none (compatKey). Returns whether anything was removed.
+ */
+export async function removeCredentials(path: string, key: string | undefined, compat = false): Promise<boolean> {
+  if (compat && key !== undefined) compatKey(key);
   const file = await readAuthFile(path);
   if (!file) return false;
   let removed = false;

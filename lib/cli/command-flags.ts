@@ -85,12 +85,12 @@ export const COMMAND_FLAGS = {
   // No default for --algorithm: --check names its own, and a different --algorithm is refused.
   'img-digest': { string: ['check', 'algorithm', ...COMMON_FLAGS] },
   'img-login': {
-    string: ['username', 'password', 'authfile', 'cert-dir', 'retry-times', 'retry-delay', 'registries-conf', ...COMMON_FLAGS],
-    boolean: ['password-stdin', 'tls-verify', 'debug'],
+    string: ['username', 'password', 'authfile', 'compat-auth-file', 'cert-dir', 'retry-times', 'retry-delay', 'registries-conf', ...COMMON_FLAGS],
+    boolean: ['password-stdin', 'get-login', 'tls-verify', 'debug'],
     alias: { u: 'username', p: 'password' },
     default: REGISTRY_FLAGS.default,
   },
-  'img-logout': { string: ['authfile', ...COMMON_FLAGS], boolean: ['all'], alias: { a: 'all' } },
+  'img-logout': { string: ['authfile', 'compat-auth-file', ...COMMON_FLAGS], boolean: ['all'], alias: { a: 'all' } },
   'img-sign': {
     // A Docker engine and an oci: layout keep no signatures: no --daemon-host, no --shared-blob-dir flags.
     string: [
@@ -279,11 +279,11 @@ export const COMMAND_FLAGS = {
     boolean: SKOPEO_IMAGE_FLAGS.boolean,
   },
   'imgpipe login': {
-    string: ['authfile', 'cert-dir', 'username', 'password'],
-    boolean: ['password-stdin', 'tls-verify'],
-    alias: { u: 'username', p: 'password' },
+    string: ['authfile', 'compat-auth-file', 'cert-dir', 'username', 'password'],
+    boolean: ['password-stdin', 'get-login', 'verbose', 'tls-verify'],
+    alias: { u: 'username', p: 'password', v: 'verbose' },
   },
-  'imgpipe logout': { string: ['authfile'], boolean: ['all'], alias: { a: 'all' } },
+  'imgpipe logout': { string: ['authfile', 'compat-auth-file'], boolean: ['all'], alias: { a: 'all' } },
   'imgpipe manifest-digest': {},
   'imgpipe standalone-sign': { string: ['output', 'passphrase-file'], alias: { o: 'output' } },
   'imgpipe standalone-verify': { string: ['public-key-file'] },

@@ -36,8 +36,8 @@ export type { TransportTraits } from './capabilities.js';
 /** Reading a whole small blob (a config) from any transport, capped. */
 export { readSourceBlob } from './archive/common.js';
 export { MAX_CONFIG_SIZE } from './archive/reader.js';
-/** img-login: check credentials against a registry's /v2/, then store them. */
-export { login } from './registry/login.js';
+/** img-login: check credentials against a registry's /v2/; the credentials a login finds stored. */
+export { checkLogin, storedLogin } from './registry/login.js';
 
 /** The transport registry: scheme → implementation. Transports not listed here parse but cannot be opened yet. */
 const OPENERS: Partial<Record<TransportName, Opener>> = {

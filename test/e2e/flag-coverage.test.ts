@@ -724,6 +724,30 @@ for (const p of probes) registryFamily(p);
     expect(await arrivals([])).toBeLessThan(350);
     refused(await img('img-login', ['--tls-verify=false', '-u', 'x', '-p', 'y', '--authfile', f, '--retry-delay', 'soon', px.host]), '--retry-delay');
   });
+  scenario('img-login --get-login', async () => {
+    // the stored user on stdout, nothing asked and nothing checked; none stored: exit 1
+    const f = file();
+    writeFileSync(f, JSON.stringify({ auths: { [S.host]: { auth: BASIC } } }));
+    const r = await img('img-login', ['--get-login', '--authfile', f, S.host]);
+    expect([r.status, r.stdout], r.stderr).toEqual([0, `${USER}\n`]);
+    const none = await img('img-login', ['--get-login', '--authfile', f, 'other.example']);
+    expect([none.status, none.stdout]).toEqual([1, '']);
+    expect(none.stderr).toMatch(/not logged into other\.example/);
+    // without it, the stored credentials are checked with the registry
+    const again = await login(['--cert-dir', CA, '--authfile', f]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^Existing credentials are valid\. Already logged in to /m);
+  });
+  scenario('img-login --compat-auth-file', async () => {
+    const f = file();
+    writeFileSync(f, JSON.stringify({ auths: {}, psFormat: 'table' }));
+    const r = await login(['--cert-dir', CA, '-u', USER, '-p', PASS, '--compat-auth-file', f]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({ auths: { [S.host]: { auth: BASIC } }, psFormat: 'table' });
+    // Docker's config.json has no namespaces; and it is one file or the other
+    refused(await img('img-login', ['--cert-dir', CA, '-u', USER, '-p', PASS, '--compat-auth-file', f, `${S.host}/team`]), /namespaced key/);
+    refused(await img('img-login', ['-u', USER, '-p', PASS, '--compat-auth-file', f, '--authfile', file(), S.host]), /can not be set simultaneously/);
+  });
   scenario('img-login --debug', async () => {
     const f = file();
     const r = await login(['--cert-dir', CA, '-u', USER, '-p', PASS, '--authfile', f, '--debug']);
@@ -750,6 +774,18 @@ scenario('img-logout --authfile', async () => {
   expect(Object.keys(JSON.parse(readFileSync(def, 'utf8')).auths)).toEqual([S.host, 'other.example']);
   expect((await img('img-logout', [S.host], undefined, env)).status).toBe(0);
   expect(Object.keys(JSON.parse(readFileSync(def, 'utf8')).auths)).toEqual(['other.example']);
+});
+scenario('img-logout --compat-auth-file', async () => {
+  const f = out(`logout-${uniq()}.json`);
+  const def = out(`logout-default-${uniq()}.json`);
+  const docker = { auths: { 'https://index.docker.io/v1/': { auth: BASIC }, [S.host]: { auth: BASIC } }, psFormat: 'table' };
+  writeFileSync(f, JSON.stringify(docker));
+  writeFileSync(def, JSON.stringify(docker));
+  const env = { ...ENV, REGISTRY_AUTH_FILE: def };
+  expect((await img('img-logout', ['--compat-auth-file', f, 'docker.io'], undefined, env)).status).toBe(0);
+  expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({ auths: { [S.host]: { auth: BASIC } }, psFormat: 'table' });
+  expect(JSON.parse(readFileSync(def, 'utf8'))).toEqual(docker);
+  refused(await img('img-logout', ['--compat-auth-file', f, `${S.host}/team`], undefined, env), /namespaced key/);
 });
 scenario('img-logout --all', async () => {
   const f = out(`logout-${uniq()}.json`);
@@ -2502,6 +2538,42 @@ for (const m of [copier, syncer]) {
     expect(ipOk(await ip(['logout', '--authfile', f, S.host])).stdout).toBe(`Removed login credentials for ${S.host}\n`);
     expect(Object.keys(JSON.parse(readFileSync(f, 'utf8')).auths)).toEqual(['other.example']);
     ipFailed(await ip(['logout', '--authfile', f, S.host]), new RegExp(`not logged into ${S.host}`));
+  });
+  scenario('imgpipe login --get-login', async () => {
+    const f = out(`iplogin-${uniq()}.json`);
+    writeFileSync(f, JSON.stringify({ auths: { [S.host]: { auth: BASIC } } }));
+    expect(ipOk(await ip(['login', '--get-login', '--authfile', f, S.host])).stdout).toBe(`${USER}\n`);
+    expect(ipOk(await ip(['login', '--get-login', '--authfile', f, `${S.host}/team`])).stdout).toBe(`${USER}\n`);
+    ipFailed(await ip(['login', '--get-login', '--authfile', f, 'other.example']), /not logged into other\.example/);
+    // without it: the stored credentials checked again
+    expect(ipOk(await ip(['login', '--cert-dir', CA, '--authfile', f, S.host])).stdout).toBe(
+      `Authenticating with existing credentials for ${S.host}\nExisting credentials are valid. Already logged in to ${S.host}\n`,
+    );
+  });
+  scenario('imgpipe login --verbose', async () => {
+    const f = out(`iplogin-${uniq()}.json`);
+    expect(ipOk(await ip(['login', '--verbose', '--cert-dir', CA, '-u', USER, '-p', PASS, '--authfile', f, S.host])).stdout).toBe(
+      `Used:  ${f}\nLogin Succeeded!\n`,
+    );
+    expect(ipOk(await ip(['login', '-v', '--cert-dir', CA, '-u', USER, '-p', PASS, '--authfile', f, S.host])).stdout).toBe(`Used:  ${f}\nLogin Succeeded!\n`);
+    expect(ipOk(await ip(['login', '--cert-dir', CA, '-u', USER, '-p', PASS, '--authfile', f, S.host])).stdout).toBe('Login Succeeded!\n');
+  });
+  scenario('imgpipe login --compat-auth-file', async () => {
+    const f = out(`iplogin-${uniq()}.json`);
+    writeFileSync(f, JSON.stringify({ auths: {}, psFormat: 'table' }));
+    expect(ipOk(await ip(['login', '-v', '--cert-dir', CA, '-u', USER, '-p', PASS, '--compat-auth-file', f, S.host])).stdout).toBe(
+      `Used:  ${f}\nLogin Succeeded!\n`,
+    );
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({ auths: { [S.host]: { auth: BASIC } }, psFormat: 'table' });
+    ipFailed(await ip(['login', '--cert-dir', CA, '-u', USER, '-p', PASS, '--compat-auth-file', f, `${S.host}/team`]), /namespaced key/);
+    ipFailed(await ip(['login', '-u', USER, '-p', PASS, '--compat-auth-file', f, '--authfile', f, S.host]), /can not be set simultaneously/);
+  });
+  scenario('imgpipe logout --compat-auth-file', async () => {
+    const f = out(`iplogout-${uniq()}.json`);
+    writeFileSync(f, JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: BASIC }, [S.host]: { auth: BASIC } }, psFormat: 'table' }));
+    expect(ipOk(await ip(['logout', '--compat-auth-file', f, 'docker.io'])).stdout).toBe('Removed login credentials for docker.io\n');
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({ auths: { [S.host]: { auth: BASIC } }, psFormat: 'table' });
+    ipFailed(await ip(['logout', '--compat-auth-file', out('no-such-config.json'), S.host]), /credential file is not accessible: faccessat /);
   });
   scenario('imgpipe logout --all', async () => {
     const f = out(`iplogout-${uniq()}.json`);

@@ -152,23 +152,30 @@ describe.skipIf(!ok)('registry authentication', () => {
       expect(JSON.parse(sk.stdout).Digest).toBe(srcDigest);
     });
 
-    it('img-login with --password-stdin writes $REGISTRY_AUTH_FILE; without it, $XDG_RUNTIME_DIR/containers/auth.json', async () => {
+    it('img-login with --password-stdin writes $REGISTRY_AUTH_FILE; without it, $DOCKER_CONFIG/config.json, else $XDG_RUNTIME_DIR/containers/auth.json', async () => {
       const env = freshEnv();
       const l = await run('img-login', ['--tls-verify=false', '-u', USER, '--password-stdin', reg.host], env, `${PASS}\n`);
       expect(l.status, l.stderr).toBe(0);
       expect(JSON.parse(readFileSync(env.REGISTRY_AUTH_FILE!, 'utf8')).auths[reg.host].auth).toBe(BASIC);
       expect(statSync(env.REGISTRY_AUTH_FILE!).mode & 0o777).toBe(0o600);
       expectOk(await get(ref(), ['--tls-verify=false'], env));
+      // as containers/common picks the file: $DOCKER_CONFIG's config.json (Docker's), else the runtime auth.json
       const env2 = freshEnv({ REGISTRY_AUTH_FILE: '' });
-      const runtimeFile = join(env2.XDG_RUNTIME_DIR!, 'containers', 'auth.json');
-      expect(existsSync(runtimeFile)).toBe(false);
-      const l2 = await run('img-login', ['--tls-verify=false', '-u', USER, '-p', PASS, reg.host], env2);
-      expect(l2.status, l2.stderr).toBe(0);
-      expect(statSync(runtimeFile).mode & 0o777).toBe(0o600);
-      expectOk(await get(ref(), ['--tls-verify=false'], env2));
-      // skopeo finds the same file by the same search
-      const sk = await skopeo(['inspect', '--tls-verify=false', ref()], env2);
-      expect(sk.status, sk.stderr).toBe(0);
+      const env3 = freshEnv({ REGISTRY_AUTH_FILE: '', DOCKER_CONFIG: '' });
+      for (const [e, file] of [
+        [env2, join(env2.DOCKER_CONFIG!, 'config.json')],
+        [env3, join(env3.XDG_RUNTIME_DIR!, 'containers', 'auth.json')],
+      ] as const) {
+        expect(existsSync(file)).toBe(false);
+        const l2 = await run('img-login', ['--tls-verify=false', '-u', USER, '-p', PASS, reg.host], e);
+        expect(l2.status, l2.stderr).toBe(0);
+        expect(l2.stderr).toContain(`stored in ${file}`);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        expectOk(await get(ref(), ['--tls-verify=false'], e));
+        // skopeo finds the same file by the same search
+        const sk = await skopeo(['inspect', '--tls-verify=false', ref()], e);
+        expect(sk.status, sk.stderr).toBe(0);
+      }
     });
 
     it('img-login with a wrong password fails in one line and writes nothing', async () => {

@@ -15,6 +15,7 @@ import {
   storeCredentials,
 } from '../../lib/auth/credentials.js';
 import { certDirFor } from '../../lib/auth/certs.js';
+import { loginFile } from '../../lib/auth/login.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imgpipe-creds-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -201,6 +202,64 @@ describe('storing and removing', () => {
     expect(await removeCredentials(file, undefined)).toBe(true);
     expect(await removeCredentials(file, undefined)).toBe(false);
     expect(await removeCredentials(join(dir, 'nofile.json'), 'x')).toBe(false);
+  });
+
+  it("storeCredentials says where they went; in Docker's form (compat) Docker Hub is https://index.docker.io/v1/ and a namespace is refused", async () => {
+    const file = join(dir, 'store', 'config.json');
+    writeFileSync(file, JSON.stringify({ auths: { 'old.example': { auth: b64('o', 'p'), email: 'kept@example' } }, psFormat: 'table' }));
+    expect(await storeCredentials(file, 'docker.io', 'hub', 'pw', true)).toBe(file);
+    expect(await storeCredentials(file, 'reg.example:5000', 'u', 'p', true)).toBe(file);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      auths: {
+        'old.example': { auth: b64('o', 'p'), email: 'kept@example' },
+        'https://index.docker.io/v1/': { auth: b64('hub', 'pw') },
+        'reg.example:5000': { auth: b64('u', 'p') },
+      },
+      psFormat: 'table',
+    });
+    const refused = expect.objectContaining({
+      code: 'USAGE',
+      message: 'Credentials cannot be recorded in Docker-compatible format with namespaced key "reg.example/team"',
+    });
+    await expect(storeCredentials(file, 'reg.example/team', 'u', 'p', true)).rejects.toEqual(refused);
+    await expect(removeCredentials(file, 'reg.example/team', true)).rejects.toEqual(refused);
+    // auth.json's form takes a namespace, and Docker Hub as docker.io
+    expect(await storeCredentials(file, 'docker.io', 'a', 'b')).toBe(file);
+    expect(await removeCredentials(file, 'docker.io', true)).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).auths)).toEqual(['old.example', 'reg.example:5000']);
+  });
+
+  it('an identity token entry names the user of its "auth", as containers/image reads it', async () => {
+    const e = env({ [RUN]: { auths: { a: { identitytoken: 't', auth: b64('alice', 'ignored') }, b: { identitytoken: 'u' } } } });
+    expect(await lookupCredentials('a', '', {}, e)).toEqual({ identityToken: 't', username: 'alice' });
+    expect(await lookupCredentials('b', '', {}, e)).toEqual({ identityToken: 'u', username: '<token>' });
+  });
+});
+
+describe('loginFile: the file login and logout write, as containers/common picks it', () => {
+  const home = { HOME: '/h', XDG_RUNTIME_DIR: '/run/user/1' };
+  it("--authfile, --compat-auth-file, $REGISTRY_AUTH_FILE, $DOCKER_CONFIG (Docker's form), else the default auth.json", () => {
+    expect(loginFile({}, home)).toEqual({ path: '/run/user/1/containers/auth.json', compat: false, explicit: false });
+    expect(loginFile({ authfile: '/a.json' }, { ...home, REGISTRY_AUTH_FILE: '/r.json', DOCKER_CONFIG: '/d' })).toEqual({
+      path: '/a.json',
+      compat: false,
+      explicit: true,
+    });
+    expect(loginFile({ compatAuthFile: '/c.json' }, { ...home, REGISTRY_AUTH_FILE: '/r.json' })).toEqual({ path: '/c.json', compat: true, explicit: true });
+    expect(loginFile({}, { ...home, REGISTRY_AUTH_FILE: '/r.json', DOCKER_CONFIG: '/d' })).toEqual({ path: '/r.json', compat: false, explicit: true });
+    expect(loginFile({}, { ...home, REGISTRY_AUTH_FILE: '', DOCKER_CONFIG: '/d' })).toEqual({ path: '/d/config.json', compat: true, explicit: true });
+  });
+  it("refuses both files; warns of Docker's config.json written as auth.json", () => {
+    expect(() => loginFile({ authfile: '/a', compatAuthFile: '/c' }, home)).toThrowError(
+      'options for paths to the credential file and to the Docker-compatible credential file can not be set simultaneously',
+    );
+    expect(loginFile({ authfile: '/h/.docker/config.json' }, home).warning).toBe(
+      'saving credentials to ~/.docker/config.json, but not using Docker-compatible file format',
+    );
+    expect(loginFile({}, { ...home, REGISTRY_AUTH_FILE: '/h/.docker/config.json' }).warning).toMatch(
+      /^\$REGISTRY_AUTH_FILE points to ~\/\.docker\/config\.json/,
+    );
+    expect(loginFile({ compatAuthFile: '/h/.docker/config.json' }, home).warning).toBeUndefined();
   });
 });
 

@@ -32,8 +32,6 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
     'sign-by-sq-fingerprint': NOT_YET,
     'sign-by-sigstore': NOT_YET,
   },
-  login: { 'get-login': NOT_YET, 'compat-auth-file': NOT_YET, verbose: NOT_YET, v: NOT_YET },
-  logout: { 'compat-auth-file': NOT_YET },
 };
 
 /** refuseFlags throws Refused for the first flag in argv that skopeo's `sub` (or skopeo itself) has and imgpipe does not honour. */

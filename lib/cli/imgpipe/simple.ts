@@ -1,19 +1,15 @@
-/** skopeo's subcommands of one image or one file: delete, list-tags, login, logout, manifest-digest and the standalone signing ones. */
-import { logout as removeLogin, loginKey } from '../../auth/login.js';
+/** skopeo's subcommands of one image or one file: delete, list-tags, manifest-digest and the standalone signing ones. */
 import { ImgError } from '../../errors.js';
 import { parseSourceArg } from '../../ref/args.js';
 import { fileDigest } from '../../image/digest.js';
-import { login as checkLogin } from '../../transport/index.js';
 import { SKOPEO_IMAGE_FLAGS } from '../command-flags.js';
 import { manifestMain } from '../commands/img-manifest.js';
 import { signMain } from '../commands/img-sign.js';
 import { tagsMain } from '../commands/img-tags.js';
-import { readSecret, readStdin } from '../prompt.js';
-import { registryOptions } from '../registry-flags.js';
 import { imageOnly } from '../transfer-flags.js';
 import { capture } from './capture.js';
 import { collect, globalArgs, passOn, type Subcommand } from './context.js';
-import { asStageError, imageError, reason, SkopeoError } from './errors.js';
+import { asStageError, imageError, SkopeoError } from './errors.js';
 import { log } from './log.js';
 
 const IMAGE = [...SKOPEO_IMAGE_FLAGS.string, ...SKOPEO_IMAGE_FLAGS.boolean, 'retry-times', 'retry-delay'];
@@ -120,79 +116,6 @@ function namesOtherTransport(arg: string): boolean {
     return false;
   }
 }
-
-export const login: Subcommand = {
-  usage: 'login [command options] REGISTRY',
-  short: 'Login to a container registry',
-  help: `Login to a container registry on a specified server: skopeo login, as img-login (credentials
-  checked, then kept in auth.json).
-
-Flags:
-      --authfile string    path of the authentication file
-      --cert-dir string    use certificates at the specified path to access the registry
-  -p, --password string    Password for registry
-      --password-stdin     Take the password from stdin
-      --tls-verify         require HTTPS and verify certificates when contacting registries
-  -u, --username string    Username for registry
-Refused (not supported by imgpipe yet): --get-login, --compat-auth-file, --verbose`,
-  async run(ctx) {
-    const { flags } = ctx;
-    if (ctx.args.length === 0) throw new SkopeoError('please provide a registry to log in to');
-    if (ctx.args.length > 1) throw new SkopeoError('login accepts only one registry to log in to');
-    const key = loginKey(ctx.args[0]!);
-    let username = flags.username === undefined ? '' : String(flags.username);
-    let password = flags.password === undefined ? '' : String(flags.password);
-    if (flags['password-stdin']) {
-      if (password !== '') throw new SkopeoError("can't specify both --password-stdin and --password");
-      if (username === '') throw new SkopeoError('must provide --username with --password-stdin');
-      password = (await readStdin()).replace(/\r?\n/g, '');
-    }
-    if (username === '') username = await readSecret('Username: ', false);
-    if (password === '') password = await readSecret('Password: ', true);
-    const reg = registryOptions({
-      'cert-dir': flags['cert-dir'],
-      'tls-verify': flags['tls-verify'] ?? ctx.global['tls-verify'],
-      'registries-conf': ctx.global['registries-conf'],
-      debug: ctx.global.debug,
-    });
-    try {
-      await checkLogin(key, username, password, { ...reg, ...(flags.authfile !== undefined ? { authfile: String(flags.authfile) } : {}) });
-    } catch (e) {
-      const err = asStageError(e);
-      if (err.code === 'UNAUTHORIZED') throw new SkopeoError(`logging into ${JSON.stringify(key)}: invalid username/password`);
-      throw new SkopeoError(`authenticating creds for ${JSON.stringify(key)}: ${reason(err)}`);
-    }
-    process.stdout.write('Login Succeeded!\n');
-    return 0;
-  },
-};
-
-export const logout: Subcommand = {
-  usage: 'logout [command options] REGISTRY',
-  short: 'Logout of a container registry',
-  help: `Logout of a container registry on a specified server: skopeo logout, as img-logout.
-
-Flags:
-  -a, --all               Remove the cached credentials for all registries in the auth file
-      --authfile string   path of the authentication file
-Refused (not supported by imgpipe yet): --compat-auth-file`,
-  async run(ctx) {
-    const authfile = ctx.flags.authfile === undefined ? undefined : String(ctx.flags.authfile);
-    if (ctx.flags.all) {
-      if (ctx.args.length > 0) throw new SkopeoError('--all takes no arguments');
-      await removeLogin(undefined, authfile);
-      process.stdout.write('Removed login credentials for all registries\n');
-      return 0;
-    }
-    if (ctx.args.length === 0) throw new SkopeoError('please provide a registry to log out from');
-    if (ctx.args.length > 1) throw new SkopeoError('logout accepts only one registry to log out from');
-    const key = loginKey(ctx.args[0]!);
-    const { removed } = await removeLogin(key, authfile);
-    if (!removed) throw new SkopeoError(`not logged into ${key}`);
-    process.stdout.write(`Removed login credentials for ${key}\n`);
-    return 0;
-  },
-};
 
 export const manifestDigest: Subcommand = {
   usage: 'manifest-digest MANIFEST-FILE',
