@@ -7,7 +7,7 @@ import { manifestOfRecord, type ImageRecord } from '../oci/record.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { isArchiveWriter, servesUncompressedLayers, takesAdditionalTags, type ArchiveWriter } from '../transport/capabilities.js';
 import { convertedConfig, formatAt, replacesConfig } from './conversion.js';
-import { layerUpdatesOf, type LayerUpdate } from './layers.js';
+import { LAYER_UPDATES, layerUpdatesOf, type LayerUpdate } from './layers.js';
 import { layerMediaType } from '../oci/compression.js';
 import { MediaType } from '../oci/mediatype.js';
 import { manifestAt } from './manifests.js';
@@ -129,9 +129,16 @@ export class ManifestPutter {
       if (job) {
         if (child) job.children.push(p.stored);
         else {
-          // docker-archive serves a manifest of its own (uncompressed layers): the record names that one.
+          // docker-archive serves a manifest of its own (uncompressed layers): the record names that
+          // one, and says in layerUpdates which source layer each of its layers is.
           const served = await this.addToArchive(job, rec, archive!, p);
-          if (served.digest !== p.stored.digest) Object.assign(out, recordFields(served));
+          if (served.digest !== p.stored.digest) {
+            Object.assign(out, recordFields(served));
+            if (servesUncompressedLayers(job.target)) {
+              const updates = servedLayerUpdates(rec, served);
+              if (Object.keys(updates).length > 0) out[LAYER_UPDATES] = updates;
+            }
+          }
         }
         job.held.push({ ...out, status: 'copied' });
         return [];
@@ -289,6 +296,22 @@ function withUpdate(l: Descriptor, u: LayerUpdate | undefined): Descriptor {
 }
 
 /** recordFields are the fields of a record that describe a manifest. */
+/**
+ * servedLayerUpdates maps each layer of the record's source manifest to the layer an archive serves
+ * for it (uncompressed, by its diff ID), as img-blob-put's layerUpdates map a layer to its stored
+ * form: source digest → {digest, size, compression "none"}; a layer served as it is is left out.
+ */
+function servedLayerUpdates(rec: ImageRecord, served: StoredManifest): Record<string, LayerUpdate> {
+  const from = (rec.manifest as { layers?: { digest?: unknown }[] } | undefined)?.layers ?? [];
+  const to = (JSON.parse(served.bytes.toString('utf8')) as { layers?: { digest: string; size: number }[] }).layers ?? [];
+  const out: Record<string, LayerUpdate> = {};
+  if (from.length !== to.length) return out;
+  for (const [i, l] of from.entries()) {
+    if (typeof l.digest === 'string' && l.digest !== to[i]!.digest) out[l.digest] = { digest: to[i]!.digest, size: to[i]!.size, compression: 'none' };
+  }
+  return out;
+}
+
 function recordFields(m: StoredManifest): Partial<ImageRecord> {
   const raw = m.bytes.toString('utf8');
   return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, manifest: JSON.parse(raw), raw };
