@@ -164,6 +164,31 @@ describe.skipIf(!ready)('list-tags docker-archive:FILE, as skopeo 1.9.3', () => 
     expect(records(one.stdout)).toEqual([{ ref: docker('docker.io/library/other:2') }]);
   });
 
+  it('an xz or bzip2 archive where the command is missing is refused naming its Debian package, nothing left behind', async () => {
+    // a PATH that has node and nothing else
+    const only = at('only-node');
+    mkdirSync(only, { recursive: true });
+    symlinkSync(process.execPath, join(only, 'node'));
+    const tmp = at('xz-tmp');
+    mkdirSync(tmp, { recursive: true });
+    for (const [ext, cmd, pkg] of [
+      ['xz', 'xz', 'xz-utils'],
+      ['bzip2', 'bzip2', 'bzip2'],
+    ]) {
+      const r = await exec(join(BIN, 'img-tags'), ['--json', `docker-archive:${MULTI}.${ext}`], undefined, { ...box.env, PATH: only, TMPDIR: tmp });
+      expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: '' });
+      expect(r.stderr).toBe(`img-tags: archive ${MULTI}.${ext} is ${ext}-compressed: reading it needs the ${cmd} command (Debian's ${pkg} package)\n`);
+    }
+    expect(readdirSync(tmp)).toEqual([]);
+    // and with the command, a corrupt one is refused as such
+    const bad = at('corrupt.tar.xz');
+    writeFileSync(bad, Buffer.concat([readFileSync(`${MULTI}.xz`).subarray(0, 64), Buffer.alloc(64, 1)]));
+    const r = await exec(join(BIN, 'img-tags'), ['--json', `docker-archive:${bad}`], undefined, { ...box.env, TMPDIR: tmp });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^img-tags: archive ${bad} is not valid xz: .+\n$`));
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('failures in skopeo words: a transport without tags, a missing file, a file that is no archive (exit 1)', async () => {
     const cases = [`oci:${at('nolayout')}`, `docker-archive:${at('missing.tar')}`, `docker-archive:${at('app', 'manifest.json')}`];
     for (const ref of cases) {
