@@ -23,7 +23,7 @@ export const COMMON_FLAGS = ['command-timeout'];
 /** skopeo copy's and sync's layer compression flags (lib/image/layers.ts), for img-blob-put, which compresses (img-manifest put names what it stored from the record). */
 export const LAYER_FLAGS = {
   string: ['dest-compress-format', 'dest-compress-level'],
-  boolean: ['dest-compress', 'dest-decompress', 'dest-oci-accept-uncompressed-layers', 'dest-force-compress-format'],
+  boolean: ['dest-compress', 'dest-decompress', 'dest-oci-accept-uncompressed-layers', 'dest-force-compress-format', 'dest-precompute-digests'],
 };
 
 const only = (names: readonly string[], subs: readonly string[]) => Object.fromEntries(names.map((n) => [n, subs]));

@@ -11,6 +11,7 @@ import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } fro
 import { desiredCompression, expectedCompression, LAYER_UPDATES, layerArgs, layerChange, type LayerUpdate } from '../image/layers.js';
 import { layerCompressionOf, sniffCompression, type Compression } from '../oci/compression.js';
 import { peekHead, recode } from '../stream/compression.js';
+import { spoolDigested } from '../stream/spool.js';
 import { compressionKey, LayerCache } from './layer-cache.js';
 import { Limiter } from '../util/limiter.js';
 
@@ -59,6 +60,13 @@ type Outcome = 'copied' | 'mounted' | 'exists' | 'planned';
 interface Moved {
   outcome: Outcome;
   update?: LayerUpdate;
+}
+
+/** What an upload came to: the layer stored otherwise (update); `found` where --dest-precompute-digests found the blob it became at the destination (or mounted it `from` there). */
+interface Uploaded {
+  update?: LayerUpdate;
+  found?: 'exists' | 'mounted';
+  from?: string;
 }
 
 /** What the mover did for one record, added to it as `blobs`. */
@@ -239,9 +247,7 @@ export class BlobMover {
       }
       // A layer stored otherwise than its media type says is told by its first bytes.
       const sniff = expected === undefined ? undefined : { changeFor: (actual: Compression) => layerChange(actual, desired, this.opts), renames };
-      const update = await this.upload(blob, src, dest, event, sniff);
-      event({ event: 'done', bytes: blob.size });
-      return { outcome: 'copied', ...(update ? { update } : rename) };
+      return this.uploaded(await this.upload(blob, src, dest, event, sniff), blob, event, rename);
     } catch (e) {
       const err = wrap(e, `copying blob ${blob.digest} from ${src.name} to ${dest.name}`, src.name);
       event({ event: 'error', message: err.message });
@@ -288,9 +294,21 @@ export class BlobMover {
       event({ event: 'plan', ref: src.name, bytes: blob.size });
       return { outcome: 'planned' };
     }
-    const update = await this.upload(blob, src, dest, event, { changeFor: () => change, renames: true });
+    return this.uploaded(await this.upload(blob, src, dest, event, { changeFor: () => change, renames: true }), blob, event, {});
+  }
+
+  /** uploaded is what an upload came to, with its event: copied (done), or found at the destination by --dest-precompute-digests (skip, mount). */
+  private uploaded(up: Uploaded, blob: Descriptor, event: Tracked['event'], otherwise: { update?: LayerUpdate }): Moved {
+    if (up.found === 'exists') {
+      event({ event: 'skip' });
+      return { outcome: 'exists', ...(up.update ? { update: up.update } : {}) };
+    }
+    if (up.found === 'mounted') {
+      event({ event: 'mount', ...(up.from !== undefined ? { from: up.from } : {}) });
+      return { outcome: 'mounted', ...(up.update ? { update: up.update } : {}) };
+    }
     event({ event: 'done', bytes: blob.size });
-    return { outcome: 'copied', ...(update ? { update } : {}) };
+    return { outcome: 'copied', ...(up.update ? { update: up.update } : otherwise) };
   }
 
   /** known is what a layer became when this run or an earlier one stored it with compression `to`. */
@@ -329,7 +347,7 @@ export class BlobMover {
     dest: Transport,
     event: Tracked['event'],
     layer?: { changeFor: (actual: Compression) => Compression | undefined; renames: boolean },
-  ): Promise<LayerUpdate | undefined> {
+  ): Promise<Uploaded> {
     const retries = this.opts.retries ?? 2;
     for (let attempt = 0; ; attempt++) {
       event({ event: 'start', ref: src.name });
@@ -343,7 +361,7 @@ export class BlobMover {
           if (!layer) {
             await dest.putBlob(data, { digest: blob.digest, size: blob.size });
             this.note(dest, blob.digest);
-            return undefined;
+            return {};
           }
           const what = `layer ${blob.digest} of ${src.name}`;
           const { head, stream } = await peekHead(data);
@@ -352,14 +370,18 @@ export class BlobMover {
           if (to === actual) {
             await dest.putBlob(stream, { digest: blob.digest, size: blob.size });
             this.note(dest, blob.digest);
-            return layer.renames && layerCompressionOf(blob.mediaType) !== actual ? { digest: blob.digest, size: blob.size, compression: actual } : undefined;
+            return layer.renames && layerCompressionOf(blob.mediaType) !== actual
+              ? { update: { digest: blob.digest, size: blob.size, compression: actual } }
+              : {};
           }
           const level = to === 'none' ? undefined : this.opts.compressLevel;
-          const info = await dest.putBlob(await recode(stream, actual, to, what, level));
+          const recoded = await recode(stream, actual, to, what, level);
+          if (this.opts.precomputeDigests) return await this.uploadSpooled(recoded, blob, to, what, dest);
+          const info = await dest.putBlob(recoded);
           this.note(dest, info.digest);
           const update: LayerUpdate = { digest: info.digest, size: info.size, compression: to };
           this.remember(blob.digest, update);
-          return update;
+          return { update };
         } finally {
           untrack();
         }
@@ -371,6 +393,32 @@ export class BlobMover {
         const delay = this.opts.src?.registry?.fixedRetryDelayMs ?? this.opts.dest?.registry?.fixedRetryDelayMs;
         if (delay) await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  /**
+   * uploadSpooled is --dest-precompute-digests for a layer stored otherwise than the source holds it
+   * (the only blobs whose digest is not known before they are read): its new bytes are written to a
+   * temp file and digested first, so that a destination that has them, or a repository of its
+   * registry that it can mount them from, gets nothing uploaded, as containers/image's docker
+   * destination does (streamdigest.ComputeBlobInfo). Else they are uploaded from the file.
+   */
+  private async uploadSpooled(data: Readable, blob: Descriptor, to: Compression, what: string, dest: Transport): Promise<Uploaded> {
+    const spooled = await spoolDigested(data, `${what} ${to === 'none' ? 'decompressed' : `compressed with ${to}`}`);
+    try {
+      const update: LayerUpdate = { digest: spooled.digest, size: spooled.size, compression: to };
+      this.remember(blob.digest, update);
+      if ((await dest.statBlob(update.digest)) === update.size) {
+        this.note(dest, update.digest);
+        return { update, found: 'exists' };
+      }
+      const from = await this.tryMount(update.digest, dest);
+      if (from !== undefined) return { update, found: 'mounted', from };
+      const info = await dest.putBlob(spooled.read(), { digest: update.digest, size: update.size });
+      this.note(dest, info.digest);
+      return { update };
+    } finally {
+      await spooled.close();
     }
   }
 

@@ -18,6 +18,8 @@ export interface LayerOptions {
   acceptUncompressed?: boolean;
   /** --dest-force-compress-format: every layer is stored in compressFormat, at any destination (dir: too), and an image the destination has is not passed by. */
   forceFormat?: boolean;
+  /** --dest-precompute-digests: a layer stored with another compression is spooled and digested first, and not uploaded where the destination has it. */
+  precomputeDigests?: boolean;
   compressFormat?: Compressor;
   compressLevel?: number;
 }
@@ -151,6 +153,7 @@ export function parseLayerFlags(flags: Record<string, unknown>): LayerOptions {
     }
     out.compressLevel = Number(s);
   }
+  if (on('dest-precompute-digests')) out.precomputeDigests = true;
   if (on('dest-force-compress-format')) {
     // containers/image's words (copy.Options.ForceCompressionFormat), then what to do
     if (out.compressFormat === undefined)
@@ -194,6 +197,10 @@ these flags
   --dest-force-compress-format   with --dest-compress-format: every layer is stored in that format, at
                                any destination (dir: too), and img-sync copies images the destination
                                has (their layers may be in another)
+  --dest-precompute-digests    a layer compressed (or decompressed) on the way is first written to a
+                               temp file in $TMPDIR and digested, then not uploaded where DEST has it
+                               (or mounted from another repository); other blobs' digests are known
+                               already, and nothing changes for them
   --dest-oci-accept-uncompressed-layers   keep uncompressed layers uncompressed: oci: (which otherwise
                                compresses every uncompressed layer, as skopeo's), and docker:// for
                                those it would compress; not with --dest-compress
@@ -207,6 +214,7 @@ export function layerArgs(opts: LayerOptions): string[] {
     ...(opts.decompress ? ['--dest-decompress'] : []),
     ...(opts.acceptUncompressed ? ['--dest-oci-accept-uncompressed-layers'] : []),
     ...(opts.forceFormat ? ['--dest-force-compress-format'] : []),
+    ...(opts.precomputeDigests ? ['--dest-precompute-digests'] : []),
     ...(opts.compressFormat !== undefined ? [`--dest-compress-format=${opts.compressFormat}`] : []),
     ...(opts.compressLevel !== undefined ? [`--dest-compress-level=${opts.compressLevel}`] : []),
   ];

@@ -2032,6 +2032,40 @@ for (const m of [copier, syncer]) {
   }
 }
 
+// ---- --dest-precompute-digests: a layer compressed on the way is digested first, and not written where DEST has it
+{
+  const src = () => `dir:${path('platforms', 'linux-amd64')}`; // an uncompressed layer, which oci: gzips
+  /** fresh: a layer cache of its own, empty, so that only the flag can find what the layer became */
+  const fresh = () => ({ ...ENV, IMGPIPE_CACHE_DIR: out(`pc-cache-${uniq()}`) });
+  const events = (r: Result) => {
+    expect(r.status, r.stderr).toBe(0);
+    return lines(r.stderr)
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string });
+  };
+  const runs: Record<string, (layout: string, flags: string[]) => Promise<Result>> = {
+    'img-copy': (layout, flags) => img('img-copy', ['--progress=ndjson', ...flags, src(), `oci:${layout}:x`], undefined, fresh()),
+    'img-sync': (layout, flags) =>
+      img('img-sync', ['--progress=ndjson', '--src', 'dir', '--dest', 'oci', ...flags, src().slice(4), layout], undefined, fresh()),
+    'img-blob-put': (layout, flags) =>
+      sh(
+        `img-manifest get ${q(src())} | jq -c --arg d ${q(`oci:${layout}:x`)} '.dest = $d' | img-blob-put --progress=ndjson ${flags.map(q).join(' ')}`,
+        fresh(),
+      ),
+  };
+  for (const [cmd, run] of Object.entries(runs)) {
+    scenario(`${cmd} --dest-precompute-digests`, async () => {
+      const layout = out(`pc-${uniq()}`);
+      events(await run(layout, []));
+      // again: without the flag the layer is compressed and written again; with it, found there
+      expect(events(await run(layout, [])).filter((e) => e.event === 'done')).toHaveLength(1);
+      const pre = events(await run(layout, ['--dest-precompute-digests']));
+      expect(pre.filter((e) => e.event === 'done')).toEqual([]);
+      expect(pre.filter((e) => e.event === 'skip')).toHaveLength(2);
+    });
+  }
+}
+
 // ---- imgpipe: skopeo's command line ------------------------------------------------------------
 // Flags imgpipe hands on to img-copy are shown by --explain: the pipeline is the one img-copy
 // builds for the same flag (whose effect img-copy's scenario shows), and another one without it.
@@ -2255,6 +2289,7 @@ for (const m of [copier, syncer]) {
       case 'dest-compress':
       case 'dest-decompress':
       case 'dest-oci-accept-uncompressed-layers':
+      case 'dest-precompute-digests':
       case 'remove-signatures':
       case 'preserve-digests':
       case 'all':

@@ -17,7 +17,7 @@ import { startFaultProxy, type FaultProxy } from '../helpers/faultproxy.js';
 import { must, umociImage } from '../helpers/images.js';
 import { startRegistry, type Registry } from '../helpers/registry.js';
 import { writeDirImage } from '../helpers/fixtures.js';
-import { exec, records, tempDir } from '../helpers/run.js';
+import { exec, img as execImg, records, tempDir } from '../helpers/run.js';
 import { sandbox, type Sandbox } from '../helpers/sandbox.js';
 
 const work = tempDir('imgpipe-compress-');
@@ -416,6 +416,56 @@ describe('layers compressed on the way', () => {
     const asIs = await img('img-copy', ['--dest-tls-verify=false', `oci:${layout}:app:1`, `docker://${reg.host}/as-is/app:1`]);
     expect(asIs.status, asIs.stderr).toBe(0);
     expect((await pushed(reg.host, 'as-is/app', '1')).manifest.layers.map((l: { digest: string }) => l.digest)).toEqual(DIFF_IDS);
+  });
+
+  it('--dest-precompute-digests: a layer compressed on the way that the registry has is not uploaded (digested in a temp file first); nothing changes for blobs whose digest is known', async () => {
+    const proxy: FaultProxy = await startFaultProxy(reg.host);
+    // each run with a layer cache of its own, empty: only the flag can find the compressed layers
+    const run = (args: string[], cache: string) =>
+      execImg('img-copy', ['--dest-tls-verify=false', ...args], undefined, { ...s.env, IMGPIPE_CACHE_DIR: join(work, cache) });
+    const uploads = (from: number) => proxy.seen.slice(from).filter((q) => q.method === 'POST' && q.url.includes('/blobs/uploads/'));
+    try {
+      const dest = `docker://${proxy.host}/pre/app:1`;
+      expect((await run([`docker-archive:${ARCHIVE}`, dest], 'cache-1')).status).toBe(0);
+      // again, the cache empty: without the flag both layers are compressed and uploaded again (the config is known: looked for, found)
+      let at = proxy.seen.length;
+      const plain = await run([`docker-archive:${ARCHIVE}`, dest], 'cache-2');
+      expect(plain.status, plain.stderr).toBe(0);
+      expect(uploads(at)).toHaveLength(2);
+      // with it, nothing is uploaded: each layer is compressed into a temp file, digested, found
+      at = proxy.seen.length;
+      const pre = await run(['--dest-precompute-digests', '--progress=ndjson', `docker-archive:${ARCHIVE}`, dest], 'cache-3');
+      expect(pre.status, pre.stderr).toBe(0);
+      expect(uploads(at)).toEqual([]);
+      const [rec] = records(pre.stdout);
+      expect(rec!.blobs).toMatchObject({ copied: 0, existed: 3 });
+      expect(Object.keys(rec!.layerUpdates).sort()).toEqual([...DIFF_IDS].sort());
+      expect(pre.stderr.split('\n').filter((l) => l.includes('"event":"skip"'))).toHaveLength(3);
+      expect(readdirSync(s.env.TMPDIR!).filter((f) => f.includes('spool-blob'))).toEqual([]);
+      // a new repository: the layers uploaded from their temp files (and the config), each verified by the registry against its digest
+      at = proxy.seen.length;
+      const fresh = await run(['--dest-precompute-digests', `docker-archive:${ARCHIVE}`, `docker://${proxy.host}/pre/other:1`], 'cache-4');
+      expect(fresh.status, fresh.stderr).toBe(0);
+      expect(uploads(at)).toHaveLength(3);
+      const stored = await pushed(reg.host, 'pre/other', '1');
+      expect(stored.layers.map((l) => [l.magic, l.diffID])).toEqual(DIFF_IDS.map((d) => ['gzip', d]));
+      // a copy that changes no layer: the same requests with the flag as without
+      const requests = async (flags: string[], repo: string) => {
+        const from = proxy.seen.length;
+        const r = await run(['--src-tls-verify=false', ...flags, `docker://${proxy.host}/pre/app:1`, `docker://${proxy.host}/${repo}:1`], 'cache-5');
+        expect(r.status, r.stderr).toBe(0);
+        return proxy.seen.slice(from).map(
+          (q) =>
+            `${q.method} ${q.url
+              .replace(repo, 'REPO')
+              .replace(/\/uploads\/[^?]*/, '/uploads/ID')
+              .replace(/_state=[^&]*/, '')}`,
+        );
+      };
+      expect(await requests(['--dest-precompute-digests'], 'as-is-pre')).toEqual(await requests([], 'as-is-plain'));
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('a named docker-archive: source is no registry: a copy into the registry its name names sends no mount request and cancels no upload', async () => {

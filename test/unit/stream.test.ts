@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { ImgError } from '../../lib/errors.js';
 import { readLines, RecordWriter, type Line } from '../../lib/stream/ndjson.js';
+import { spoolDigested } from '../../lib/stream/spool.js';
 import { DigestingStream, readCapped } from '../../lib/stream/verify.js';
 
 async function collect(chunks: (string | Buffer)[], maxLine?: number): Promise<Line[]> {
@@ -262,5 +266,34 @@ describe('readCapped', () => {
       code: 'TOO_LARGE',
       message: 'manifest M is over the 4-byte limit',
     });
+  });
+});
+
+describe('spoolDigested (--dest-precompute-digests)', () => {
+  const collectAll = async (r: Readable) => {
+    const chunks: Buffer[] = [];
+    for await (const c of r) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  it('digests what it spools, reads it back as often as asked from an unlinked temp file, and leaves no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgpipe-spool-'));
+    const data = Buffer.alloc(300_000, 7);
+    const s = await spoolDigested(Readable.from([data.subarray(0, 1000), data.subarray(1000)]), 'a blob', dir);
+    expect([s.digest, s.size]).toEqual([`sha256:${createHash('sha256').update(data).digest('hex')}`, data.length]);
+    expect(readdirSync(dir)).toEqual([]);
+    expect((await collectAll(s.read())).equals(data)).toBe(true);
+    expect((await collectAll(s.read())).equals(data)).toBe(true);
+    await s.close();
+    await s.close();
+  });
+  it("fails with its input's error (a digest check), and leaves no file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imgpipe-spool-'));
+    const checked = Readable.from([Buffer.from('not what was expected')]).pipe(new DigestingStream({ digest: `sha256:${'0'.repeat(64)}` }, 'layer x'));
+    // as the mover does: the error stays on the stream (it may come before the spool reads)
+    checked.on('error', () => undefined);
+    const e = await spoolDigested(checked, 'layer x compressed', dir).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ImgError);
+    expect((e as ImgError).code).toBe('DIGEST_MISMATCH');
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

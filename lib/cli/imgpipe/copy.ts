@@ -156,11 +156,12 @@ Flags:
                                   (default is to compress things that aren't compressed)
       --dest-force-compress-format   Force exclusive use of the compression algorithm set in
                                   --dest-compress-format (every layer, at any destination)
+      --dest-precompute-digests   Precompute digests to prevent uploading layers already on the registry
+                                  (a layer compressed on the way is digested in a temp file first)
       --image-parallel-copies N   Maximum number of layers copied at once
   -q, --quiet                     Suppress output information when copying images
       --explain                   print the img-* pipeline (on stderr) and exit
 Refused (not supported by imgpipe yet):
-  --dest-precompute-digests,
   --sign-by-sq-fingerprint, --sign-by-sigstore.
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,
   async run(ctx) {

@@ -21,7 +21,6 @@ const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
   inspect: { 'manifest-digest': NOT_YET },
   delete: { 'shared-blob-dir': 'imgpipe cannot delete from oci: yet', 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
-    'dest-precompute-digests': NOT_YET,
     'sign-by-sq-fingerprint': NOT_YET,
     'sign-by-sigstore': NOT_YET,
     'encryption-key': ENCRYPTION,
