@@ -273,7 +273,10 @@ export const COMMAND_FLAGS = {
     ],
     alias: { f: 'format', s: 'src', d: 'dest', a: 'all' },
   },
-  'imgpipe delete': { string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => !imageOnly(f)), 'retry-times', 'retry-delay'], boolean: SKOPEO_IMAGE_FLAGS.boolean },
+  'imgpipe delete': {
+    string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => f !== 'daemon-host'), 'retry-times', 'retry-delay'],
+    boolean: SKOPEO_IMAGE_FLAGS.boolean,
+  },
   'imgpipe list-tags': {
     string: [...SKOPEO_IMAGE_FLAGS.string.filter((f) => !imageOnly(f)), 'retry-times', 'retry-delay'],
     boolean: SKOPEO_IMAGE_FLAGS.boolean,

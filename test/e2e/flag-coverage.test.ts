@@ -2190,6 +2190,17 @@ for (const m of [copier, syncer]) {
     expect(JSON.parse(ipOk(await ip(['inspect', '--shared-blob-dir', dir, `oci:${layout}:x`])).stdout).Digest).toBe(D);
     ipFailed(await ip(['inspect', `oci:${layout}:x`]), /blobs is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir/);
   });
+  scenario('imgpipe delete --shared-blob-dir', async () => {
+    // a layout whose blobs skopeo wrote to a shared directory: the image's entry goes, the shared blobs stay; refused without it
+    const [dir, layout] = [out(`ipsb-${uniq()}`), out(`ipsbl-${uniq()}`)];
+    await box.sk(['copy', '--dest-shared-blob-dir', dir, `oci:${L}:x`, `oci:${layout}:x`]);
+    const held = readdirSync(join(dir, 'sha256')).sort();
+    ipFailed(await ip(['delete', `oci:${layout}:x`]), /blobs is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir/);
+    expect(JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests).toHaveLength(1);
+    ipOk(await ip(['delete', '--shared-blob-dir', dir, `oci:${layout}:x`]));
+    expect(JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests).toEqual([]);
+    expect(readdirSync(join(dir, 'sha256')).sort()).toEqual(held);
+  });
   const onP = (flags: string[], ref = app(tP())) => ip(['inspect', '--tls-verify=false', ...flags, ref]);
   scenario('imgpipe inspect --raw', async () => {
     expect(ipOk(await onP(['--raw'])).stdout).toBe(REC.raw);

@@ -166,6 +166,28 @@ describe.skipIf(!ready)('--src-shared-blob-dir, --dest-shared-blob-dir, --shared
     expect(empty.stderr).toContain('--shared-blob-dir needs a directory');
   });
 
+  it('delete --shared-blob-dir: the entry goes, the shared blobs stay (skopeo 1.9.3 cannot delete from oci: at all); without it, refused', async () => {
+    const shared = at('del-shared');
+    await must(sk(['copy', '--src-tls-verify=false', '--dest-shared-blob-dir', shared, IMG, `oci:${at('del')}:x`]), 'skopeo writes x');
+    await must(sk(['copy', '--src-tls-verify=false', '--dest-shared-blob-dir', shared, IMG, `oci:${at('del')}:y`]), 'skopeo writes y');
+    const before = tree(shared);
+    const t = await sk(['delete', '--shared-blob-dir', shared, `oci:${at('del')}:x`]);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toMatch(/Deleting images not implemented for oci: images/);
+    const without = await ip(['delete', `oci:${at('del')}:x`]);
+    expect(without.status).toBe(1);
+    expect(lines(without.stderr)).toHaveLength(1);
+    expect(without.stderr).toMatch(/del\/blobs is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir DIR/);
+    expect(entries(at('del'))).toHaveLength(2);
+    const o = await ip(['delete', '--shared-blob-dir', shared, `oci:${at('del')}:x`]);
+    expect([o.status, o.stdout, o.stderr]).toEqual([0, '', '']);
+    expect(entries(at('del')).map((e: { annotations: Record<string, string> }) => e.annotations['org.opencontainers.image.ref.name'])).toEqual(['y']);
+    expect(tree(shared)).toEqual(before);
+    expect(readdirSync(at('del/blobs'))).toEqual([]);
+    // y, which shares every blob with x, is whole: skopeo reads it
+    await must(sk(['copy', '--src-shared-blob-dir', shared, `oci:${at('del')}:y`, `dir:${at('del-dir')}`]), 'skopeo reads y');
+  });
+
   it('oci-archive: read from a shared blob directory as skopeo writes it; never written so (refused, nothing at PATH)', async () => {
     const archive = at('a.tar');
     await must(sk(['copy', '--src-tls-verify=false', '--dest-shared-blob-dir', at('a-shared'), IMG, `oci-archive:${archive}:x`]), 'skopeo writes');

@@ -12,7 +12,7 @@ import { COMMAND_FLAGS } from '../../lib/cli/command-flags.js';
 import { parseArgs } from '../../lib/cli/flags.js';
 import { imageOnly, sideArgs, transferOptions, transportOptions } from '../../lib/cli/transfer-flags.js';
 import { ImgError } from '../../lib/errors.js';
-import { blobScopeOf, isArchiveWriter } from '../../lib/transport/capabilities.js';
+import { blobScopeOf, canDelete, isArchiveWriter } from '../../lib/transport/capabilities.js';
 import { openTransport, type StoredManifest, type Transport } from '../../lib/transport/index.js';
 import { caught } from '../helpers/errors.js';
 import { tempDir } from '../helpers/run.js';
@@ -95,6 +95,27 @@ describe('oci: with a shared blob directory', () => {
     expect(await b.statBlob(sha256(img.layer))).toBe(img.layer.length);
     // b's manifest needs no blob of its own: they are in DIR
     await b.putManifest(img.manifest);
+  });
+
+  it('delete reads the manifests in DIR and deletes nothing there; without DIR, a layout whose blobs/ is empty is refused, untouched', async () => {
+    const [dir, layout] = [fresh('shared'), fresh('layout')];
+    const [a, b] = [image('delete a'), image('delete b')];
+    await store(openTransport(`oci:${layout}:a`, { sharedBlobDir: dir }), a);
+    await store(openTransport(`oci:${layout}:b`, { sharedBlobDir: dir }), b);
+    const held = files(join(dir, 'sha256'));
+    const index = readFileSync(join(layout, 'index.json'), 'utf8');
+    const plain = openTransport(`oci:${layout}:a`);
+    if (!canDelete(plain)) throw new Error('oci: deletes');
+    const e = await rejected(plain.deleteManifest());
+    expect(e.message).toMatch(/blobs is empty: a layout whose blobs are in a shared blob directory is read with --shared-blob-dir DIR/);
+    expect(readFileSync(join(layout, 'index.json'), 'utf8')).toBe(index);
+    const shared = openTransport(`oci:${layout}:a`, { sharedBlobDir: dir });
+    if (!canDelete(shared)) throw new Error('oci: deletes');
+    expect(await shared.deleteManifest()).toBe(a.manifest.digest);
+    expect(JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.map((m: { digest: string }) => m.digest)).toEqual([b.manifest.digest]);
+    // the shared blobs stay, a's among them: other layouts may use them
+    expect(files(join(dir, 'sha256'))).toEqual(held);
+    expect((await openTransport(`oci:${layout}:b`, { sharedBlobDir: dir }).getManifest()).digest).toBe(b.manifest.digest);
   });
 
   it('a blob that fails its digest leaves nothing in DIR, not even its temp file', async () => {

@@ -35,7 +35,9 @@ Flags:
       --authfile, --creds USERNAME[:PASSWORD], --username, --password, --registry-token,
       --cert-dir PATH, --tls-verify, --no-creds, --retry-times N,
       --retry-delay DURATION    Fixed delay between retries (else an exponential backoff)
-Refused: --shared-blob-dir (no delete from oci: yet); --daemon-host (no delete from an engine)`,
+      --shared-blob-dir DIRECTORY   DIRECTORY to use to share blobs across OCI repositories (its
+                                blobs are never deleted: other layouts may use them)
+Refused: --daemon-host (no delete from an engine)`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Usage: delete imageReference');
     const ref = ctx.args[0]!;

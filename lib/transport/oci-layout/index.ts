@@ -235,6 +235,13 @@ export class OciLayoutTransport implements Transport, SingleFormat, BlobScope, I
     return withLock(join(this.path, LOCK_FILE), async () => {
       const index = await this.readIndex();
       const desc = resolveIndexEntry(index.manifests, { name: this.imageName, index: this.imageIndex }, this.name, 'layout');
+      // Its manifest is not there and blobs/ is empty: a layout whose blobs are in a shared blob
+      // directory, deleted without it. Refused with the hint inspect and copy give (containers/image
+      // fails there too), rather than delete the entry without knowing what it uses.
+      if ((await this.readManifestIfAny(desc.digest)) === undefined) {
+        const hint = await this.emptyBlobs(new ImgError('MANIFEST_UNKNOWN', `no manifest at ${this.blobPath(desc.digest)}`));
+        if (hint) throw hint;
+      }
       const at = index.manifests.indexOf(desc);
       const entries = index.manifests;
       const name = (i: number) => {
