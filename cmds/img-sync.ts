@@ -28,6 +28,8 @@ Images the destination already has (same digest) are passed by: a re-run moves n
   -a, --all                    copy indexes with every image in them (as --multi-arch all)
   --multi-arch system|all|index-only   default system, as skopeo sync
   --platform OS/ARCH[/VARIANT] with system: the image of an index to take
+  --override-os, --override-arch, --override-variant   as skopeo: the platform to pick (the rest from
+                               this machine); not with --platform, and with --all they choose nothing
   --format oci|v2s2            convert manifests (digests change)
   --preserve-digests           fail rather than change any digest
   --keep-going                 report a failed image and go on (exit 1 at the end); without it the

@@ -1,4 +1,7 @@
 import { ImgError } from '../errors.js';
+import { hostPlatform } from '../image/inspect.js';
+import { formatPlatform } from '../oci/platform.js';
+import { OVERRIDE_FLAGS } from './command-flags.js';
 import { formatDockerRef, parseDockerRef, type DockerRef } from '../ref/index.js';
 
 /** parseSize reads a non-negative byte count given for `flag`. */
@@ -36,6 +39,31 @@ export function parseMultiArch(v: unknown, all = false): MultiArchMode | undefin
   if (s !== 'system' && s !== 'all' && s !== 'index-only') throw new ImgError('USAGE', `invalid --multi-arch ${JSON.stringify(s)}: system, all or index-only`);
   if (all && s !== 'all') throw new ImgError('USAGE', `--all and --multi-arch ${s} exclude each other`);
   return s;
+}
+
+/** overridePlatform is the platform --override-os, --override-arch and --override-variant pick, as skopeo: the rest from this machine. */
+export function overridePlatform(flags: Record<string, unknown>): string {
+  const host = hostPlatform();
+  const os = flags['override-os'] ?? host.os;
+  const arch = flags['override-arch'] ?? host.architecture;
+  const variant = flags['override-variant'] ?? (flags['override-arch'] === undefined ? host.variant : undefined);
+  return formatPlatform({ os: String(os), architecture: String(arch), ...(variant ? { variant: String(variant) } : {}) });
+}
+
+/**
+ * overridden is the platform (OS/ARCH[/VARIANT]) the --override-* flags pick, or undefined when none
+ * is given. They choose the image of an index that is taken alone, as containers/image's
+ * ArchitectureChoice and the rest: with --all, --multi-arch all or index-only nothing is chosen and
+ * they change nothing (skopeo copy --all copies every image whatever they say). They and --platform
+ * both name the image to pick: given together, a usage error.
+ */
+export function overridden(flags: Record<string, unknown>): string | undefined {
+  const given = OVERRIDE_FLAGS.find((f) => flags[f] !== undefined);
+  if (given === undefined) return undefined;
+  if (([] as unknown[]).concat(flags.platform ?? []).length > 0)
+    throw new ImgError('USAGE', `--platform and --${given} exclude each other: both name the image of an index to take`);
+  const every = flags.all === true || flags['multi-arch'] === 'all' || flags['multi-arch'] === 'index-only';
+  return every ? undefined : overridePlatform(flags);
 }
 
 /**

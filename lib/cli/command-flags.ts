@@ -17,6 +17,9 @@ export const SIGSTORE_CLI_FLAGS = ['output-prefix', 'sigstore-private-key', 'sig
 
 const SIGN_STAGE_FLAGS = TRANSFER_FLAGS.string.filter((f) => !imageOnly(f));
 
+/** skopeo's global --override-os, --override-arch, --override-variant: the image of an index to pick (lib/cli/args.ts), for img-copy, img-sync and img-manifest get. */
+export const OVERRIDE_FLAGS = ['override-os', 'override-arch', 'override-variant'];
+
 /** The flags of every command: --command-timeout (lib/cli/deadline.ts), as skopeo's global flag. */
 export const COMMON_FLAGS = ['command-timeout'];
 
@@ -45,13 +48,13 @@ export const COMMAND_FLAGS = {
     default: REGISTRY_FLAGS.default,
   },
   'img-manifest': {
-    string: [...TRANSFER_FLAGS.string, ...COMMON_FLAGS, 'multi-arch', 'format', 'jobs'],
+    string: [...TRANSFER_FLAGS.string, ...COMMON_FLAGS, 'multi-arch', 'format', 'jobs', ...OVERRIDE_FLAGS],
     list: ['platform', 'additional-tag'],
     boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'no-tags', 'missing-at-dest', 'preserve-digests'],
     alias: { f: 'format' },
     default: TRANSFER_FLAGS.default,
     only: {
-      ...only(['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags'], ['get']),
+      ...only(['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags', ...OVERRIDE_FLAGS], ['get']),
       ...only(['format'], ['get', 'put']),
       ...only(['preserve-digests', 'additional-tag'], ['put']),
       // The source is read by get, and by put for an archive DEST or a --format conversion; the
@@ -149,9 +152,7 @@ export const COMMAND_FLAGS = {
       'digestfile',
       'jobs',
       'progress',
-      'override-os',
-      'override-arch',
-      'override-variant',
+      ...OVERRIDE_FLAGS,
       'sign-identity',
     ],
     list: ['platform', 'additional-tag'],
@@ -179,6 +180,7 @@ export const COMMAND_FLAGS = {
       'semver',
       'newest',
       'shard',
+      ...OVERRIDE_FLAGS,
     ],
     list: ['platform'],
     boolean: [

@@ -1,14 +1,12 @@
-import { checkCopyFlags, parseAdditionalTags } from './args.js';
+import { checkCopyFlags, overridden, parseAdditionalTags } from './args.js';
 import type { ParsedFlags } from './flags.js';
 import type { Stage } from './pipeline.js';
 import { usage } from './run.js';
 import { signatureStages } from './sign-stages.js';
 import { spoolArchive } from './spool.js';
 import { imageOnly, sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
-import { hostPlatform } from '../image/inspect.js';
 import { layerArgs, parseLayerFlags } from '../image/layers.js';
 import { writesToStdout } from '../image/put.js';
-import { formatPlatform } from '../oci/platform.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { checkWritable, openTransport, transportTraits } from '../transport/index.js';
 import { takesAdditionalTags } from '../transport/capabilities.js';
@@ -59,7 +57,9 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
   if (flags.all) get.push('--all');
   if (flags['multi-arch'] !== undefined || !flags.all) get.push(`--multi-arch=${flags['multi-arch'] === undefined ? 'system' : String(flags['multi-arch'])}`);
   for (const p of ([] as unknown[]).concat(flags.platform ?? [])) get.push(`--platform=${String(p)}`);
-  if (['override-os', 'override-arch', 'override-variant'].some((f) => flags[f] !== undefined)) get.push(`--platform=${overridePlatform(flags)}`);
+  // skopeo's --override-*: the image of an index to take (with --all, none is chosen)
+  const picked = overridden(flags);
+  if (picked !== undefined) get.push(`--platform=${picked}`);
   // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
   const convert = [...(flags.format !== undefined ? [`--format=${String(flags.format)}`] : []), ...(flags['preserve-digests'] ? ['--preserve-digests'] : [])];
   // img-blob-put writes nothing to a Docker engine (put loads the image whole): no --dest-daemon-host.
@@ -78,13 +78,4 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
   ];
   if (!flags['dry-run']) stages.push({ command: 'img-manifest', args: put }, ...sigs.afterPut);
   return { stages, src, srcGiven, dest, toStdout };
-}
-
-/** overridePlatform is the platform --override-os, --override-arch and --override-variant pick, as skopeo: the rest from this machine. */
-export function overridePlatform(flags: ParsedFlags): string {
-  const host = hostPlatform();
-  const os = flags['override-os'] ?? host.os;
-  const arch = flags['override-arch'] ?? host.architecture;
-  const variant = flags['override-variant'] ?? (flags['override-arch'] === undefined ? host.variant : undefined);
-  return formatPlatform({ os: String(os), architecture: String(arch), ...(variant ? { variant: String(variant) } : {}) });
 }

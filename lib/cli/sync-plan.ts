@@ -1,4 +1,4 @@
-import { checkCopyFlags } from './args.js';
+import { checkCopyFlags, overridden } from './args.js';
 import type { ParsedFlags } from './flags.js';
 import type { Stage } from './pipeline.js';
 import { usage } from './run.js';
@@ -63,6 +63,9 @@ export async function planSync(flags: ParsedFlags, args: string[]): Promise<Sync
       ...(layers.forceFormat ? sideArgs(f, 'src') : transferArgs(f)),
     ];
     for (const p of ([] as unknown[]).concat(f.platform ?? [])) get.push(`--platform=${String(p)}`);
+    // skopeo's --override-*: the image of an index to take (with --all, none is chosen)
+    const picked = overridden(f);
+    if (picked !== undefined) get.push(`--platform=${picked}`);
     // Both img-blob-put and put know of a conversion: a config that put rewrites is not copied.
     const convert = [...(f.format !== undefined ? [`--format=${String(f.format)}`] : []), ...(f['preserve-digests'] ? ['--preserve-digests'] : [])];
     // Layers are (re)compressed by img-blob-put, which tells put in the record ("layerUpdates").

@@ -1056,6 +1056,24 @@ scenario('img-ref --append-suffix', async () => {
     const raw = await img('img-manifest', ['get', '--tls-verify=false', '--raw', '--config', '--platform', 'linux/arm/v7', multiRef()]);
     expect(JSON.parse(raw.stdout)).toMatchObject({ architecture: 'arm', variant: 'v7' });
   });
+  // skopeo's names for one --platform, the rest from this machine
+  scenario('img-manifest --override-arch', async () => {
+    expect(await digests(['--override-arch', 'arm64'], [multiRef()])).toEqual([multi['linux/arm64']]);
+    expect(await digests([], [multiRef()])).toEqual([multi.index]);
+    refused(await get(['--override-arch', 'arm64', '--platform', 'linux/arm64'], [multiRef()]), /--platform and --override-arch exclude each other/);
+    // with --all nothing is chosen: every image, as without it
+    expect(await digests(['--all', '--override-arch', 'arm64'], [multiRef()])).toEqual(await digests(['--all'], [multiRef()]));
+  });
+  scenario('img-manifest --override-os', async () => {
+    expect(await digests(['--override-os', 'freebsd'], [multiRef()])).toEqual([multi[`freebsd/${hostArch}`]]);
+    // --raw --config: the config of the image picked
+    const raw = await img('img-manifest', ['get', '--tls-verify=false', '--raw', '--config', '--override-os', 'freebsd', multiRef()]);
+    expect(JSON.parse(raw.stdout)).toMatchObject({ os: 'freebsd', architecture: hostArch });
+  });
+  scenario('img-manifest --override-variant', async () => {
+    expect(await digests(['--override-arch', 'arm', '--override-variant', 'v6'], [multiRef()])).toEqual([multi['linux/arm/v6']]);
+    expect(await digests(['--override-arch', 'arm', '--override-variant', 'v7'], [multiRef()])).toEqual([multi['linux/arm/v7']]);
+  });
   scenario('img-manifest --raw', async () => {
     const r = await img('img-manifest', ['get', '--tls-verify=false', '--raw', `docker://${P.host}/app:1`]);
     expect(r.status, r.stderr).toBe(0);
@@ -1537,6 +1555,9 @@ for (const m of [copier, syncer]) {
   scenario('img-copy --override-arch', async () => {
     expect(await pick(['--override-arch', 'arm64'])).toEqual([multi['linux/arm64']]);
     expect(await pick([])).toEqual([multi[`linux/${hostArch}`]]);
+    // with --all nothing is picked (skopeo copies every image): the same copy as without it
+    expect((await pick(['--all', '--override-arch', 'arm64'])).sort()).toEqual((await pick(['--all'])).sort());
+    refused(await copier.run(multiRef(), ['--platform', 'linux/arm64', '--override-arch', 'arm64']), /--platform and --override-arch exclude each other/);
   });
   scenario('img-copy --override-variant', async () => {
     expect(await pick(['--override-arch', 'arm', '--override-variant', 'v6'])).toEqual([multi['linux/arm/v6']]);
@@ -1568,6 +1589,22 @@ for (const m of [copier, syncer]) {
 
 // ---- img-sync only ---------------------------------------------------------------------------
 {
+  // skopeo sync without --all copies the image of an index for the --override-* platform
+  const multiRef = () => `docker://${P.host}/multi:1`;
+  const spick = async (flags: string[]) =>
+    succeeded(await once(['img-sync', 'picks', flags], () => syncer.run(multiRef(), [...flags, '--dest-oci-accept-uncompressed-layers']))).map((x) => x.digest);
+  scenario('img-sync --override-os', async () => {
+    expect(await spick(['--override-os', 'freebsd'])).toEqual([multi[`freebsd/${hostArch}`]]);
+    expect(await spick([])).toEqual([multi[`linux/${hostArch}`]]);
+  });
+  scenario('img-sync --override-arch', async () => {
+    expect(await spick(['--override-arch', 'arm64'])).toEqual([multi['linux/arm64']]);
+    expect((await spick(['--all', '--override-arch', 'arm64'])).sort()).toEqual((await spick(['--all'])).sort());
+  });
+  scenario('img-sync --override-variant', async () => {
+    expect(await spick(['--override-arch', 'arm', '--override-variant', 'v6'])).toEqual([multi['linux/arm/v6']]);
+    expect(await spick(['--override-arch', 'arm', '--override-variant', 'v7'])).toEqual([multi['linux/arm/v7']]);
+  });
   const sync = (args: string[], env: NodeJS.ProcessEnv = ENV) => img('img-sync', ['--tls-verify=false', ...args], undefined, env);
   const names = (layout: string) =>
     JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'))
@@ -2480,6 +2517,14 @@ for (const m of [copier, syncer]) {
   scenario('imgpipe --override-arch', async () => {
     expect(await onMulti(['--override-arch', 'arm64'], '{{.Os}}/{{.Architecture}}')).toBe('linux/arm64');
     expect(await onMulti([], '{{.Os}}/{{.Architecture}}')).toBe(`linux/${hostArch}`);
+    // sync copies the image of that platform (dir: keeps it byte for byte), as skopeo sync without --all
+    const synced = async (flags: string[]) => {
+      const d = out(`ipov-${uniq()}`);
+      ipOk(await ip([...flags, '--insecure-policy', 'sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', `${P.host}/multi:1`, d]));
+      return sha256(readFileSync(join(d, 'multi:1', 'manifest.json')));
+    };
+    expect(await synced(['--override-arch', 'arm64'])).toBe(multi['linux/arm64']);
+    expect(await synced([])).toBe(multi[`linux/${hostArch}`]);
   });
   scenario('imgpipe --override-os', async () => {
     expect(await onMulti(['--override-os', 'freebsd'], '{{.Os}}/{{.Architecture}}')).toBe(`freebsd/${hostArch}`);

@@ -242,6 +242,11 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
       expect({ ...norm(o, ''), stderr: logs(o).replaceAll('mirror-ours', 'M') }).toEqual({ ...norm(t, ''), stderr: logs(t).replaceAll('mirror-theirs', 'M') });
       if (i === 1) expect(o.stdout).toContain('Skipping: image already present at destination');
     }
+    // --override-arch: the index's image for that platform, as skopeo sync without --all picks it
+    const ov = (d: string) => ['--override-arch', 'arm64', 'sync', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', INDEX.slice(9), out(d)];
+    const [vo, vt] = [await ip(ov('ov-ours')), await sk(ov('ov-theirs'))];
+    expect(norm(vo, 'ov-ours')).toEqual(norm(vt, 'ov-theirs'));
+    expect(readFileSync(join(out('ov-ours'), 'multi:1', 'manifest.json')).equals(readFileSync(join(out('ov-theirs'), 'multi:1', 'manifest.json')))).toBe(true);
     for (const args of [
       ['sync', '--src', 'oci', '--dest', 'dir', 'a', 'b'],
       ['sync', '--src', 'docker', 'a', 'b'],

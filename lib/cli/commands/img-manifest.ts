@@ -2,7 +2,7 @@ import { parseFlags, usage } from '../run.js';
 import type { StageIO } from '../stage-io.js';
 import { COMMAND_FLAGS } from '../command-flags.js';
 import { processRecords, processRecordsInOrder, records } from '../records.js';
-import { parseAdditionalTags, parseJobs, parseMultiArch } from '../args.js';
+import { overridden, parseAdditionalTags, parseJobs, parseMultiArch } from '../args.js';
 import { REGISTRY_HELP } from '../registry-flags.js';
 import { DAEMON_HELP, OCI_HELP, SIDED_FLAGS, transferOptions } from '../transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest } from '../../image/manifests.js';
@@ -25,6 +25,8 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
                     all: every child, then the index (= --all); index-only: the index alone (default)
         --platform  the image of an index to take (as system); repeated: those children, then the index
                     edited to list only them. With --inspect or --config --raw: the image to show
+        --override-os OS, --override-arch ARCH, --override-variant V   skopeo's names for one --platform,
+                    the rest from this machine (not with --platform; with --all they choose nothing)
         --missing-at-dest  check each record's "dest" first (a HEAD where the registry allows): when it
                     has the same manifest, print one record with status "exists", which img-blob-put
                     and img-manifest put pass by. --dest-creds, --dest-tls-verify… apply to that check
@@ -68,7 +70,9 @@ export async function manifestMain(argv: string[], io: StageIO): Promise<number 
   const topts = sub === 'get' ? sides.src : sides.dest;
   for (const a of rest) parseRef(a);
   if (sub === 'get') {
-    const platforms = ([] as unknown[]).concat(flags.platform ?? []).map((p) => parsePlatform(String(p)));
+    // --override-* (skopeo's names) pick as one --platform does, the rest from this machine
+    const picked = overridden(flags);
+    const platforms = [...([] as unknown[]).concat(flags.platform ?? []), ...(picked !== undefined ? [picked] : [])].map((p) => parsePlatform(String(p)));
     const platform = platforms[platforms.length - 1];
     const multiArch = parseMultiArch(flags['multi-arch'], flags.all === true);
     if (flags.format !== undefined && (flags.raw || !flags.inspect))
@@ -83,7 +87,7 @@ export async function manifestMain(argv: string[], io: StageIO): Promise<number 
       if (recordFlags.length > 0) throw usage(`--${recordFlags[0]} does not go with ${mode} (it is for records)`);
       if (platforms.length > 1) throw usage(`${mode} takes one --platform`);
       if (flags.raw && platforms.length > 0 && !flags.config)
-        throw usage('--raw prints the manifest REF names, whatever the platform: --platform goes with --raw only with --config');
+        throw usage('--raw prints the manifest REF names, whatever the platform: --platform (or --override-*) goes with --raw only with --config');
     }
     // A Docker engine is written whole (as an archive is), so --missing-at-dest never looks in one.
     if (flags['dest-daemon-host'] !== undefined)

@@ -1,6 +1,6 @@
 import { SKOPEO_IMAGE_FLAGS } from '../command-flags.js';
 import { manifestMain } from '../commands/img-manifest.js';
-import { overridePlatform } from '../copy-plan.js';
+import { overridePlatform } from '../args.js';
 import { capture } from './capture.js';
 import { collect, globalArgs, passOn, type Ctx, type Subcommand } from './context.js';
 import { asStageError, choosingInstance, imageError, SkopeoError } from './errors.js';

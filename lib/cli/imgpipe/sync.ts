@@ -36,7 +36,17 @@ const SAME = [
   ...LAYER_FLAGS.string,
   ...LAYER_FLAGS.boolean,
 ];
-const GLOBALS = ['policy', 'insecure-policy', 'registries.d', 'debug', 'registries-conf', 'command-timeout'];
+const GLOBALS = [
+  'policy',
+  'insecure-policy',
+  'registries.d',
+  'override-os',
+  'override-arch',
+  'override-variant',
+  'debug',
+  'registries-conf',
+  'command-timeout',
+];
 
 /** syncFlags gives img-sync's flags (COMMAND_FLAGS['img-sync']) for skopeo sync's, with img-blob-put's progress events for skopeo's lines. */
 export function syncFlags(ctx: Ctx): ParsedFlags {
