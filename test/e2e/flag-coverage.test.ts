@@ -561,38 +561,38 @@ function registryFamily(p: Probe): void {
     });
   }
 
-  scenario(`${p.cmd} --retry-times`, async () => {
-    const px = await started(startFaultProxy(P.host));
-    const side = p.retrySide ?? p.plainSide;
-    const t: Target = { host: px.host, kind: 'P' };
-    const go = (flags: string[]) => (p.retry ? p.retry.run(px.host, ['--tls-verify=false', ...flags]) : p.run(t, side, ['--tls-verify=false', ...flags], ENV));
-    // one request gets a 503: retried by default, fatal with --retry-times 0
-    const fault = { ...(p.fault ?? { method: 'GET', path: /^\/v2\// }), status: 503 };
-    px.setFaults([fault]);
-    failed(await go(['--retry-times', '0']), /503|unavailable/i);
-    expect(px.pending()).toEqual([]);
-    px.setFaults([fault]);
-    const r = await go([]);
-    if (p.retry) p.retry.ok(r);
-    else p.ok(r, t, side);
-    expect(px.pending()).toEqual([]);
-    refused(await go(['--retry-times', 'x']), '--retry-times');
-  });
-  scenario(`${p.cmd} --retry-delay`, async () => {
-    // a 503 on the first request: retried 600 ms later with the flag, within milliseconds without it (the backoff, 10 ms here)
+  /** throughP runs the command with P behind a fault proxy on the side retries are shown on; `once` makes the first request (or p.fault's) get a 503 and asserts success. */
+  const throughP = async () => {
     const px = await started(startFaultProxy(P.host));
     const side = p.retrySide ?? p.plainSide;
     const t: Target = { host: px.host, kind: 'P' };
     const go = (flags: string[]) => (p.retry ? p.retry.run(px.host, ['--tls-verify=false', ...flags]) : p.run(t, side, ['--tls-verify=false', ...flags], ENV));
     const fault = { ...(p.fault ?? { method: 'GET', path: /^\/v2\// }), status: 503 };
-    const retriedAfter = async (flags: string[]) => {
+    const once = async (flags: string[]) => {
       px.setFaults([fault]);
       const from = px.seen.length;
       const r = await go(flags);
       if (p.retry) p.retry.ok(r);
       else p.ok(r, t, side);
       expect(px.pending()).toEqual([]);
-      const seen = px.seen.slice(from);
+      return px.seen.slice(from);
+    };
+    return { px, go, fault, once };
+  };
+  scenario(`${p.cmd} --retry-times`, async () => {
+    const { px, go, fault, once } = await throughP();
+    // one request gets a 503: retried by default, fatal with --retry-times 0
+    px.setFaults([fault]);
+    failed(await go(['--retry-times', '0']), /503|unavailable/i);
+    expect(px.pending()).toEqual([]);
+    await once([]);
+    refused(await go(['--retry-times', 'x']), '--retry-times');
+  });
+  scenario(`${p.cmd} --retry-delay`, async () => {
+    // a 503 on the first request: retried 600 ms later with the flag, within milliseconds without it (the backoff, 10 ms here)
+    const { go, once } = await throughP();
+    const retriedAfter = async (flags: string[]) => {
+      const seen = await once(flags);
       const i = seen.findIndex((s) => s.status === 503);
       const retry = seen.slice(i + 1).find((s) => s.method === seen[i]!.method && s.url.split('?')[0] === seen[i]!.url.split('?')[0]);
       return retry!.at - seen[i]!.at;
@@ -605,19 +605,10 @@ function registryFamily(p: Probe): void {
   scenario(`${p.cmd} --rate`, async () => {
     // --rate 2: the requests to a host go 500 ms apart from the first on (the bucket holds one
     // token); a 503 on the first request makes sure of a second one (the retry), 10 ms later without it
-    const px = await started(startFaultProxy(P.host));
-    const side = p.retrySide ?? p.plainSide;
-    const t: Target = { host: px.host, kind: 'P' };
-    const go = (flags: string[]) => (p.retry ? p.retry.run(px.host, ['--tls-verify=false', ...flags]) : p.run(t, side, ['--tls-verify=false', ...flags], ENV));
+    const { go, once } = await throughP();
     const arrivals = async (flags: string[]) => {
-      px.setFaults([{ ...(p.fault ?? { method: 'GET', path: /^\/v2\// }), status: 503 }]);
-      const from = px.seen.length;
       const start = Date.now();
-      const r = await go(flags);
-      if (p.retry) p.retry.ok(r);
-      else p.ok(r, t, side);
-      expect(px.pending()).toEqual([]);
-      return { start, at: px.seen.slice(from).map((s) => s.at) };
+      return { start, at: (await once(flags)).map((s) => s.at) };
     };
     const gaps = (at: number[]) => at.slice(1).map((a, i) => a - at[i]!);
     const paced = await arrivals(['--rate', '2']);
