@@ -5,7 +5,7 @@ import { usage } from './run.js';
 import { signatureStages } from './sign-stages.js';
 import { spoolArchive } from './spool.js';
 import { imageOnly, sideArgs, transferArgs, transferOptions } from './transfer-flags.js';
-import { layerArgs, parseLayerFlags } from '../image/layers.js';
+import { checkLayerOptionsAt, layerArgs, parseLayerFlags } from '../image/layers.js';
 import { writesToStdout } from '../image/put.js';
 import { formatRef, parseRef } from '../ref/index.js';
 import { checkWritable, openTransport, transportTraits } from '../transport/index.js';
@@ -42,6 +42,8 @@ export async function planCopy(flags: ParsedFlags, args: string[]): Promise<Copy
   const additionalTags = parseAdditionalTags(flags['additional-tag']);
   if (additionalTags.length > 0 && !takesAdditionalTags(openTransport(dest)))
     throw usage(`--additional-tag: ${dest} keeps no names of its own (additional tags are for docker-archive: destinations)`);
+  // Layer flags that would do nothing at DEST: refused now rather than by img-blob-put's record.
+  checkLayerOptionsAt(openTransport(dest), layers);
   const toStdout = writesToStdout(dest) && !flags['dry-run'];
   if (toStdout && flags.digestfile !== undefined) throw usage('--digestfile cannot be used when the archive is written to stdout');
   // A Docker engine and an oci: layout keep no signatures: the img-sign stages get no --daemon-host, no --shared-blob-dir flags.

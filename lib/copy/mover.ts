@@ -8,7 +8,7 @@ import { checkWritable, openTransport, type Transport, type TransportOptions } f
 import { blobScopeOf, canMount, isArchiveWriter, type BlobMounter } from '../transport/capabilities.js';
 import { DigestingStream } from '../stream/verify.js';
 import { convertedConfig, formatAt, replacesConfig, type ConversionOptions } from '../image/conversion.js';
-import { desiredCompression, expectedCompression, LAYER_UPDATES, layerArgs, layerChange, type LayerUpdate } from '../image/layers.js';
+import { checkLayerOptionsAt, desiredCompression, expectedCompression, LAYER_UPDATES, layerChange, type LayerUpdate } from '../image/layers.js';
 import { layerCompressionOf, sniffCompression, type Compression } from '../oci/compression.js';
 import { peekHead, recode } from '../stream/compression.js';
 import { spoolDigested } from '../stream/spool.js';
@@ -124,16 +124,10 @@ export class BlobMover {
     const m = manifestOfRecord(rec, src.name);
     const parsed = parseManifest(m.bytes, src.name, m.mediaType);
     const summary: BlobSummary = { copied: 0, mounted: 0, existed: 0, bytes: 0 };
+    // Layer flags that would do nothing there are refused, not taken and ignored (an archive is written
+    // whole by img-manifest put, which streams the blobs from `ref` itself).
+    checkLayerOptionsAt(dest, this.opts);
     if (isArchiveWriter(dest)) {
-      // An archive is written whole by img-manifest put, which streams the blobs from `ref` itself
-      // and stores layers as the format does: the compression flags would be taken and ignored.
-      const given = layerArgs(this.opts)[0];
-      if (given !== undefined) {
-        throw new ImgError(
-          'USAGE',
-          `${given.split('=')[0]} does not apply to ${dest.name}: it is written whole by img-manifest put, which stores layers as its format does (oci-archive: gzip-compressed, as skopeo; docker-archive:, docker-daemon: and containers-storage: uncompressed)`,
-        );
-      }
       if (!this.opts.dryRun) return rec;
       summary.planned = [];
       for (const b of parsed.kind === 'image' ? await this.blobsFor(parsed, src, dest) : []) {

@@ -1,7 +1,7 @@
 import { ImgError } from '../errors.js';
 import { layerCompressionOf, LEVELS, type Compression, type Compressor } from '../oci/compression.js';
 import type { Descriptor } from '../oci/manifest.js';
-import { compressesEveryLayer, servesUncompressedLayers, wantsCompressedLayers } from '../transport/capabilities.js';
+import { compressesEveryLayer, isArchiveWriter, servesUncompressedLayers, wantsCompressedLayers } from '../transport/capabilities.js';
 import type { Transport } from '../transport/types.js';
 
 /**
@@ -85,6 +85,33 @@ export function zstdLayers(dest: Transport, opts: LayerOptions, layers?: Descrip
   const compresses = opts.compress === true || opts.forceFormat === true || (!opts.decompress && wantsCompressedLayers(dest));
   if (opts.compressFormat !== 'zstd' || !compresses) return false;
   return layers === undefined || layers.some((l) => layerCompressionOf(l.mediaType) !== undefined);
+}
+
+/**
+ * checkLayerOptionsAt refuses the layer flags that would do nothing at `dest`, before anything
+ * moves: any of them at a destination written whole by img-manifest put (archives, engines, which
+ * store layers as their format does), and a compression or level where nothing is compressed (dir:
+ * without --dest-compress or --dest-force-compress-format keeps layers as they come; skopeo takes
+ * the flags there and does nothing with them).
+ */
+export function checkLayerOptionsAt(dest: Transport, opts: LayerOptions): void {
+  if (isArchiveWriter(dest)) {
+    const given = layerArgs(opts)[0];
+    if (given !== undefined) {
+      throw new ImgError(
+        'USAGE',
+        `${given.split('=')[0]} does not apply to ${dest.name}: it is written whole by img-manifest put, which stores layers as its format does (oci-archive: gzip-compressed, as skopeo; docker-archive:, docker-daemon: and containers-storage: uncompressed)`,
+      );
+    }
+    return;
+  }
+  const asked = opts.compressFormat !== undefined ? '--dest-compress-format' : opts.compressLevel !== undefined ? '--dest-compress-level' : undefined;
+  if (asked !== undefined && !opts.compress && !opts.forceFormat && !wantsCompressedLayers(dest)) {
+    throw new ImgError(
+      'USAGE',
+      `${asked} does nothing at ${dest.name}, which keeps layers as they come: add --dest-compress (compress the uncompressed layers) or --dest-force-compress-format (every layer in that format)`,
+    );
+  }
 }
 
 /** LayerUpdate is what img-blob-put stored for a layer it changed: the new blob and its compression. */

@@ -1979,7 +1979,9 @@ for (const m of [copier, syncer]) {
    * cases: flags, source, destination kind, the compression the layers get with them and without;
    * `level`: the same compression both ways, in other bytes. oci: compresses an uncompressed layer
    * anyway (as skopeo's), so --dest-compress shows at dir:, which keeps layers as they come.
+   * Without: "refused", a compression asked where nothing would be compressed.
    */
+  const NOTHING = /--dest-compress-format does nothing at dir:/;
   type Case = { flags: string[]; src: () => string; dest: 'oci' | 'dir'; with: string; without: string; level?: boolean; base?: string[] };
   const cases: Record<string, Case> = {
     'dest-compress': { flags: ['--dest-compress'], src: plainDir, dest: 'dir', with: 'gzip', without: 'none' },
@@ -1987,14 +1989,14 @@ for (const m of [copier, syncer]) {
     'dest-compress-format': { flags: ['--dest-compress-format', 'zstd'], src: gzipped, dest: 'oci', with: 'zstd', without: 'gzip' },
     'dest-compress-level': { flags: ['--dest-compress-level', '1'], src: plainDir, dest: 'oci', with: 'gzip', without: 'gzip', level: true },
     'dest-oci-accept-uncompressed-layers': { flags: ['--dest-oci-accept-uncompressed-layers'], src: plainDir, dest: 'oci', with: 'none', without: 'gzip' },
-    // dir: keeps layers as they come, --dest-compress-format or not: with the flag, every layer is in that format
+    // dir: keeps layers as they come: --dest-compress-format alone would do nothing there and is refused; forced, every layer is in that format
     'dest-force-compress-format': {
       flags: ['--dest-force-compress-format'],
       base: ['--dest-compress-format', 'zstd'],
       src: gzipped,
       dest: 'dir',
       with: 'zstd',
-      without: 'gzip',
+      without: 'refused',
     },
   };
   const destRef = (c: Case, dir: string) => (c.dest === 'oci' ? `oci:${dir}:x` : `dir:${dir}`);
@@ -2011,7 +2013,9 @@ for (const m of [copier, syncer]) {
       expect(kind(withFlag)).toEqual([c.with]);
       // without: a copy of the same source, shared
       const b = destRef(c, out(`lc-${c.dest}-${c.src().startsWith('dir:') ? 'dir' : 'reg'}${(c.base ?? []).join('')}`));
-      succeeded(await once(['img-copy', 'layers', b], () => img('img-copy', ['--tls-verify=false', ...(c.base ?? []), c.src(), b])));
+      const plain = await once(['img-copy', 'layers', b], () => img('img-copy', ['--tls-verify=false', ...(c.base ?? []), c.src(), b]));
+      if (c.without === 'refused') return refused(plain, NOTHING);
+      succeeded(plain);
       const without = await layersAt(b);
       expect(kind(without)).toEqual([c.without]);
       differ(c, withFlag, without);
@@ -2032,7 +2036,12 @@ for (const m of [copier, syncer]) {
       const withFlag = await layersAt(synced(a));
       expect(kind(withFlag)).toEqual([c.with]);
       const b = out(`ls-${uniq()}`);
-      succeeded(await sync(c.base ?? [], b));
+      const plain = await sync(c.base ?? [], b);
+      if (c.without === 'refused') {
+        expect(plain.status).toBe(1);
+        return expect(plain.stderr).toMatch(NOTHING);
+      }
+      succeeded(plain);
       const without = await layersAt(synced(b));
       expect(kind(without)).toEqual([c.without]);
       differ(c, withFlag, without);
@@ -2045,8 +2054,10 @@ for (const m of [copier, syncer]) {
         );
       const [x] = succeeded(await batch([...(c.base ?? []), ...c.flags]));
       expect(stored(x)).toEqual(x!.manifest.layers.map(() => c.with));
-      const [y] = succeeded(await batch(c.base ?? []));
-      expect(stored(y)).toEqual(y!.manifest.layers.map(() => c.without));
+      const plain = await batch(c.base ?? []);
+      if (c.without === 'refused') expect(records(plain.stdout)[0]!.error.message).toMatch(NOTHING);
+      const [y] = c.without === 'refused' ? [x] : succeeded(plain);
+      if (c.without !== 'refused') expect(stored(y)).toEqual(y!.manifest.layers.map(() => c.without));
       if (c.level) expect(x!.layerUpdates).not.toEqual(y!.layerUpdates);
       // each changes digests, which --preserve-digests forbids; but the last, which keeps layers as they are
       const preserved = await img('img-blob-put', [...c.flags, '--preserve-digests'], recFor({ dest: `oci:${out('x')}:x` }));
