@@ -48,13 +48,13 @@ export const COMMAND_FLAGS = {
     default: REGISTRY_FLAGS.default,
   },
   'img-manifest': {
-    string: [...TRANSFER_FLAGS.string, ...COMMON_FLAGS, 'multi-arch', 'format', 'jobs', ...OVERRIDE_FLAGS],
+    string: [...TRANSFER_FLAGS.string, ...COMMON_FLAGS, 'multi-arch', 'format', 'jobs', ...OVERRIDE_FLAGS, 'manifest-digest'],
     list: ['platform', 'additional-tag'],
     boolean: [...TRANSFER_FLAGS.boolean, 'all', 'raw', 'config', 'inspect', 'no-tags', 'missing-at-dest', 'preserve-digests'],
     alias: { f: 'format' },
     default: TRANSFER_FLAGS.default,
     only: {
-      ...only(['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags', ...OVERRIDE_FLAGS], ['get']),
+      ...only(['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags', 'manifest-digest', ...OVERRIDE_FLAGS], ['get']),
       ...only(['format'], ['get', 'put']),
       ...only(['preserve-digests', 'additional-tag'], ['put']),
       // The source is read by get, and by put for an archive DEST or a --format conversion; the
@@ -208,7 +208,7 @@ export const COMMAND_FLAGS = {
     alias: { v: 'version' },
   },
   'imgpipe inspect': {
-    string: [...SKOPEO_IMAGE_FLAGS.string, 'retry-times', 'retry-delay', 'format'],
+    string: [...SKOPEO_IMAGE_FLAGS.string, 'retry-times', 'retry-delay', 'format', 'manifest-digest'],
     boolean: [...SKOPEO_IMAGE_FLAGS.boolean, 'raw', 'config', 'no-tags'],
     alias: { f: 'format', n: 'no-tags' },
   },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ImgError, wrap } from '../errors.js';
 import { parseManifest, type Descriptor, type ImageManifest, type Platform } from '../oci/manifest.js';
 import { readCapped } from '../stream/verify.js';
@@ -15,6 +16,18 @@ export interface InspectOptions {
   noTags?: boolean;
   platform?: Platform;
   warn?: (line: string) => void;
+  /** the algorithm of Digest (skopeo inspect --manifest-digest); else that of the image's config digest, as skopeo's */
+  digestAlgorithm?: string;
+}
+
+/** DIGEST_ALGORITHMS are those skopeo inspect --manifest-digest can compute (go-digest's available ones). */
+export const DIGEST_ALGORITHMS = ['sha256', 'sha384', 'sha512'];
+
+/** manifestDigestWith is the digest of manifest bytes by `algorithm`, refused (naming it) where skopeo's is not available. */
+export function manifestDigestWith(bytes: Uint8Array, algorithm: string, what = 'digest algorithm'): string {
+  if (!DIGEST_ALGORITHMS.includes(algorithm))
+    throw new ImgError('USAGE', `${what} ${JSON.stringify(algorithm)} is not available (${DIGEST_ALGORITHMS.join(', ')} are)`);
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
 
 /** InspectOutput is what `skopeo inspect` prints (defined beside its Go type in inspect-format.ts, which renders it). */
@@ -47,15 +60,15 @@ export function chooseInstance(manifests: Descriptor[], want: Platform, what: st
 }
 
 /** imageOf resolves a reference to one image manifest: itself, or the index's child for the platform. */
-export async function imageOf(t: Transport, platform: Platform): Promise<{ topDigest: string; manifest: ImageManifest }> {
+export async function imageOf(t: Transport, platform: Platform): Promise<{ topDigest: string; topBytes: Uint8Array; manifest: ImageManifest }> {
   const top = await t.getManifest();
   const parsed = parseManifest(top.bytes, t.name, top.mediaType);
-  if (parsed.kind === 'image') return { topDigest: top.digest, manifest: parsed.manifest };
+  if (parsed.kind === 'image') return { topDigest: top.digest, topBytes: top.bytes, manifest: parsed.manifest };
   const child = chooseInstance(parsed.manifest.manifests, platform, t.name);
   const m = await t.getManifest(child.digest);
   const inner = parseManifest(m.bytes, `${t.name}@${child.digest}`, m.mediaType);
   if (inner.kind !== 'image') throw new ImgError('MANIFEST_UNSUPPORTED', `${t.name}: nested indexes are not supported for inspect`);
-  return { topDigest: top.digest, manifest: inner.manifest };
+  return { topDigest: top.digest, topBytes: top.bytes, manifest: inner.manifest };
 }
 
 /** readConfig fetches and parses an image's config blob, verified. */
@@ -87,10 +100,15 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
   const name = formatRef(ref);
   const t = openTransport(ref, topts);
   try {
-    const { topDigest, manifest } = await imageOf(t, opts.platform ?? hostPlatform());
+    const { topDigest, topBytes, manifest } = await imageOf(t, opts.platform ?? hostPlatform());
     const { config } = await readConfig(t, manifest);
+    // skopeo's Digest: the top manifest's, by --manifest-digest's algorithm, else by that of the config's digest
+    const configAlgorithm = manifest.config.digest.slice(0, manifest.config.digest.indexOf(':'));
+    const algorithm = opts.digestAlgorithm ?? configAlgorithm;
+    const digest = algorithm === topDigest.slice(0, topDigest.indexOf(':')) ? topDigest
+      : manifestDigestWith(topBytes, algorithm, opts.digestAlgorithm === undefined ? 'config digest algorithm' : 'digest algorithm');
     const out: InspectOutput = {
-      Digest: topDigest,
+      Digest: digest,
       RepoTags: [],
       // containers/image reads a Docker config's created as a time.Time (zero when absent), an OCI one's as a *time.Time (null)
       Created: goTime(config.created) ?? (manifest.mediaType === MediaType.dockerManifest ? '0001-01-01T00:00:00Z' : null),

@@ -1092,6 +1092,14 @@ scenario('img-ref --append-suffix', async () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ Digest: D, RepoTags: [] });
     refused(await img('img-manifest', ['get', '--tls-verify=false', '--no-tags', `docker://${P.host}/tags:1.0.0`]), '--no-tags');
   });
+  scenario('img-manifest --manifest-digest', async () => {
+    const inspect = (flags: string[]) => img('img-manifest', ['get', '--tls-verify=false', '--inspect', '--no-tags', ...flags, `docker://${P.host}/tags:1.0.0`]);
+    const d512 = JSON.parse((await inspect(['--manifest-digest', 'sha512'])).stdout).Digest as string;
+    expect(d512).toMatch(/^sha512:[0-9a-f]{128}$/);
+    expect(JSON.parse((await inspect(['--manifest-digest='])).stdout).Digest).toBe(D);
+    refused(await inspect(['--manifest-digest', 'md5']), '--manifest-digest');
+    refused(await img('img-manifest', ['get', '--tls-verify=false', '--manifest-digest', 'sha512', `docker://${P.host}/tags:1.0.0`]), '--manifest-digest');
+  });
   scenario('img-manifest --format', async () => {
     // put converts
     const put = async (flags: string[]) =>
@@ -2252,6 +2260,12 @@ for (const m of [copier, syncer]) {
   scenario('imgpipe inspect --format', async () => {
     expect(ipOk(await onP(['--format', '{{.Digest}}'])).stdout).toBe(`${D}\n`);
     expect(ipOk(await onP(['-f', '{{.Name}}'])).stdout).toBe(`${P.host}/app\n`);
+  });
+  scenario('imgpipe inspect --manifest-digest', async () => {
+    const sha512 = `sha512:${createHash('sha512').update(REC.raw).digest('hex')}`;
+    expect(JSON.parse(ipOk(await onP(['--manifest-digest=sha512'])).stdout).Digest).toBe(sha512);
+    expect(ipOk(await onP(['--manifest-digest', 'sha256', '-f', '{{.Digest}}'])).stdout).toBe(`${D}\n`);
+    ipFailed(await onP(['--manifest-digest=md5']), /digest algorithm \\"md5\\" is not available/);
   });
   scenario('imgpipe inspect --no-tags', async () => {
     expect(JSON.parse(ipOk(await onP(['--no-tags'])).stdout).RepoTags).toEqual([]);

@@ -6,14 +6,14 @@ import { overridden, parseAdditionalTags, parseJobs, parseMultiArch } from '../a
 import { REGISTRY_HELP } from '../registry-flags.js';
 import { DAEMON_HELP, OCI_HELP, SIDED_FLAGS, transferOptions } from '../transfer-flags.js';
 import { deleteManifestRecord, getManifestRecords, getRawManifest } from '../../image/manifests.js';
-import { inspectPrinter } from '../../image/inspect.js';
+import { DIGEST_ALGORITHMS, inspectPrinter } from '../../image/inspect.js';
 import { ManifestPutter } from '../../image/put.js';
 import { putRecords } from '../put-records.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { parseRef } from '../../ref/index.js';
 
 export const MANIFEST_HELP = `usage: img-manifest get [REF...] [--all | --multi-arch M] [--platform OS/ARCH[/VARIANT]]... [--missing-at-dest]
-                        [--config] [--raw] [--inspect [--no-tags] [--config] [--format TEMPLATE]]
+                        [--config] [--raw] [--inspect [--no-tags] [--config] [--format TEMPLATE] [--manifest-digest ALG]]
        img-manifest put [DEST] [--format oci|v2s2] [--preserve-digests]
        img-manifest delete [REF...]
 
@@ -35,6 +35,8 @@ get     prints a record per image: ref, digest, mediaType, size, manifest (parse
         --raw       print the manifest's exact bytes instead of a record (one REF)
         --inspect   print what skopeo inspect prints (Name, Digest, RepoTags, Created, …) for each REF
         --no-tags   with --inspect, do not list the repository's tags
+        --manifest-digest ALGORITHM   with --inspect: Digest by sha256, sha384 or sha512 ("": sha256),
+                    as skopeo inspect --manifest-digest (else by the algorithm of the config's digest)
         --inspect --config   print what skopeo inspect --config prints (the config as OCI's)
         -f, --format TEMPLATE   with --inspect: print through this Go template, as skopeo inspect --format
                     (e.g. '{{.Digest}}', '{{index .Labels "a.b"}}', '{{range .Env}}{{.}}\\n{{end}}'; "json": the JSON)
@@ -79,6 +81,11 @@ export async function manifestMain(argv: string[], io: StageIO): Promise<number 
       throw usage(flags.raw ? '--raw does not take --format' : 'get takes --format only with --inspect (a Go template, as skopeo inspect --format)');
     // No flag is taken and then ignored: each goes with the output it changes.
     if (flags['no-tags'] && !flags.inspect) throw usage('--no-tags goes with --inspect');
+    const digestAlgorithm = flags['manifest-digest'] === undefined ? undefined : String(flags['manifest-digest']) || 'sha256';
+    if (digestAlgorithm !== undefined && (!flags.inspect || flags.raw || flags.config))
+      throw usage('--manifest-digest goes with --inspect, without --raw or --config (it sets the Digest inspect prints)');
+    if (digestAlgorithm !== undefined && !DIGEST_ALGORITHMS.includes(digestAlgorithm))
+      throw usage(`--manifest-digest ${JSON.stringify(digestAlgorithm)}: digest algorithm is not available (${DIGEST_ALGORITHMS.join(', ')} are)`);
     if (flags.raw || flags.inspect) {
       const mode = flags.raw ? '--raw' : '--inspect';
       // --inspect --raw is skopeo inspect --raw: the manifest's bytes (with --config, the config's), as --raw alone.
@@ -106,7 +113,7 @@ export async function manifestMain(argv: string[], io: StageIO): Promise<number 
         'img-manifest get',
         records(rest, 'img-manifest get', io),
         async (rec) => {
-          process.stdout.write(await show(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}) }));
+          process.stdout.write(await show(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}), ...(digestAlgorithm ? { digestAlgorithm } : {}) }));
         },
         io.out,
       );

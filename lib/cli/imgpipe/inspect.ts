@@ -1,6 +1,7 @@
 import { SKOPEO_IMAGE_FLAGS } from '../command-flags.js';
 import { manifestMain } from '../commands/img-manifest.js';
 import { overridePlatform } from '../args.js';
+import { DIGEST_ALGORITHMS } from '../../image/inspect.js';
 import { capture } from './capture.js';
 import { collect, globalArgs, passOn, type Ctx, type Subcommand } from './context.js';
 import { asStageError, choosingInstance, imageError, SkopeoError } from './errors.js';
@@ -20,6 +21,7 @@ export function inspectStage(ctx: Ctx): string[] {
   argv.push(...globalArgs(ctx));
   for (const f of ['raw', 'config', 'no-tags']) if (flags[f] === true) argv.push(`--${f}`);
   if (flags.format !== undefined && String(flags.format) !== '') argv.push(`--format=${String(flags.format)}`);
+  if (flags['manifest-digest'] !== undefined) argv.push(`--manifest-digest=${String(flags['manifest-digest'])}`);
   // The platform picks the image of an index; --raw alone prints the manifest as it is.
   if (OVERRIDES.some((f) => ctx.global[f] !== undefined) && !(flags.raw && !flags.config)) argv.push(`--platform=${overridePlatform(ctx.global)}`);
   return argv;
@@ -40,10 +42,17 @@ Flags:
   -n, --no-tags                 Do not list the available tags from the repository in the output
       --raw                     output raw manifest or configuration
       --shared-blob-dir DIRECTORY   DIRECTORY to use to share blobs across OCI repositories
-Refused (not supported by imgpipe yet): --manifest-digest`,
+      --manifest-digest algorithm   Algorithm to use for computing manifest digest (sha256, sha384, sha512);
+                                defaults to algorithm used in config digest ("": sha256). EXPERIMENTAL in
+                                skopeo; refused with --raw or --config, whose output has no Digest`,
   async run(ctx) {
     if (ctx.args.length !== 1) throw new SkopeoError('Exactly one argument expected');
     if (ctx.flags.raw && ctx.flags.format !== undefined && String(ctx.flags.format) !== '') throw new SkopeoError('raw output does not support format option');
+    const algorithm = ctx.flags['manifest-digest'];
+    if (algorithm !== undefined && String(algorithm) !== '' && !DIGEST_ALGORITHMS.includes(String(algorithm)))
+      throw new SkopeoError(`Error computing manifest digest: digest algorithm ${JSON.stringify(String(algorithm))} is not available`);
+    if (algorithm !== undefined && (ctx.flags.raw || ctx.flags.config))
+      throw new SkopeoError(`--manifest-digest does not go with --${ctx.flags.raw ? 'raw' : 'config'}: that output has no Digest`);
     const ref = ctx.args[0]!;
     const { io, records } = collect();
     const { result: status, captured } = await capture(() => manifestMain(inspectStage(ctx), io)).catch((err: unknown) => {

@@ -18,7 +18,6 @@ const GLOBAL: Record<string, string> = {
 
 /** BY_SUBCOMMAND: each subcommand's skopeo flags that imgpipe refuses, with why. */
 const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
-  inspect: { 'manifest-digest': NOT_YET },
   delete: { 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
     'sign-by-sq-fingerprint': NOT_YET,

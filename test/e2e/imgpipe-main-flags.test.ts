@@ -1,0 +1,100 @@
+// skopeo main's flags that skopeo 1.9.3 lacks, as imgpipe runs them: inspect --manifest-digest
+// (compared with skopeo 1.9.3's Digest where 1.9.3 has one, and with skopeo main's documented
+// behaviour: the config digest's algorithm by default), global --require-signed (containers/image's
+// RequireSignatureVerification: a policy that verifies no signature refuses the image).
+import { createHash } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { BIN, exec, have, tempDir, type Result } from '../helpers/run.js';
+import { sandbox } from '../helpers/sandbox.js';
+
+const ready = ['skopeo'].every(have);
+const work = tempDir('imgpipe-main-flags-');
+const box = sandbox(work);
+const hash = (alg: string, b: Buffer) => `${alg}:${createHash(alg).update(b).digest('hex')}`;
+
+const link = join(work, 'bin', 'skopeo');
+mkdirSync(join(work, 'bin'), { recursive: true });
+symlinkSync(join(BIN, 'imgpipe'), link);
+
+/** ip runs imgpipe as skopeo; sk runs skopeo 1.9.3; both in the sandbox (accept-anything policy). */
+const ip = (args: string[]) => exec(link, args, undefined, box.env);
+const sk = (args: string[]) => exec('skopeo', args, undefined, box.env);
+const fatal = (r: Result) => /level=fatal msg="(.*)"\n$/.exec(r.stderr)?.[1];
+
+/** layout writes an OCI layout at `dir` with one image tagged x whose config blob is named by `configAlg`; gives the manifest's bytes. */
+function layout(dir: string, configAlg: 'sha256' | 'sha512'): Buffer {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2024-01-02T03:04:05Z', rootfs: { type: 'layers', diff_ids: [hash('sha256', Buffer.from('x'))] } }));
+  const layer = gzipSync(Buffer.from('x'));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: hash(configAlg, config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: hash('sha256', layer), size: layer.length }],
+    }),
+  );
+  for (const [alg, b] of [[configAlg, config], ['sha256', layer], ['sha256', manifest]] as const) {
+    mkdirSync(join(dir, 'blobs', alg), { recursive: true });
+    writeFileSync(join(dir, 'blobs', alg, hash(alg, b).slice(alg.length + 1)), b);
+  }
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const ref = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: hash('sha256', manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'x' } };
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [ref] }));
+  return manifest;
+}
+
+describe.skipIf(!ready)('inspect --manifest-digest', () => {
+  const L256 = join(work, 'l256');
+  const L512 = join(work, 'l512');
+  const M256 = layout(L256, 'sha256');
+  const M512 = layout(L512, 'sha512');
+
+  it('without it, Digest (and the rest) is what skopeo 1.9.3 prints (a sha256 config: sha256 of the manifest)', async () => {
+    const mine = await ip(['inspect', `oci:${L256}:x`]);
+    const theirs = await sk(['inspect', `oci:${L256}:x`]);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    expect(mine.status, mine.stderr).toBe(0);
+    // skopeo 1.9.3 predates LayersData, which skopeo main (and imgpipe) print
+    const { LayersData, ...rest } = JSON.parse(mine.stdout);
+    expect(LayersData).toHaveLength(1);
+    expect(rest).toEqual(JSON.parse(theirs.stdout));
+    expect(JSON.parse(mine.stdout).Digest).toBe(hash('sha256', M256));
+  });
+
+  it('by the algorithm given: sha512, sha384, sha256, and "" for sha256, as skopeo main', async () => {
+    for (const alg of ['sha512', 'sha384', 'sha256']) {
+      const r = await ip(['inspect', `--manifest-digest=${alg}`, '--format', '{{.Digest}}', `oci:${L256}:x`]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`${hash(alg, M256)}\n`);
+    }
+    const r = await ip(['inspect', '--manifest-digest=', '--format', 'Digest: {{.Digest}}', `oci:${L256}:x`]);
+    expect(r.stdout).toBe(`Digest: ${hash('sha256', M256)}\n`);
+    // the flag's value is the next argument, as pflag reads it
+    const spaced = await ip(['inspect', '--manifest-digest', 'sha512', `oci:${L256}:x`]);
+    expect(JSON.parse(spaced.stdout).Digest).toBe(hash('sha512', M256));
+  });
+
+  it('by default, the algorithm of the config digest (skopeo main; skopeo 1.9.3 cannot read a sha512 config)', async () => {
+    const r = await ip(['inspect', `oci:${L512}:x`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).Digest).toBe(hash('sha512', M512));
+    const forced = await ip(['inspect', '--manifest-digest=sha256', `oci:${L512}:x`]);
+    expect(JSON.parse(forced.stdout).Digest).toBe(hash('sha256', M512));
+  });
+
+  it('an algorithm skopeo has not fails in its words; with --raw or --config (no Digest printed) it is refused', async () => {
+    const bad = await ip(['inspect', '--manifest-digest=md5', `oci:${L256}:x`]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(fatal(bad)).toBe('Error computing manifest digest: digest algorithm \\"md5\\" is not available');
+    for (const f of ['--raw', '--config']) {
+      const r = await ip(['inspect', f, '--manifest-digest=sha512', `oci:${L256}:x`]);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(fatal(r)).toBe(`--manifest-digest does not go with ${f}: that output has no Digest`);
+    }
+  });
+});
