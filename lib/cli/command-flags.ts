@@ -9,7 +9,7 @@ import { DAEMON_FLAGS, imageOnly, OCI_FLAGS, SIDED_FLAGS, TRANSFER_FLAGS } from 
 /** The signature and policy flags of img-copy and img-sync, as skopeo names them. */
 export const SIGNATURE_FLAGS = {
   string: ['sign-by', 'sign-by-sigstore-private-key', 'sign-passphrase-file', 'policy', 'registries.d'],
-  boolean: ['remove-signatures', 'insecure-policy'],
+  boolean: ['remove-signatures', 'insecure-policy', 'require-signed'],
 };
 
 /** The flags of img-sign's sigstore subcommands (keygen, sign --sigstore-private-key, verify --sigstore-public-key). */
@@ -109,7 +109,7 @@ export const COMMAND_FLAGS = {
       ...SIGN_STAGE_FLAGS,
       ...COMMON_FLAGS,
     ],
-    boolean: TRANSFER_FLAGS.boolean,
+    boolean: [...TRANSFER_FLAGS.boolean, 'require-signed'],
     alias: { o: 'output' },
     default: TRANSFER_FLAGS.default,
     only: {
@@ -125,7 +125,7 @@ export const COMMAND_FLAGS = {
       ),
       ...only(['output', 'passphrase-file', 'sign-by', 'sign-by-sigstore-private-key', 'sign-identity'], ['sign']),
       ...only(['public-key-file'], ['verify']),
-      ...only(['policy'], ['check']),
+      ...only(['policy', 'require-signed'], ['check']),
       ...only(['jobs'], ['check', 'copy']),
     },
   },
@@ -204,7 +204,7 @@ export const COMMAND_FLAGS = {
   // (lib/cli/imgpipe/refused.ts), not declared here.
   imgpipe: {
     string: ['policy', 'registries.d', 'override-arch', 'override-os', 'override-variant', 'registries-conf', 'tmpdir', 'user-agent-prefix', ...COMMON_FLAGS],
-    boolean: ['debug', 'insecure-policy', 'tls-verify', 'version'],
+    boolean: ['debug', 'insecure-policy', 'require-signed', 'tls-verify', 'version'],
     alias: { v: 'version' },
   },
   'imgpipe inspect': {

@@ -36,12 +36,15 @@ function jobs(flags: ParsedArgs): number {
   return flags.jobs === undefined ? 8 : parseJobs(flags.jobs);
 }
 
-/** runCheck is `img-sign check [--policy FILE]`: records on stdin whose source the policy allows pass; the rest become POLICY_DENIED error records. */
+/**
+ * runCheck is `img-sign check [--policy FILE] [--require-signed]`: records on stdin whose source the
+ * policy allows (with --require-signed: by verifying a signature) pass; the rest become POLICY_DENIED error records.
+ */
 export async function runCheck(flags: ParsedArgs, args: string[], io: StageIO): Promise<number> {
   if (args.length > 0) throw usage('img-sign check reads records on stdin (from img-manifest get)');
   const policy = await loadPolicy(flags.policy === undefined ? undefined : String(flags.policy));
   const { src } = sides(flags);
-  return processRecordsInOrder('img-sign check', records([], 'img-sign check', io), async (r) => [await checkRecord(r, policy, src)], io.out, jobs(flags));
+  return processRecordsInOrder('img-sign check', records([], 'img-sign check', io), async (r) => [await checkRecord(r, policy, src, { requireSigned: flags['require-signed'] === true })], io.out, jobs(flags));
 }
 
 /** runCopy is `img-sign copy`: each record's source signatures are written at its destination. */
@@ -117,6 +120,8 @@ export const SIGNATURE_HELP = `signatures and trust policy (stages of img-sign):
   --policy FILE                policy.json for img-sign check (default ~/.config/containers/policy.json,
                                then /etc/containers/policy.json; none found is an error, as in skopeo)
   --insecure-policy            leave out img-sign check: any source is accepted
+  --require-signed             img-sign check refuses a source the policy accepts without verifying a
+                               signature (insecureAcceptAnything), as skopeo --require-signed
   --remove-signatures          leave out img-sign copy: the source's signatures (simple, and sigstore
                                attachments) are not carried
   --sign-by FPR                sign each image at DEST (a docker:// destination) with this gpg key
@@ -148,8 +153,11 @@ export function signatureStages(flags: ParsedArgs, dest: TransportTraits, common
   const srcOnly = shared.filter((a) => !a.startsWith('--dest-'));
   const destOnly = shared.filter((a) => !a.startsWith('--src-'));
   const out: SignatureStages = { afterPut: [] };
+  if (flags['insecure-policy'] === true && flags['require-signed'] === true) throw usage('--insecure-policy and --require-signed are mutually exclusive');
   if (flags['insecure-policy'] !== true) {
-    out.check = { command: 'img-sign', args: ['check', ...(flags.policy === undefined ? [] : [`--policy=${String(flags.policy)}`]), ...srcOnly] };
+    const policy = flags.policy === undefined ? [] : [`--policy=${String(flags.policy)}`];
+    const signed = flags['require-signed'] === true ? ['--require-signed'] : [];
+    out.check = { command: 'img-sign', args: ['check', ...policy, ...signed, ...srcOnly] };
   } else if (flags.policy !== undefined) throw usage('--policy and --insecure-policy exclude each other');
   const keeps = dest.keepsSignatures;
   if (flags['remove-signatures'] !== true) {

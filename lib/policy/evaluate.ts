@@ -11,10 +11,21 @@ import type { Requirement } from './parse.js';
 import { checkSignedBy } from './signed-by.js';
 import { checkSigstoreSigned } from './sigstore-signed.js';
 
-/** checkPolicy resolves if every requirement accepts the image, and throws POLICY_DENIED with the first reason otherwise. */
-export async function checkPolicy(requirements: Requirement[], image: PolicyImage): Promise<void> {
+/**
+ * checkPolicy resolves if every requirement accepts the image, and throws POLICY_DENIED with the
+ * first reason otherwise. With `requireSigned` (skopeo's --require-signed, containers/image's
+ * RequireSignatureVerification) one of the requirements must also have verified a signature
+ * (signedBy, sigstoreSigned): insecureAcceptAnything alone, or signedBaseLayer, is not enough.
+ */
+export async function checkPolicy(requirements: Requirement[], image: PolicyImage, opts: { requireSigned?: boolean } = {}): Promise<void> {
   if (requirements.length === 0) throw rejected('policy requirements list is empty');
   for (const req of requirements) await checkRequirement(req, image);
+  if (opts.requireSigned && !requirements.some(verifiesSignatures)) throw rejected(`No signature verification policy found for image ${image.name}`);
+}
+
+/** verifiesSignatures says whether a requirement that accepted an image verified a signature of it (containers/image's verifiesSignatures). */
+export function verifiesSignatures(req: Requirement): boolean {
+  return req.type === 'signedBy' || req.type === 'sigstoreSigned';
 }
 
 async function checkRequirement(req: Requirement, image: PolicyImage): Promise<void> {

@@ -49,13 +49,19 @@ async function sourceSignatures(src: Transport, digest: string, child: boolean):
 }
 
 /** checkRecord passes a record whose source `ref` the policy allows, and throws POLICY_DENIED with the reason otherwise. */
-export async function checkRecord(rec: ImageRecord, policy: { path: string; policy: Policy }, srcTopts: TransportOptions): Promise<ImageRecord> {
+export async function checkRecord(
+  rec: ImageRecord,
+  policy: { path: string; policy: Policy },
+  srcTopts: TransportOptions,
+  opts: { requireSigned?: boolean } = {},
+): Promise<ImageRecord> {
   if (passBy(rec)) return rec;
   const ref = parseRef(requireString(rec, 'ref'));
   const name = formatRef(ref);
   const { requirements, section } = requirementsFor(policy.policy, await imageScopes(ref));
   // insecureAcceptAnything needs nothing of the image: its signatures are not read.
-  if (requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything')) return rec;
+  // With --require-signed that is a refusal, which checkPolicy gives.
+  if (!opts.requireSigned && requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything')) return rec;
   const digest = requireString(rec, 'digest');
   const src = openTransport(ref, srcTopts);
   const manifest = await sourceManifest(rec, src, digest, name);
@@ -65,7 +71,11 @@ export async function checkRecord(rec: ImageRecord, policy: { path: string; poli
     ? await sourceSigstoreSignatures(ref, digest, srcTopts, isSourceChild(rec))
     : undefined;
   try {
-    await checkPolicy(requirements, { name, dockerReference: imageDockerReference(ref), manifest, signatures, sigstoreSignatures: sigstore?.signatures });
+    await checkPolicy(
+      requirements,
+      { name, dockerReference: imageDockerReference(ref), manifest, signatures, sigstoreSignatures: sigstore?.signatures },
+      { requireSigned: opts.requireSigned === true },
+    );
   } catch (e) {
     if (e instanceof ImgError && (e.code === 'POLICY_DENIED' || e.code === 'SIGNATURE_INVALID')) {
       const note = sigstore && 'notRead' in sigstore ? ` (${sigstore.notRead})` : '';

@@ -1251,6 +1251,15 @@ scenario('img-ref --append-suffix', async () => {
     expect(r.status).toBe(1);
     expect(records(r.stdout)[0]!.error.code).toBe('POLICY_DENIED');
   });
+  scenario('img-sign --require-signed', async () => {
+    const input = recFor({ ref: `docker://${P.host}/app:1` });
+    succeeded(await img('img-sign', ['check', '--tls-verify=false'], input));
+    const r = await img('img-sign', ['check', '--tls-verify=false', '--require-signed'], input);
+    expect(r.status).toBe(1);
+    expect(records(r.stdout)[0]!.error.code).toBe('POLICY_DENIED');
+    expect(records(r.stdout)[0]!.error.message).toMatch(/No signature verification policy found for image/);
+    succeeded(await img('img-sign', ['check', '--tls-verify=false', '--require-signed', '--policy', POLICY.sigstore, '--registries.d', RD], input));
+  });
   scenario('img-sign --registries.d', async () => {
     const input = recFor({ ref: `docker://${P.host}/app:1` });
     succeeded(await img('img-sign', ['check', '--tls-verify=false', '--policy', POLICY.sigstore, '--registries.d', RD], input));
@@ -1489,6 +1498,14 @@ for (const m of [copier, syncer]) {
     expect((await m.run(pApp(), [], { env })).status).toBe(1);
     succeeded(await m.run(pApp(), ['--insecure-policy'], { env }));
     refused(await m.run(pApp(), ['--insecure-policy', '--policy', POLICY.reject]), /--policy and --insecure-policy/);
+  });
+  scenario(key('require-signed'), async () => {
+    // the sandbox's policy accepts anything: no signature is verified
+    const r = await m.run(pApp(), ['--require-signed']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/No signature verification policy found for image/);
+    succeeded(await m.run(pApp(), ['--require-signed', '--policy', POLICY.sigstore, `--registries.d=${RD}`, '--remove-signatures']));
+    refused(await m.run(pApp(), ['--require-signed', '--insecure-policy']), /--insecure-policy and --require-signed are mutually exclusive/);
   });
   scenario(key('remove-signatures'), async () => {
     // P/app:1 has a sigstore signature; an oci: destination keeps none
@@ -2521,6 +2538,12 @@ for (const m of [copier, syncer]) {
   scenario('imgpipe --insecure-policy', async () => {
     ipOk(await ip(['--policy', POLICY.reject, '--insecure-policy', 'copy', SRC, `dir:${out(`ipi-${uniq()}`)}`]));
     ipFailed(await ip(['--policy', POLICY.reject, 'copy', SRC, `dir:${out(`ipi-${uniq()}`)}`]), /rejected by policy/);
+  });
+  scenario('imgpipe --require-signed', async () => {
+    const src = `docker://${P.host}/app:1`;
+    ipFailed(await ip(['--require-signed', 'copy', '--src-tls-verify=false', src, `dir:${out(`iprs-${uniq()}`)}`]), /No signature verification policy found for image/);
+    ipOk(await ip(['--require-signed', '--policy', POLICY.sigstore, '--registries.d', RD, 'copy', '--src-tls-verify=false', src, `dir:${out(`iprs-${uniq()}`)}`]));
+    ipFailed(await ip(['--require-signed', '--insecure-policy', 'inspect', src]), /--insecure-policy and --require-signed are mutually exclusive/);
   });
   scenario('imgpipe --registries.d', async () => {
     const mine = await explained([]);

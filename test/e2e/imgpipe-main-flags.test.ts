@@ -3,10 +3,11 @@
 // behaviour: the config digest's algorithm by default), global --require-signed (containers/image's
 // RequireSignatureVerification: a policy that verifies no signature refuses the image).
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry, type Registry } from '../helpers/registry.js';
 import { BIN, exec, have, tempDir, type Result } from '../helpers/run.js';
 import { sandbox } from '../helpers/sandbox.js';
 
@@ -95,6 +96,98 @@ describe.skipIf(!ready)('inspect --manifest-digest', () => {
       expect(r.status, r.stderr).toBe(1);
       expect(r.stdout).toBe('');
       expect(fatal(r)).toBe(`--manifest-digest does not go with ${f}: that output has no Digest`);
+    }
+  });
+});
+
+describe.skipIf(!ready || !have('gpg') || !have('docker-registry'))('--require-signed', () => {
+  let reg: Registry;
+  beforeAll(async () => {
+    reg = await startRegistry();
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+  const GNUPGHOME = join(work, 'gnupg');
+  const env = { ...box.env, GNUPGHOME };
+  const ipg = (args: string[]) => exec(link, args, undefined, env);
+  const policies = join(work, 'policies');
+  const SRC = join(work, 'l256');
+  let signed = ''; // dir: copy of SRC signed by the key
+  let ACCEPT = '';
+  let SIGNED_BY = '';
+  let NONE_VERIFY = ''; // signedBaseLayer is no signature verification either; reject is only a refusal
+
+  it('setup: a gpg key, an image signed with it, and policies', async () => {
+    mkdirSync(GNUPGHOME, { recursive: true, mode: 0o700 });
+    mkdirSync(policies, { recursive: true });
+    const gen = await exec(
+      'gpg',
+      ['--batch', '--pinentry-mode', 'loopback', '--status-fd', '1', '--gen-key'],
+      '%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: rs\nExpire-Date: 0\n%commit\n',
+      env,
+    );
+    expect(gen.status, gen.stderr).toBe(0);
+    const fpr = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(gen.stdout)![1]!;
+    const pub = join(work, 'pub.gpg');
+    expect((await exec('gpg', ['--batch', '--output', pub, '--export', fpr], undefined, env)).status).toBe(0);
+    ACCEPT = join(policies, 'accept.json');
+    writeFileSync(ACCEPT, '{"default":[{"type":"insecureAcceptAnything"}]}');
+    SIGNED_BY = join(policies, 'signed.json');
+    writeFileSync(
+      SIGNED_BY,
+      JSON.stringify({
+        default: [{ type: 'insecureAcceptAnything' }],
+        transports: { dir: { '': [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: pub, signedIdentity: { type: 'exactReference', dockerReference: 'example.com/app:1' } }] } },
+      }),
+    );
+    NONE_VERIFY = join(policies, 'accept-dir.json');
+    writeFileSync(NONE_VERIFY, JSON.stringify({ default: [{ type: 'reject' }], transports: { dir: { '': [{ type: 'insecureAcceptAnything' }] } } }));
+    signed = join(work, 'signed');
+    const s = await ipg(['copy', '--policy', ACCEPT, '--sign-by', fpr, '--sign-identity', 'example.com/app:1', `oci:${SRC}:x`, `dir:${signed}`]);
+    expect(s.status, s.stderr).toBe(0);
+  });
+
+  it('copy: accepted by a policy that verifies nothing, refused with --require-signed (skopeo main’s words)', async () => {
+    const plain = await ipg(['--policy', ACCEPT, 'copy', `oci:${SRC}:x`, `dir:${join(work, 'plain')}`]);
+    expect(plain.status, plain.stderr).toBe(0);
+    for (const args of [
+      ['--policy', ACCEPT, '--require-signed', 'copy', `oci:${SRC}:x`, `dir:${join(work, 'never1')}`],
+      // a persistent flag after the subcommand, as cobra reads it
+      ['copy', '--policy', NONE_VERIFY, '--require-signed', `dir:${signed}`, `dir:${join(work, 'never2')}`],
+    ]) {
+      const r = await ipg(args);
+      expect(r.status, r.stderr).toBe(1);
+      expect(fatal(r)).toMatch(/^Source image rejected: .*No signature verification policy found for image /);
+      expect(existsSync(args[args.length - 1]!.slice(4))).toBe(false);
+    }
+  });
+
+  it('copy and sync: a signature the policy verified satisfies it', async () => {
+    const c = await ipg(['--policy', SIGNED_BY, '--require-signed', 'copy', `dir:${signed}`, `dir:${join(work, 'verified')}`]);
+    expect(c.status, c.stderr).toBe(0);
+    const s = await ipg(['--require-signed', 'sync', '--policy', SIGNED_BY, '--remove-signatures', '--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', `${signed}`, `${reg.host}/synced`]);
+    expect(s.status, s.stderr).toBe(0);
+    const refused = await ipg(['--require-signed', 'sync', '--policy', ACCEPT, '--remove-signatures', '--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', `${signed}`, `${reg.host}/synced2`]);
+    expect(refused.status, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain('No signature verification policy found for image');
+  });
+
+  it('with --insecure-policy every subcommand fails, as skopeo main; img-copy and img-sync refuse the pair', async () => {
+    for (const args of [
+      ['--insecure-policy', '--require-signed', 'inspect', `oci:${SRC}:x`],
+      ['--require-signed', 'copy', '--insecure-policy', `oci:${SRC}:x`, `dir:${join(work, 'never3')}`],
+    ]) {
+      const r = await ipg(args);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(fatal(r)).toBe('--insecure-policy and --require-signed are mutually exclusive');
+    }
+    for (const cmd of ['img-copy', 'img-sync']) {
+      const args = cmd === 'img-copy' ? [`oci:${SRC}:x`, `dir:${join(work, 'never4')}`] : ['--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', signed, `${reg.host}/never5`];
+      const r = await box.img(cmd, ['--insecure-policy', '--require-signed', ...args]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain('--insecure-policy and --require-signed are mutually exclusive');
     }
   });
 });

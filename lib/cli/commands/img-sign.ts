@@ -13,7 +13,7 @@ import { TRANSFER_FLAGS } from '../transfer-flags.js';
 export const SIGN_HELP = `usage: img-sign sign --output|-o SIGNATURE [--passphrase-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
        img-sign verify [--public-key-file FILE] MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE
 stages on records (stdin → stdout):
-       img-sign check [--policy FILE]         pass records whose source policy.json allows (else POLICY_DENIED)
+       img-sign check [--policy FILE] [--require-signed]   pass records whose source policy.json allows (else POLICY_DENIED)
        img-sign copy                          copy each record's source signatures to its dest (after img-manifest put)
        img-sign sign --sign-by FPR [--passphrase-file FILE]   sign each record's dest image and store the signature there
        img-sign sign --sign-by-sigstore-private-key FILE --passphrase-file FILE   the same with a sigstore key
@@ -35,6 +35,8 @@ check    policy.json from --policy, else ~/.config/containers/policy.json, else 
          the source's simple signatures are read from dir: signature-N files or the lookaside store;
          for a sigstoreSigned requirement, the .sig attachment of a docker:// source whose
          registries.d namespace sets use-sigstore-attachments: true.
+         --require-signed  also refuse a source no requirement verified a signature of
+                   (insecureAcceptAnything alone), as skopeo --require-signed
 copy     also carries the .sig attachment (use-sigstore-attachments at source and dest); fails a record
          whose source signatures cannot go along (the manifest changed, or dest keeps none of that
          kind: oci:, archives, dir: for sigstore); records with status exists or planned are passed by.

@@ -37,6 +37,7 @@ const SAME = [
 const GLOBALS = [
   'policy',
   'insecure-policy',
+  'require-signed',
   'registries.d',
   'override-os',
   'override-arch',

@@ -82,10 +82,11 @@ Flags:
       --policy string              Path to a trust policy file
       --registries-conf string     path to the registries.conf file
       --registries.d DIR           use registry configuration files in DIR (e.g. for container signature storage)
+      --require-signed             require any pulled image to be signed
       --tmpdir string              directory used to store temporary files
       --user-agent-prefix string   prefix to add to the user agent string
   -v, --version                    Version for ${prog}
-Refused (not supported by imgpipe yet): --tls-details, --require-signed.
+Refused (not supported by imgpipe yet): --tls-details.
 Image encryption (copy --encryption-key, --decryption-key, --encrypt-layer) is out of scope.
 
 Use "${prog} [command] --help" for more information about a command.
@@ -143,6 +144,7 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
     if (merged.tmpdir !== undefined) process.env.TMPDIR = String(merged.tmpdir);
     if (merged['user-agent-prefix'] !== undefined) process.env.IMGPIPE_USER_AGENT_PREFIX = String(merged['user-agent-prefix']);
     if (flags['retry-delay'] !== undefined) checkRetryDelay(String(flags['retry-delay']));
+    if (merged['insecure-policy'] === true && merged['require-signed'] === true) throw new SkopeoError('--insecure-policy and --require-signed are mutually exclusive');
     const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };
     warnGlobalTlsVerify(ctx);
     try {

@@ -13,7 +13,6 @@ const NOT_YET = 'not supported by imgpipe yet';
 /** GLOBAL: skopeo's global flags that imgpipe refuses, with why. */
 const GLOBAL: Record<string, string> = {
   'tls-details': NOT_YET,
-  'require-signed': NOT_YET,
 };
 
 /** BY_SUBCOMMAND: each subcommand's skopeo flags that imgpipe refuses, with why. */
