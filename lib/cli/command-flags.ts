@@ -203,7 +203,7 @@ export const COMMAND_FLAGS = {
   // skopeo spells them. Flags skopeo has that imgpipe cannot honour yet are refused by name
   // (lib/cli/imgpipe/refused.ts), not declared here.
   imgpipe: {
-    string: ['policy', 'registries.d', 'override-arch', 'override-os', 'override-variant', 'registries-conf', 'tmpdir', 'user-agent-prefix', ...COMMON_FLAGS],
+    string: ['policy', 'registries.d', 'override-arch', 'override-os', 'override-variant', 'registries-conf', 'tmpdir', 'user-agent-prefix', 'tls-details', ...COMMON_FLAGS],
     boolean: ['debug', 'insecure-policy', 'require-signed', 'tls-verify', 'version'],
     alias: { v: 'version' },
   },

@@ -40,7 +40,8 @@ environment (time bounds, see docs/protocol.md):
   IMGPIPE_RATE_WINDOW_MS      windows of this much time waiting on the registry (default 60000)
   IMGPIPE_UNKNOWN_SIZE_CAP    the most bytes read of a blob whose size nobody gives (default 17179869184)
   IMGPIPE_RETRY_DELAY_MS      backoff base (default 500)
-  IMGPIPE_USER_AGENT_PREFIX   put in front of the User-Agent of registry requests (imgpipe --user-agent-prefix)`;
+  IMGPIPE_USER_AGENT_PREFIX   put in front of the User-Agent of registry requests (imgpipe --user-agent-prefix)
+  IMGPIPE_TLS_DETAILS         a containers-tls-details.yaml(5) file for every TLS connection (imgpipe --tls-details)`;
 
 /** envNumber reads a whole number from the environment variable `name`: unset or empty is undefined; 0 only where `zero`. */
 function envNumber(name: string, unit: string, zero = false, digits = 9): number | undefined {

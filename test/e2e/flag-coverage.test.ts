@@ -2598,6 +2598,15 @@ for (const m of [copier, syncer]) {
     mkdirSync(out('tmp-here'), { recursive: true });
     ipOk(await ip(['--insecure-policy', '--tmpdir', out('tmp-here'), 'copy', SRC, `dir:${out(`ipt-${uniq()}`)}`]));
   });
+  scenario('imgpipe --tls-details', async () => {
+    // S speaks TLS 1.2 and 1.3: a 1.3 minimum works; the file is read strictly, before any connection
+    // (what the client offers is shown against openssl s_server in imgpipe-main-flags.test.ts)
+    const f = out(`tls-${uniq()}.yaml`);
+    writeFileSync(f, 'minVersion: "1.3"\ncipherSuites: [TLS_AES_128_GCM_SHA256]\n');
+    expect(ipOk(await ip(['--tls-details', f, 'inspect', '--cert-dir', CA, ...sCreds(), '--format', '{{.Digest}}', app(tS())])).stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    writeFileSync(f, 'minVersion: "1.3"\nmaxVersion: "1.3"\n');
+    ipFailed(await ip(['inspect', '--tls-details', f, '--cert-dir', CA, ...sCreds(), app(tS())]), /--tls-details .*: unknown key \\"maxVersion\\"/);
+  });
   scenario('imgpipe --user-agent-prefix', async () => {
     // every registry request says it, in front of imgpipe's own; without the flag, only imgpipe's
     const px = await started(startFaultProxy(P.host));

@@ -1,13 +1,16 @@
 // skopeo main's flags that skopeo 1.9.3 lacks, as imgpipe runs them: inspect --manifest-digest
 // (compared with skopeo 1.9.3's Digest where 1.9.3 has one, and with skopeo main's documented
 // behaviour: the config digest's algorithm by default), global --require-signed (containers/image's
-// RequireSignatureVerification: a policy that verifies no signature refuses the image).
+// RequireSignatureVerification: a policy that verifies no signature refuses the image), global
+// --tls-details (containers-tls-details.yaml(5)) against real TLS servers.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type Registry } from '../helpers/registry.js';
+import { freePort, startRegistry, type Registry } from '../helpers/registry.js';
+import { certDir, makePki, type Pki } from '../helpers/pki.js';
 import { BIN, exec, have, tempDir, type Result } from '../helpers/run.js';
 import { sandbox } from '../helpers/sandbox.js';
 
@@ -189,5 +192,135 @@ describe.skipIf(!ready || !have('gpg') || !have('docker-registry'))('--require-s
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain('--insecure-policy and --require-signed are mutually exclusive');
     }
+  });
+});
+
+// --tls-details: a TLS docker-registry (Go's TLS 1.2 and 1.3) for copies that must work, and
+// `openssl s_server` (TLS 1.2 only) where what the client offered and what was negotiated is read
+// from the server's own report ("Supported groups", "Shared ciphers", "CIPHER is").
+describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-details', () => {
+  let reg: Registry;
+  let pki: Pki;
+  let certs = '';
+  const details = (name: string, text: string) => {
+    const f = join(work, 'tls', name);
+    mkdirSync(join(work, 'tls'), { recursive: true });
+    writeFileSync(f, text);
+    return f;
+  };
+  beforeAll(async () => {
+    pki = makePki(join(work, 'pki'));
+    certs = certDir(pki, join(work, 'tls-certs'));
+    reg = await startRegistry({ tls: { cert: pki.serverCert, key: pki.serverKey } });
+    const push = await box.img('img-copy', ['--insecure-policy', '--dest-cert-dir', certs, `oci:${join(work, 'l256')}:x`, `docker://${reg.host}/app:1`]);
+    expect(push.status, push.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+
+  /** sServer runs openssl s_server (TLS 1.2 only) for one connection, while `client` runs; gives the client's result and the server's report. */
+  async function sServer(client: (host: string) => Promise<Result>, versions = ['-tls1_2']): Promise<{ r: Result; report: string }> {
+    const port = await freePort();
+    const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', pki.serverCert, '-key', pki.serverKey, ...versions, '-naccept', '1'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let report = '';
+    server.stdout.on('data', (b: Buffer) => (report += b.toString()));
+    server.stderr.on('data', (b: Buffer) => (report += b.toString()));
+    try {
+      for (let i = 0; i < 50 && !report.includes('ACCEPT'); i++) await new Promise((res) => setTimeout(res, 100));
+      const r = await client(`127.0.0.1:${port}`);
+      return { r, report };
+    } finally {
+      server.kill();
+    }
+  }
+  const quick = { ...box.env, IMGPIPE_REQUEST_TIMEOUT_MS: '1500' };
+  const inspectAt = (host: string, file?: string) =>
+    exec(link, [...(file ? ['--tls-details', file] : []), 'inspect', '--retry-times', '0', '--cert-dir', certs, `docker://${host}/app:1`], undefined, quick);
+
+  it('applies to a TLS registry: copy and inspect work with settings the server offers', async () => {
+    const f = details('ok.yaml', 'minVersion: "1.3"\nnamedGroups: [x25519, secp256r1]\n');
+    const c = await ip(['--tls-details', f, 'copy', '--src-cert-dir', certs, `docker://${reg.host}/app:1`, `dir:${join(work, 'tls-copy')}`]);
+    expect(c.status, c.stderr).toBe(0);
+    const i = await ip(['inspect', '--tls-details', f, '--cert-dir', certs, '--format', '{{.Digest}}', `docker://${reg.host}/app:1`]);
+    expect(i.status, i.stderr).toBe(0);
+    expect(i.stdout).toMatch(/^sha256:/);
+  });
+
+  it('minVersion the server does not offer: the handshake fails (and without the file it is made)', async () => {
+    const plain = await sServer((h) => inspectAt(h));
+    expect(plain.report).toContain('CIPHER is ');
+    const f = details('v13.yaml', 'minVersion: "1.3"\n');
+    const { r, report } = await sServer((h) => inspectAt(h, f));
+    expect(r.status).toBe(1);
+    expect(fatal(r)).toMatch(/TLS with 127\.0\.0\.1:\d+ failed/);
+    expect(report).toMatch(/unsupported protocol/);
+    expect(report).not.toContain('CIPHER is ');
+  });
+
+  it('cipherSuites and namedGroups are what the client offers, and what is negotiated', async () => {
+    const f = details('suites.yaml', 'cipherSuites:\n  - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n  - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\nnamedGroups: [secp384r1, secp256r1]\n');
+    const { report } = await sServer((h) => inspectAt(h, f));
+    expect(report).toMatch(/^Supported groups: secp384r1:secp256r1$/m);
+    // TLS 1.2 suites: only those listed (TLS 1.3's, not listed, keep node's defaults, as Go's)
+    const shared = /^Shared ciphers:(.*)$/m.exec(report)![1]!.split(':').filter((c) => !c.startsWith('TLS_'));
+    expect(shared).toEqual(['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']);
+    expect(report).toContain('CIPHER is ECDHE-ECDSA-AES256-GCM-SHA384');
+    // TLS 1.3 suites listed restrict TLS 1.3 too (Go cannot): against a server that speaks 1.3
+    const f13 = details('suites13.yaml', 'cipherSuites: [TLS_CHACHA20_POLY1305_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n');
+    const t13 = await sServer((h) => inspectAt(h, f13), []);
+    expect(t13.report).toMatch(/^Shared ciphers:TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256$/m);
+    expect(t13.report).toContain('CIPHER is TLS_CHACHA20_POLY1305_SHA256');
+    // a list of RSA suites only cannot use the server's ECDSA certificate
+    const rsa = details('rsa.yaml', 'cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n');
+    const none = await sServer((h) => inspectAt(h, rsa));
+    expect(none.r.status).toBe(1);
+    expect(none.report).toContain('no shared cipher');
+  });
+
+  it('applies to a tcp:// Docker engine too', async () => {
+    const engine = (h: string, file?: string) =>
+      exec(link, [...(file ? ['--tls-details', file] : []), '--command-timeout', '2s', 'inspect', '--tls-verify=false', '--daemon-host', `tcp://${h}`, 'docker-daemon:app:1'], undefined, quick);
+    const plain = await sServer((h) => engine(h));
+    expect(plain.report).toContain('CIPHER is ');
+    const f = details('engine.yaml', 'minVersion: "1.3"\n');
+    const { r, report } = await sServer((h) => engine(h, f));
+    expect(r.status).toBe(1);
+    expect(report).toMatch(/unsupported protocol/);
+    expect(report).not.toContain('CIPHER is ');
+  });
+
+  it('img-* commands take it from IMGPIPE_TLS_DETAILS', async () => {
+    const f = details('v13b.yaml', 'minVersion: "1.3"\n');
+    const { r, report } = await sServer((h) =>
+      exec(join(BIN, 'img-manifest'), ['get', '--cert-dir', certs, '--retry-times', '0', `docker://${h}/app:1`], undefined, { ...quick, IMGPIPE_TLS_DETAILS: f }),
+    );
+    expect(r.status).toBe(1);
+    expect(report).toMatch(/unsupported protocol/);
+  });
+
+  it('strict: an unknown key, an unknown name, what node cannot do and an empty file fail naming the file and the key, before any connection', async () => {
+    for (const [text, message] of [
+      ['minVersion: "1.2"\nmaxVersion: "1.3"\n', 'unknown key \\"maxVersion\\" (known: minVersion, cipherSuites, namedGroups)'],
+      ['minVersion: "1.4"\n', 'minVersion: unrecognized TLS minimum version \\"1.4\\" (1.0, 1.1, 1.2, 1.3)'],
+      ['cipherSuites: [TLS_NOPE]\n', 'cipherSuites: unrecognized TLS cipher suite \\"TLS_NOPE\\"'],
+      ['cipherSuites: [TLS_RSA_WITH_RC4_128_SHA]\n', `cipherSuites: \\"TLS_RSA_WITH_RC4_128_SHA\\" is not offered by node's OpenSSL (${process.versions.openssl})`],
+      ['namedGroups: [X25519MLKEM768]\n', `namedGroups: \\"X25519MLKEM768\\" is not offered by node's OpenSSL (${process.versions.openssl})`],
+      ['cipherSuites: []\n', 'cipherSuites: an empty list would allow no TLS connection at all'],
+      ['', 'empty (write {} for no settings)'],
+    ] as const) {
+      const f = details('bad.yaml', text);
+      const r = await ip(['--tls-details', f, 'inspect', 'docker://127.0.0.1:1/never:1']);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(fatal(r)).toBe(`--tls-details ${f}: ${message}`);
+    }
+    const missing = await ip(['--tls-details', join(work, 'nope.yaml'), 'inspect', 'docker://127.0.0.1:1/never:1']);
+    expect(fatal(missing)).toMatch(/^--tls-details .*nope\.yaml: ENOENT/);
+    // {} and empty lists of groups are the defaults, as containers/image's
+    const ok = details('empty-map.yaml', '{}\n');
+    expect((await ip(['--tls-details', ok, 'inspect', '--cert-dir', certs, `docker://${reg.host}/app:1`])).status).toBe(0);
   });
 });

@@ -188,7 +188,8 @@ describe.skipIf(!ready)('imgpipe and skopeo 1.9.3, side by side', () => {
     for (const [flag, word] of [
       ['--encryption-key=jwe:k.pem', 'out of scope'],
       ['--decryption-key=k.pem', 'out of scope'],
-      ['--sign-by-sq-fingerprint=0123', 'not supported by imgpipe yet'],
+      ['--sign-by-sq-fingerprint=0123', "needs Sequoia-PGP's key store"],
+      ['--sign-by-sigstore=params.yaml', 'keyless signing needs an OIDC provider, a Fulcio and a Rekor server'],
     ]) {
       const r = await ip(['copy', flag!, IMG, `dir:${out('never')}`]);
       expect(r.status, r.stderr).toBe(2);

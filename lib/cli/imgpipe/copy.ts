@@ -162,8 +162,8 @@ Flags:
       --image-parallel-copies N   Maximum number of layers copied at once
   -q, --quiet                     Suppress output information when copying images
       --explain                   print the img-* pipeline (on stderr) and exit
-Refused (not supported by imgpipe yet):
-  --sign-by-sq-fingerprint, --sign-by-sigstore.
+Refused: --sign-by-sq-fingerprint (needs Sequoia-PGP's key store, which Debian bookworm's sq 0.27
+  lacks), --sign-by-sigstore (keyless signing needs OIDC, Fulcio and Rekor servers).
 Out of scope: image encryption (--encryption-key, --decryption-key, --encrypt-layer).`,
   async run(ctx) {
     if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);

@@ -1,5 +1,6 @@
 /** imgpipe: skopeo's command line over the img-* stages. */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { loadTlsDetails } from '../../util/tls-details.js';
 import { ImgError } from '../../errors.js';
 import { COMMAND_FLAGS } from '../command-flags.js';
 import { goDurationError, parseDuration } from '../deadline.js';
@@ -23,7 +24,7 @@ export function progName(argv1 = process.argv[1] ?? ''): string {
 
 /** splitGlobal cuts argv at the subcommand: the global flags before it, the subcommand, the rest. */
 function splitGlobal(argv: string[]): { before: string[]; sub?: string; rest: string[] } {
-  const strings = new Set([...(GLOBAL.string ?? []), 'tls-details']);
+  const strings = new Set(GLOBAL.string ?? []);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return { before: argv.slice(0, i), sub: argv[i + 1], rest: argv.slice(i + 2) };
@@ -83,10 +84,11 @@ Flags:
       --registries-conf string     path to the registries.conf file
       --registries.d DIR           use registry configuration files in DIR (e.g. for container signature storage)
       --require-signed             require any pulled image to be signed
+      --tls-details string         path to a containers-tls-details.yaml(5) file (minVersion, cipherSuites,
+                                   namedGroups), for every TLS connection
       --tmpdir string              directory used to store temporary files
       --user-agent-prefix string   prefix to add to the user agent string
   -v, --version                    Version for ${prog}
-Refused (not supported by imgpipe yet): --tls-details.
 Image encryption (copy --encryption-key, --decryption-key, --encrypt-layer) is out of scope.
 
 Use "${prog} [command] --help" for more information about a command.
@@ -143,6 +145,16 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
     for (const f of specFlags(GLOBAL)) if (flags[f] !== undefined && !specFlags(specOf(sub)).includes(f)) merged[f] = flags[f];
     if (merged.tmpdir !== undefined) process.env.TMPDIR = String(merged.tmpdir);
     if (merged['user-agent-prefix'] !== undefined) process.env.IMGPIPE_USER_AGENT_PREFIX = String(merged['user-agent-prefix']);
+    // --tls-details is read (strictly) before anything else, and reaches every stage's TLS connections through the environment
+    if (merged['tls-details'] !== undefined && String(merged['tls-details']) !== '') {
+      const file = resolve(String(merged['tls-details']));
+      try {
+        loadTlsDetails(file);
+      } catch (e) {
+        throw new SkopeoError((e as Error).message.replace(file, String(merged['tls-details'])));
+      }
+      process.env.IMGPIPE_TLS_DETAILS = file;
+    }
     if (flags['retry-delay'] !== undefined) checkRetryDelay(String(flags['retry-delay']));
     if (merged['insecure-policy'] === true && merged['require-signed'] === true) throw new SkopeoError('--insecure-policy and --require-signed are mutually exclusive');
     const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };

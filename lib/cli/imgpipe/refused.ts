@@ -8,26 +8,29 @@ export class Refused extends ImgError {
 }
 
 const ENCRYPTION = 'image encryption is out of scope for imgpipe (see imgpipe --help)';
-const NOT_YET = 'not supported by imgpipe yet';
+/** skopeo finds the key by fingerprint in Sequoia's key store, through libpodman_sequoia; Debian bookworm's sq 0.27 is stateless (keys only as files). */
+const SEQUOIA =
+  "needs Sequoia-PGP's key store ($SEQUOIA_HOME, which skopeo reaches through libpodman_sequoia) to find the key by its fingerprint, which Debian bookworm's sq 0.27 does not have (it takes keys only as files): sign with a gpg key (--sign-by) instead";
+/** keyless sigstore signing talks to an OIDC provider, Fulcio and Rekor; Debian packages none of the servers. */
+const KEYLESS =
+  'keyless signing needs an OIDC provider, a Fulcio and a Rekor server, which imgpipe cannot reach or test here (Debian packages neither Fulcio nor Rekor): sign with a key (--sign-by-sigstore-private-key) instead';
 
 /** GLOBAL: skopeo's global flags that imgpipe refuses, with why. */
-const GLOBAL: Record<string, string> = {
-  'tls-details': NOT_YET,
-};
+const GLOBAL: Record<string, string> = {};
 
 /** BY_SUBCOMMAND: each subcommand's skopeo flags that imgpipe refuses, with why. */
 const BY_SUBCOMMAND: Record<string, Record<string, string>> = {
   delete: { 'daemon-host': 'deleting from a Docker engine is not supported (by skopeo neither)' },
   copy: {
-    'sign-by-sq-fingerprint': NOT_YET,
-    'sign-by-sigstore': NOT_YET,
+    'sign-by-sq-fingerprint': SEQUOIA,
+    'sign-by-sigstore': KEYLESS,
     'encryption-key': ENCRYPTION,
     'decryption-key': ENCRYPTION,
     'encrypt-layer': ENCRYPTION,
   },
   sync: {
-    'sign-by-sq-fingerprint': NOT_YET,
-    'sign-by-sigstore': NOT_YET,
+    'sign-by-sq-fingerprint': SEQUOIA,
+    'sign-by-sigstore': KEYLESS,
   },
 };
 

@@ -89,7 +89,8 @@ Flags:
       --dest-compress-level, --dest-force-compress-format (skopeo sync ignores it; imgpipe's does not
       pass by an image the destination has), --dest-oci-accept-uncompressed-layers   as for copy
       --explain                 print the img-* pipelines (on stderr) and exit
-Refused (not supported by imgpipe yet): --sign-by-sq-fingerprint, --sign-by-sigstore.`,
+Refused: --sign-by-sq-fingerprint (needs Sequoia-PGP's key store, which Debian bookworm's sq 0.27
+  lacks), --sign-by-sigstore (keyless signing needs OIDC, Fulcio and Rekor servers).`,
   async run(ctx) {
     const { flags } = ctx;
     if (ctx.args.length !== 2) throw new SkopeoError('Exactly two arguments expected', 1, true);

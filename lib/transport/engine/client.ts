@@ -1,5 +1,6 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { processTlsDetails } from '../../util/tls-details.js';
 import { ImgError } from '../../errors.js';
 import { USER_AGENT } from '../registry/client.js';
 
@@ -186,7 +187,7 @@ export class EngineClient {
     } else {
       this.tlsP ??= this.opts.tls ? this.opts.tls() : Promise.resolve({});
       const files = await this.tlsP;
-      req = https.request({ ...common, host: ep.hostname, port: ep.port, rejectUnauthorized: ep.verify, ...files });
+      req = https.request({ ...common, host: ep.hostname, port: ep.port, rejectUnauthorized: ep.verify, ...processTlsDetails(), ...files });
     }
     const response = new Promise<IncomingMessage>((resolve, reject) => {
       req.on('response', resolve);

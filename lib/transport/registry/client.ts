@@ -9,6 +9,7 @@ import { RateGuard } from '../../stream/rate.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { hostBudget } from './host-budget.js';
 import { speaksHttp } from './scheme-probe.js';
+import { processTlsDetails } from '../../util/tls-details.js';
 import { registryError, networkError } from './errors.js';
 
 /** Caps on bodies read whole: tokens and error bodies; manifests have their own cap. */
@@ -167,12 +168,16 @@ export class RegistryClient {
         certDirFor(this.host, this.opts.certDir).then(loadTlsMaterial),
       ]);
       // One context for every connection: given a `ca` list, node would parse it again per connection.
-      const own = tls.ca !== undefined || tls.cert !== undefined;
+      // The --tls-details settings go into it: node takes a secureContext's own, not the agent's.
+      const details = processTlsDetails();
+      const own = tls.ca !== undefined || tls.cert !== undefined || Object.keys(details).length > 0;
       return new Agent({
         keepAlive: true,
         maxSockets: 32,
         rejectUnauthorized: this.opts.tlsVerify !== false,
-        ...(own ? { secureContext: createSecureContext({ ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) }) } : {}),
+        ...(own
+          ? { secureContext: createSecureContext({ ...details, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) }) }
+          : {}),
       });
     })();
     return this.httpsAgent;

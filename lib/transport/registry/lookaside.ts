@@ -11,6 +11,9 @@ import { ImgError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { MAX_SIGNATURE_SIZE } from '../capabilities.js';
 import { parseDigest } from '../../oci/digest.js';
+import { processTlsDetails, type TlsOptions } from '../../util/tls-details.js';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 
 /** At most this many signatures are read for one manifest. */
 const MAX_SIGNATURES = 128;
@@ -42,7 +45,9 @@ async function readFileSig(url: URL): Promise<Buffer | undefined> {
 async function readHttpSig(url: URL, timeoutMs: number): Promise<Buffer | undefined> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    const details = processTlsDetails();
+    // fetch takes no TLS options: with --tls-details, an https store is read through node:https
+    res = Object.keys(details).length > 0 ? await getWithTls(url, timeoutMs, details) : await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (e) {
     const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
     throw new ImgError('UNREACHABLE', `reading signature from ${url.href}: ${cause}`);
@@ -63,6 +68,23 @@ async function readHttpSig(url: URL, timeoutMs: number): Promise<Buffer | undefi
     chunks.push(Buffer.from(chunk as Uint8Array));
   }
   return Buffer.concat(chunks);
+}
+
+/** getWithTls is a GET of `url` as fetch makes it (redirects followed, up to 20), its https connections with the TLS options `tls`. */
+async function getWithTls(url: URL, timeoutMs: number, tls: TlsOptions): Promise<Response> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  for (let hops = 0; hops <= 20; hops++) {
+    const { get } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, { signal, ...tls }, resolve).on('error', reject));
+    const to = res.headers.location;
+    if ([301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && to !== undefined) {
+      res.resume();
+      url = new URL(to, url);
+      continue;
+    }
+    return new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '' });
+  }
+  throw new Error('too many redirects');
 }
 
 /** writeLookaside stores `signatures` as signature-1… under a file:// `base` and removes the numbers above them. */
