@@ -292,6 +292,69 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
     expect(report).not.toContain('CIPHER is ');
   });
 
+  it('applies to an https lookaside store (read through node:https, as fetch takes no TLS options)', async () => {
+    // a gpg-signed image whose signature is staged in a directory that Python's http.server serves over TLS 1.2 only
+    const GNUPGHOME = join(work, 'gnupg-tls');
+    mkdirSync(GNUPGHOME, { recursive: true, mode: 0o700 });
+    const genv = { ...box.env, GNUPGHOME, NODE_EXTRA_CA_CERTS: pki.caCert };
+    const gen = await exec(
+      'gpg',
+      ['--batch', '--pinentry-mode', 'loopback', '--status-fd', '1', '--gen-key'],
+      '%no-protection\nKey-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: la\nExpire-Date: 0\n%commit\n',
+      genv,
+    );
+    const fpr = /KEY_CREATED [BP] ([0-9A-F]{40})/.exec(gen.stdout)![1]!;
+    const pub = join(work, 'la.gpg');
+    expect((await exec('gpg', ['--batch', '--output', pub, '--export', fpr], undefined, genv)).status).toBe(0);
+    const stage = join(work, 'lookaside');
+    const write = join(work, 'rd-write');
+    mkdirSync(write, { recursive: true });
+    writeFileSync(join(write, 'default.yaml'), `default-docker:\n  lookaside-staging: file://${stage}\n`);
+    const signed = await exec(link, ['--insecure-policy', '--registries.d', write, 'copy', '--sign-by', fpr, '--dest-cert-dir', certs, `oci:${join(work, 'l256')}:x`, `docker://${reg.host}/la:1`], undefined, genv);
+    expect(signed.status, signed.stderr).toBe(0);
+    const port = await freePort();
+    const script = join(work, 'https-files.py');
+    writeFileSync(
+      script,
+      [
+        'import functools, http.server, ssl, sys',
+        'ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.maximum_version = ssl.TLSVersion.TLSv1_2; ctx.load_cert_chain(sys.argv[2], sys.argv[3])',
+        's = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[4]))',
+        's.socket = ctx.wrap_socket(s.socket, server_side=True)',
+        'print("READY", flush=True); s.serve_forever()',
+      ].join('\n'),
+    );
+    const server = spawn('python3', [script, String(port), pki.serverCert, pki.serverKey, stage], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((res, rej) => {
+        server.stdout.on('data', (b: Buffer) => b.toString().includes('READY') && res());
+        server.on('exit', () => rej(new Error('the https file server did not start')));
+      });
+      const read = join(work, 'rd-read');
+      mkdirSync(read, { recursive: true });
+      writeFileSync(join(read, 'default.yaml'), `default-docker:\n  lookaside: https://127.0.0.1:${port}\n`);
+      const policy = join(work, 'la-policy.json');
+      writeFileSync(policy, JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: pub }] }));
+      const copy = (file?: string) =>
+        exec(
+          link,
+          [...(file ? ['--tls-details', file] : []), '--policy', policy, '--registries.d', read, 'copy', '--src-cert-dir', certs, `docker://${reg.host}/la:1`, `dir:${join(work, `la-${Math.random()}`)}`],
+          undefined,
+          genv,
+        );
+      const plain = await copy();
+      expect(plain.status, plain.stderr).toBe(0);
+      const suites = await copy(details('la-suites.yaml', 'cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256]\n'));
+      expect(suites.status, suites.stderr).toBe(0);
+      // the registry speaks TLS 1.3; the store does not
+      const refused = await copy(details('la-13.yaml', 'minVersion: "1.3"\n'));
+      expect(refused.status).toBe(1);
+      expect(fatal(refused)).toMatch(new RegExp(`reading signature from https://127\\.0\\.0\\.1:${port}/la@sha256=.*/signature-1: .*(protocol|version)`, 'i'));
+    } finally {
+      server.kill();
+    }
+  });
+
   it('img-* commands take it from IMGPIPE_TLS_DETAILS', async () => {
     const f = details('v13b.yaml', 'minVersion: "1.3"\n');
     const { r, report } = await sServer((h) =>

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { MAX_SIGNATURE_SIZE } from '../capabilities.js';
 import { parseDigest } from '../../oci/digest.js';
 import { processTlsDetails, type TlsOptions } from '../../util/tls-details.js';
+import { systemCAs } from '../../auth/certs.js';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 
@@ -45,9 +46,15 @@ async function readFileSig(url: URL): Promise<Buffer | undefined> {
 async function readHttpSig(url: URL, timeoutMs: number): Promise<Buffer | undefined> {
   let res: Response;
   try {
-    const details = processTlsDetails();
-    // fetch takes no TLS options: with --tls-details, an https store is read through node:https
-    res = Object.keys(details).length > 0 ? await getWithTls(url, timeoutMs, details) : await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    // fetch takes no TLS options: with --tls-details, or NODE_EXTRA_CA_CERTS deferred by bin/* (which
+    // node's default CAs then lack), an https store is read through node:https with them
+    const tls: TlsOptions & { ca?: string[] } = { ...processTlsDetails() };
+    const ca = url.protocol === 'https:' ? await systemCAs() : undefined;
+    if (ca !== undefined) tls.ca = ca;
+    res =
+      Object.keys(tls).length > 0
+        ? await getWithTls(url, timeoutMs, tls)
+        : await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (e) {
     const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
     throw new ImgError('UNREACHABLE', `reading signature from ${url.href}: ${cause}`);
@@ -71,7 +78,7 @@ async function readHttpSig(url: URL, timeoutMs: number): Promise<Buffer | undefi
 }
 
 /** getWithTls is a GET of `url` as fetch makes it (redirects followed, up to 20), its https connections with the TLS options `tls`. */
-async function getWithTls(url: URL, timeoutMs: number, tls: TlsOptions): Promise<Response> {
+async function getWithTls(url: URL, timeoutMs: number, tls: TlsOptions & { ca?: string[] }): Promise<Response> {
   const signal = AbortSignal.timeout(timeoutMs);
   for (let hops = 0; hops <= 20; hops++) {
     const { get } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
