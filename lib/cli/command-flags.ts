@@ -54,7 +54,10 @@ export const COMMAND_FLAGS = {
     alias: { f: 'format' },
     default: TRANSFER_FLAGS.default,
     only: {
-      ...only(['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags', 'manifest-digest', ...OVERRIDE_FLAGS], ['get']),
+      ...only(
+        ['all', 'multi-arch', 'platform', 'missing-at-dest', 'jobs', 'config', 'raw', 'inspect', 'no-tags', 'manifest-digest', ...OVERRIDE_FLAGS],
+        ['get'],
+      ),
       ...only(['format'], ['get', 'put']),
       ...only(['preserve-digests', 'additional-tag'], ['put']),
       // The source is read by get, and by put for an archive DEST or a --format conversion; the
@@ -203,7 +206,18 @@ export const COMMAND_FLAGS = {
   // skopeo spells them. Flags skopeo has that imgpipe cannot honour yet are refused by name
   // (lib/cli/imgpipe/refused.ts), not declared here.
   imgpipe: {
-    string: ['policy', 'registries.d', 'override-arch', 'override-os', 'override-variant', 'registries-conf', 'tmpdir', 'user-agent-prefix', 'tls-details', ...COMMON_FLAGS],
+    string: [
+      'policy',
+      'registries.d',
+      'override-arch',
+      'override-os',
+      'override-variant',
+      'registries-conf',
+      'tmpdir',
+      'user-agent-prefix',
+      'tls-details',
+      ...COMMON_FLAGS,
+    ],
     boolean: ['debug', 'insecure-policy', 'require-signed', 'tls-verify', 'version'],
     alias: { v: 'version' },
   },

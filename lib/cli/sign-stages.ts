@@ -44,7 +44,13 @@ export async function runCheck(flags: ParsedArgs, args: string[], io: StageIO): 
   if (args.length > 0) throw usage('img-sign check reads records on stdin (from img-manifest get)');
   const policy = await loadPolicy(flags.policy === undefined ? undefined : String(flags.policy));
   const { src } = sides(flags);
-  return processRecordsInOrder('img-sign check', records([], 'img-sign check', io), async (r) => [await checkRecord(r, policy, src, { requireSigned: flags['require-signed'] === true })], io.out, jobs(flags));
+  return processRecordsInOrder(
+    'img-sign check',
+    records([], 'img-sign check', io),
+    async (r) => [await checkRecord(r, policy, src, { requireSigned: flags['require-signed'] === true })],
+    io.out,
+    jobs(flags),
+  );
 }
 
 /** runCopy is `img-sign copy`: each record's source signatures are written at its destination. */

@@ -105,8 +105,10 @@ export async function inspectImage(refString: string, topts: TransportOptions, o
     // skopeo's Digest: the top manifest's, by --manifest-digest's algorithm, else by that of the config's digest
     const configAlgorithm = manifest.config.digest.slice(0, manifest.config.digest.indexOf(':'));
     const algorithm = opts.digestAlgorithm ?? configAlgorithm;
-    const digest = algorithm === topDigest.slice(0, topDigest.indexOf(':')) ? topDigest
-      : manifestDigestWith(topBytes, algorithm, opts.digestAlgorithm === undefined ? 'config digest algorithm' : 'digest algorithm');
+    const digest =
+      algorithm === topDigest.slice(0, topDigest.indexOf(':'))
+        ? topDigest
+        : manifestDigestWith(topBytes, algorithm, opts.digestAlgorithm === undefined ? 'config digest algorithm' : 'digest algorithm');
     const out: InspectOutput = {
       Digest: digest,
       RepoTags: [],

@@ -1093,7 +1093,8 @@ scenario('img-ref --append-suffix', async () => {
     refused(await img('img-manifest', ['get', '--tls-verify=false', '--no-tags', `docker://${P.host}/tags:1.0.0`]), '--no-tags');
   });
   scenario('img-manifest --manifest-digest', async () => {
-    const inspect = (flags: string[]) => img('img-manifest', ['get', '--tls-verify=false', '--inspect', '--no-tags', ...flags, `docker://${P.host}/tags:1.0.0`]);
+    const inspect = (flags: string[]) =>
+      img('img-manifest', ['get', '--tls-verify=false', '--inspect', '--no-tags', ...flags, `docker://${P.host}/tags:1.0.0`]);
     const d512 = JSON.parse((await inspect(['--manifest-digest', 'sha512'])).stdout).Digest as string;
     expect(d512).toMatch(/^sha512:[0-9a-f]{128}$/);
     expect(JSON.parse((await inspect(['--manifest-digest='])).stdout).Digest).toBe(D);
@@ -2541,8 +2542,13 @@ for (const m of [copier, syncer]) {
   });
   scenario('imgpipe --require-signed', async () => {
     const src = `docker://${P.host}/app:1`;
-    ipFailed(await ip(['--require-signed', 'copy', '--src-tls-verify=false', src, `dir:${out(`iprs-${uniq()}`)}`]), /No signature verification policy found for image/);
-    ipOk(await ip(['--require-signed', '--policy', POLICY.sigstore, '--registries.d', RD, 'copy', '--src-tls-verify=false', src, `dir:${out(`iprs-${uniq()}`)}`]));
+    ipFailed(
+      await ip(['--require-signed', 'copy', '--src-tls-verify=false', src, `dir:${out(`iprs-${uniq()}`)}`]),
+      /No signature verification policy found for image/,
+    );
+    ipOk(
+      await ip(['--require-signed', '--policy', POLICY.sigstore, '--registries.d', RD, 'copy', '--src-tls-verify=false', src, `dir:${out(`iprs-${uniq()}`)}`]),
+    );
     ipFailed(await ip(['--require-signed', '--insecure-policy', 'inspect', src]), /--insecure-policy and --require-signed are mutually exclusive/);
   });
   scenario('imgpipe --registries.d', async () => {
@@ -2603,7 +2609,9 @@ for (const m of [copier, syncer]) {
     // (what the client offers is shown against openssl s_server in imgpipe-main-flags.test.ts)
     const f = out(`tls-${uniq()}.yaml`);
     writeFileSync(f, 'minVersion: "1.3"\ncipherSuites: [TLS_AES_128_GCM_SHA256]\n');
-    expect(ipOk(await ip(['--tls-details', f, 'inspect', '--cert-dir', CA, ...sCreds(), '--format', '{{.Digest}}', app(tS())])).stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(ipOk(await ip(['--tls-details', f, 'inspect', '--cert-dir', CA, ...sCreds(), '--format', '{{.Digest}}', app(tS())])).stdout).toMatch(
+      /^sha256:[0-9a-f]{64}\n$/,
+    );
     writeFileSync(f, 'minVersion: "1.3"\nmaxVersion: "1.3"\n');
     ipFailed(await ip(['inspect', '--tls-details', f, '--cert-dir', CA, ...sCreds(), app(tS())]), /--tls-details .*: unknown key \\"maxVersion\\"/);
   });

@@ -30,7 +30,14 @@ const fatal = (r: Result) => /level=fatal msg="(.*)"\n$/.exec(r.stderr)?.[1];
 
 /** layout writes an OCI layout at `dir` with one image tagged x whose config blob is named by `configAlg`; gives the manifest's bytes. */
 function layout(dir: string, configAlg: 'sha256' | 'sha512'): Buffer {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2024-01-02T03:04:05Z', rootfs: { type: 'layers', diff_ids: [hash('sha256', Buffer.from('x'))] } }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: '2024-01-02T03:04:05Z',
+      rootfs: { type: 'layers', diff_ids: [hash('sha256', Buffer.from('x'))] },
+    }),
+  );
   const layer = gzipSync(Buffer.from('x'));
   const manifest = Buffer.from(
     JSON.stringify({
@@ -40,12 +47,21 @@ function layout(dir: string, configAlg: 'sha256' | 'sha512'): Buffer {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: hash('sha256', layer), size: layer.length }],
     }),
   );
-  for (const [alg, b] of [[configAlg, config], ['sha256', layer], ['sha256', manifest]] as const) {
+  for (const [alg, b] of [
+    [configAlg, config],
+    ['sha256', layer],
+    ['sha256', manifest],
+  ] as const) {
     mkdirSync(join(dir, 'blobs', alg), { recursive: true });
     writeFileSync(join(dir, 'blobs', alg, hash(alg, b).slice(alg.length + 1)), b);
   }
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  const ref = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: hash('sha256', manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'x' } };
+  const ref = {
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: hash('sha256', manifest),
+    size: manifest.length,
+    annotations: { 'org.opencontainers.image.ref.name': 'x' },
+  };
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [ref] }));
   return manifest;
 }
@@ -141,7 +157,11 @@ describe.skipIf(!ready || !have('gpg') || !have('docker-registry'))('--require-s
       SIGNED_BY,
       JSON.stringify({
         default: [{ type: 'insecureAcceptAnything' }],
-        transports: { dir: { '': [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: pub, signedIdentity: { type: 'exactReference', dockerReference: 'example.com/app:1' } }] } },
+        transports: {
+          dir: {
+            '': [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: pub, signedIdentity: { type: 'exactReference', dockerReference: 'example.com/app:1' } }],
+          },
+        },
       }),
     );
     NONE_VERIFY = join(policies, 'accept-dir.json');
@@ -169,9 +189,35 @@ describe.skipIf(!ready || !have('gpg') || !have('docker-registry'))('--require-s
   it('copy and sync: a signature the policy verified satisfies it', async () => {
     const c = await ipg(['--policy', SIGNED_BY, '--require-signed', 'copy', `dir:${signed}`, `dir:${join(work, 'verified')}`]);
     expect(c.status, c.stderr).toBe(0);
-    const s = await ipg(['--require-signed', 'sync', '--policy', SIGNED_BY, '--remove-signatures', '--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', `${signed}`, `${reg.host}/synced`]);
+    const s = await ipg([
+      '--require-signed',
+      'sync',
+      '--policy',
+      SIGNED_BY,
+      '--remove-signatures',
+      '--dest-tls-verify=false',
+      '--src',
+      'dir',
+      '--dest',
+      'docker',
+      `${signed}`,
+      `${reg.host}/synced`,
+    ]);
     expect(s.status, s.stderr).toBe(0);
-    const refused = await ipg(['--require-signed', 'sync', '--policy', ACCEPT, '--remove-signatures', '--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', `${signed}`, `${reg.host}/synced2`]);
+    const refused = await ipg([
+      '--require-signed',
+      'sync',
+      '--policy',
+      ACCEPT,
+      '--remove-signatures',
+      '--dest-tls-verify=false',
+      '--src',
+      'dir',
+      '--dest',
+      'docker',
+      `${signed}`,
+      `${reg.host}/synced2`,
+    ]);
     expect(refused.status, refused.stderr).toBe(1);
     expect(refused.stderr).toContain('No signature verification policy found for image');
   });
@@ -187,7 +233,10 @@ describe.skipIf(!ready || !have('gpg') || !have('docker-registry'))('--require-s
       expect(fatal(r)).toBe('--insecure-policy and --require-signed are mutually exclusive');
     }
     for (const cmd of ['img-copy', 'img-sync']) {
-      const args = cmd === 'img-copy' ? [`oci:${SRC}:x`, `dir:${join(work, 'never4')}`] : ['--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', signed, `${reg.host}/never5`];
+      const args =
+        cmd === 'img-copy'
+          ? [`oci:${SRC}:x`, `dir:${join(work, 'never4')}`]
+          : ['--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', signed, `${reg.host}/never5`];
       const r = await box.img(cmd, ['--insecure-policy', '--require-signed', ...args]);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain('--insecure-policy and --require-signed are mutually exclusive');
@@ -222,9 +271,13 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
   /** sServer runs openssl s_server (TLS 1.2 only) for one connection, while `client` runs; gives the client's result and the server's report. */
   async function sServer(client: (host: string) => Promise<Result>, versions = ['-tls1_2']): Promise<{ r: Result; report: string }> {
     const port = await freePort();
-    const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', pki.serverCert, '-key', pki.serverKey, ...versions, '-naccept', '1'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const server = spawn(
+      'openssl',
+      ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', pki.serverCert, '-key', pki.serverKey, ...versions, '-naccept', '1'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let report = '';
     server.stdout.on('data', (b: Buffer) => (report += b.toString()));
     server.stderr.on('data', (b: Buffer) => (report += b.toString()));
@@ -261,11 +314,17 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
   });
 
   it('cipherSuites and namedGroups are what the client offers, and what is negotiated', async () => {
-    const f = details('suites.yaml', 'cipherSuites:\n  - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n  - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\nnamedGroups: [secp384r1, secp256r1]\n');
+    const f = details(
+      'suites.yaml',
+      'cipherSuites:\n  - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n  - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\nnamedGroups: [secp384r1, secp256r1]\n',
+    );
     const { report } = await sServer((h) => inspectAt(h, f));
     expect(report).toMatch(/^Supported groups: secp384r1:secp256r1$/m);
     // TLS 1.2 suites: only those listed (TLS 1.3's, not listed, keep node's defaults, as Go's)
-    const shared = /^Shared ciphers:(.*)$/m.exec(report)![1]!.split(':').filter((c) => !c.startsWith('TLS_'));
+    const shared = /^Shared ciphers:(.*)$/m
+      .exec(report)![1]!
+      .split(':')
+      .filter((c) => !c.startsWith('TLS_'));
     expect(shared).toEqual(['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']);
     expect(report).toContain('CIPHER is ECDHE-ECDSA-AES256-GCM-SHA384');
     // TLS 1.3 suites listed restrict TLS 1.3 too (Go cannot): against a server that speaks 1.3
@@ -282,7 +341,21 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
 
   it('applies to a tcp:// Docker engine too', async () => {
     const engine = (h: string, file?: string) =>
-      exec(link, [...(file ? ['--tls-details', file] : []), '--command-timeout', '2s', 'inspect', '--tls-verify=false', '--daemon-host', `tcp://${h}`, 'docker-daemon:app:1'], undefined, quick);
+      exec(
+        link,
+        [
+          ...(file ? ['--tls-details', file] : []),
+          '--command-timeout',
+          '2s',
+          'inspect',
+          '--tls-verify=false',
+          '--daemon-host',
+          `tcp://${h}`,
+          'docker-daemon:app:1',
+        ],
+        undefined,
+        quick,
+      );
     const plain = await sServer((h) => engine(h));
     expect(plain.report).toContain('CIPHER is ');
     const f = details('engine.yaml', 'minVersion: "1.3"\n');
@@ -310,7 +383,23 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
     const write = join(work, 'rd-write');
     mkdirSync(write, { recursive: true });
     writeFileSync(join(write, 'default.yaml'), `default-docker:\n  lookaside-staging: file://${stage}\n`);
-    const signed = await exec(link, ['--insecure-policy', '--registries.d', write, 'copy', '--sign-by', fpr, '--dest-cert-dir', certs, `oci:${join(work, 'l256')}:x`, `docker://${reg.host}/la:1`], undefined, genv);
+    const signed = await exec(
+      link,
+      [
+        '--insecure-policy',
+        '--registries.d',
+        write,
+        'copy',
+        '--sign-by',
+        fpr,
+        '--dest-cert-dir',
+        certs,
+        `oci:${join(work, 'l256')}:x`,
+        `docker://${reg.host}/la:1`,
+      ],
+      undefined,
+      genv,
+    );
     expect(signed.status, signed.stderr).toBe(0);
     const port = await freePort();
     const script = join(work, 'https-files.py');
@@ -338,7 +427,18 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
       const copy = (file?: string) =>
         exec(
           link,
-          [...(file ? ['--tls-details', file] : []), '--policy', policy, '--registries.d', read, 'copy', '--src-cert-dir', certs, `docker://${reg.host}/la:1`, `dir:${join(work, `la-${Math.random()}`)}`],
+          [
+            ...(file ? ['--tls-details', file] : []),
+            '--policy',
+            policy,
+            '--registries.d',
+            read,
+            'copy',
+            '--src-cert-dir',
+            certs,
+            `docker://${reg.host}/la:1`,
+            `dir:${join(work, `la-${Math.random()}`)}`,
+          ],
           undefined,
           genv,
         );
@@ -358,7 +458,10 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
   it('img-* commands take it from IMGPIPE_TLS_DETAILS', async () => {
     const f = details('v13b.yaml', 'minVersion: "1.3"\n');
     const { r, report } = await sServer((h) =>
-      exec(join(BIN, 'img-manifest'), ['get', '--cert-dir', certs, '--retry-times', '0', `docker://${h}/app:1`], undefined, { ...quick, IMGPIPE_TLS_DETAILS: f }),
+      exec(join(BIN, 'img-manifest'), ['get', '--cert-dir', certs, '--retry-times', '0', `docker://${h}/app:1`], undefined, {
+        ...quick,
+        IMGPIPE_TLS_DETAILS: f,
+      }),
     );
     expect(r.status).toBe(1);
     expect(report).toMatch(/unsupported protocol/);
@@ -369,7 +472,10 @@ describe.skipIf(!ready || !have('docker-registry') || !have('openssl'))('--tls-d
       ['minVersion: "1.2"\nmaxVersion: "1.3"\n', 'unknown key \\"maxVersion\\" (known: minVersion, cipherSuites, namedGroups)'],
       ['minVersion: "1.4"\n', 'minVersion: unrecognized TLS minimum version \\"1.4\\" (1.0, 1.1, 1.2, 1.3)'],
       ['cipherSuites: [TLS_NOPE]\n', 'cipherSuites: unrecognized TLS cipher suite \\"TLS_NOPE\\"'],
-      ['cipherSuites: [TLS_RSA_WITH_RC4_128_SHA]\n', `cipherSuites: \\"TLS_RSA_WITH_RC4_128_SHA\\" is not offered by node's OpenSSL (${process.versions.openssl})`],
+      [
+        'cipherSuites: [TLS_RSA_WITH_RC4_128_SHA]\n',
+        `cipherSuites: \\"TLS_RSA_WITH_RC4_128_SHA\\" is not offered by node's OpenSSL (${process.versions.openssl})`,
+      ],
       ['namedGroups: [X25519MLKEM768]\n', `namedGroups: \\"X25519MLKEM768\\" is not offered by node's OpenSSL (${process.versions.openssl})`],
       ['cipherSuites: []\n', 'cipherSuites: an empty list would allow no TLS connection at all'],
       ['', 'empty (write {} for no settings)'],

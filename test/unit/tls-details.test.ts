@@ -16,7 +16,11 @@ const problem = (text: string) => {
 
 describe('parseTlsDetails', () => {
   it("maps containers/image's example file to node's options", () => {
-    expect(parse('minVersion: "1.2"\ncipherSuites:\n  - "TLS_AES_128_GCM_SHA256"\n  - "TLS_CHACHA20_POLY1305_SHA256"\nnamedGroups:\n  - "secp256r1"\n  - "secp384r1"\n  - "x25519"\n')).toEqual({
+    expect(
+      parse(
+        'minVersion: "1.2"\ncipherSuites:\n  - "TLS_AES_128_GCM_SHA256"\n  - "TLS_CHACHA20_POLY1305_SHA256"\nnamedGroups:\n  - "secp256r1"\n  - "secp384r1"\n  - "x25519"\n',
+      ),
+    ).toEqual({
       minVersion: 'TLSv1.2',
       ciphers: 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256',
       ecdhCurve: 'P-256:P-384:X25519',
@@ -35,7 +39,9 @@ describe('parseTlsDetails', () => {
   it('empty fields are the defaults, as containers/image (but an empty cipher list, which allows no connection, is refused)', () => {
     expect(parse('{}\n')).toEqual({});
     expect(parse('minVersion: ""\nnamedGroups: []\n')).toEqual({});
-    expect(problem('minVersion: ""\ncipherSuites: []\nnamedGroups: []\n')).toBe('--tls-details f.yaml: cipherSuites: an empty list would allow no TLS connection at all');
+    expect(problem('minVersion: ""\ncipherSuites: []\nnamedGroups: []\n')).toBe(
+      '--tls-details f.yaml: cipherSuites: an empty list would allow no TLS connection at all',
+    );
   });
   it('is strict: unknown keys, names, shapes and duplicates are errors naming the file and the key', () => {
     expect(problem('minversion: "1.2"\n')).toBe('--tls-details f.yaml: unknown key "minversion" (known: minVersion, cipherSuites, namedGroups)');

@@ -113,7 +113,14 @@ export async function manifestMain(argv: string[], io: StageIO): Promise<number 
         'img-manifest get',
         records(rest, 'img-manifest get', io),
         async (rec) => {
-          process.stdout.write(await show(String(rec.ref), topts, { noTags: flags['no-tags'] === true, warn, ...(platform ? { platform } : {}), ...(digestAlgorithm ? { digestAlgorithm } : {}) }));
+          process.stdout.write(
+            await show(String(rec.ref), topts, {
+              noTags: flags['no-tags'] === true,
+              warn,
+              ...(platform ? { platform } : {}),
+              ...(digestAlgorithm ? { digestAlgorithm } : {}),
+            }),
+          );
         },
         io.out,
       );

@@ -156,7 +156,8 @@ export async function imgpipeMain(argv: string[], subs: Record<string, Subcomman
       process.env.IMGPIPE_TLS_DETAILS = file;
     }
     if (flags['retry-delay'] !== undefined) checkRetryDelay(String(flags['retry-delay']));
-    if (merged['insecure-policy'] === true && merged['require-signed'] === true) throw new SkopeoError('--insecure-policy and --require-signed are mutually exclusive');
+    if (merged['insecure-policy'] === true && merged['require-signed'] === true)
+      throw new SkopeoError('--insecure-policy and --require-signed are mutually exclusive');
     const ctx: Ctx = { prog, global: merged, flags, args: flags._.map(String) };
     warnGlobalTlsVerify(ctx);
     try {

@@ -52,9 +52,7 @@ async function readHttpSig(url: URL, timeoutMs: number): Promise<Buffer | undefi
     const ca = url.protocol === 'https:' ? await systemCAs() : undefined;
     if (ca !== undefined) tls.ca = ca;
     res =
-      Object.keys(tls).length > 0
-        ? await getWithTls(url, timeoutMs, tls)
-        : await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+      Object.keys(tls).length > 0 ? await getWithTls(url, timeoutMs, tls) : await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (e) {
     const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
     throw new ImgError('UNREACHABLE', `reading signature from ${url.href}: ${cause}`);
