@@ -21,6 +21,20 @@ export interface Subcommand {
   run(ctx: Ctx): Promise<number>;
 }
 
+/** TRANSFER_GLOBALS: skopeo's global flags that img-copy and img-sync take under the same name. */
+export const TRANSFER_GLOBALS = [
+  'policy',
+  'insecure-policy',
+  'require-signed',
+  'registries.d',
+  'override-os',
+  'override-arch',
+  'override-variant',
+  'debug',
+  'registries-conf',
+  'command-timeout',
+];
+
 /**
  * transferFlags maps the flags of skopeo copy or sync to those of img-copy or img-sync: `same` and
  * the `globals` as they are (skopeo's --insecure-policy wins over --policy), --screds/--dcreds as

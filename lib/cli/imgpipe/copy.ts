@@ -5,7 +5,7 @@ import { planCopy } from '../copy-plan.js';
 import type { ParsedFlags } from '../flags.js';
 import { describe, runPipeline } from '../pipeline.js';
 import { capture, type Captured } from './capture.js';
-import { transferFlags, type Ctx, type Subcommand } from './context.js';
+import { TRANSFER_GLOBALS, transferFlags, type Ctx, type Subcommand } from './context.js';
 import { imageError, SkopeoError, type StageError } from './errors.js';
 import { log } from './log.js';
 
@@ -33,20 +33,6 @@ const SAME = [
   'explain',
 ];
 
-/** The global flags img-copy takes. */
-const GLOBALS = [
-  'policy',
-  'insecure-policy',
-  'require-signed',
-  'registries.d',
-  'override-os',
-  'override-arch',
-  'override-variant',
-  'debug',
-  'registries-conf',
-  'command-timeout',
-];
-
 /**
  * copyFlags gives img-copy's flags (COMMAND_FLAGS['img-copy']) for skopeo copy's: the same names,
  * --screds/--dcreds as --src-creds/--dest-creds, --image-parallel-copies as --jobs, the global flags,
@@ -54,7 +40,7 @@ const GLOBALS = [
  */
 export function copyFlags(ctx: Ctx): ParsedFlags {
   const { flags } = ctx;
-  const out = transferFlags(ctx, SAME, GLOBALS);
+  const out = transferFlags(ctx, SAME, TRANSFER_GLOBALS);
   const parallel = flags['image-parallel-copies'];
   if (parallel !== undefined) {
     if (!/^\d+$/.test(String(parallel)))

@@ -8,7 +8,7 @@ import { planSync } from '../sync-plan.js';
 import { checkSkopeoSyncKinds } from '../../ref/args.js';
 import { capture, type Captured } from './capture.js';
 import { copyLines } from './copy.js';
-import { transferFlags, type Ctx, type Subcommand } from './context.js';
+import { TRANSFER_GLOBALS, transferFlags, type Ctx, type Subcommand } from './context.js';
 import { imageError, reason, SkopeoError } from './errors.js';
 import { log } from './log.js';
 
@@ -36,22 +36,10 @@ const SAME = [
   ...LAYER_FLAGS.string,
   ...LAYER_FLAGS.boolean,
 ];
-const GLOBALS = [
-  'policy',
-  'insecure-policy',
-  'require-signed',
-  'registries.d',
-  'override-os',
-  'override-arch',
-  'override-variant',
-  'debug',
-  'registries-conf',
-  'command-timeout',
-];
 
 /** syncFlags gives img-sync's flags (COMMAND_FLAGS['img-sync']) for skopeo sync's, with img-blob-put's progress events for skopeo's lines. */
 export function syncFlags(ctx: Ctx): ParsedFlags {
-  const out = transferFlags(ctx, SAME, GLOBALS);
+  const out = transferFlags(ctx, SAME, TRANSFER_GLOBALS);
   // the images the destination has are passed by, as skopeo sync's OptimizeDestinationImageAlreadyExists
   out.progress = 'ndjson';
   return out;
