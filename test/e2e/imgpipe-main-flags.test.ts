@@ -187,37 +187,27 @@ describe.skipIf(!ready || !have('gpg') || !have('docker-registry'))('--require-s
   });
 
   it('copy and sync: a signature the policy verified satisfies it', async () => {
+    /** requireSignedSync syncs the signed dir: image into REPO of the registry under --require-signed and `policy`. */
+    const requireSignedSync = (policy: string, repo: string) =>
+      ipg([
+        '--require-signed',
+        'sync',
+        '--policy',
+        policy,
+        '--remove-signatures',
+        '--dest-tls-verify=false',
+        '--src',
+        'dir',
+        '--dest',
+        'docker',
+        signed,
+        `${reg.host}/${repo}`,
+      ]);
     const c = await ipg(['--policy', SIGNED_BY, '--require-signed', 'copy', `dir:${signed}`, `dir:${join(work, 'verified')}`]);
     expect(c.status, c.stderr).toBe(0);
-    const s = await ipg([
-      '--require-signed',
-      'sync',
-      '--policy',
-      SIGNED_BY,
-      '--remove-signatures',
-      '--dest-tls-verify=false',
-      '--src',
-      'dir',
-      '--dest',
-      'docker',
-      `${signed}`,
-      `${reg.host}/synced`,
-    ]);
+    const s = await requireSignedSync(SIGNED_BY, 'synced');
     expect(s.status, s.stderr).toBe(0);
-    const refused = await ipg([
-      '--require-signed',
-      'sync',
-      '--policy',
-      ACCEPT,
-      '--remove-signatures',
-      '--dest-tls-verify=false',
-      '--src',
-      'dir',
-      '--dest',
-      'docker',
-      `${signed}`,
-      `${reg.host}/synced2`,
-    ]);
+    const refused = await requireSignedSync(ACCEPT, 'synced2');
     expect(refused.status, refused.stderr).toBe(1);
     expect(refused.stderr).toContain('No signature verification policy found for image');
   });
