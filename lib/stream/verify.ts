@@ -26,6 +26,9 @@ export class DigestingStream extends Transform {
     private readonly cap?: { max: number; why: string },
   ) {
     super();
+    // A check that fails before anyone reads (a short file read ahead while the reader opens its
+    // output) is kept in `errored` and thrown by the reader's pipeline or `for await`: never uncaught.
+    this.on('error', () => undefined);
     this.algorithm = expected.digest !== undefined ? parseDigest(expected.digest, `digest of ${what}`).algorithm : (algorithm ?? 'sha256');
     this.hash = createHash(this.algorithm);
   }

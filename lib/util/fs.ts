@@ -205,14 +205,16 @@ export async function openOutput(path: string, mode = 0o644): Promise<Output> {
       const dir = dirname(plan.target);
       const tmp = tempPathIn(dir, plan.target);
       let fd: number;
+      // Registered before the open: a process that dies while the open is under way leaves no temp file.
+      removeAtExit(tmp);
       try {
         fd = await openP(tmp, 'wx', mode);
       } catch (e) {
+        forgetAtExit(tmp);
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImgError('IO', `cannot write ${path}: directory ${dir} does not exist`);
         throw outputError(path, e);
       }
-      removeAtExit(tmp);
       // autoClose off: the descriptor is fsynced before it is closed.
       const stream = quiet(createWriteStream('', { fd, autoClose: false }));
       const drop = async () => {

@@ -9,6 +9,7 @@ import { ImgError } from '../../lib/errors.js';
 import { readLines, RecordWriter, type Line } from '../../lib/stream/ndjson.js';
 import { spoolDigested } from '../../lib/stream/spool.js';
 import { DigestingStream, readCapped } from '../../lib/stream/verify.js';
+import { streamToOutput } from '../../lib/util/fs.js';
 
 async function collect(chunks: (string | Buffer)[], maxLine?: number): Promise<Line[]> {
   const out: Line[] = [];
@@ -246,6 +247,25 @@ describe('DigestingStream', () => {
     expect(asked.s.digest).toBe(want);
   });
 
+  it('keeps a failure that comes before anyone reads for the reader, never uncaught, and streamToOutput leaves no file', async () => {
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const early = () => Readable.from(data).pipe(new DigestingStream({ digest: wrong }, 'blob B'));
+    const first = early();
+    await new Promise((r) => setTimeout(r, 20));
+    expect((first.errored as ImgError | null)?.code).toBe('DIGEST_MISMATCH');
+    const read = await (async () => {
+      for await (const _ of first);
+    })().catch((e: unknown) => e);
+    expect((read as ImgError).code).toBe('DIGEST_MISMATCH');
+    // img-blob-get -o: the blob is opened, then the output, and the check may fail in between.
+    const dir = mkdtempSync(join(tmpdir(), 'imgpipe-early-'));
+    const second = early();
+    await new Promise((r) => setTimeout(r, 20));
+    const written = await streamToOutput(second, join(dir, 'out')).catch((e: unknown) => e);
+    expect((written as ImgError).code).toBe('DIGEST_MISMATCH');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('refuses an invalid expected digest at construction', () => {
     expect(() => new DigestingStream({ digest: 'sha256:abc' }, 'blob B')).toThrow(/invalid digest of blob B "sha256:abc"/);
     try {
@@ -289,8 +309,6 @@ describe('spoolDigested (--dest-precompute-digests)', () => {
   it("fails with its input's error (a digest check), and leaves no file", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imgpipe-spool-'));
     const checked = Readable.from([Buffer.from('not what was expected')]).pipe(new DigestingStream({ digest: `sha256:${'0'.repeat(64)}` }, 'layer x'));
-    // as the mover does: the error stays on the stream (it may come before the spool reads)
-    checked.on('error', () => undefined);
     const e = await spoolDigested(checked, 'layer x compressed', dir).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(ImgError);
     expect((e as ImgError).code).toBe('DIGEST_MISMATCH');
