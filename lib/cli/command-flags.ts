@@ -302,7 +302,8 @@ export const COMMAND_FLAGS = {
     boolean: ['password-stdin', 'get-login', 'verbose', 'tls-verify'],
     alias: { u: 'username', p: 'password', v: 'verbose' },
   },
-  'imgpipe logout': { string: ['authfile', 'compat-auth-file'], boolean: ['all'], alias: { a: 'all' } },
+  // --tls-verify: accepted as skopeo accepts it; logout removes stored credentials and contacts no registry.
+  'imgpipe logout': { string: ['authfile', 'compat-auth-file'], boolean: ['all', 'tls-verify'], alias: { a: 'all' } },
   'imgpipe manifest-digest': {},
   'imgpipe standalone-sign': { string: ['output', 'passphrase-file'], alias: { o: 'output' } },
   'imgpipe standalone-verify': { string: ['public-key-file'] },

@@ -2722,6 +2722,16 @@ for (const m of [copier, syncer]) {
     expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({ auths: { [S.host]: { auth: BASIC } }, psFormat: 'table' });
     ipFailed(await ip(['logout', '--compat-auth-file', out('no-such-config.json'), S.host]), /credential file is not accessible: faccessat /);
   });
+  scenario('imgpipe logout --tls-verify', async () => {
+    // skopeo accepts it; logout contacts no registry, so an untrusted one is logged out of either way.
+    const f = out(`iplogout-${uniq()}.json`);
+    const both = { auths: { [S.host]: { auth: BASIC }, 'other.example': { auth: BASIC } } };
+    for (const flag of ['--tls-verify', '--tls-verify=false']) {
+      writeFileSync(f, JSON.stringify(both));
+      expect(ipOk(await ip(['logout', flag, '--authfile', f, S.host])).stdout).toBe(`Removed login credentials for ${S.host}\n`);
+      expect(Object.keys(JSON.parse(readFileSync(f, 'utf8')).auths)).toEqual(['other.example']);
+    }
+  });
   scenario('imgpipe logout --all', async () => {
     const f = out(`iplogout-${uniq()}.json`);
     writeFileSync(f, JSON.stringify({ auths: { [S.host]: { auth: BASIC }, 'other.example': { auth: BASIC } } }));

@@ -95,7 +95,8 @@ export const logout: Subcommand = {
 Flags:
   -a, --all                       Remove the cached credentials for all registries in the auth file
       --authfile string           path of the authentication file. Use REGISTRY_AUTH_FILE environment variable to override
-      --compat-auth-file string   path of a Docker-compatible config file to update instead`,
+      --compat-auth-file string   path of a Docker-compatible config file to update instead
+      --tls-verify                accepted as skopeo accepts it: logout contacts no registry, so it changes nothing`,
   async run(ctx) {
     const given = fileOptions(ctx.flags);
     // As containers/common's CheckAuthFile: a file named on the command line must be there.
