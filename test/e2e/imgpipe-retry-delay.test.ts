@@ -178,6 +178,36 @@ describe.skipIf(!ready)('--retry-delay: a fixed wait between retries', () => {
     );
   });
 
+  it('a refused connection is retried when --retry-times is given (a registry coming back), and fails at once without it', async () => {
+    // a port nothing listens on: a proxy started and stopped
+    const gone = await startFaultProxy(reg.host);
+    await gone.stop();
+    const at = `docker://${gone.host}/app:1`;
+    const quick = await ip(['inspect', '--tls-verify=false', at]);
+    expect(quick.status).toBe(1);
+    expect(quick.stderr).toMatch(/connection refused/);
+    // the registry comes back on that port while the retries wait
+    const waiting = ip(['inspect', '--tls-verify=false', '--retry-times', '5', '--retry-delay', '1s', at]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const back = await startFaultProxy(reg.host, { port: gone.port });
+    try {
+      const r = await waiting;
+      ok(r);
+      expect(JSON.parse(r.stdout).Name).toBe(`${gone.host}/app`);
+      expect(back.seen.some((s) => /\/manifests\/1$/.test(s.url))).toBe(true);
+    } finally {
+      await back.stop();
+    }
+    const tags = img('img-tags', ['--tls-verify=false', '--retry-times', '3', '--retry-delay', '1s', `docker://${gone.host}/app`]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await startFaultProxy(reg.host, { port: gone.port });
+    try {
+      ok(await tags);
+    } finally {
+      await again.stop();
+    }
+  });
+
   it('a delay that is no Go duration, or negative, is refused naming the flag; 0 is the backoff', async () => {
     for (const [given, why] of [
       ['x', 'time: invalid duration \\"x\\"'],

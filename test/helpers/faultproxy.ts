@@ -83,7 +83,7 @@ interface Armed {
   left: number;
 }
 
-export async function startFaultProxy(target: string, opts: { faults?: FaultRule[] } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, opts: { faults?: FaultRule[]; port?: number } = {}): Promise<FaultProxy> {
   const t = new URL(/^https?:\/\//.test(target) ? target : `http://${target}`);
   if (t.protocol !== 'http:') throw new Error('startFaultProxy: target must be plain http');
   const agent = new http.Agent({ keepAlive: true });
@@ -234,7 +234,7 @@ export async function startFaultProxy(target: string, opts: { faults?: FaultRule
   server.keepAliveTimeout = 5000;
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => res());
   });
   server.unref();
   const port = (server.address() as AddressInfo).port;

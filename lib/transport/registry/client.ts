@@ -481,7 +481,7 @@ export class RegistryClient {
         res = await this.sendFollowing(req, base, repository, sent, end);
       } catch (e) {
         const err = networkError(e, this.domain, req.what);
-        if (replayable && isRetryableNetwork(e)) {
+        if (replayable && isRetryableNetwork(e, this.opts.retryTimes !== undefined)) {
           const next = plan(attempt, undefined);
           if ('delay' in next) {
             await wait(next.delay, `${req.what}: ${err.message}`);
@@ -625,9 +625,15 @@ export function retryAfterMs(v: string | undefined, now = Date.now()): number | 
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
-function isRetryableNetwork(e: unknown): boolean {
-  const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'].includes(code ?? '');
+/**
+ * isRetryableNetwork: a connection cut or timed out is retried. One never made (refused, no route:
+ * a registry restarting, or a typo) only when --retry-times was given, as skopeo does; without it
+ * a wrong port fails at once instead of after the default retries.
+ */
+function isRetryableNetwork(e: unknown, retriesAsked: boolean): boolean {
+  const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code ?? '';
+  if (['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'].includes(code)) return true;
+  return retriesAsked && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN'].includes(code);
 }
 
 /** redactUrl drops query values that could carry secrets, for --debug lines. */
