@@ -28,7 +28,11 @@ export interface Transport {
   getManifest(digest?: string): Promise<StoredManifest>;
   /** putManifest stores a manifest byte for byte; `child` stores an index's child by digest only, without naming it. */
   putManifest(m: StoredManifest, opts?: { child?: boolean }): Promise<void>;
-  /** getBlob opens a blob as a stream that fails at EOF unless it has `digest` (and `size`, where given). */
+  /**
+   * getBlob opens a blob as a stream that fails at EOF unless it has `digest` (and `size`, where
+   * given). A failure before the caller reads is kept in the stream's `errored` for the read, never
+   * thrown as uncaught (DigestingStream does this).
+   */
   getBlob(blob: { digest: string; size?: number }): Promise<Readable>;
   /** statBlob is a blob's size, or undefined when the location does not have it. */
   statBlob(digest: string): Promise<number | undefined>;

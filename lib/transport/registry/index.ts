@@ -411,9 +411,7 @@ export class RegistryTransport
           });
     const body = Readable.from(this.resumable(ep, first, path, what));
     body.on('error', (e) => check.destroy(e));
-    // The bytes flow at once, and a body too long fails at once, maybe before the caller listens
-    // (it may be opening its output): kept in `errored` for the caller's read, not thrown as uncaught.
-    check.on('error', () => undefined);
+    // The bytes flow at once and may fail before the caller reads: DigestingStream keeps that for it.
     return body.pipe(check);
   }
 
